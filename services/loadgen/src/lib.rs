@@ -1,0 +1,1 @@
+//! lab-loadgen (skeleton: being built under issue 3).

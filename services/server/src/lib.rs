@@ -1,0 +1,1 @@
+//! lab-server (skeleton: being built under issue 2).
