@@ -1,0 +1,44 @@
+# large-request-lab: one image with both binaries, lab-server and lab-loadgen.
+#
+#   docker build -t large-request-lab .        (docker compose up does this for you)
+#
+# Stages:
+#   chef     the official Rust image plus cargo-chef, which turns the workspace's manifests
+#            and the committed Cargo.lock into a "recipe" of dependencies only
+#   planner  writes recipe.json from the manifests
+#   builder  compiles the dependencies from recipe.json (a layer that stays cached until
+#            Cargo.toml/Cargo.lock change), then the lab's own sources (rebuilt on every edit)
+#   runtime  debian:bookworm-slim with the two binaries, running as a non-root user
+#
+# The builder is bookworm, like the runtime, so the binaries link against the same glibc.
+
+FROM rust:1.95-bookworm AS chef
+# cargo-chef: the standard tool for caching a workspace's dependency build in its own layer.
+RUN cargo install cargo-chef --version 0.1.78 --locked
+WORKDIR /src
+
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS builder
+COPY --from=planner /src/recipe.json recipe.json
+# Dependencies only: this layer is reused as long as the recipe (manifests + Cargo.lock) is.
+RUN cargo chef cook --release --locked --recipe-path recipe.json
+COPY . .
+RUN cargo build --release --locked --bin lab-server --bin lab-loadgen \
+    && install -D -m 0755 target/release/lab-server target/release/lab-loadgen /out/
+
+FROM debian:bookworm-slim AS runtime
+# No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
+# slim image already has. ca-certificates is not needed: the lab speaks plain HTTP inside
+# the compose network.
+RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin lab \
+    && mkdir -p /results && chown lab:lab /results
+COPY --from=builder /out/lab-server /out/lab-loadgen /usr/local/bin/
+USER lab
+WORKDIR /results
+# 8000: lab-server's HTTP port. 9100: lab-loadgen's /metrics (METRICS_BIND).
+EXPOSE 8000 9100
+ENV RESULTS_DIR=/results
+CMD ["lab-server"]
