@@ -1,0 +1,45 @@
+# large-request-lab tasks. `just` alone lists them.
+
+# `docker compose` (v2 plugin) where it exists, else the older `docker-compose` (v1.29).
+compose := `if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo "docker-compose"; fi`
+
+# List the recipes
+default:
+    @just --list
+
+# Start the whole lab in the background (builds the image); Grafana on http://localhost:3000
+up *args:
+    mkdir -p results
+    LAB_UID="$(id -u)" LAB_GID="$(id -g)" {{compose}} up -d --build {{args}}
+    @echo "Dashboard: http://localhost:${GRAFANA_PORT:-3000}   Prometheus: http://localhost:${PROMETHEUS_PORT:-9090}"
+    @echo "Switch workers: WORKERS=4 just up   Stop: just down   CSV: ./results, just export"
+
+# Stop the lab; the loadgen writes its CSV on the way out (`just down -v` also drops the Prometheus/Grafana volumes)
+down *args:
+    {{compose}} down --timeout 40 {{args}}
+
+# Follow the logs of every service, or of some: `just logs loadgen`
+logs *services:
+    {{compose}} logs -f --tail 100 {{services}}
+
+# End-to-end check with local stand-in images (what .ci/run runs): see scripts/e2e.py
+e2e *args:
+    python3 scripts/e2e.py {{args}}
+
+# Export the last run's Prometheus series (every dashboard query) to CSV under results/
+export *args:
+    python3 scripts/export.py {{args}}
+
+# The lab without Docker: release builds of lab-server and lab-loadgen, plus Prometheus if installed
+demo:
+    scripts/demo.sh
+
+# Run the Rust test suite
+test:
+    cargo test --workspace
+
+# Check the dashboard, provisioning and compose files (pytest, in a venv under .e2e/)
+test-lab:
+    python3 -m venv .e2e/venv
+    .e2e/venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose -q

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""End-to-end check of the Compose lab: `just e2e` (run by .ci/run).
+
+It runs the user's docker-compose.yml, prometheus.yml, .env, env vars and volumes, with
+docker-compose.local.yml swapping the images for local stand-ins (no registry is reachable
+here; see docker/build-local-images.sh). Grafana is not started (it cannot run here), but every
+query of its dashboard is evaluated through Prometheus's HTTP API.
+
+Steps (each prints a line; any failure stops the run, and the stack is torn down anyway):
+  1. cargo build --release of lab-server and lab-loadgen; build the stand-in images
+  2. promtool check config prometheus.yml (inside the Prometheus stand-in)
+  3. up server, loadgen, prometheus with WORKERS=1, ENDPOINT=/ping; wait for both scrape
+     targets, then until the upload cycle has been on and off at least twice
+  4. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
+  5. small-request p95 while uploads run is clearly above p95 between bursts
+     (query_range of the small-request histogram, split by lab_client_large_uploads_enabled
+     and lab_client_requests_in_flight{class="large"})
+  6. WORKERS=4 via the environment: /healthz and lab_server_workers report 4
+  7. the first run's requests.csv and summary.csv are in ./results; `scripts/export.py` writes
+     the panels' series to CSV
+  8. down -v (also on failure or Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labtools import dashboard as dash  # noqa: E402
+from labtools import histogram  # noqa: E402
+from labtools.compose import compose_command, read_env_file  # noqa: E402
+from labtools.prometheus import Prometheus, finite_points, wait_for  # noqa: E402
+
+REPO = dash.REPO_ROOT
+PROJECT = "large-request-lab-e2e"
+SERVICES = ["server", "loadgen", "prometheus"]
+PROMETHEUS_STANDIN = "lab-local/prometheus:debian"
+
+REQUESTS_CSV_COLUMNS = (
+    "run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,"
+    "bytes_sent,server_elapsed_ms,worker,error"
+).split(",")
+SUMMARY_CSV_COLUMNS = (
+    "run_id,class,endpoint,connection,schedule,count,ok,errors,skipped,min_ms,median_ms,"
+    "mean_ms,p90_ms,p95_ms,p99_ms,max_ms"
+).split(",")
+
+
+class CheckFailed(Exception):
+    """One of the e2e assertions did not hold."""
+
+
+def log(message: str) -> None:
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Stack:
+    """docker compose for the e2e project: the user's file plus the image-swapping override."""
+
+    def __init__(self, env: dict[str, str]):
+        self.base = compose_command() + [
+            "-p", PROJECT,
+            "-f", str(REPO / "docker-compose.yml"),
+            "-f", str(REPO / "docker-compose.local.yml"),
+        ]
+        self.env = env
+
+    def run(self, *args: str, check: bool = True, capture: bool = False, env: dict | None = None):
+        return subprocess.run(
+            self.base + list(args), cwd=REPO, env=env or self.env, check=check,
+            capture_output=capture, text=True,
+        )
+
+    def up(self, env: dict[str, str]) -> None:
+        self.run("up", "-d", "--no-build", *SERVICES, env=env)
+
+    def down(self) -> None:
+        self.run("down", "-v", "--remove-orphans", "--timeout", "40", check=False)
+
+    def dump_logs(self) -> None:
+        self.run("ps", check=False)
+        self.run("logs", "--no-color", "--tail", "60", check=False)
+
+
+def host_port(env: dict[str, str], name: str, default: str) -> str:
+    return env.get(name) or default
+
+
+def http_json(url: str, timeout: float = 5.0) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+def build(skip_cargo: bool) -> None:
+    started = time.monotonic()
+    if not skip_cargo:
+        log("cargo build --release -p lab-server -p lab-loadgen")
+        subprocess.run(
+            ["cargo", "build", "--release", "--locked", "-p", "lab-server", "-p", "lab-loadgen"],
+            cwd=REPO, check=True,
+        )
+        log(f"cargo build done in {time.monotonic() - started:.0f} s")
+    images_started = time.monotonic()
+    subprocess.run([str(REPO / "docker" / "build-local-images.sh")], cwd=REPO, check=True)
+    log(f"stand-in images ready in {time.monotonic() - images_started:.0f} s")
+
+
+def promtool_check() -> None:
+    """promtool from the Prometheus stand-in checks the user's prometheus.yml."""
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "promtool",
+         "-v", f"{REPO / 'prometheus.yml'}:/etc/prometheus/prometheus.yml:ro",
+         PROMETHEUS_STANDIN, "check", "config", "/etc/prometheus/prometheus.yml"],
+        capture_output=True, text=True, check=False,
+    )
+    print(result.stdout.strip(), result.stderr.strip(), sep="\n", flush=True)
+    if result.returncode != 0:
+        raise CheckFailed("promtool check config prometheus.yml failed")
+    log("promtool check config prometheus.yml: SUCCESS")
+
+
+def wait_for_scrapes(prom: Prometheus) -> None:
+    wait_for("Prometheus ready", prom.ready, timeout=90)
+
+    def both_targets_up():
+        health = {t["labels"]["job"]: t["health"] for t in prom.targets()}
+        return health.get("lab-server") == "up" and health.get("lab-loadgen") == "up" and health
+
+    health = wait_for("both scrape targets up", both_targets_up, timeout=120)
+    log(f"scrape targets: {health}")
+    wait_for("small-request samples",
+             lambda: prom.scalar('sum(lab_client_requests_total{class="small"})'), timeout=60)
+
+
+def wait_for_cycles(prom: Prometheus, since: float, cycles: int, timeout: float) -> float:
+    """Wait until lab_client_large_uploads_enabled has been seen going 0 -> 1 (or starting at
+    1) and 1 -> 0 at least `cycles` times each, plus a few quiet seconds; return the time."""
+
+    def completed_cycles() -> int:
+        series = prom.query_range("max(lab_client_large_uploads_enabled)", since, time.time(), 1)
+        if not series:
+            return 0
+        values = [v for _, v in finite_points(series[0])]
+        ons = offs = 0
+        previous = 0.0
+        for value in values:
+            if value >= 0.5 > previous:
+                ons += 1
+            if value < 0.5 <= previous:
+                offs += 1
+            previous = value
+        # A cycle counts once the "off" phase after it has lasted 10 s.
+        tail_off = 0
+        for value in reversed(values):
+            if value >= 0.5:
+                break
+            tail_off += 1
+        complete_offs = offs if tail_off >= 10 or values[-1] >= 0.5 else offs - 1
+        return min(ons, complete_offs)
+
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    while True:
+        done = completed_cycles()
+        if done >= cycles:
+            log(f"upload cycle seen on/off {done} times")
+            return time.time()
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"only {done} upload on/off cycles after {timeout:.0f} s")
+        if time.monotonic() - last_report > 15:
+            log(f"waiting for {cycles} upload on/off cycles ({done} so far)")
+            last_report = time.monotonic()
+        time.sleep(2)
+
+
+def check_panel_queries(prom: Prometheus, start: float, end: float) -> None:
+    """Every dashboard query, expanded as Grafana would for this range, returns data."""
+    board = dash.load_dashboard()
+    queries = dash.panel_queries(board)
+    empty = []
+    for query in queries:
+        ready = dash.interpolate(query, end - start)
+        left = dash.unexpanded_variables(ready.expr)
+        if left:
+            raise CheckFailed(f"{query.name}: unexpanded Grafana variables {left}")
+        if query.instant:
+            result = prom.query(ready.expr, at=end)
+            values = [float(s["value"][1]) for s in result]
+            finite = [v for v in values if math.isfinite(v)]
+            shown = ", ".join(f"{v:g}" for v in finite[:4])
+        else:
+            result = prom.query_range(ready.expr, start, end, ready.step_seconds)
+            finite = [p for s in result for p in finite_points(s)]
+            shown = f"{len(result)} series, {len(finite)} points"
+        status = "ok" if finite else "EMPTY"
+        print(f"  [{status:5}] {query.name}: {shown}   ({ready.expr[:90]}...)", flush=True)
+        if not finite:
+            empty.append(query.name)
+    if empty:
+        raise CheckFailed(f"{len(empty)} dashboard queries returned no data: {empty}")
+    log(f"all {len(queries)} dashboard queries returned data")
+
+
+def burst_vs_quiet(prom: Prometheus, start: float, end: float, min_ratio: float) -> dict:
+    """Small-request p95 while 25 MB uploads run vs between bursts, from the client histogram.
+
+    One query_range at a 1 s step (the scrape interval) gives the small-request histogram's
+    cumulative buckets; the increase of each bucket between two steps is added to the "burst"
+    histogram if uploads were on (lab_client_large_uploads_enabled = 1) or still in flight, to
+    the "quiet" histogram if they were off and none had been in flight for 3 s, and dropped
+    otherwise (the edges). p95 of each is computed like histogram_quantile.
+    """
+    step = 1.0
+    buckets = prom.query_range(
+        'sum by (le) (lab_client_request_duration_seconds_bucket{class="small"})', start, end, step)
+    enabled = prom.query_range("max(lab_client_large_uploads_enabled)", start, end, step)
+    in_flight = prom.query_range('sum(lab_client_requests_in_flight{class="large"})', start, end, step)
+    if not buckets or not enabled or not in_flight:
+        raise CheckFailed("small-request buckets, uploads-enabled or in-flight series missing")
+
+    enabled_at = dict(finite_points(enabled[0]))
+    in_flight_at = dict(finite_points(in_flight[0]))
+    by_le = {histogram.parse_le(s["metric"]["le"]): dict(finite_points(s)) for s in buckets}
+    times = sorted(set.intersection(*(set(points) for points in by_le.values())))
+    uploads = [enabled_at.get(t, 0.0) >= 0.5 for t in times]
+    flying = [in_flight_at.get(t, 0.0) > 0 for t in times]
+
+    phases = {"burst": {le: 0.0 for le in by_le}, "quiet": {le: 0.0 for le in by_le}}
+    steps = {"burst": 0, "quiet": 0, "edge": 0}
+    for index in range(1, len(times)):
+        if uploads[index] or uploads[index - 1] or flying[index]:
+            phase = "burst"
+        elif not any(uploads[max(0, index - 3):index + 1] + flying[max(0, index - 3):index + 1]):
+            phase = "quiet"
+        else:
+            steps["edge"] += 1
+            continue
+        previous, current = times[index - 1], times[index]
+        increases = {le: by_le[le][current] - by_le[le][previous] for le in by_le}
+        if any(value < 0 for value in increases.values()):
+            steps["edge"] += 1  # a counter reset (container restart): skip this step
+            continue
+        steps[phase] += 1
+        for le, value in increases.items():
+            phases[phase][le] += value
+
+    result = {
+        "steps": steps,
+        "burst_count": histogram.count(phases["burst"]),
+        "quiet_count": histogram.count(phases["quiet"]),
+        "burst_p95_ms": histogram.quantile(0.95, phases["burst"]) * 1000,
+        "quiet_p95_ms": histogram.quantile(0.95, phases["quiet"]) * 1000,
+        "burst_p50_ms": histogram.quantile(0.50, phases["burst"]) * 1000,
+        "quiet_p50_ms": histogram.quantile(0.50, phases["quiet"]) * 1000,
+    }
+    log("small requests, WORKERS=1 /ping: " + json.dumps(
+        {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()}))
+    for phase in ("burst", "quiet"):
+        if result[f"{phase}_count"] < 100:
+            raise CheckFailed(f"too few small requests in the {phase} phase: {result[f'{phase}_count']}")
+    ratio = result["burst_p95_ms"] / result["quiet_p95_ms"]
+    result["ratio"] = ratio
+    if not ratio >= min_ratio:
+        raise CheckFailed(
+            f"small-request p95 during bursts ({result['burst_p95_ms']:.1f} ms) is not clearly above "
+            f"p95 between bursts ({result['quiet_p95_ms']:.1f} ms): ratio {ratio:.2f} < {min_ratio}")
+    log(f"p95 during bursts is {ratio:.1f}x p95 between bursts (need >= {min_ratio}): ok")
+    return result
+
+
+def check_workers(prom: Prometheus, server_url: str, expected: int) -> None:
+    health = wait_for(
+        f"/healthz reporting {expected} workers",
+        lambda: (lambda h: h if h.get("workers") == expected else None)(http_json(server_url + "/healthz")),
+        timeout=120,
+    )
+    log(f"/healthz: {health}")
+    value = wait_for(
+        f"lab_server_workers == {expected} in Prometheus",
+        lambda: prom.scalar("max(lab_server_workers)") == expected, timeout=60)
+    board_query = next(q for q in dash.panel_queries(dash.load_dashboard())
+                       if q.panel_title == "Server workers")
+    shown = prom.scalar(board_query.expr)
+    if shown != expected:
+        raise CheckFailed(f"the dashboard's 'Server workers' query shows {shown}, not {expected}")
+    log(f"lab_server_workers and the 'Server workers' panel report {expected}: {value}")
+
+
+def check_results_csv(run_id: str) -> Path:
+    run_dir = REPO / "results" / run_id
+    requests = run_dir / "requests.csv"
+    summary = run_dir / "summary.csv"
+    wait_for(f"{requests} and {summary}", lambda: requests.is_file() and summary.is_file(), timeout=60)
+    with open(requests, newline="") as file:
+        reader = csv.DictReader(file)
+        if reader.fieldnames != REQUESTS_CSV_COLUMNS:
+            raise CheckFailed(f"{requests}: columns {reader.fieldnames} != {REQUESTS_CSV_COLUMNS}")
+        rows = list(reader)
+    classes = {row["class"] for row in rows}
+    if not rows or not {"small", "large"} <= classes:
+        raise CheckFailed(f"{requests}: {len(rows)} rows, classes {classes}")
+    with open(summary, newline="") as file:
+        reader = csv.DictReader(file)
+        if reader.fieldnames != SUMMARY_CSV_COLUMNS:
+            raise CheckFailed(f"{summary}: columns {reader.fieldnames} != {SUMMARY_CSV_COLUMNS}")
+        summary_rows = list(reader)
+    log(f"{requests.relative_to(REPO)}: {len(rows)} rows; summary: "
+        + "; ".join(f"{r['class']} count={r['count']} p95={r['p95_ms']} ms" for r in summary_rows))
+    return run_dir
+
+
+def check_export(prometheus_url: str, start: float, end: float) -> None:
+    out = REPO / "results" / f"e2e-export-{int(start)}"
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "export.py"), "--prometheus", prometheus_url,
+         "--start", f"{start:.0f}", "--end", f"{end:.0f}", "--out", str(out)],
+        check=True,
+    )
+    files = sorted(out.glob("*.csv"))
+    queries = dash.panel_queries(dash.load_dashboard())
+    if len(files) < len(queries):
+        raise CheckFailed(f"export wrote {len(files)} CSV files for {len(queries)} queries")
+    log(f"export: {len(files)} CSV files in {out.relative_to(REPO)}")
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-cargo", action="store_true", help="use the existing target/release binaries")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running at the end (debugging)")
+    parser.add_argument("--cycles", type=int, default=2, help="upload on/off cycles to observe (default 2)")
+    parser.add_argument("--min-ratio", type=float, default=3.0,
+                        help="required p95(bursts) / p95(between bursts) with WORKERS=1 (default 3)")
+    args = parser.parse_args()
+
+    # SIGTERM (CI timeout, docker stop) -> the same cleanup as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    defaults = read_env_file()
+    env = dict(os.environ)
+    results = REPO / "results"
+    results.mkdir(exist_ok=True)
+    # The loadgen writes ./results as the owner of the directory (as `just up` does).
+    env["LAB_UID"] = str(results.stat().st_uid)
+    env["LAB_GID"] = str(results.stat().st_gid)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    run_env = dict(env, WORKERS="1", ENDPOINT="/ping", RUN_ID=f"e2e-{stamp}-workers1")
+    prometheus_url = f"http://127.0.0.1:{host_port(env, 'PROMETHEUS_PORT', defaults.get('PROMETHEUS_PORT', '9090'))}"
+    server_url = f"http://127.0.0.1:{host_port(env, 'SERVER_PORT', defaults.get('SERVER_PORT', '8000'))}"
+    prom = Prometheus(prometheus_url)
+
+    total = time.monotonic()
+    build(args.skip_cargo)
+    promtool_check()
+
+    stack = Stack(run_env)
+    stack.down()  # leftovers of an interrupted run
+    ok = False
+    try:
+        log(f"up {SERVICES} with WORKERS=1 ENDPOINT=/ping LARGE_ON={env.get('LARGE_ON', defaults['LARGE_ON'])} "
+            f"LARGE_OFF={env.get('LARGE_OFF', defaults['LARGE_OFF'])}")
+        up_started = time.monotonic()
+        stack.up(run_env)
+        wait_for_scrapes(prom)
+        start = time.time() - 5
+        log(f"scraping after {time.monotonic() - up_started:.0f} s")
+        check_workers(prom, server_url, 1)
+        end = wait_for_cycles(prom, start, args.cycles, timeout=300)
+        check_panel_queries(prom, start, end)
+        burst_vs_quiet(prom, start, end, args.min_ratio)
+
+        log("WORKERS=4 via the environment: up -d again")
+        stack.up(dict(run_env, WORKERS="4", RUN_ID=f"e2e-{stamp}-workers4"))
+        check_workers(prom, server_url, 4)
+        # The first run's loadgen was replaced (SIGTERM): its CSV files must be there.
+        check_results_csv(run_env["RUN_ID"])
+        check_export(prometheus_url, start, end)
+        ok = True
+    except KeyboardInterrupt:
+        log("interrupted")
+        raise
+    except (CheckFailed, TimeoutError, subprocess.CalledProcessError) as error:
+        log(f"FAILED: {error}")
+    finally:
+        if not ok:
+            stack.dump_logs()
+        if args.keep and ok:
+            log(f"--keep: stack left running (project {PROJECT})")
+        else:
+            log("tearing down")
+            stack.down()
+    log(f"{'PASSED' if ok else 'FAILED'} in {time.monotonic() - total:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

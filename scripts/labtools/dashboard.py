@@ -1,0 +1,170 @@
+"""The lab's Grafana dashboard as data: its panels, their PromQL, and Grafana's variables.
+
+Grafana rewrites a few variables in each query before sending it to Prometheus. To evaluate a
+panel's query outside Grafana (the e2e check, `just export`) we expand them the same way:
+
+    $__interval       the step: time range / max data points, rounded to a "nice" interval,
+                      never below the panel's min interval or the datasource's scrape interval
+    $__rate_interval  max($__interval + scrape interval, 4 x scrape interval): a window that
+                      always holds at least four scrapes, so rate() has two points to work with
+    $__range          the whole time range
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD_PATH = REPO_ROOT / "grafana" / "dashboards" / "large-request-lab.json"
+
+#: Must match prometheus.yml's scrape_interval and the datasource's jsonData.timeInterval.
+SCRAPE_INTERVAL_SECONDS = 1.0
+#: Grafana's grid is 24 columns wide; a full-width panel on a 1920 px screen is ~1800 px, and
+#: Grafana asks for about one point per pixel (maxDataPoints = panel width in px).
+FULL_WIDTH_PIXELS = 1800
+
+# Grafana's rangeutil.roundInterval: (upper limit in ms, rounded interval in ms).
+_ROUND_TABLE_MS = [
+    (15, 10), (35, 20), (75, 50), (150, 100), (250, 200), (350, 300), (450, 400),
+    (750, 500), (1500, 1000), (3500, 2000), (7500, 5000), (12500, 10000), (17500, 15000),
+    (25000, 20000), (45000, 30000), (90000, 60000), (210000, 120000), (450000, 300000),
+    (750000, 600000), (1050000, 900000), (1500000, 1200000), (2700000, 1800000),
+    (5400000, 3600000), (9000000, 7200000), (16200000, 10800000), (32400000, 21600000),
+    (86400000, 43200000),
+]
+
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True)
+class PanelQuery:
+    """One target (query) of one panel, as written in the dashboard."""
+
+    panel_id: int
+    panel_title: str
+    panel_type: str
+    panel_width: int
+    min_interval: str | None
+    ref_id: str
+    expr: str
+    legend: str
+    instant: bool
+
+    @property
+    def name(self) -> str:
+        """`<panel title> / <refId>`: how the scripts name this query in messages and files."""
+        return f"{self.panel_title} / {self.ref_id}"
+
+
+def load_dashboard(path: Path = DASHBOARD_PATH) -> dict:
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def iter_panels(dashboard: dict):
+    """Every panel, including those nested in collapsed rows, rows themselves excluded."""
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") == "row":
+            yield from panel.get("panels", [])
+        else:
+            yield panel
+
+
+def panel_queries(dashboard: dict) -> list[PanelQuery]:
+    """Every PromQL target of every panel, in dashboard order."""
+    queries = []
+    for panel in iter_panels(dashboard):
+        for target in panel.get("targets", []):
+            if target.get("hide"):
+                continue
+            queries.append(
+                PanelQuery(
+                    panel_id=panel["id"],
+                    panel_title=panel["title"],
+                    panel_type=panel["type"],
+                    panel_width=panel.get("gridPos", {}).get("w", 24),
+                    min_interval=panel.get("interval"),
+                    ref_id=target["refId"],
+                    expr=target["expr"],
+                    legend=target.get("legendFormat", ""),
+                    instant=bool(target.get("instant")) and not target.get("range", False),
+                )
+            )
+    return queries
+
+
+def parse_duration(text: str) -> float:
+    """`5s` -> 5.0, `250ms` -> 0.25, `1m` -> 60.0 (Grafana's interval syntax)."""
+    match = _DURATION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a Grafana interval: {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def round_interval(seconds: float) -> float:
+    """Grafana's roundInterval: snap a raw interval to the next "nice" one."""
+    ms = seconds * 1000.0
+    for limit, rounded in _ROUND_TABLE_MS:
+        if ms < limit:
+            return rounded / 1000.0
+    return 86400.0
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as a PromQL duration: 4.0 -> `4s`, 0.5 -> `500ms`, 60.0 -> `60s`."""
+    if seconds < 1 or seconds != int(seconds):
+        return f"{int(round(seconds * 1000))}ms"
+    return f"{int(seconds)}s"
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """A query ready for Prometheus: the expression with Grafana's variables expanded and the
+    step Grafana would ask for."""
+
+    expr: str
+    step_seconds: float
+    interval_seconds: float
+    rate_interval_seconds: float
+
+
+def interpolate(
+    query: PanelQuery,
+    range_seconds: float,
+    scrape_interval: float = SCRAPE_INTERVAL_SECONDS,
+    max_data_points: int | None = None,
+) -> Interpolated:
+    """Expand $__interval, $__rate_interval and $__range as Grafana would for a panel of this
+    width showing `range_seconds` of data."""
+    if max_data_points is None:
+        max_data_points = max(100, FULL_WIDTH_PIXELS * query.panel_width // 24)
+    interval = round_interval(range_seconds / max_data_points)
+    floor = scrape_interval
+    if query.min_interval:
+        floor = max(floor, parse_duration(query.min_interval))
+    interval = max(interval, floor)
+    rate_interval = max(interval + scrape_interval, 4 * scrape_interval)
+    expr = query.expr
+    # Longest names first: $__rate_interval contains $__interval's text after the prefix.
+    replacements = [
+        ("$__rate_interval_ms", str(int(rate_interval * 1000))),
+        ("$__rate_interval", format_duration(rate_interval)),
+        ("$__interval_ms", str(int(interval * 1000))),
+        ("$__interval", format_duration(interval)),
+        ("$__range_s", str(int(range_seconds))),
+        ("$__range_ms", str(int(range_seconds * 1000))),
+        ("$__range", format_duration(max(1.0, float(int(range_seconds))))),
+    ]
+    for variable, value in replacements:
+        expr = expr.replace(variable, value)
+        expr = expr.replace("${" + variable[1:] + "}", value)
+    return Interpolated(expr, interval, interval, rate_interval)
+
+
+def unexpanded_variables(expr: str) -> list[str]:
+    """Grafana variables left in an expression (a typo, or one this module doesn't know)."""
+    return re.findall(r"\$\{?[A-Za-z_]\w*", expr)

@@ -1,0 +1,37 @@
+"""Shared fixtures for the lab's Python tests: the repository root and scripts/ on sys.path."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def compose_file(repo) -> dict:
+    return yaml.safe_load((repo / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def dashboard_json() -> dict:
+    from labtools.dashboard import load_dashboard
+
+    return load_dashboard()
+
+
+@pytest.fixture(scope="session")
+def datasource_file(repo) -> dict:
+    return yaml.safe_load((repo / "grafana/provisioning/datasources/prometheus.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def prometheus_config(repo) -> dict:
+    return yaml.safe_load((repo / "prometheus.yml").read_text())

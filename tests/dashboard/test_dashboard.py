@@ -1,0 +1,262 @@
+"""The dashboard JSON: valid for Grafana's own model, every panel teaches and queries real
+metrics through the provisioned datasource, and the PromQL parses.
+
+Grafana itself cannot run here; these tests check everything around it that can be checked.
+"""
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from grafana_foundation_sdk.cog import plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard, Panel, RowPanel
+from grafana_foundation_sdk.models.prometheus import Dataquery
+
+from labtools import dashboard as dash
+
+plugins.register_default_plugins()
+
+# The panels issue 4 asks for, by title.
+HEADLINE = "Small requests as the client sees them"
+REQUIRED_PANELS = {
+    HEADLINE,
+    "Large (25 MB) requests as the client sees them",
+    "Client view: p95 by class",
+    "Server view: p95 by endpoint and size class",
+    "Why the two views differ",
+    "Event-loop lag per worker (p99)",
+    "Requests and new connections per worker",
+    "Error rate",
+    "Server workers",
+    "Endpoint",
+    "Client connections",
+}
+
+
+def sdk_roundtrip(raw: dict) -> dict:
+    """Load the JSON into the SDK's typed model and serialise it back."""
+    model = Dashboard.from_json(raw)
+    return json.loads(json.dumps(model.to_json(), default=lambda o: o.to_json()))
+
+
+def lost_keys(original, roundtrip, path="") -> list[str]:
+    """Paths present in `original` that the model did not keep (unknown or misplaced fields)
+    or kept with another value."""
+    lost = []
+    if isinstance(original, dict):
+        if not isinstance(roundtrip, dict):
+            return [f"{path}: became {type(roundtrip).__name__}"]
+        for key, value in original.items():
+            if key not in roundtrip:
+                lost.append(f"{path}/{key}")
+            else:
+                lost += lost_keys(value, roundtrip[key], f"{path}/{key}")
+    elif isinstance(original, list):
+        if not isinstance(roundtrip, list) or len(original) != len(roundtrip):
+            return [f"{path}: list changed"]
+        for index, (a, b) in enumerate(zip(original, roundtrip)):
+            lost += lost_keys(a, b, f"{path}[{index}]")
+    elif original != roundtrip:
+        lost.append(f"{path}: {original!r} -> {roundtrip!r}")
+    return lost
+
+
+def panels(dashboard_json):
+    return list(dash.iter_panels(dashboard_json))
+
+
+def test_the_sdk_model_loads_the_dashboard_into_typed_panels_and_queries(dashboard_json):
+    """Grafana's generated model reads every panel and every target as Prometheus queries."""
+    model = Dashboard.from_json(dashboard_json)
+    assert model.uid == "large-request-lab"
+    assert model.schema_version == dashboard_json["schemaVersion"] >= 39
+    assert all(isinstance(p, (Panel, RowPanel)) for p in model.panels)
+    targets = [t for p in model.panels if isinstance(p, Panel) for t in (p.targets or [])]
+    assert targets and all(isinstance(t, Dataquery) for t in targets)
+
+
+def test_every_field_survives_the_sdk_roundtrip(dashboard_json):
+    """No field is unknown to Grafana's schema (a typo like `fieldconfig` or `legnd` would be
+    dropped by the model and show up here)."""
+    assert lost_keys(dashboard_json, sdk_roundtrip(dashboard_json)) == []
+
+
+def test_the_roundtrip_check_catches_a_misspelled_field(dashboard_json):
+    """The roundtrip check above is not vacuous: a misspelled option is reported."""
+    broken = copy.deepcopy(dashboard_json)
+    broken["panels"][0]["options"]["legnd"] = broken["panels"][0]["options"].pop("legend")
+    broken["panels"][0]["fieldconfig"] = broken["panels"][0].pop("fieldConfig")
+    lost = lost_keys(broken, sdk_roundtrip(broken))
+    assert "/panels[0]/options/legnd" in lost
+    assert "/panels[0]/fieldconfig" in lost
+
+
+def test_every_panel_has_a_description_that_says_what_to_look_for(dashboard_json):
+    for panel in panels(dashboard_json):
+        description = panel.get("description", "")
+        assert len(description) >= 60, f"{panel['title']}: description too short: {description!r}"
+
+
+def test_every_query_panel_has_targets_with_promql(dashboard_json):
+    for panel in panels(dashboard_json):
+        if panel["type"] == "text":
+            assert panel["options"]["content"].strip()
+            continue
+        assert panel.get("targets"), f"{panel['title']} has no targets"
+        for target in panel["targets"]:
+            assert target["expr"].strip(), f"{panel['title']}/{target['refId']} has an empty expr"
+
+
+def test_panels_and_targets_use_the_provisioned_datasource(dashboard_json, datasource_file):
+    (datasource,) = datasource_file["datasources"]
+    expected = {"type": "prometheus", "uid": datasource["uid"]}
+    for panel in panels(dashboard_json):
+        if panel["type"] == "text":
+            continue
+        assert panel["datasource"] == expected, panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"] == expected, f"{panel['title']}/{target['refId']}"
+
+
+def test_no_query_hard_codes_an_instance_or_host(dashboard_json):
+    for query in dash.panel_queries(dashboard_json):
+        assert "instance" not in query.expr, query.name
+        assert not re.search(r"[\w.-]+:\d{2,5}", query.expr), f"{query.name} names a host:port"
+
+
+def test_the_required_panels_are_there_with_the_headline_at_the_top(dashboard_json):
+    titles = {p["title"] for p in panels(dashboard_json)}
+    assert REQUIRED_PANELS <= titles, REQUIRED_PANELS - titles
+    headline = next(p for p in panels(dashboard_json) if p["title"] == HEADLINE)
+    assert headline["gridPos"]["y"] == 0 and headline["gridPos"]["x"] == 0
+    assert headline["gridPos"]["w"] >= 16, "the headline panel should dominate the top"
+
+
+def test_the_headline_overlays_uploads_in_flight_on_small_request_quantiles(dashboard_json):
+    headline = next(p for p in panels(dashboard_json) if p["title"] == HEADLINE)
+    by_legend = {t["legendFormat"]: t["expr"] for t in headline["targets"]}
+    for quantile, legend in [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")]:
+        assert by_legend[legend].startswith(f"histogram_quantile({quantile},")
+        assert 'lab_client_request_duration_seconds_bucket{class="small"}' in by_legend[legend]
+    overlay = by_legend["25 MB uploads in flight"]
+    assert 'lab_client_requests_in_flight{class="large"}' in overlay
+    # ... on its own axis, so seconds and counts do not share one scale.
+    override = next(o for o in headline["fieldConfig"]["overrides"]
+                    if o["matcher"]["options"] == "25 MB uploads in flight")
+    properties = {p["id"]: p["value"] for p in override["properties"]}
+    assert properties["custom.axisPlacement"] == "right"
+
+
+def test_stat_panels_read_workers_endpoint_and_connection_mode(dashboard_json):
+    stats = {p["title"]: p for p in panels(dashboard_json) if p["type"] == "stat"}
+    assert stats["Server workers"]["targets"][0]["expr"] == "max(lab_server_workers)"
+    assert "lab_client_info" in stats["Endpoint"]["targets"][0]["expr"]
+    assert "{{endpoint}}" in stats["Endpoint"]["targets"][0]["legendFormat"]
+    assert "{{connection}}" in stats["Client connections"]["targets"][0]["legendFormat"]
+    # A label shown as text: the stat must display the series name, not the value 1.
+    assert stats["Endpoint"]["options"]["textMode"] == "name"
+    assert stats["Client connections"]["options"]["textMode"] == "name"
+
+
+def test_quantiles_come_from_rates_of_buckets_summed_by_le(dashboard_json):
+    for query in dash.panel_queries(dashboard_json):
+        for match in re.finditer(r"histogram_quantile\(([\d.]+),\s*(.*)", query.expr):
+            inner = match.group(2)
+            assert re.match(r"sum by \(([\w, ]*\ble\b[\w, ]*)\) \(rate\(\w+_bucket", inner), (
+                f"{query.name}: histogram_quantile must wrap sum by (..., le) (rate(..._bucket[...]))")
+
+
+def test_range_windows_hold_at_least_four_scrapes(dashboard_json):
+    """rate() needs two samples in its window; $__rate_interval guarantees four scrapes."""
+    for query in dash.panel_queries(dashboard_json):
+        for window in re.findall(r"\[([^\]]+)\]", query.expr):
+            if window.startswith("$__"):
+                assert window == "$__rate_interval", f"{query.name}: [{window}]"
+            else:
+                assert dash.parse_duration(window) >= 4 * dash.SCRAPE_INTERVAL_SECONDS, query.name
+
+
+def source_metric_names(repo: Path) -> set[str]:
+    """Metric names declared as constants in the Rust crates (the contract's single source)."""
+    names = set()
+    for path in [repo / "services/server/src/metrics.rs", repo / "services/loadgen/src/metrics.rs"]:
+        names |= set(re.findall(r'pub const \w+: &str = "([a-z_]+)";', path.read_text()))
+    return names
+
+
+def test_every_metric_the_dashboard_reads_is_declared_by_the_binaries(dashboard_json, repo):
+    declared = source_metric_names(repo)
+    assert "lab_server_workers" in declared and "lab_client_info" in declared
+    for query in dash.panel_queries(dashboard_json):
+        for name in re.findall(r"\b((?:lab|http)_[a-z_]+)", query.expr):
+            base = re.sub(r"_(bucket|count|sum)$", "", name)
+            assert base in declared, f"{query.name}: {name} is not declared in the crates' metrics.rs"
+
+
+def test_panels_fit_the_grid_without_overlapping(dashboard_json):
+    cells = {}
+    for panel in dashboard_json["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+    ids = [p["id"] for p in dashboard_json["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
+def test_every_query_parses_as_promql(dashboard_json, tmp_path):
+    """promtool parses each query (Grafana variables expanded) as a recording rule."""
+    rules = []
+    for index, query in enumerate(dash.panel_queries(dashboard_json)):
+        expr = dash.interpolate(query, 900).expr
+        rules.append(f"      - record: lab:panel_query_{index}\n        expr: {json.dumps(expr)}")
+    path = tmp_path / "panel-queries.rules.yml"
+    path.write_text("groups:\n  - name: panels\n    rules:\n" + "\n".join(rules) + "\n")
+    result = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(rules)} rules found" in result.stdout
+
+
+def test_home_dashboard_file_is_the_one_provisioned(repo, compose_file):
+    env = compose_file["services"]["grafana"]["environment"]
+    home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    mounts = dict(v.split(":")[:2][::-1] for v in compose_file["services"]["grafana"]["volumes"]
+                  if v.startswith("./"))
+    mount_target = str(Path(home).parent)
+    assert mounts[mount_target] == "./grafana/dashboards"
+    assert (repo / "grafana/dashboards" / Path(home).name).is_file()
+
+
+def test_interpolation_matches_grafana_for_a_short_range():
+    query = dash.PanelQuery(1, "t", "timeseries", 24, None, "A", "rate(x[$__rate_interval])", "", False)
+    ready = dash.interpolate(query, 600)
+    # 600 s / 1800 points -> 0.33 s -> floored to the 1 s scrape: rate window 4 x 1 s.
+    assert ready.expr == "rate(x[4s])" and ready.step_seconds == 1.0
+
+
+def test_interpolation_respects_a_panel_min_interval_and_long_ranges():
+    query = dash.PanelQuery(1, "t", "timeseries", 12, "5s", "A",
+                            "rate(x[$__rate_interval]) + y[$__interval] + $__range_s", "", False)
+    assert dash.interpolate(query, 600).expr == "rate(x[6s]) + y[5s] + 600"
+    # 6 h over 900 points = 24 s -> rounded to 20 s; window 20 s + 1 s scrape.
+    assert dash.interpolate(query, 6 * 3600).expr == "rate(x[21s]) + y[20s] + 21600"
+
+
+def test_round_interval_follows_grafana_table():
+    assert dash.round_interval(0.3) == 0.3
+    assert dash.round_interval(1.2) == 1.0
+    assert dash.round_interval(4.0) == 5.0
+    assert dash.round_interval(100) == 120.0
+
+
+def test_the_text_panel_explains_in_markdown(dashboard_json):
+    text = next(p for p in panels(dashboard_json) if p["type"] == "text")
+    assert text["options"]["mode"] == "markdown"
+    assert "client" in text["options"]["content"] and "server" in text["options"]["content"]
