@@ -21,12 +21,10 @@ class Prometheus:
 
     def _get(self, path: str, params: dict | None = None) -> dict:
         url = self.base_url + path
-        data = urllib.parse.urlencode(params or {}).encode()
-        request = urllib.request.Request(
-            url, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
