@@ -1,1 +1,39 @@
-//! lab-server (skeleton: being built under issue 2).
+//! lab-server: an actix-web server that shows what 25 MB JSON uploads do to small requests on
+//! async workers, and four strategies for handling them, side by side.
+//!
+//! # Layout
+//! - [`config`]: every option, a clap flag with an env twin (`WORKERS`, `KEEP_ALIVE`, …).
+//! - [`startup`]: [`Application`]: binds, builds the shared state, the per-worker app
+//!   factory, and the server settings (workers, keep-alive, blocking pool, shutdown).
+//! - [`routes`]: every route, registered in one `configure`.
+//! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`) and the
+//!   phase profile they share.
+//! - [`parse`]: the pure work: the two parsers and the count/max summary.
+//! - [`body`]: reading a body chunk by chunk under MAX_BODY_MB.
+//! - [`gate`]: the checks before a body is read (content type, declared length, budget).
+//! - [`budget`]: the cap on request-body bytes held in memory by all workers together.
+//! - [`observe`]: the middleware that times every request, labels it, and sets headers.
+//! - [`worker`]: each worker's index, its connection counter, its event-loop lag probe.
+//! - [`metrics`]: every Prometheus series: names as constants, buckets, size classes.
+//! - [`ops`]: `/healthz`, `/metrics`, JSON 404/405.
+//! - [`error`]: [`error::LabError`]: every failure with its status and JSON body.
+//! - [`state`]: what all workers share.
+//! - [`telemetry`]: logging setup.
+
+pub mod body;
+pub mod budget;
+pub mod config;
+pub mod error;
+pub mod gate;
+pub mod metrics;
+pub mod observe;
+pub mod ops;
+pub mod parse;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod strategies;
+pub mod telemetry;
+pub mod worker;
+
+pub use startup::Application;

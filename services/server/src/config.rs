@@ -1,0 +1,110 @@
+//! Every knob of the server: a clap flag with an environment-variable twin of the same name.
+//!
+//! Tests build a config with `ServerConfig::parse_from(["lab-server", "--workers", "3"])`;
+//! the binary reads flags and environment with `ServerConfig::parse()`.
+
+use std::time::Duration;
+
+use actix_web::http::KeepAlive;
+use clap::Parser;
+use serde::Serialize;
+
+/// Limits are in mebibytes: `MAX_BODY_MB=64` means 64 MiB, comfortably above a 25 MB body.
+pub const BYTES_PER_MB: usize = 1024 * 1024;
+
+/// lab-server: an actix-web server that shows what 25 MB JSON uploads do to small requests
+/// on async workers, and four strategies to handle them side by side.
+#[derive(Debug, Clone, Parser, Serialize)]
+#[command(name = "lab-server", version, about, long_about = None)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "BIND", default_value = "0.0.0.0:8000")]
+    pub bind: String,
+
+    /// Number of actix workers. Each is one thread running one single-threaded event loop;
+    /// a connection stays on the worker that accepted it.
+    #[arg(long, env = "WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+
+    /// Largest request body accepted, in MiB. Larger bodies get 413: refused from
+    /// Content-Length before reading, or stopped as soon as a chunked body passes it.
+    #[arg(long, env = "MAX_BODY_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_body_mb: u32,
+
+    /// Keep-alive in seconds. 0 = off: the server closes each connection after one
+    /// response (`connection: close`), so every request pays for a new connection.
+    #[arg(long, env = "KEEP_ALIVE", default_value_t = 5)]
+    pub keep_alive: u64,
+
+    /// Threads in each worker's blocking pool (used by /offload's `web::block`). The pool is
+    /// per worker, so the total is WORKERS x BLOCKING_THREADS.
+    #[arg(long, env = "BLOCKING_THREADS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub blocking_threads: u16,
+
+    /// Seconds the server waits for in-flight requests after SIGTERM/SIGINT before it drops
+    /// them.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+
+    /// Period of each worker's event-loop lag probe in milliseconds: a timer that should
+    /// wake every period; how late it wakes is the time the loop was busy with something else.
+    #[arg(long, env = "LAG_PROBE_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub lag_probe_interval_ms: u64,
+
+    /// Request bodies all workers may hold in memory at once, in MiB. A strategy request
+    /// reserves its Content-Length (MAX_BODY_MB if chunked) before its body is read; when
+    /// the budget is spent it gets 503 instead of growing memory without bound.
+    #[arg(long, env = "BODY_BUDGET_MB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub body_budget_mb: u32,
+}
+
+impl ServerConfig {
+    /// The body limit in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_mb as usize * BYTES_PER_MB
+    }
+
+    /// The in-flight body budget in bytes.
+    pub fn body_budget_bytes(&self) -> usize {
+        self.body_budget_mb as usize * BYTES_PER_MB
+    }
+
+    /// actix's keep-alive setting: 0 seconds means disabled (close after each response).
+    pub fn keep_alive_setting(&self) -> KeepAlive {
+        match self.keep_alive {
+            0 => KeepAlive::Disabled,
+            seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
+        }
+    }
+
+    /// The lag probe's period.
+    pub fn lag_probe_interval(&self) -> Duration {
+        Duration::from_millis(self.lag_probe_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let config = ServerConfig::parse_from(["lab-server"]);
+        assert_eq!(config.bind, "0.0.0.0:8000");
+        assert_eq!(config.workers, 1);
+        assert_eq!(config.max_body_bytes(), 64 * 1024 * 1024);
+        assert_eq!(config.keep_alive, 5);
+        assert!(matches!(config.keep_alive_setting(), KeepAlive::Timeout(d) if d.as_secs() == 5));
+    }
+
+    #[test]
+    fn keep_alive_zero_disables_keep_alive() {
+        let config = ServerConfig::parse_from(["lab-server", "--keep-alive", "0"]);
+        assert!(matches!(config.keep_alive_setting(), KeepAlive::Disabled));
+    }
+
+    #[test]
+    fn zero_workers_is_refused() {
+        assert!(ServerConfig::try_parse_from(["lab-server", "--workers", "0"]).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! Every way a request can fail, each with its status and a JSON [`ErrorBody`].
+//!
+//! | error                 | status | when                                                      |
+//! |-----------------------|--------|-----------------------------------------------------------|
+//! | `malformed_json`      | 400    | the body is not JSON (syntax error, truncated, trailing)   |
+//! | `wrong_shape`         | 422    | valid JSON, wrong shape: missing field, string value,      |
+//! |                       |        | float, integer outside i64                                 |
+//! | `body_read_failed`    | 400    | the client stopped sending mid-body                        |
+//! | `body_too_large`      | 413    | the body is larger than MAX_BODY_MB                        |
+//! | `unsupported_media_type` | 415 | Content-Type is not JSON, is missing, or the body is       |
+//! |                       |        | compressed (Content-Encoding)                              |
+//! | `server_busy`         | 503    | the in-flight body budget (BODY_BUDGET_MB) is spent        |
+//! | `not_found`           | 404    | unknown path                                               |
+//! | `method_not_allowed`  | 405    | known path, wrong method                                   |
+//! | `internal`            | 500    | the blocking pool went away (only during shutdown)         |
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    error::{JsonPayloadError, PayloadError},
+    http::StatusCode,
+};
+use lab_core::schema::ErrorBody;
+use serde_json::error::Category;
+
+/// A request that gets an error answer instead of a [`lab_core::schema::LabResponse`].
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// Not JSON at all; the message is the parser's, with line and column.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// Valid JSON of the wrong shape; the message is the parser's, with line and column.
+    #[error("{0}")]
+    WrongShape(String),
+    /// The body stream broke before its end (client went away, bad chunked encoding).
+    #[error("reading the request body failed: {0}")]
+    BodyReadFailed(String),
+    /// The body is larger than the limit.
+    #[error("request body is larger than the limit of {limit_bytes} bytes")]
+    BodyTooLarge {
+        /// The limit (MAX_BODY_MB in bytes).
+        limit_bytes: usize,
+    },
+    /// The request is not plain JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Too many body bytes are in flight right now.
+    #[error(
+        "the server already holds {budget_bytes} bytes of request bodies in flight (BODY_BUDGET_MB); retry later"
+    )]
+    ServerBusy {
+        /// The budget in bytes.
+        budget_bytes: usize,
+    },
+    /// Unknown path.
+    #[error("no route for {0}")]
+    NotFound(String),
+    /// Known path, wrong method.
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The method the client used.
+        method: String,
+        /// The path it used it on.
+        path: String,
+    },
+    /// A blocking task was cancelled (the worker is shutting down).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl LabError {
+    /// The stable, machine-readable kind that goes into [`ErrorBody::error`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::WrongShape(_) => "wrong_shape",
+            Self::BodyReadFailed(_) => "body_read_failed",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::ServerBusy { .. } => "server_busy",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Maps a parser error: syntax and end-of-input errors mean "not JSON" (400), data errors
+    /// mean "JSON of the wrong shape" (422).
+    pub fn from_json(error: serde_json::Error) -> Self {
+        match error.classify() {
+            Category::Data => Self::WrongShape(error.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                Self::MalformedJson(error.to_string())
+            }
+        }
+    }
+
+    /// Maps a broken body stream.
+    pub fn from_payload(error: PayloadError, limit_bytes: usize) -> Self {
+        match error {
+            PayloadError::Overflow => Self::BodyTooLarge { limit_bytes },
+            other => Self::BodyReadFailed(other.to_string()),
+        }
+    }
+
+    /// Maps the errors of actix's `web::Json` extractor (used by /ping) onto the same
+    /// answers the other endpoints give.
+    pub fn from_json_extractor(error: JsonPayloadError, limit_bytes: usize) -> Self {
+        match error {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                Self::BodyTooLarge { limit_bytes }
+            }
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType(
+                "Content-Type must be application/json (or another +json type)".into(),
+            ),
+            JsonPayloadError::Deserialize(error) => Self::from_json(error),
+            JsonPayloadError::Payload(error) => Self::from_payload(error, limit_bytes),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for LabError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) | Self::BodyReadFailed(_) => StatusCode::BAD_REQUEST,
+            Self::WrongShape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.kind().to_owned(),
+            message: self.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_are_400_and_shape_errors_422() {
+        let syntax = serde_json::from_str::<serde_json::Value>("{\"a\": }").unwrap_err();
+        assert_eq!(LabError::from_json(syntax).status_code(), 400);
+        let truncated = serde_json::from_str::<serde_json::Value>("{\"a\": 1").unwrap_err();
+        assert_eq!(LabError::from_json(truncated).status_code(), 400);
+        let shape = serde_json::from_str::<i64>("\"x\"").unwrap_err();
+        assert_eq!(LabError::from_json(shape).status_code(), 422);
+    }
+
+    #[test]
+    fn messages_carry_the_position() {
+        let error = serde_json::from_str::<serde_json::Value>("{\n  \"a\": ]").unwrap_err();
+        let message = LabError::from_json(error).to_string();
+        assert!(message.contains("line 2 column"), "{message}");
+    }
+}

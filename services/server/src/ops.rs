@@ -1,0 +1,54 @@
+//! The endpoints that watch the lab rather than take part in it.
+
+use actix_web::{HttpRequest, HttpResponse, http::header::ContentType, web};
+use serde::{Deserialize, Serialize};
+
+use crate::{error::LabError, state::AppState};
+
+/// `GET /healthz`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// WORKERS.
+    pub workers: usize,
+    /// KEEP_ALIVE in seconds (0 = off).
+    pub keep_alive_seconds: u64,
+}
+
+/// `GET /healthz`: the server is up, with the two settings the experiments vary.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+        workers: state.workers,
+        keep_alive_seconds: state.keep_alive_seconds,
+    })
+}
+
+/// `GET /metrics`: every series in the Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType(
+            "text/plain; version=0.0.4; charset=utf-8"
+                .parse()
+                .expect("a valid media type"),
+        ))
+        .body(state.metrics.encode())
+}
+
+/// Any unknown path: 404 with a JSON body.
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, LabError> {
+    Err(LabError::NotFound(format!(
+        "{} {}",
+        request.method(),
+        request.path()
+    )))
+}
+
+/// A known path with the wrong method: 405 with a JSON body.
+pub async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, LabError> {
+    Err(LabError::MethodNotAllowed {
+        method: request.method().to_string(),
+        path: request.path().to_owned(),
+    })
+}

@@ -1,0 +1,276 @@
+//! The pure work every strategy does: parse a study body, then count its keys and find the
+//! largest value. No I/O, no timing: the handlers time these calls, the bench measures them.
+//!
+//! Two parsers, one meaning. [`parse_owned`] is what any framework does: a typed struct with
+//! an owned `HashMap<String, i64>` (one heap string per key, SipHash). [`parse_lean`] does the
+//! least work that still gives the same answer: keys borrowed from the body (`&str`, owned
+//! only when a key holds escapes), the Fx hasher, and a map sized once from the body length.
+//! Both are driven by the same `serde_json` deserializer, so they agree on every body: the
+//! same count, maxval, and for bad bodies the same first error (400 or 422).
+
+use std::{borrow::Cow, collections::HashMap, fmt};
+
+use rustc_hash::FxHashMap;
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
+
+use crate::error::LabError;
+
+/// The study's request body as a framework would model it: every key an owned `String`.
+#[derive(Debug, Deserialize)]
+pub struct StudyBody {
+    /// Echoed in the response.
+    pub name: String,
+    /// The pairs to count. A repeated key keeps its last value, as in any JSON-to-map parse.
+    pub data: HashMap<String, i64>,
+}
+
+/// The same body, borrowing from the request bytes wherever it can.
+#[derive(Debug)]
+pub struct LeanBody<'body> {
+    /// Echoed in the response.
+    pub name: Cow<'body, str>,
+    /// The pairs to count, keys pointing into the body unless they hold escapes.
+    pub data: FxHashMap<Cow<'body, str>, i64>,
+}
+
+/// What every strategy answers: number of distinct keys and the largest value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Distinct keys in `data`.
+    pub count: usize,
+    /// Largest value in `data` (after duplicates resolved), 0 when `data` is empty.
+    pub maxval: i64,
+}
+
+/// Smallest body bytes per pair we expect (`"abcdefghij":1,`), used to size the lean map
+/// once: a seed-shaped body has ~20 bytes per pair, so this over-reserves a little rather
+/// than rehashing 1.25 million keys several times while parsing.
+pub const LEAN_BYTES_PER_PAIR_HINT: usize = 16;
+
+/// Parses `body` into owned strings and a SipHash map: the framework way.
+pub fn parse_owned(body: &[u8]) -> Result<StudyBody, LabError> {
+    serde_json::from_slice(body).map_err(LabError::from_json)
+}
+
+/// Parses `body` borrowing keys from it, into an Fx map sized from the body length.
+pub fn parse_lean(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
+    let capacity = body.len() / LEAN_BYTES_PER_PAIR_HINT;
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let parsed = deserializer
+        .deserialize_struct("StudyBody", FIELDS, LeanBodyVisitor { capacity })
+        .and_then(|parsed| deserializer.end().map(|()| parsed))
+        .map_err(LabError::from_json)?;
+    Ok(parsed)
+}
+
+/// Counts the keys and finds the largest value: the "compute" phase, shared by all strategies.
+pub fn summarize<'a>(values: impl ExactSizeIterator<Item = &'a i64>) -> Summary {
+    let count = values.len();
+    let maxval = values.copied().max().unwrap_or(0);
+    Summary { count, maxval }
+}
+
+impl StudyBody {
+    /// [`summarize`] over this body's data.
+    pub fn summary(&self) -> Summary {
+        summarize(self.data.values())
+    }
+}
+
+impl LeanBody<'_> {
+    /// [`summarize`] over this body's data.
+    pub fn summary(&self) -> Summary {
+        summarize(self.data.values())
+    }
+}
+
+const FIELDS: &[&str] = &["name", "data"];
+
+/// Mirrors what `#[derive(Deserialize)]` does for [`StudyBody`] (fields in any order, unknown
+/// fields skipped, duplicate or missing fields rejected, the array form `[name, data]`
+/// accepted), so both parsers meet errors in the same order and give the same status.
+struct LeanBodyVisitor {
+    capacity: usize,
+}
+
+impl<'de> Visitor<'de> for LeanBodyVisitor {
+    type Value = LeanBody<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("struct StudyBody")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut name: Option<Cow<'de, str>> = None;
+        let mut data = None;
+        while let Some(key) = map.next_key_seed(BorrowedStr)? {
+            match key.as_ref() {
+                "name" => {
+                    if name.is_some() {
+                        return Err(de::Error::duplicate_field("name"));
+                    }
+                    name = Some(map.next_value_seed(BorrowedStr)?);
+                }
+                "data" => {
+                    if data.is_some() {
+                        return Err(de::Error::duplicate_field("data"));
+                    }
+                    data = Some(map.next_value_seed(LeanDataSeed {
+                        capacity: self.capacity,
+                    })?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
+        let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
+        Ok(LeanBody { name, data })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let name = seq
+            .next_element_seed(BorrowedStr)?
+            .ok_or_else(|| de::Error::invalid_length(0, &"struct StudyBody with 2 elements"))?;
+        let data = seq
+            .next_element_seed(LeanDataSeed {
+                capacity: self.capacity,
+            })?
+            .ok_or_else(|| de::Error::invalid_length(1, &"struct StudyBody with 2 elements"))?;
+        Ok(LeanBody { name, data })
+    }
+}
+
+/// Deserializes `data` into a pre-sized Fx map with borrowed keys.
+struct LeanDataSeed {
+    capacity: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for LeanDataSeed {
+    type Value = FxHashMap<Cow<'de, str>, i64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LeanDataSeed {
+    type Value = FxHashMap<Cow<'de, str>, i64>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut data =
+            FxHashMap::with_capacity_and_hasher(self.capacity, rustc_hash::FxBuildHasher);
+        while let Some(key) = map.next_key_seed(BorrowedStr)? {
+            let value: i64 = map.next_value()?;
+            data.insert(key, value);
+        }
+        Ok(data)
+    }
+}
+
+/// A string borrowed from the input when it has no escapes, owned when it has.
+struct BorrowedStr;
+
+impl<'de> DeserializeSeed<'de> for BorrowedStr {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BorrowedStr {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(value))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(body: &str) -> (Result<Summary, u16>, Result<Summary, u16>) {
+        use actix_web::ResponseError;
+        let owned = parse_owned(body.as_bytes())
+            .map(|b| b.summary())
+            .map_err(|e| e.status_code().as_u16());
+        let lean = parse_lean(body.as_bytes())
+            .map(|b| b.summary())
+            .map_err(|e| e.status_code().as_u16());
+        (owned, lean)
+    }
+
+    #[test]
+    fn duplicate_keys_count_once_and_the_last_value_wins() {
+        let (owned, lean) = both(r#"{"name":"n","data":{"a":9,"b":1,"a":2}}"#);
+        assert_eq!(
+            owned,
+            Ok(Summary {
+                count: 2,
+                maxval: 2
+            })
+        );
+        assert_eq!(lean, owned);
+    }
+
+    #[test]
+    fn escaped_keys_equal_their_plain_spelling() {
+        let (owned, lean) = both(r#"{"name":"n","data":{"abc":5,"a\u0062c":7}}"#);
+        assert_eq!(
+            owned,
+            Ok(Summary {
+                count: 1,
+                maxval: 7
+            })
+        );
+        assert_eq!(lean, owned);
+    }
+
+    #[test]
+    fn empty_data_has_maxval_zero() {
+        let (owned, lean) = both(r#"{"name":"n","data":{}}"#);
+        assert_eq!(
+            owned,
+            Ok(Summary {
+                count: 0,
+                maxval: 0
+            })
+        );
+        assert_eq!(lean, owned);
+    }
+
+    #[test]
+    fn lean_borrows_plain_keys_and_owns_escaped_ones() {
+        let body = br#"{"name":"n","data":{"plain":1,"esc\u0061ped":2}}"#;
+        let parsed = parse_lean(body).unwrap();
+        let borrowed = parsed
+            .data
+            .keys()
+            .filter(|key| matches!(key, Cow::Borrowed(_)))
+            .count();
+        assert_eq!(borrowed, 1);
+        assert!(parsed.data.contains_key("escaped"));
+    }
+}

@@ -1,0 +1,31 @@
+//! What every worker shares: built once in [`crate::startup::Application::build`], outside
+//! the per-worker app factory, and cloned into each worker's `App` as `web::Data`.
+
+use crate::{budget::BodyBudget, config::ServerConfig, metrics::Metrics};
+
+/// Shared by all workers.
+pub struct AppState {
+    /// Every Prometheus series.
+    pub metrics: Metrics,
+    /// The in-flight body budget (BODY_BUDGET_MB).
+    pub budget: BodyBudget,
+    /// MAX_BODY_MB in bytes.
+    pub max_body_bytes: usize,
+    /// WORKERS, reported by /healthz.
+    pub workers: usize,
+    /// KEEP_ALIVE in seconds, reported by /healthz.
+    pub keep_alive_seconds: u64,
+}
+
+impl AppState {
+    /// The shared state for `config`, with its metrics.
+    pub fn new(config: &ServerConfig, metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            budget: BodyBudget::new(config.body_budget_bytes()),
+            max_body_bytes: config.max_body_bytes(),
+            workers: usize::from(config.workers),
+            keep_alive_seconds: config.keep_alive,
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The four ways to handle a study body, one module each, and what they share.
+//!
+//! | endpoint   | reads the body          | parses with      | parses on          |
+//! |------------|-------------------------|------------------|--------------------|
+//! | `/ping`    | framework (`web::Json`) | [`parse_owned`]  | the event loop     |
+//! | `/pong`    | chunk by chunk          | [`parse_owned`]  | the event loop     |
+//! | `/offload` | chunk by chunk          | [`parse_owned`]  | the blocking pool  |
+//! | `/lean`    | chunk by chunk          | [`parse_lean`]   | the event loop     |
+//!
+//! `/pong` and `/offload` differ only in *where* the parse runs; `/pong` and `/lean` only in
+//! *how much* work the parse does. `/ping` is the baseline every framework gives you.
+//!
+//! [`parse_owned`]: crate::parse::parse_owned
+//! [`parse_lean`]: crate::parse::parse_lean
+
+pub mod lean;
+pub mod offload;
+pub mod ping;
+pub mod pong;
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use lab_core::schema::LabResponse;
+use prometheus::HistogramVec;
+
+use crate::{
+    body::read_body, error::LabError, observe::request_started, parse::Summary, state::AppState,
+};
+
+/// Phase: receiving the body from the socket (async: the loop serves others meanwhile).
+pub const READ_BODY: &str = "read_body";
+/// Phase: /offload only, waiting for a free thread in the worker's blocking pool.
+pub const BLOCKING_WAIT: &str = "blocking_wait";
+/// Phase: turning bytes into a name and a map.
+pub const PARSE: &str = "parse";
+/// Phase: counting the keys and finding the largest value.
+pub const COMPUTE: &str = "compute";
+/// Phase: freeing the map (1.25 million entries for 25 MB: not free, and on the loop too).
+pub const DROP: &str = "drop";
+
+/// Phase timings of one request: returned in `profiling` (ms) and recorded in
+/// `lab_server_phase_duration_seconds{endpoint,phase}`.
+pub struct Profile {
+    endpoint: &'static str,
+    histogram: HistogramVec,
+    phases: BTreeMap<String, f64>,
+}
+
+impl Profile {
+    /// An empty profile for `endpoint`, recording into `histogram`.
+    pub fn new(endpoint: &'static str, histogram: HistogramVec) -> Self {
+        Self {
+            endpoint,
+            histogram,
+            phases: BTreeMap::new(),
+        }
+    }
+
+    /// Records that `phase` took `duration`.
+    pub fn record(&mut self, phase: &'static str, duration: Duration) {
+        self.histogram
+            .with_label_values(&[self.endpoint, phase])
+            .observe(duration.as_secs_f64());
+        self.phases
+            .insert(phase.to_owned(), duration.as_secs_f64() * 1e3);
+    }
+
+    /// Runs `work`, recording its duration as `phase`.
+    pub fn time<T>(&mut self, phase: &'static str, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let output = work();
+        self.record(phase, started.elapsed());
+        output
+    }
+
+    /// The phases in milliseconds, for the response's `profiling`.
+    pub fn into_phases(self) -> BTreeMap<String, f64> {
+        self.phases
+    }
+}
+
+/// Reads the body under MAX_BODY_MB (async, chunk by chunk) and starts the request's profile
+/// with the `read_body` phase.
+pub async fn read_profiled(
+    endpoint: &'static str,
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Profile, Vec<u8>), LabError> {
+    let mut profile = Profile::new(endpoint, state.metrics.phase_duration.clone());
+    let reading = Instant::now();
+    let body = read_body(request, payload, state.max_body_bytes).await?;
+    profile.record(READ_BODY, reading.elapsed());
+    Ok((profile, body))
+}
+
+/// A parsed body: its name and its summary. Implemented by both parsers' outputs.
+pub trait ParsedBody {
+    /// The body's `name`.
+    fn name(&self) -> &str;
+    /// Count and maxval of its `data`.
+    fn summary(&self) -> Summary;
+}
+
+impl ParsedBody for crate::parse::StudyBody {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn summary(&self) -> Summary {
+        crate::parse::StudyBody::summary(self)
+    }
+}
+
+impl ParsedBody for crate::parse::LeanBody<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn summary(&self) -> Summary {
+        crate::parse::LeanBody::summary(self)
+    }
+}
+
+/// What the strategies that profile (all but /ping) do with a body, timed phase by phase:
+/// parse, compute, drop. Runs on whichever thread calls it.
+pub fn parse_compute_drop<'body, P: ParsedBody>(
+    profile: &mut Profile,
+    body: &'body [u8],
+    parse: impl FnOnce(&'body [u8]) -> Result<P, LabError>,
+) -> Result<(String, Summary), LabError> {
+    let parsed = profile.time(PARSE, || parse(body))?;
+    let summary = profile.time(COMPUTE, || parsed.summary());
+    let name = parsed.name().to_owned();
+    profile.time(DROP, move || drop(parsed));
+    Ok((name, summary))
+}
+
+/// The 200 answer: a [`LabResponse`] with `elapsed_server` measured from when the worker got
+/// to the request.
+pub fn lab_response(
+    request: &HttpRequest,
+    worker: usize,
+    name: String,
+    summary: Summary,
+    profiling: BTreeMap<String, f64>,
+) -> HttpResponse {
+    let elapsed_server = request_started(request).elapsed().as_millis();
+    HttpResponse::Ok().json(LabResponse {
+        name,
+        count: summary.count,
+        maxval: summary.maxval,
+        elapsed_server: u64::try_from(elapsed_server).unwrap_or(u64::MAX),
+        profiling,
+        worker,
+    })
+}

@@ -1,0 +1,44 @@
+//! `POST /offload`: same work, another thread.
+
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::{
+    error::LabError,
+    parse::parse_owned,
+    state::AppState,
+    strategies::{BLOCKING_WAIT, lab_response, parse_compute_drop, read_profiled},
+    worker::WorkerContext,
+};
+
+/// Reads like `/pong`, then moves the very same parse, count and drop to the worker's blocking
+/// thread pool with `web::block`; the event loop only awaits the result and keeps serving
+/// other requests meanwhile. Rust has no GIL, so the threads really run in parallel: the fix
+/// the study could not get from threads in Python. `blocking_wait` shows time spent waiting
+/// for a free pool thread (BLOCKING_THREADS per worker).
+pub async fn offload(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    worker: web::Data<WorkerContext>,
+) -> Result<HttpResponse, LabError> {
+    let (mut profile, body) = read_profiled("offload", &request, payload, &state).await?;
+    let queued = Instant::now();
+    let (outcome, profile) = web::block(move || {
+        profile.record(BLOCKING_WAIT, queued.elapsed());
+        let outcome = parse_compute_drop(&mut profile, &body, parse_owned);
+        drop(body);
+        (outcome, profile)
+    })
+    .await
+    .map_err(|error| LabError::Internal(error.to_string()))?;
+    let (name, summary) = outcome?;
+    Ok(lab_response(
+        &request,
+        worker.index,
+        name,
+        summary,
+        profile.into_phases(),
+    ))
+}

@@ -1,0 +1,31 @@
+//! `POST /pong`: the study's hand-rolled version, with phase timings.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::{
+    error::LabError,
+    parse::parse_owned,
+    state::AppState,
+    strategies::{lab_response, parse_compute_drop, read_profiled},
+    worker::WorkerContext,
+};
+
+/// Reads the payload stream chunk by chunk (the loop stays free while bytes arrive), then
+/// parses, counts and frees the map on the event loop, timing each phase. The profile shows
+/// where a 25 MB request's time goes; the parse and the drop block the loop.
+pub async fn pong(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    worker: web::Data<WorkerContext>,
+) -> Result<HttpResponse, LabError> {
+    let (mut profile, body) = read_profiled("pong", &request, payload, &state).await?;
+    let (name, summary) = parse_compute_drop(&mut profile, &body, parse_owned)?;
+    Ok(lab_response(
+        &request,
+        worker.index,
+        name,
+        summary,
+        profile.into_phases(),
+    ))
+}
