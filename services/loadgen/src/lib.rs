@@ -1,1 +1,48 @@
-//! lab-loadgen (skeleton: being built under issue 3).
+//! lab-loadgen: the study's mixed small/large workload, measured from the client side.
+//!
+//! Layered like hatoo/oha: schedule → engine → records over a channel → collector
+//! (HdrHistograms) → outputs (table, JSON, CSV, Prometheus metrics).
+//!
+//! # Layout
+//! - [`options`]: the command line; every option a flag with an env twin.
+//! - [`workload`]: each class's pre-built bodies, its interval, the large on/off cycle.
+//! - [`schedule`]: when requests start: open timetable (default) or the study's closed loop.
+//! - [`engine`]: HTTP clients (new connection per request, or keep-alive) and one exchange
+//!   → one [`record::Record`].
+//! - [`record`]: the plain record and the error kinds (errors are data).
+//! - [`collector`]: the thread that receives every record: statistics, CSV rows, metrics.
+//! - [`stats`]: per-class HdrHistogram and counters → [`stats::ClassSummary`].
+//! - [`files`]: the run directory, requests.csv (streamed) and summary.csv.
+//! - [`metrics`]: the client's Prometheus metrics and their /metrics server.
+//! - [`progress`]: the live progress line (terminal only).
+//! - [`report`]: [`RunReport`], printed as a table or JSON.
+//! - [`shutdown`]: Ctrl-C / SIGTERM as a future.
+//! - [`matrix`]: `lab-loadgen matrix`, many runs compared (issue 5).
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! let options = lab_loadgen::RunOptions::from_args(["--duration", "5", "--large-size-mb", "1"])?;
+//! let report = lab_loadgen::run(options, std::future::pending()).await?;
+//! println!("small p95: {:?} ms", report.class("small").and_then(|s| s.p95_ms));
+//! # Ok(()) }
+//! ```
+
+pub mod collector;
+pub mod engine;
+pub mod files;
+pub mod matrix;
+pub mod metrics;
+pub mod options;
+pub mod progress;
+pub mod record;
+pub mod report;
+mod runner;
+pub mod schedule;
+pub mod shutdown;
+pub mod stats;
+pub mod workload;
+
+pub use options::{Cli, Command, Connection, RunOptions, Schedule};
+pub use report::RunReport;
+pub use runner::run;
+pub use stats::ClassSummary;

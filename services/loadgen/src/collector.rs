@@ -1,0 +1,122 @@
+//! The collector: the one place records go. It runs on its own OS thread (not on the runtime
+//! that times requests), and for every record it
+//! 1. updates the class's [`ClassStats`] (HdrHistogram and counters),
+//! 2. appends a row to requests.csv,
+//! 3. updates the live Prometheus metrics,
+//!
+//! and every [`TICK`] it flushes the CSV and redraws the progress line.
+
+use std::{
+    sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use prometheus::Histogram;
+
+use crate::{
+    files::RequestsCsv,
+    metrics::ClientMetrics,
+    progress::Progress,
+    record::{Outcome, Record},
+    stats::ClassStats,
+};
+
+/// How often buffered CSV rows reach the file and the progress line is redrawn. The issue
+/// asks for "at least every second"; half a second keeps a killed run's loss small.
+pub const TICK: Duration = Duration::from_millis(500);
+
+/// Everything the collector owns.
+pub struct Collector {
+    stats: Vec<ClassStats>,
+    csv: RequestsCsv,
+    metrics: ClientMetrics,
+    endpoint: String,
+    durations: Vec<Histogram>,
+    progress: Option<Progress>,
+    run_start: Instant,
+}
+
+impl Collector {
+    /// A collector for these classes (in the run's class order).
+    pub fn new(
+        classes: &[String],
+        endpoint: &str,
+        csv: RequestsCsv,
+        metrics: ClientMetrics,
+        progress: Option<Progress>,
+        run_start: Instant,
+    ) -> Self {
+        let durations = classes
+            .iter()
+            .map(|class| {
+                metrics
+                    .request_duration
+                    .with_label_values(&[class.as_str(), endpoint])
+            })
+            .collect();
+        Collector {
+            stats: classes.iter().map(ClassStats::new).collect(),
+            csv,
+            metrics,
+            endpoint: endpoint.to_string(),
+            durations,
+            progress,
+            run_start,
+        }
+    }
+
+    /// Starts the collector thread. Records go into the returned sender; when every clone of
+    /// it is dropped the thread flushes, finishes, and its handle yields the statistics.
+    pub fn spawn(self) -> (Sender<Record>, JoinHandle<anyhow::Result<Vec<ClassStats>>>) {
+        let (sender, receiver) = channel();
+        let handle = std::thread::Builder::new()
+            .name("lab-loadgen-collector".into())
+            .spawn(move || self.run(receiver))
+            .expect("the OS can start one thread");
+        (sender, handle)
+    }
+
+    fn run(mut self, records: Receiver<Record>) -> anyhow::Result<Vec<ClassStats>> {
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match records.recv_timeout(wait) {
+                Ok(record) => self.add(&record)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if Instant::now() >= next_tick {
+                self.tick()?;
+                next_tick = Instant::now() + TICK;
+            }
+        }
+        self.csv.flush()?;
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
+        Ok(self.stats)
+    }
+
+    fn add(&mut self, record: &Record) -> anyhow::Result<()> {
+        self.stats[record.class].add(record);
+        self.csv.write(record)?;
+        let class = self.stats[record.class].class.as_str();
+        if let (Outcome::Ok, Some(latency)) = (&record.outcome, record.latency()) {
+            self.durations[record.class].observe(latency.as_secs_f64());
+        }
+        self.metrics
+            .requests_total
+            .with_label_values(&[class, &self.endpoint, record.outcome.label()])
+            .inc();
+        Ok(())
+    }
+
+    fn tick(&mut self) -> anyhow::Result<()> {
+        self.csv.flush()?;
+        if let Some(progress) = &self.progress {
+            progress.update(self.run_start.elapsed(), &self.stats);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! The request engine: one HTTP exchange in, one [`Record`] out.
+//!
+//! Clients are built once per class before the clock starts (the study built one per request,
+//! and paid for it in every "fast" measurement). What stays on the timed path is exactly what
+//! a user of the server pays: for CONNECTION=new a TCP connect, the request, the response.
+
+use std::{net::SocketAddr, time::Duration};
+
+use bytes::Bytes;
+use lab_core::schema::LabResponse;
+use reqwest::{
+    Client, Url,
+    header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue},
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    options::Connection,
+    record::{Outcome, Record, RequestError},
+};
+
+/// Longest a TCP connect may take before it counts as an error (loopback connects take
+/// microseconds; a SYN that gets no answer should not wait for the whole request timeout).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the HTTP client one class uses for the whole run.
+///
+/// - `new`: the pool keeps no idle connection (`pool_max_idle_per_host(0)`) and every request
+///   says `connection: close`, so each request opens its own TCP connection and the server
+///   closes it after the response: the study's behaviour, without building a client per call.
+/// - `keepalive`: reqwest's pool; a connection is reused by the class's next request. A
+///   connection the server dropped (restart, keep-alive timeout) is replaced transparently.
+///
+/// `resolved` pins the host name to addresses looked up once before the run (as wrk does),
+/// so name resolution is not on every request's timed path.
+pub fn build_client(
+    connection: Connection,
+    request_timeout: Duration,
+    target: &Url,
+    resolved: &[SocketAddr],
+) -> reqwest::Result<Client> {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut builder = Client::builder()
+        .timeout(request_timeout)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none());
+    if connection == Connection::New {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    if let Some(host) = target.host_str()
+        && !resolved.is_empty()
+    {
+        builder = builder.resolve_to_addrs(host, resolved);
+    }
+    builder.default_headers(headers).build()
+}
+
+/// Looks the target's host up once, IPv4 addresses first (lab-server binds 0.0.0.0 by
+/// default, so `localhost` → `::1` would be a refused connect and a retry on every request).
+/// An empty list means "let the client resolve per connection" (e.g. the name does not
+/// resolve yet because the server's container is still starting).
+pub async fn resolve_target(target: &Url) -> Vec<SocketAddr> {
+    let (Some(host), Some(port)) = (target.host_str(), target.port_or_known_default()) else {
+        return Vec::new();
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addresses) => {
+            let mut addresses: Vec<SocketAddr> = addresses.collect();
+            addresses.sort_by_key(|address| address.is_ipv6());
+            addresses
+        }
+        Err(error) => {
+            tracing::warn!(%host, %error, "could not resolve the target now; resolving per connection");
+            Vec::new()
+        }
+    }
+}
+
+/// Sends one class's requests. Cheap to clone (the client is a handle to a shared pool).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The class's client.
+    pub client: Client,
+    /// TARGET_URL joined with ENDPOINT.
+    pub url: Url,
+    /// The instant every offset in a [`Record`] is measured from.
+    pub run_start: Instant,
+}
+
+/// What the schedule asks the engine to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Index of the class.
+    pub class: usize,
+    /// 1-based sequence number within the class.
+    pub sequence: u64,
+    /// `x-request-id`, e.g. `small-000042` (built before the send instant).
+    pub request_id: String,
+    /// When the schedule wanted it to start, since run start.
+    pub scheduled: Duration,
+    /// The body (a shared, pre-built buffer).
+    pub body: Bytes,
+}
+
+impl Engine {
+    /// Offset of now from the run start.
+    pub fn now(&self) -> Duration {
+        self.run_start.elapsed()
+    }
+
+    /// Sends `request` and waits for the whole response, unless `cancel` fires first (the
+    /// drain timeout ran out), in which case the record says [`RequestError::Cancelled`].
+    pub async fn send(&self, request: Request, cancel: &CancellationToken) -> Record {
+        let bytes_sent = request.body.len() as u64;
+        let sent = self.now();
+        let mut record = Record {
+            class: request.class,
+            sequence: request.sequence,
+            scheduled: request.scheduled,
+            sent: Some(sent),
+            end: None,
+            status: None,
+            bytes_sent,
+            server_elapsed_ms: None,
+            worker: None,
+            outcome: Outcome::Ok,
+        };
+        let exchange = self
+            .client
+            .post(self.url.clone())
+            .header("x-request-id", request.request_id)
+            .body(request.body)
+            .send();
+        // Timed part: from `sent` to the last byte of the response body.
+        let result = tokio::select! {
+            result = async {
+                let response = exchange
+                    .await
+                    .map_err(|error| (None, RequestError::from_transport(&error, false)))?;
+                let status = response.status().as_u16();
+                let worker_header = response
+                    .headers()
+                    .get("x-worker-id")
+                    .and_then(|value| value.to_str().ok()?.parse().ok());
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|error| (Some(status), RequestError::from_transport(&error, true)))?;
+                Ok((status, worker_header, body))
+            } => result,
+            () = cancel.cancelled() => Err((None, RequestError::Cancelled)),
+        };
+        record.end = Some(self.now());
+        // Untimed part: reading what the response says.
+        match result {
+            Ok((status, worker_header, body)) => {
+                record.status = Some(status);
+                record.worker = worker_header;
+                if (200..300).contains(&status) {
+                    match serde_json::from_slice::<LabResponse>(&body) {
+                        Ok(response) => {
+                            record.server_elapsed_ms = Some(response.elapsed_server);
+                            record.worker = Some(response.worker);
+                        }
+                        Err(error) => {
+                            record.outcome =
+                                Outcome::Failed(RequestError::Decode(error.to_string()))
+                        }
+                    }
+                } else {
+                    record.outcome = Outcome::Failed(RequestError::from_status(status));
+                }
+            }
+            Err((status, error)) => {
+                record.status = status;
+                record.outcome = Outcome::Failed(error);
+            }
+        }
+        record
+    }
+}

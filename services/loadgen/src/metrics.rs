@@ -1,0 +1,179 @@
+//! The client's live Prometheus metrics, and the tiny server that exposes them.
+//!
+//! These are what the dashboard's "small-request p95" reads. The server's own histogram
+//! starts when a handler gets the request; it cannot see time spent queued behind a blocked
+//! worker. The client's histogram starts at the scheduled send, so it can.
+//!
+//! Each run has its own [`Registry`], so several runs in one process (the matrix, tests)
+//! never mix their numbers.
+
+use std::net::SocketAddr;
+
+use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Latency of successful requests, from the scheduled start to the end of the response.
+pub const REQUEST_DURATION: &str = "lab_client_request_duration_seconds";
+/// Requests by class and outcome (`ok`, an error kind, or `skipped`).
+pub const REQUESTS_TOTAL: &str = "lab_client_requests_total";
+/// Requests sent and not yet answered, by class.
+pub const REQUESTS_IN_FLIGHT: &str = "lab_client_requests_in_flight";
+/// Always 1; its labels say how the client runs.
+pub const INFO: &str = "lab_client_info";
+/// 1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.
+pub const LARGE_UPLOADS_ENABLED: &str = "lab_client_large_uploads_enabled";
+
+/// Handles to every client metric of one run.
+#[derive(Debug, Clone)]
+pub struct ClientMetrics {
+    /// The run's registry (what /metrics encodes).
+    pub registry: Registry,
+    /// [`REQUEST_DURATION`]{class,endpoint}.
+    pub request_duration: HistogramVec,
+    /// [`REQUESTS_TOTAL`]{class,endpoint,outcome}.
+    pub requests_total: IntCounterVec,
+    /// [`REQUESTS_IN_FLIGHT`]{class}.
+    pub in_flight: IntGaugeVec,
+    /// [`INFO`]{endpoint,connection,schedule}.
+    pub info: GaugeVec,
+    /// [`LARGE_UPLOADS_ENABLED`].
+    pub large_uploads_enabled: Gauge,
+}
+
+impl ClientMetrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                REQUEST_DURATION,
+                "Client-side latency of successful requests, from the scheduled start to the \
+                 last response byte (includes queueing the server cannot see).",
+            )
+            .buckets(lab_core::buckets::latency_buckets_seconds()),
+            &["class", "endpoint"],
+        )?;
+        let requests_total = IntCounterVec::new(
+            Opts::new(
+                REQUESTS_TOTAL,
+                "Requests by class and outcome: ok, an error kind, or skipped (in-flight cap).",
+            ),
+            &["class", "endpoint", "outcome"],
+        )?;
+        let in_flight = IntGaugeVec::new(
+            Opts::new(REQUESTS_IN_FLIGHT, "Requests sent and not yet answered."),
+            &["class"],
+        )?;
+        let info = GaugeVec::new(
+            Opts::new(INFO, "Always 1; the labels describe how this client runs."),
+            &["endpoint", "connection", "schedule"],
+        )?;
+        let large_uploads_enabled = Gauge::new(
+            LARGE_UPLOADS_ENABLED,
+            "1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.",
+        )?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(requests_total.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(info.clone()))?;
+        registry.register(Box::new(large_uploads_enabled.clone()))?;
+        Ok(ClientMetrics {
+            registry,
+            request_duration,
+            requests_total,
+            in_flight,
+            info,
+            large_uploads_enabled,
+        })
+    }
+
+    /// The registry in Prometheus' text format.
+    pub fn encode(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("encoding to a Vec cannot fail");
+        String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+/// A running /metrics server.
+pub struct MetricsServer {
+    /// The address it listens on (useful when bound to port 0).
+    pub address: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl MetricsServer {
+    /// Binds `address` and serves `GET /metrics` on one actix worker thread (its own thread,
+    /// so scrapes never run on the runtime that times requests).
+    pub fn start(address: SocketAddr, metrics: ClientMetrics) -> std::io::Result<Self> {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(metrics.clone()))
+                .route("/metrics", web::get().to(serve_metrics))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .bind(address)?;
+        let address = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(MetricsServer { address, handle })
+    }
+
+    /// Stops the server (scrapes in progress finish first).
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// `GET /metrics`: the run's registry in the text format.
+async fn serve_metrics(metrics: web::Data<ClientMetrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_registered_with_the_shared_buckets() {
+        let metrics = ClientMetrics::new().unwrap();
+        metrics
+            .request_duration
+            .with_label_values(&["small", "/ping"])
+            .observe(0.001);
+        metrics
+            .requests_total
+            .with_label_values(&["small", "/ping", "ok"])
+            .inc();
+        metrics.in_flight.with_label_values(&["small"]).set(0);
+        metrics
+            .info
+            .with_label_values(&["/ping", "new", "open"])
+            .set(1.0);
+        metrics.large_uploads_enabled.set(1.0);
+        let text = metrics.encode();
+        for name in [
+            REQUEST_DURATION,
+            REQUESTS_TOTAL,
+            REQUESTS_IN_FLIGHT,
+            INFO,
+            LARGE_UPLOADS_ENABLED,
+        ] {
+            assert!(text.contains(name), "{name} missing");
+        }
+        assert!(
+            text.contains("le=\"0.0005\""),
+            "shared first bucket missing"
+        );
+    }
+}

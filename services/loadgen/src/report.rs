@@ -1,0 +1,312 @@
+//! The end of a run: [`RunReport`] and its two printed forms, a table and JSON.
+//!
+//! The JSON shape (`--json`) is the report serialized as is:
+//!
+//! ```json
+//! {
+//!   "run_id": "20261125-120000-ping-new-open",
+//!   "dir": "./results/20261125-120000-ping-new-open",
+//!   "started_at": "2026-11-25T12:00:00.000Z",
+//!   "elapsed_s": 10.02,
+//!   "interrupted": false,
+//!   "config": {
+//!     "target_url": "http://localhost:8000/", "endpoint": "/ping",
+//!     "connection": "new", "schedule": "open", "duration_s": 10.0,
+//!     "max_in_flight": 64, "request_timeout_s": 30.0, "drain_timeout_s": 10.0,
+//!     "large_on_s": 0.0, "large_off_s": 0.0,
+//!     "classes": [{"name": "small", "size_mb": 0.001, "interval_s": 0.1, "body_bytes": 1066}]
+//!   },
+//!   "classes": [{
+//!     "class": "small", "count": 100, "ok": 100, "errors": 0, "skipped": 0,
+//!     "errors_by_kind": {},
+//!     "min_ms": 0.31, "median_ms": 0.52, "mean_ms": 0.55, "p90_ms": 0.71,
+//!     "p95_ms": 0.8, "p99_ms": 1.2, "max_ms": 1.9
+//!   }]
+//! }
+//! ```
+//! Latency fields are `null` for a class with no successful request.
+
+use std::{io, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    files::{REQUESTS_CSV, SUMMARY_CSV},
+    options::{Connection, Schedule},
+    stats::ClassSummary,
+};
+
+/// What a run did and measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Name of the run's directory.
+    pub run_id: String,
+    /// RESULTS_DIR/<run_id>: holds requests.csv and summary.csv.
+    pub dir: PathBuf,
+    /// Wall-clock time the first requests were due (UTC, RFC 3339).
+    pub started_at: String,
+    /// Seconds from the first due request to the end of the drain.
+    pub elapsed_s: f64,
+    /// True when Ctrl-C / SIGTERM (or the caller's shutdown future) ended the run early.
+    pub interrupted: bool,
+    /// The configuration the run used.
+    pub config: RunConfig,
+    /// One summary per class, in class order.
+    pub classes: Vec<ClassSummary>,
+}
+
+/// The configuration a run used, as reported with its results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// TARGET_URL.
+    pub target_url: String,
+    /// ENDPOINT.
+    pub endpoint: String,
+    /// CONNECTION.
+    pub connection: Connection,
+    /// SCHEDULE.
+    pub schedule: Schedule,
+    /// DURATION in seconds (0 = until stopped).
+    pub duration_s: f64,
+    /// MAX_IN_FLIGHT per class (open schedule).
+    pub max_in_flight: u32,
+    /// REQUEST_TIMEOUT in seconds.
+    pub request_timeout_s: f64,
+    /// DRAIN_TIMEOUT in seconds.
+    pub drain_timeout_s: f64,
+    /// LARGE_ON in seconds (0 = always on).
+    pub large_on_s: f64,
+    /// LARGE_OFF in seconds.
+    pub large_off_s: f64,
+    /// The classes.
+    pub classes: Vec<ClassConfig>,
+}
+
+/// One class's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassConfig {
+    /// Class name.
+    pub name: String,
+    /// Nominal body size in MB.
+    pub size_mb: f64,
+    /// Interval in seconds.
+    pub interval_s: f64,
+    /// Actual body size in bytes.
+    pub body_bytes: usize,
+}
+
+impl RunReport {
+    /// The summary of `class`, if the run had it.
+    pub fn class(&self, class: &str) -> Option<&ClassSummary> {
+        self.classes.iter().find(|summary| summary.class == class)
+    }
+
+    /// Prints the report as pretty JSON (the `--json` output).
+    pub fn write_json(&self, mut out: impl io::Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        writeln!(out)
+    }
+
+    /// Prints the configuration line, the per-class table, errors by kind, and where the
+    /// files are.
+    pub fn write_table(&self, mut out: impl io::Write) -> io::Result<()> {
+        let config = &self.config;
+        let duration = if config.duration_s == 0.0 {
+            "until stopped".to_string()
+        } else {
+            format!("{}s", config.duration_s)
+        };
+        writeln!(
+            out,
+            "run {}: POST {} connection={} schedule={} duration={} max_in_flight={} request_timeout={}s{}",
+            self.run_id,
+            join_url(&config.target_url, &config.endpoint),
+            config.connection.as_str(),
+            config.schedule.as_str(),
+            duration,
+            config.max_in_flight,
+            config.request_timeout_s,
+            if config.large_on_s > 0.0 && config.large_off_s > 0.0 {
+                format!(
+                    " large_on={}s large_off={}s",
+                    config.large_on_s, config.large_off_s
+                )
+            } else {
+                String::new()
+            },
+        )?;
+        writeln!(
+            out,
+            "elapsed {:.1}s{}; latency in ms from each request's {} to its last response byte",
+            self.elapsed_s,
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            },
+            match config.schedule {
+                Schedule::Open => "scheduled start",
+                Schedule::Closed => "send",
+            },
+        )?;
+        let header = [
+            "class", "size_mb", "every_s", "count", "errors", "skipped", "min", "median", "mean",
+            "p90", "p95", "p99", "max",
+        ];
+        let mut rows = vec![header.map(String::from).to_vec()];
+        for summary in &self.classes {
+            let class = config
+                .classes
+                .iter()
+                .find(|class| class.name == summary.class);
+            let ms = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.2}"));
+            rows.push(vec![
+                summary.class.clone(),
+                class.map_or("-".into(), |c| format!("{}", c.size_mb)),
+                class.map_or("-".into(), |c| format!("{}", c.interval_s)),
+                summary.count.to_string(),
+                summary.errors.to_string(),
+                summary.skipped.to_string(),
+                ms(summary.min_ms),
+                ms(summary.median_ms),
+                ms(summary.mean_ms),
+                ms(summary.p90_ms),
+                ms(summary.p95_ms),
+                ms(summary.p99_ms),
+                ms(summary.max_ms),
+            ]);
+        }
+        let widths: Vec<usize> = (0..header.len())
+            .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+            .collect();
+        for row in &rows {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(column, (cell, width))| {
+                    if column == 0 {
+                        format!("{cell:<width$}")
+                    } else {
+                        format!("{cell:>width$}")
+                    }
+                })
+                .collect();
+            writeln!(out, "{}", cells.join("  "))?;
+        }
+        for summary in self.classes.iter().filter(|s| !s.errors_by_kind.is_empty()) {
+            let kinds: Vec<String> = summary
+                .errors_by_kind
+                .iter()
+                .map(|(kind, count)| format!("{kind}={count}"))
+                .collect();
+            writeln!(out, "{} errors: {}", summary.class, kinds.join(" "))?;
+        }
+        writeln!(out, "{}", self.files_line())
+    }
+
+    /// "results: <dir>/requests.csv, <dir>/summary.csv".
+    pub fn files_line(&self) -> String {
+        format!(
+            "results: {}, {}",
+            self.dir.join(REQUESTS_CSV).display(),
+            self.dir.join(SUMMARY_CSV).display()
+        )
+    }
+}
+
+fn join_url(target: &str, endpoint: &str) -> String {
+    format!("{}{}", target.trim_end_matches('/'), endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn report() -> RunReport {
+        RunReport {
+            run_id: "r1".into(),
+            dir: PathBuf::from("results/r1"),
+            started_at: "2026-11-25T12:00:00.000Z".into(),
+            elapsed_s: 2.0,
+            interrupted: false,
+            config: RunConfig {
+                target_url: "http://127.0.0.1:8000/".into(),
+                endpoint: "/ping".into(),
+                connection: Connection::New,
+                schedule: Schedule::Open,
+                duration_s: 2.0,
+                max_in_flight: 64,
+                request_timeout_s: 30.0,
+                drain_timeout_s: 10.0,
+                large_on_s: 0.0,
+                large_off_s: 0.0,
+                classes: vec![ClassConfig {
+                    name: "small".into(),
+                    size_mb: 0.001,
+                    interval_s: 0.1,
+                    body_bytes: 1066,
+                }],
+            },
+            classes: vec![ClassSummary {
+                class: "small".into(),
+                count: 20,
+                ok: 19,
+                errors: 1,
+                skipped: 0,
+                errors_by_kind: BTreeMap::from([("http_5xx".to_string(), 1)]),
+                min_ms: Some(0.5),
+                median_ms: Some(0.75),
+                mean_ms: Some(0.8),
+                p90_ms: Some(1.0),
+                p95_ms: Some(1.5),
+                p99_ms: Some(2.0),
+                max_ms: Some(2.0),
+            }],
+        }
+    }
+
+    #[test]
+    fn table_has_the_study_columns_and_the_configuration() {
+        let mut out = Vec::new();
+        report().write_table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "run r1: POST http://127.0.0.1:8000/ping connection=new schedule=open"
+            )
+        );
+        let header = text.lines().nth(2).unwrap();
+        let columns: Vec<&str> = header.split_whitespace().collect();
+        assert_eq!(
+            columns,
+            [
+                "class", "size_mb", "every_s", "count", "errors", "skipped", "min", "median",
+                "mean", "p90", "p95", "p99", "max"
+            ]
+        );
+        let row: Vec<&str> = text.lines().nth(3).unwrap().split_whitespace().collect();
+        assert_eq!(row[..6], ["small", "0.001", "0.1", "20", "1", "0"]);
+        assert_eq!(row[7], "0.75");
+        assert!(text.contains("small errors: http_5xx=1"));
+        assert!(
+            text.trim_end()
+                .ends_with("results: results/r1/requests.csv, results/r1/summary.csv")
+        );
+    }
+
+    #[test]
+    fn json_round_trips_and_has_the_documented_shape() {
+        let mut out = Vec::new();
+        report().write_json(&mut out).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["config"]["connection"], "new");
+        assert_eq!(value["config"]["schedule"], "open");
+        assert_eq!(value["classes"][0]["p95_ms"], 1.5);
+        assert_eq!(value["classes"][0]["errors_by_kind"]["http_5xx"], 1);
+        let back: RunReport = serde_json::from_value(value).unwrap();
+        assert_eq!(back, report());
+    }
+}

@@ -1,0 +1,257 @@
+//! [`run`]: one workload run from start to report.
+//!
+//! 1. Before the clock: build every body, one HTTP client per class, the run directory and
+//!    requests.csv, the metrics registry (and its server if METRICS_BIND is set).
+//! 2. The clock starts; each class's scheduler starts; the collector thread receives records.
+//! 3. Scheduling stops at the end of DURATION or when `shutdown` resolves (Ctrl-C).
+//! 4. Drain: requests in flight get DRAIN_TIMEOUT to finish; those still running after it
+//!    are cancelled and recorded as `cancelled` errors (their rows are not lost).
+//! 5. The collector flushes requests.csv; summary.csv is written; the report is returned.
+
+use std::{future::Future, sync::Arc};
+
+use anyhow::Context;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    collector::Collector,
+    engine::{Engine, build_client, resolve_target},
+    files::{RequestsCsv, create_run_dir, write_summary_csv},
+    metrics::{ClientMetrics, MetricsServer},
+    options::{RunOptions, Schedule},
+    progress::Progress,
+    report::{ClassConfig, RunConfig, RunReport},
+    schedule::ClassScheduler,
+    workload::{ClassPlan, LargeCycle, build_classes},
+};
+
+/// Runs the workload `options` describes until DURATION ends or `shutdown` resolves, writes
+/// RESULTS_DIR/<run-id>/{requests,summary}.csv, and returns the report. Request failures are
+/// counted in the report, not returned as errors; `Err` means the run could not be set up
+/// or its files could not be written.
+pub async fn run(
+    options: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<RunReport> {
+    // 1. Before the clock.
+    let plans: Vec<Arc<ClassPlan>> = {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || build_classes(&options))
+            .await
+            .context("payload generation failed")?
+            .into_iter()
+            .map(Arc::new)
+            .collect()
+    };
+    let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
+    let url = options
+        .target_url
+        .join(&options.endpoint)
+        .with_context(|| {
+            format!(
+                "cannot join {} and {}",
+                options.target_url, options.endpoint
+            )
+        })?;
+    let resolved = resolve_target(&options.target_url).await;
+    let clients = plans
+        .iter()
+        .map(|_| {
+            build_client(
+                options.connection,
+                options.request_timeout,
+                &options.target_url,
+                &resolved,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot build the HTTP client")?;
+
+    let default_id = format!(
+        "{}-{}-{}-{}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+        options.endpoint.trim_matches('/').replace('/', "_"),
+        options.connection.as_str(),
+        options.schedule.as_str(),
+    );
+    let (run_id, dir) =
+        create_run_dir(&options.results_dir, options.run_id.as_deref(), &default_id)?;
+    let csv = RequestsCsv::create(
+        &dir,
+        &run_id,
+        &options.endpoint,
+        options.connection.as_str(),
+        class_names.clone(),
+    )?;
+
+    let metrics = ClientMetrics::new().context("cannot register the client metrics")?;
+    metrics
+        .info
+        .with_label_values(&[
+            options.endpoint.as_str(),
+            options.connection.as_str(),
+            options.schedule.as_str(),
+        ])
+        .set(1.0);
+    metrics.large_uploads_enabled.set(1.0);
+    let metrics_server = match options.metrics_bind {
+        Some(address) => Some(
+            MetricsServer::start(address, metrics.clone())
+                .with_context(|| format!("cannot serve metrics on METRICS_BIND {address}"))?,
+        ),
+        None => None,
+    };
+
+    let config = run_config(&options, &plans);
+    if !options.quiet {
+        tracing::info!(
+            run_id,
+            url = %url,
+            connection = options.connection.as_str(),
+            schedule = options.schedule.as_str(),
+            duration_s = config.duration_s,
+            classes = %describe_classes(&config),
+            metrics = ?metrics_server.as_ref().map(|server| server.address),
+            "starting"
+        );
+    }
+
+    // 2. The clock starts.
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let run_start = Instant::now();
+    let (records, collector) = Collector::new(
+        &class_names,
+        &options.endpoint,
+        csv,
+        metrics.clone(),
+        Progress::for_terminal(options.quiet),
+        run_start.into_std(),
+    )
+    .spawn();
+    let stop = CancellationToken::new();
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let end = (!options.duration.is_zero()).then_some(options.duration);
+    let cycle = LargeCycle {
+        on: options.large_on,
+        off: options.large_off,
+    };
+    for (index, (plan, client)) in plans.iter().zip(clients).enumerate() {
+        let scheduler = ClassScheduler {
+            index,
+            plan: plan.clone(),
+            engine: Engine {
+                client,
+                url: url.clone(),
+                run_start,
+            },
+            records: records.clone(),
+            in_flight: metrics.in_flight.with_label_values(&[plan.name.as_str()]),
+            cycle: plan
+                .cycled
+                .then(|| (cycle, metrics.large_uploads_enabled.clone())),
+            end,
+            stop: stop.clone(),
+            cancel: cancel.clone(),
+            tracker: tracker.clone(),
+        };
+        match options.schedule {
+            Schedule::Open => {
+                tracker.spawn(scheduler.open(options.max_in_flight as usize));
+            }
+            Schedule::Closed => {
+                tracker.spawn(scheduler.closed());
+            }
+        }
+    }
+    drop(records);
+
+    // 3. Stop scheduling at the end of DURATION or on shutdown.
+    let interrupted = tokio::select! {
+        () = shutdown => true,
+        () = sleep_until(run_start + options.duration), if end.is_some() => false,
+    };
+    stop.cancel();
+    tracker.close();
+
+    // 4. Drain, bounded.
+    if timeout(options.drain_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            drain_timeout_s = options.drain_timeout.as_secs_f64(),
+            "requests still in flight after the drain timeout: recording them as cancelled"
+        );
+        cancel.cancel();
+        tracker.wait().await;
+    }
+    let elapsed_s = run_start.elapsed().as_secs_f64();
+
+    // 5. Collect, summarize, write.
+    let stats = tokio::task::spawn_blocking(move || collector.join())
+        .await
+        .context("collector task failed")?
+        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))??;
+    let classes: Vec<_> = stats.iter().map(|class| class.summary()).collect();
+    write_summary_csv(
+        &dir,
+        &run_id,
+        &options.endpoint,
+        options.connection.as_str(),
+        options.schedule.as_str(),
+        &classes,
+    )?;
+    if let Some(server) = metrics_server {
+        server.stop().await;
+    }
+    Ok(RunReport {
+        run_id,
+        dir,
+        started_at,
+        elapsed_s,
+        interrupted,
+        config,
+        classes,
+    })
+}
+
+fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
+    RunConfig {
+        target_url: options.target_url.to_string(),
+        endpoint: options.endpoint.clone(),
+        connection: options.connection,
+        schedule: options.schedule,
+        duration_s: options.duration.as_secs_f64(),
+        max_in_flight: options.max_in_flight,
+        request_timeout_s: options.request_timeout.as_secs_f64(),
+        drain_timeout_s: options.drain_timeout.as_secs_f64(),
+        large_on_s: options.large_on.as_secs_f64(),
+        large_off_s: options.large_off.as_secs_f64(),
+        classes: plans
+            .iter()
+            .map(|plan| ClassConfig {
+                name: plan.name.clone(),
+                size_mb: plan.size_mb,
+                interval_s: plan.interval.as_secs_f64(),
+                body_bytes: plan.body_bytes(),
+            })
+            .collect(),
+    }
+}
+
+/// `small 0.001 MB every 0.1 s, large 25 MB every 1 s`, for the start-up log line.
+fn describe_classes(config: &RunConfig) -> String {
+    config
+        .classes
+        .iter()
+        .map(|class| {
+            format!(
+                "{} {} MB every {} s",
+                class.name, class.size_mb, class.interval_s
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

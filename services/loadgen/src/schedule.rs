@@ -1,0 +1,168 @@
+//! When requests start: one scheduler task per class.
+//!
+//! - [`ClassScheduler::open`]: request k of a class is due at `k × interval` after the run
+//!   start, whatever happened to the earlier ones. Each request runs in its own task, so a
+//!   slow response never delays the next start, and its latency is counted from the due
+//!   time. MAX_IN_FLIGHT bounds the tasks: a due request waits for a free slot (and its
+//!   `sent_ms` shows how late it went out), but only until the next request falls due; then
+//!   it is dropped and counted as skipped, never silently lost.
+//! - [`ClassScheduler::closed`]: the study's loop: send, wait for the response, sleep the
+//!   interval, repeat. While the server stalls, this client stops asking, so it never
+//!   measures the requests a real user would have sent meanwhile (coordinated omission).
+//!
+//! Both stop scheduling when `stop` fires (end of DURATION or Ctrl-C); requests in flight
+//! finish or are cancelled by the runner's drain.
+
+use std::{sync::Arc, sync::mpsc::Sender, time::Duration};
+
+use prometheus::{Gauge, IntGauge};
+use tokio::{sync::Semaphore, time::sleep_until};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    engine::{Engine, Request},
+    record::Record,
+    workload::{ClassPlan, LargeCycle},
+};
+
+/// Everything one class's scheduler needs.
+pub struct ClassScheduler {
+    /// Index of the class in the run's class list.
+    pub index: usize,
+    /// What the class sends and how often.
+    pub plan: Arc<ClassPlan>,
+    /// The class's HTTP engine.
+    pub engine: Engine,
+    /// Where finished records go (the collector).
+    pub records: Sender<Record>,
+    /// lab_client_requests_in_flight{class}.
+    pub in_flight: IntGauge,
+    /// The on/off cycle and its gauge, for the large class.
+    pub cycle: Option<(LargeCycle, Gauge)>,
+    /// Offset after which nothing more is scheduled (DURATION); `None` = until `stop`.
+    pub end: Option<Duration>,
+    /// Fires when scheduling must stop.
+    pub stop: CancellationToken,
+    /// Fires when requests still in flight must give up (drain timeout).
+    pub cancel: CancellationToken,
+    /// Tracks request tasks so the runner can wait for them.
+    pub tracker: TaskTracker,
+}
+
+impl ClassScheduler {
+    /// The fixed timetable (see the module docs).
+    pub async fn open(self, max_in_flight: usize) {
+        let slots = Arc::new(Semaphore::new(max_in_flight));
+        let start = self.engine.run_start;
+        let mut sequence = 0;
+        for tick in 0u64.. {
+            let due = self.due(tick);
+            if self.end.is_some_and(|end| due >= end) {
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => break,
+                () = sleep_until(start + due) => {}
+            }
+            if !self.cycle_allows(due) {
+                continue;
+            }
+            sequence += 1;
+            let next_due = start + self.due(tick + 1);
+            let permit = tokio::select! {
+                biased;
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                () = sleep_until(next_due) => {
+                    self.emit(Record::skipped(self.index, sequence, due));
+                    continue;
+                }
+                () = self.stop.cancelled() => {
+                    self.emit(Record::skipped(self.index, sequence, due));
+                    break;
+                }
+            };
+            let request = self.request(sequence, due);
+            let engine = self.engine.clone();
+            let records = self.records.clone();
+            let in_flight = self.in_flight.clone();
+            let cancel = self.cancel.clone();
+            self.tracker.spawn(async move {
+                in_flight.inc();
+                let record = engine.send(request, &cancel).await;
+                in_flight.dec();
+                drop(permit);
+                let _ = records.send(record);
+            });
+        }
+    }
+
+    /// The study's closed loop (see the module docs).
+    pub async fn closed(self) {
+        let start = self.engine.run_start;
+        let mut sequence = 0;
+        loop {
+            let now = self.engine.now();
+            if self.stop.is_cancelled() || self.end.is_some_and(|end| now >= end) {
+                break;
+            }
+            if !self.cycle_allows(now) {
+                let (cycle, _) = self.cycle.as_ref().expect("only a cycle disallows");
+                tokio::select! {
+                    () = self.stop.cancelled() => break,
+                    () = sleep_until(start + cycle.next_on(now)) => continue,
+                }
+            }
+            sequence += 1;
+            self.in_flight.inc();
+            let record = self
+                .engine
+                .send(self.request(sequence, now), &self.cancel)
+                .await;
+            self.in_flight.dec();
+            self.emit(record);
+            tokio::select! {
+                () = self.stop.cancelled() => break,
+                () = tokio::time::sleep(self.plan.interval) => {}
+            }
+        }
+    }
+
+    /// Offset of the `tick`-th slot of the timetable.
+    fn due(&self, tick: u64) -> Duration {
+        let nanos = self
+            .plan
+            .interval
+            .as_nanos()
+            .saturating_mul(u128::from(tick));
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// Whether the large class's cycle lets a request due `at` go (always true for other
+    /// classes); keeps lab_client_large_uploads_enabled in step.
+    fn cycle_allows(&self, at: Duration) -> bool {
+        match &self.cycle {
+            None => true,
+            Some((cycle, gauge)) => {
+                let on = cycle.is_on(at);
+                gauge.set(if on { 1.0 } else { 0.0 });
+                on
+            }
+        }
+    }
+
+    fn request(&self, sequence: u64, scheduled: Duration) -> Request {
+        Request {
+            class: self.index,
+            sequence,
+            request_id: self.plan.request_id(sequence),
+            scheduled,
+            body: self.plan.payload(sequence),
+        }
+    }
+
+    fn emit(&self, record: Record) {
+        // The collector only goes away after every scheduler has finished.
+        let _ = self.records.send(record);
+    }
+}
