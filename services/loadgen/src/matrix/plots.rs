@@ -1,0 +1,404 @@
+//! SVG charts of the matrix (plotters' SVG backend: text is left to the browser, no fonts
+//! needed):
+//! - `small_p95.svg`: the small-request p95 of every scenario, one bar each (log scale: the
+//!   baselines sit near 1 ms, the blocked loops near a second).
+//! - `timeline-<scenario>.svg`: one per endpoint at the fewest workers, every request's latency
+//!   over the run, the large uploads drawn as shaded bands while in flight: the spikes of the
+//!   small requests sit inside the bands.
+//! - `worker_spread-<endpoint>.svg`: requests served per worker in the multi-worker scenarios,
+//!   new vs keepalive client (and keep-alive off): how the accept loop spread the work.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::findings::{LARGE, SMALL, WorkerSpread};
+use super::requests::RequestRecord;
+use super::scenario::ScenarioKind;
+use super::table::MatrixRow;
+
+/// A chart written next to the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotFile {
+    /// File name, relative to the matrix directory.
+    pub file: String,
+    /// What it shows (used as the image's alt text).
+    pub caption: String,
+}
+
+/// Width of every chart, px.
+const WIDTH: u32 = 1000;
+/// Colour of loaded scenarios and of small requests.
+const LOADED: RGBColor = RGBColor(214, 39, 40);
+/// Colour of unloaded baselines.
+const UNLOADED: RGBColor = RGBColor(44, 160, 44);
+/// Colour of keep-alive-off scenarios.
+const KEEP_ALIVE_OFF: RGBColor = RGBColor(255, 127, 14);
+/// Colour of small requests on the timeline.
+const SMALL_COLOUR: RGBColor = RGBColor(31, 119, 180);
+/// Series colours of the spread chart, in scenario order.
+const SERIES: [RGBColor; 4] = [SMALL_COLOUR, LOADED, KEEP_ALIVE_OFF, UNLOADED];
+
+/// Plotters' errors carry the backend's error type; the matrix only needs the message.
+fn plot_error<E: std::fmt::Display>(error: E) -> anyhow::Error {
+    anyhow!("cannot draw chart: {error}")
+}
+
+fn kind_colour(kind: &str) -> RGBColor {
+    if kind == ScenarioKind::Unloaded.as_str() {
+        UNLOADED
+    } else if kind == ScenarioKind::KeepAliveOff.as_str() {
+        KEEP_ALIVE_OFF
+    } else {
+        LOADED
+    }
+}
+
+/// Bar chart of the small-request p95 of every scenario. Returns `None` when no small row has
+/// a positive p95.
+pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<PlotFile>> {
+    let bars: Vec<(&MatrixRow, f64)> = rows
+        .iter()
+        .filter(|r| r.class == SMALL)
+        .filter_map(|r| Some((r, r.p95_ms.filter(|p| *p > 0.0)?)))
+        .collect();
+    if bars.is_empty() {
+        return Ok(None);
+    }
+    let file = "small_p95.svg";
+    let height = 120 + 28 * bars.len() as u32;
+    let path = dir.join(file);
+    let root = SVGBackend::new(&path, (WIDTH, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let max = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 2.0;
+    let min = bars
+        .iter()
+        .map(|b| b.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(1.0)
+        / 2.0;
+    let names: Vec<String> = bars.iter().map(|b| b.0.config.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Small-request p95 per scenario (client-side, ms, log scale)",
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(330)
+        .build_cartesian_2d((min..max).log_scale(), (0..bars.len()).into_segmented())
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(bars.len())
+        .y_label_formatter(&|value| match value {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_desc("small p95, ms")
+        .draw()
+        .map_err(plot_error)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (row, p95))| {
+            Rectangle::new(
+                [
+                    (min, SegmentValue::Exact(i)),
+                    (*p95, SegmentValue::Exact(i + 1)),
+                ],
+                kind_colour(&row.kind).mix(0.8).filled(),
+            )
+        }))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (_, p95))| {
+            Text::new(
+                format!(" {p95:.1}"),
+                (*p95, SegmentValue::CenterOf(i)),
+                ("sans-serif", 12),
+            )
+        }))
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(Some(PlotFile {
+        file: file.to_string(),
+        caption:
+            "Small-request p95 per scenario (green: unloaded, red: loaded, orange: keep-alive off)"
+                .to_string(),
+    }))
+}
+
+/// Latency over time of one scenario: small requests as dots, large requests as dots plus a
+/// shaded band from due to answered. Returns `None` without successful requests.
+pub fn timeline_chart(
+    dir: &Path,
+    row: &MatrixRow,
+    records: &[RequestRecord],
+) -> anyhow::Result<Option<PlotFile>> {
+    let ok: Vec<&RequestRecord> = records.iter().filter(|r| r.is_ok()).collect();
+    if ok.is_empty() {
+        return Ok(None);
+    }
+    let file = format!("timeline-{}.svg", row.scenario);
+    let path = dir.join(&file);
+    let root = SVGBackend::new(&path, (WIDTH, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let end_s = records.iter().map(|r| r.span_ms().1).fold(1.0, f64::max) / 1000.0;
+    let max_ms = ok.iter().map(|r| r.latency_ms).fold(1.0, f64::max) * 1.05;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{}: latency of every request over the run", row.config),
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end_s, 0.0..max_ms)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the run started (scheduled start)")
+        .y_desc("latency, ms")
+        .draw()
+        .map_err(plot_error)?;
+    let large: Vec<&RequestRecord> = records.iter().filter(|r| r.class == LARGE).collect();
+    chart
+        .draw_series(large.iter().map(|r| {
+            let (start, end) = r.span_ms();
+            Rectangle::new(
+                [(start / 1000.0, 0.0), (end / 1000.0, max_ms)],
+                LOADED.mix(0.12).filled(),
+            )
+        }))
+        .map_err(plot_error)?
+        .label("large upload in flight")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], LOADED.mix(0.3).filled()));
+    chart
+        .draw_series(ok.iter().filter(|r| r.class == LARGE).map(|r| {
+            TriangleMarker::new((r.scheduled_ms / 1000.0, r.latency_ms), 5, LOADED.filled())
+        }))
+        .map_err(plot_error)?
+        .label("large request")
+        .legend(|(x, y)| TriangleMarker::new((x + 5, y), 5, LOADED.filled()));
+    chart
+        .draw_series(ok.iter().filter(|r| r.class != LARGE).map(|r| {
+            Circle::new(
+                (r.scheduled_ms / 1000.0, r.latency_ms),
+                2,
+                SMALL_COLOUR.filled(),
+            )
+        }))
+        .map_err(plot_error)?
+        .label("small (and other) requests")
+        .legend(|(x, y)| Circle::new((x + 5, y), 3, SMALL_COLOUR.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(Some(PlotFile {
+        caption: format!("{}: latency over time, large uploads shaded", row.config),
+        file,
+    }))
+}
+
+/// One panel of the spread chart: `value(share)` per worker, one bar per scenario.
+fn spread_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    spreads: &[&WorkerSpread],
+    value: impl Fn(&super::findings::WorkerShare) -> u64,
+) -> anyhow::Result<()> {
+    let workers = spreads.iter().map(|s| s.workers).max().unwrap_or(1);
+    let max = spreads
+        .iter()
+        .flat_map(|s| s.shares.iter().map(&value))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64
+        // Head room for the legend above the bars.
+        * 1.4;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5..(workers as f64 - 0.5), 0.0..max)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(workers + 1)
+        .x_label_formatter(&|v| {
+            if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
+                format!("worker {}", v.round())
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("requests")
+        .draw()
+        .map_err(plot_error)?;
+    let width = 0.8 / spreads.len() as f64;
+    for (j, spread) in spreads.iter().enumerate() {
+        let colour = SERIES[j % SERIES.len()];
+        chart
+            .draw_series(spread.shares.iter().map(|share| {
+                let left = share.worker as f64 - 0.4 + j as f64 * width;
+                Rectangle::new(
+                    [(left, 0.0), (left + width * 0.95, value(share) as f64)],
+                    colour.filled(),
+                )
+            }))
+            .map_err(plot_error)?
+            .label(spread.config.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+/// Small and large requests per worker for the given multi-worker scenarios (meant: one
+/// endpoint, new vs keepalive vs keep-alive off). Returns `None` without scenarios.
+pub fn worker_spread_chart(
+    dir: &Path,
+    endpoint: &str,
+    spreads: &[&WorkerSpread],
+) -> anyhow::Result<Option<PlotFile>> {
+    if spreads.is_empty() {
+        return Ok(None);
+    }
+    let slug: String = endpoint
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let file = format!("worker_spread-{slug}.svg");
+    let path = dir.join(&file);
+    let root = SVGBackend::new(&path, (WIDTH, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let panels = root.split_evenly((2, 1));
+    spread_panel(
+        &panels[0],
+        &format!("{endpoint}: small requests per worker"),
+        spreads,
+        |s| s.small,
+    )?;
+    spread_panel(
+        &panels[1],
+        &format!("{endpoint}: large requests per worker"),
+        spreads,
+        |s| s.large,
+    )?;
+    root.present().map_err(plot_error)?;
+    Ok(Some(PlotFile {
+        caption: format!("{endpoint}: requests per worker, new vs keepalive client"),
+        file,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::findings::tests::sample_rows;
+    use crate::matrix::findings::{WorkerShare, worker_spread};
+
+    /// Counts elements named `tag` in the SVG at `path`, which must parse as XML.
+    fn count_elements(path: &Path, tag: &str) -> usize {
+        let text = std::fs::read_to_string(path).unwrap();
+        let document = roxmltree::Document::parse(&text).expect("the chart is well-formed XML");
+        assert_eq!(document.root_element().tag_name().name(), "svg");
+        document
+            .descendants()
+            .filter(|n| n.tag_name().name() == tag)
+            .count()
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("matrix-plots-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn record(class: &str, scheduled_ms: f64, latency_ms: f64, worker: usize) -> RequestRecord {
+        RequestRecord {
+            class: class.to_string(),
+            scheduled_ms,
+            sent_ms: scheduled_ms,
+            latency_ms,
+            status: Some(200),
+            worker: Some(worker),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn small_p95_chart_has_one_bar_per_scenario() {
+        let dir = temp_dir("p95");
+        let rows = sample_rows();
+        let plot = small_p95_chart(&dir, &rows).unwrap().unwrap();
+        let small_rows = rows.iter().filter(|r| r.class == SMALL).count();
+        // Background + plotting area + one bar per small row (at least).
+        assert!(count_elements(&dir.join(&plot.file), "rect") > small_rows);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn timeline_marks_every_request_and_every_large_upload() {
+        let dir = temp_dir("timeline");
+        let rows = sample_rows();
+        let records = vec![
+            record(LARGE, 0.0, 900.0, 0),
+            record(SMALL, 100.0, 800.0, 0),
+            record(SMALL, 1000.0, 1.0, 0),
+            record(SMALL, 1100.0, 1.5, 0),
+        ];
+        let plot = timeline_chart(&dir, &rows[2], &records).unwrap().unwrap();
+        assert_eq!(plot.file, "timeline-w1-ping-new.svg");
+        let path = dir.join(&plot.file);
+        assert!(
+            count_elements(&path, "circle") >= 3,
+            "one dot per small request"
+        );
+        assert!(
+            count_elements(&path, "polygon") >= 1,
+            "a triangle per large request"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn worker_spread_chart_draws_a_bar_per_worker_and_scenario() {
+        let dir = temp_dir("spread");
+        let rows = sample_rows();
+        let records = vec![record(SMALL, 0.0, 1.0, 1), record(LARGE, 0.0, 900.0, 3)];
+        let new = worker_spread(&rows[6], &records);
+        let keepalive = worker_spread(&rows[8], &records);
+        assert_eq!(
+            new.shares[1],
+            WorkerShare {
+                worker: 1,
+                small: 1,
+                large: 0,
+                small_p95_ms: Some(1.0)
+            }
+        );
+        let plot = worker_spread_chart(&dir, "/ping", &[&new, &keepalive])
+            .unwrap()
+            .unwrap();
+        assert_eq!(plot.file, "worker_spread-ping.svg");
+        // 2 panels × 2 scenarios × 4 workers bars, plus backgrounds and legends.
+        assert!(count_elements(&dir.join(&plot.file), "rect") >= 16);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

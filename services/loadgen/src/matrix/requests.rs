@@ -1,0 +1,97 @@
+//! Reads a scenario's `requests.csv` (written by the load generator, one row per request)
+//! back for what a summary cannot show: when each request ran, and which worker served it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The columns of `requests.csv` the matrix uses (the others are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RequestRecord {
+    /// Request class (`small`, `large`, …).
+    pub class: String,
+    /// When the request was due, ms since the run started.
+    pub scheduled_ms: f64,
+    /// When it was actually sent, ms since the run started.
+    pub sent_ms: f64,
+    /// Client-side latency, ms (from `scheduled_ms` on an open schedule).
+    pub latency_ms: f64,
+    /// HTTP status; empty when no response came.
+    pub status: Option<u16>,
+    /// Worker that served it (`x-worker-id`); empty when unknown.
+    pub worker: Option<usize>,
+    /// Error kind; empty on success.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl RequestRecord {
+    /// Whether the server answered with a 2xx.
+    pub fn is_ok(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+            && self.error.as_deref().is_none_or(str::is_empty)
+    }
+
+    /// The time span, ms since the run started, during which the request was waiting for its
+    /// answer: from when it was due until the response arrived.
+    pub fn span_ms(&self) -> (f64, f64) {
+        (self.scheduled_ms, self.scheduled_ms + self.latency_ms)
+    }
+}
+
+/// All rows of the `requests.csv` at `path`.
+pub fn read_requests_csv(path: &Path) -> anyhow::Result<Vec<RequestRecord>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+    reader
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot parse {}", path.display()))
+}
+
+/// Requests served per worker and class: `worker → class → count` (successful requests only).
+pub fn per_worker_counts(records: &[RequestRecord]) -> BTreeMap<usize, BTreeMap<String, u64>> {
+    let mut counts: BTreeMap<usize, BTreeMap<String, u64>> = BTreeMap::new();
+    for record in records.iter().filter(|r| r.is_ok()) {
+        if let Some(worker) = record.worker {
+            *counts
+                .entry(worker)
+                .or_default()
+                .entry(record.class.clone())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error
+r,small-000001,small,/ping,new,0.0,0.1,1.5,200,60,0,0,
+r,large-000001,large,/ping,new,0.0,0.2,900.25,200,25000000,850,1,
+r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connection_refused
+";
+
+    #[test]
+    fn reads_the_load_generators_columns_and_counts_per_worker() {
+        let dir = std::env::temp_dir().join(format!("matrix-requests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("requests.csv");
+        std::fs::write(&path, SAMPLE).unwrap();
+        let records = read_requests_csv(&path).unwrap();
+        assert_eq!(records.len(), 3);
+        assert!(records[0].is_ok() && records[1].is_ok() && !records[2].is_ok());
+        assert_eq!(records[1].span_ms(), (0.0, 900.25));
+        assert_eq!(records[2].worker, None);
+        let counts = per_worker_counts(&records);
+        assert_eq!(counts[&0]["small"], 1);
+        assert_eq!(counts[&1]["large"], 1);
+        assert_eq!(counts.len(), 2, "the failed request has no worker");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

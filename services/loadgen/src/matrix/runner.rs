@@ -1,0 +1,355 @@
+//! The matrix loop: for each scenario, start lab-server, run the workload in-process, stop
+//! the server, record the numbers, rewrite every output.
+//!
+//! Shutdown, step by step: Ctrl-C (or SIGTERM, or the caller's shutdown future) cancels one
+//! token. The load generator's run of the current scenario watches that token: it stops
+//! scheduling, drains what is in flight and returns its report (marked interrupted). The
+//! server is then stopped as after any scenario, the outputs are written one last time, and
+//! no further scenario starts. The servers run in their own process group, so the terminal's
+//! Ctrl-C reaches only this process and the order above holds.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::MatrixOptions;
+use super::findings::{Overlap, SMALL, WorkerSpread, overlap_with_large, worker_spread};
+use super::plots::{self, PlotFile};
+use super::report::{ReportInput, RunContext, render};
+use super::requests::read_requests_csv;
+use super::scenario::{Scenario, ScenarioKind, Workload, plan};
+use super::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
+use super::table::{MatrixRow, write_matrix_csv};
+use crate::files::REQUESTS_CSV;
+use crate::options::{LARGE, RunOptions};
+
+/// File names inside the matrix directory.
+pub const MATRIX_CSV: &str = "matrix.csv";
+/// See [`MATRIX_CSV`].
+pub const REPORT_MD: &str = "report.md";
+/// Directory (inside the matrix directory) holding each scenario's server log.
+pub const SERVER_LOGS: &str = "server-logs";
+
+/// Environment variables that shape a matrix run; the report's command line shows those set.
+const ENV_KNOBS: [&str; 20] = [
+    "SERVER_BIN",
+    "MATRIX_DURATION",
+    "MATRIX_WORKERS",
+    "MATRIX_ENDPOINTS",
+    "MATRIX_CONNECTIONS",
+    "MATRIX_BASELINE",
+    "MATRIX_KEEP_ALIVE_OFF_WORKERS",
+    "MATRIX_SERVER_START_TIMEOUT",
+    "MATRIX_SERVER_STOP_TIMEOUT",
+    "SMALL_SIZE_MB",
+    "SMALL_INTERVAL",
+    "LARGE_SIZE_MB",
+    "LARGE_INTERVAL",
+    "SCHEDULE",
+    "RESULTS_DIR",
+    "EXTRA_CLASSES",
+    "MAX_IN_FLIGHT",
+    "REQUEST_TIMEOUT",
+    "DRAIN_TIMEOUT",
+    "METRICS_BIND",
+];
+
+/// What a matrix run left behind.
+#[derive(Debug, Clone)]
+pub struct MatrixOutcome {
+    /// `RESULTS_DIR/matrix/<timestamp>`.
+    pub dir: PathBuf,
+    /// Scenarios planned.
+    pub planned: usize,
+    /// Scenarios measured (the last one possibly cut short).
+    pub done: usize,
+    /// Whether the matrix was stopped early.
+    pub interrupted: bool,
+    /// The rows of `matrix.csv`.
+    pub rows: Vec<MatrixRow>,
+}
+
+/// A scenario that ran, and where its per-request CSV is.
+#[derive(Debug, Clone)]
+struct Done {
+    scenario: Scenario,
+    requests_csv: PathBuf,
+}
+
+/// `lab-loadgen matrix`: runs the matrix until done or until Ctrl-C / SIGTERM, then says
+/// where the results are.
+pub async fn run(options: MatrixOptions) -> anyhow::Result<()> {
+    let outcome = run_with_shutdown(options, crate::shutdown::signal()).await?;
+    println!(
+        "matrix: {} of {} scenarios{}; results: {}, {}, plots in {}",
+        outcome.done,
+        outcome.planned,
+        if outcome.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        },
+        outcome.dir.join(MATRIX_CSV).display(),
+        outcome.dir.join(REPORT_MD).display(),
+        outcome.dir.display()
+    );
+    Ok(())
+}
+
+/// The command line that reproduces this run: set knobs first, then the arguments.
+fn command_line() -> String {
+    let mut parts: Vec<String> = ENV_KNOBS
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| format!("{name}={value}"))
+        })
+        .collect();
+    parts.extend(std::env::args());
+    parts.join(" ")
+}
+
+/// Runs the matrix until done or until `shutdown` resolves (tests pass their own).
+pub async fn run_with_shutdown(
+    options: MatrixOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<MatrixOutcome> {
+    let server_bin = match &options.server_bin {
+        Some(path) => path.clone(),
+        None => default_server_bin()?,
+    };
+    check_server_bin(&server_bin)?;
+    let scenarios = plan(&options);
+    anyhow::ensure!(
+        !scenarios.is_empty(),
+        "the matrix options select no scenario"
+    );
+
+    let started = chrono::Local::now();
+    let (_, dir) = crate::files::create_run_dir(
+        &options.results_dir.join("matrix"),
+        None,
+        &started.format("%Y%m%d-%H%M%S").to_string(),
+    )?;
+    std::fs::create_dir_all(dir.join(SERVER_LOGS))?;
+
+    let cancel = CancellationToken::new();
+    let on_shutdown = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        shutdown.await;
+        on_shutdown.cancel();
+    });
+
+    let workload = Workload::from_options(&options);
+    let mut context = RunContext {
+        command: command_line(),
+        started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        cpus: std::thread::available_parallelism().map_or(1, usize::from),
+        platform: format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+        server_bin: server_bin.display().to_string(),
+        workload: workload.clone(),
+        planned: scenarios.len(),
+        done: 0,
+        interrupted: false,
+    };
+    tracing::info!(dir = %dir.display(), scenarios = scenarios.len(), "matrix starts");
+
+    let mut rows = Vec::new();
+    let mut done = Vec::new();
+    let mut failure = None;
+    for (index, scenario) in scenarios.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        tracing::info!(scenario = %scenario.name, "scenario {}/{}", index + 1, scenarios.len());
+        match run_scenario(&options, &server_bin, &dir, scenario, &workload, &cancel).await {
+            Ok((scenario_rows, requests_csv, interrupted)) => {
+                rows.extend(scenario_rows);
+                done.push(Done {
+                    scenario: scenario.clone(),
+                    requests_csv,
+                });
+                context.done = done.len();
+                context.interrupted = interrupted || cancel.is_cancelled();
+            }
+            Err(error) => {
+                failure = Some(error.context(format!("scenario {} failed", scenario.name)));
+            }
+        }
+        // Rewritten after every scenario: a matrix killed outright keeps what it measured.
+        write_outputs(&dir, &context, &rows, &done)?;
+        if failure.is_some() || context.interrupted {
+            break;
+        }
+    }
+    context.interrupted |= cancel.is_cancelled();
+    write_outputs(&dir, &context, &rows, &done)?;
+    watcher.abort();
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    tracing::info!(dir = %dir.display(), done = done.len(), "matrix done: matrix.csv, report.md and plots written");
+    Ok(MatrixOutcome {
+        dir,
+        planned: context.planned,
+        done: context.done,
+        interrupted: context.interrupted,
+        rows,
+    })
+}
+
+/// One scenario: server up, workload, server down. Returns the rows, the requests.csv path
+/// and whether the run was cut short.
+async fn run_scenario(
+    options: &MatrixOptions,
+    server_bin: &Path,
+    dir: &Path,
+    scenario: &Scenario,
+    workload: &Workload,
+    cancel: &CancellationToken,
+) -> anyhow::Result<(Vec<MatrixRow>, PathBuf, bool)> {
+    let log_path = dir.join(SERVER_LOGS).join(format!("{}.log", scenario.name));
+    let expected = Expected {
+        workers: scenario.workers,
+        keep_alive_s: scenario.server_keep_alive_s,
+    };
+    let server = ServerProcess::start(
+        server_bin,
+        |port| scenario.server_args(port),
+        expected,
+        &log_path,
+        options.server_start_timeout,
+    )
+    .await?;
+    let load_options = load_options(options, scenario, &server.base_url(), dir)?;
+    let report = crate::run(load_options, cancel.clone().cancelled_owned()).await;
+    // The server is stopped whatever the load run did.
+    let status = server.stop(options.server_stop_timeout).await?;
+    if !status.success() {
+        tracing::warn!(scenario = %scenario.name, %status, "lab-server did not exit cleanly");
+    }
+    let report = report?;
+    let completed = !report.interrupted;
+    let rows = report
+        .classes
+        .into_iter()
+        // The unloaded baseline has no large class (see `load_options`).
+        .filter(|summary| scenario.has_large() || summary.class != LARGE)
+        .map(|summary| MatrixRow::new(scenario, workload, completed, summary))
+        .collect();
+    Ok((rows, report.dir.join(REQUESTS_CSV), report.interrupted))
+}
+
+/// The load generator's options for one scenario. Settings the matrix does not set
+/// (MAX_IN_FLIGHT, REQUEST_TIMEOUT, DRAIN_TIMEOUT, EXTRA_CLASSES, METRICS_BIND …) come from
+/// their environment variables, as for a plain run.
+fn load_options(
+    options: &MatrixOptions,
+    scenario: &Scenario,
+    base_url: &str,
+    dir: &Path,
+) -> anyhow::Result<RunOptions> {
+    let mut load = RunOptions::from_args(["--quiet"])
+        .context("invalid load generator settings in the environment")?;
+    load.target_url = base_url.parse().context("server URL")?;
+    load.endpoint = scenario.endpoint.clone();
+    load.duration = options.duration;
+    load.connection = scenario.connection;
+    load.schedule = options.schedule;
+    load.small_size_mb = options.small_size_mb;
+    load.small_interval = options.small_interval;
+    load.large_size_mb = options.large_size_mb;
+    load.large_interval = options.large_interval;
+    load.results_dir = dir.to_path_buf();
+    load.run_id = Some(scenario.name.clone());
+    load.json = false;
+    load.quiet = true;
+    if !scenario.has_large() {
+        // The load generator always runs a large class. For the unloaded baseline it shrinks to
+        // a single one-pair body (about 30 bytes) at t = 0, and its row is left out.
+        load.large_size_mb = 0.0;
+        load.large_interval = options.duration;
+    }
+    Ok(load)
+}
+
+/// Rewrites matrix.csv, the plots and report.md from what has run so far.
+fn write_outputs(
+    dir: &Path,
+    context: &RunContext,
+    rows: &[MatrixRow],
+    done: &[Done],
+) -> anyhow::Result<()> {
+    write_matrix_csv(&dir.join(MATRIX_CSV), rows)?;
+    let small_row = |name: &str| rows.iter().find(|r| r.scenario == name && r.class == SMALL);
+
+    let mut spreads: Vec<WorkerSpread> = Vec::new();
+    let mut overlaps: Vec<Overlap> = Vec::new();
+    let mut plot_files: Vec<PlotFile> = Vec::new();
+    if let Some(plot) = plots::small_p95_chart(dir, rows)? {
+        plot_files.push(plot);
+    }
+    let loaded = |d: &&Done| d.scenario.kind == ScenarioKind::Loaded;
+    let fewest_workers = done.iter().filter(loaded).map(|d| d.scenario.workers).min();
+    let mut timeline_endpoints = BTreeSet::new();
+    for entry in done {
+        let Some(row) = small_row(&entry.scenario.name) else {
+            continue;
+        };
+        let mut records = match read_requests_csv(&entry.requests_csv) {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "skipping per-request findings of {}", entry.scenario.name);
+                continue;
+            }
+        };
+        if !entry.scenario.has_large() {
+            // The baseline's single one-pair "large" request is not part of its workload.
+            records.retain(|r| r.class != LARGE);
+        }
+        if entry.scenario.workers > 1 {
+            spreads.push(worker_spread(row, &records));
+        }
+        if loaded(&entry) && Some(entry.scenario.workers) == fewest_workers {
+            overlaps.push(overlap_with_large(row, &records));
+            // One timeline per endpoint: the first connection mode that ran.
+            if timeline_endpoints.insert(entry.scenario.endpoint.clone())
+                && let Some(plot) = plots::timeline_chart(dir, row, &records)?
+            {
+                plot_files.push(plot);
+            }
+        }
+    }
+    // Spread charts: per endpoint, the multi-worker scenarios at the most workers.
+    if let Some(most) = spreads.iter().map(|s| s.workers).max() {
+        let mut endpoints: Vec<&str> = Vec::new();
+        for spread in spreads.iter().filter(|s| s.workers == most) {
+            if !endpoints.contains(&spread.endpoint.as_str()) {
+                endpoints.push(&spread.endpoint);
+            }
+        }
+        for endpoint in endpoints {
+            let group: Vec<&WorkerSpread> = spreads
+                .iter()
+                .filter(|s| s.workers == most && s.endpoint == endpoint)
+                .collect();
+            if let Some(plot) = plots::worker_spread_chart(dir, endpoint, &group)? {
+                plot_files.push(plot);
+            }
+        }
+    }
+    let report = render(&ReportInput {
+        context: context.clone(),
+        rows: rows.to_vec(),
+        spreads,
+        overlaps,
+        plots: plot_files,
+    });
+    std::fs::write(dir.join(REPORT_MD), report)
+        .with_context(|| format!("cannot write {REPORT_MD}"))?;
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Which scenarios the matrix runs, and with which server and client settings.
+//!
+//! The study compared four hand-typed configurations. The matrix runs the whole grid
+//! WORKERS × ENDPOINT × CONNECTION under the study's workload, plus the two reference points
+//! its open questions need: an *unloaded* baseline (small requests only) per connection mode,
+//! to say how much worse "loaded" is, and a server with keep-alive *off*, to say what closing
+//! every connection costs the client.
+
+use serde::{Deserialize, Serialize};
+
+use super::MatrixOptions;
+use crate::options::{Connection, Schedule};
+
+/// What a scenario is for in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    /// The study's workload: small requests next to large uploads.
+    Loaded,
+    /// Small requests only: the reference every loaded small p95 is divided by.
+    Unloaded,
+    /// The study's workload against a server with `KEEP_ALIVE=0` (a keep-alive client is
+    /// forced to reconnect for every request): the open question's cost, measured.
+    KeepAliveOff,
+}
+
+impl ScenarioKind {
+    /// The label used in `matrix.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioKind::Loaded => "loaded",
+            ScenarioKind::Unloaded => "unloaded",
+            ScenarioKind::KeepAliveOff => "keep_alive_off",
+        }
+    }
+}
+
+/// One server configuration plus one client configuration, run for the matrix duration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// Short, file-name-safe identifier, e.g. `w1-ping-new`; also the run id and subdirectory.
+    pub name: String,
+    /// What the scenario is for.
+    pub kind: ScenarioKind,
+    /// The server's `WORKERS`.
+    pub workers: usize,
+    /// The strategy endpoint, e.g. `/ping`.
+    pub endpoint: String,
+    /// The client's `CONNECTION`.
+    pub connection: Connection,
+    /// The server's `KEEP_ALIVE` in seconds; `None` leaves the server's default.
+    pub server_keep_alive_s: Option<u64>,
+}
+
+impl Scenario {
+    /// Whether the large uploads run (everything but the unloaded baseline).
+    pub fn has_large(&self) -> bool {
+        self.kind != ScenarioKind::Unloaded
+    }
+
+    /// The "config" column of the study's table, e.g. `1 worker, /ping, new`.
+    pub fn config_label(&self) -> String {
+        let workers = if self.workers == 1 {
+            "1 worker".to_string()
+        } else {
+            format!("{} workers", self.workers)
+        };
+        let base = format!("{workers}, {}, {}", self.endpoint, self.connection.as_str());
+        match self.kind {
+            ScenarioKind::Loaded => base,
+            ScenarioKind::Unloaded => format!("{base}, unloaded"),
+            ScenarioKind::KeepAliveOff => format!(
+                "{base}, server KEEP_ALIVE={}",
+                self.server_keep_alive_s.unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The server's command-line flags for this scenario, bound to `127.0.0.1:port`.
+    pub fn server_args(&self, port: u16) -> Vec<String> {
+        let mut args = vec![
+            "--bind".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--workers".to_string(),
+            self.workers.to_string(),
+        ];
+        if let Some(keep_alive) = self.server_keep_alive_s {
+            args.push("--keep-alive".to_string());
+            args.push(keep_alive.to_string());
+        }
+        args
+    }
+}
+
+/// The study's workload as the matrix runs it (the same for every scenario).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Seconds of load per scenario.
+    pub duration_s: f64,
+    /// Nominal size of a small request body, MB.
+    pub small_size_mb: f64,
+    /// Seconds between small requests.
+    pub small_interval_s: f64,
+    /// Nominal size of a large request body, MB.
+    pub large_size_mb: f64,
+    /// Seconds between large requests.
+    pub large_interval_s: f64,
+    /// The load generator's `SCHEDULE` (open or closed).
+    pub schedule: Schedule,
+}
+
+impl Workload {
+    /// The workload the options describe.
+    pub fn from_options(options: &MatrixOptions) -> Self {
+        Self {
+            duration_s: options.duration.as_secs_f64(),
+            small_size_mb: options.small_size_mb,
+            small_interval_s: options.small_interval.as_secs_f64(),
+            large_size_mb: options.large_size_mb,
+            large_interval_s: options.large_interval.as_secs_f64(),
+            schedule: options.schedule,
+        }
+    }
+}
+
+/// File-name-safe form of an endpoint: `/ping` → `ping`.
+fn endpoint_slug(endpoint: &str) -> String {
+    let slug: String = endpoint
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if slug.is_empty() {
+        "root".to_string()
+    } else {
+        slug
+    }
+}
+
+/// The scenario list the options ask for, in run order: unloaded baselines first (so the
+/// reference exists even if the run is interrupted early), then the grid, then keep-alive off.
+pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
+    let mut scenarios = Vec::new();
+    let first_workers = options.workers.0.first().copied().unwrap_or(1);
+    let first_endpoint = options
+        .endpoints
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "/ping".to_string());
+
+    if options.baseline {
+        for &connection in &options.connections {
+            scenarios.push(Scenario {
+                name: format!(
+                    "unloaded-w{first_workers}-{}-{}",
+                    endpoint_slug(&first_endpoint),
+                    connection.as_str()
+                ),
+                kind: ScenarioKind::Unloaded,
+                workers: first_workers,
+                endpoint: first_endpoint.clone(),
+                connection,
+                server_keep_alive_s: None,
+            });
+        }
+    }
+    for &workers in &options.workers.0 {
+        for endpoint in &options.endpoints {
+            for &connection in &options.connections {
+                scenarios.push(Scenario {
+                    name: format!(
+                        "w{workers}-{}-{}",
+                        endpoint_slug(endpoint),
+                        connection.as_str()
+                    ),
+                    kind: ScenarioKind::Loaded,
+                    workers,
+                    endpoint: endpoint.clone(),
+                    connection,
+                    server_keep_alive_s: None,
+                });
+            }
+        }
+    }
+    for &workers in &options.keep_alive_off_workers.0 {
+        scenarios.push(Scenario {
+            name: format!(
+                "w{workers}-{}-keepalive-ka0",
+                endpoint_slug(&first_endpoint)
+            ),
+            kind: ScenarioKind::KeepAliveOff,
+            workers,
+            endpoint: first_endpoint.clone(),
+            connection: Connection::Keepalive,
+            server_keep_alive_s: Some(0),
+        });
+    }
+    scenarios
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: MatrixOptions,
+    }
+
+    fn options(args: &[&str]) -> MatrixOptions {
+        let mut argv = vec!["matrix"];
+        argv.extend_from_slice(args);
+        Cli::parse_from(argv).options
+    }
+
+    #[test]
+    fn default_plan_is_the_issue_grid_plus_baselines_and_keep_alive_off() {
+        let scenarios = plan(&options(&[]));
+        // 2 baselines + 2 workers × 4 endpoints × 2 connections + 1 keep-alive-off case.
+        assert_eq!(scenarios.len(), 2 + 16 + 1);
+        let unloaded: Vec<_> = scenarios
+            .iter()
+            .filter(|s| s.kind == ScenarioKind::Unloaded)
+            .collect();
+        assert_eq!(unloaded.len(), 2);
+        assert!(
+            unloaded
+                .iter()
+                .all(|s| !s.has_large() && s.workers == 1 && s.endpoint == "/ping")
+        );
+        let off: Vec<_> = scenarios
+            .iter()
+            .filter(|s| s.kind == ScenarioKind::KeepAliveOff)
+            .collect();
+        assert_eq!(off.len(), 1);
+        assert_eq!(off[0].workers, 4);
+        assert_eq!(off[0].connection, Connection::Keepalive);
+        assert_eq!(
+            off[0].server_args(9)[4..],
+            ["--keep-alive".to_string(), "0".to_string()]
+        );
+        let mut names: Vec<_> = scenarios.iter().map(|s| s.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), scenarios.len(), "scenario names are unique");
+    }
+
+    #[test]
+    fn filters_shrink_the_grid_and_empty_lists_drop_the_extra_cases() {
+        let scenarios = plan(&options(&[
+            "--workers",
+            "4",
+            "--endpoints",
+            "/offload",
+            "--connections",
+            "keepalive",
+            "--baseline",
+            "false",
+            "--keep-alive-off-workers",
+            "none",
+        ]));
+        assert_eq!(scenarios.len(), 1);
+        assert_eq!(scenarios[0].name, "w4-offload-keepalive");
+        assert_eq!(
+            scenarios[0].config_label(),
+            "4 workers, /offload, keepalive"
+        );
+        assert_eq!(
+            scenarios[0].server_args(8123),
+            ["--bind", "127.0.0.1:8123", "--workers", "4"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn worker_lists_accept_none_and_reject_zero() {
+        assert_eq!(
+            options(&["--keep-alive-off-workers", ""])
+                .keep_alive_off_workers
+                .0,
+            Vec::<usize>::new()
+        );
+        assert_eq!(options(&["--workers", "1, 2,8"]).workers.0, [1, 2, 8]);
+        assert!(Cli::try_parse_from(["matrix", "--workers", "0"]).is_err());
+        assert!(Cli::try_parse_from(["matrix", "--connections", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn labels_say_what_is_special_about_a_scenario() {
+        let scenarios = plan(&options(&[
+            "--workers",
+            "1",
+            "--endpoints",
+            "/lean",
+            "--connections",
+            "new",
+        ]));
+        let labels: Vec<_> = scenarios.iter().map(Scenario::config_label).collect();
+        assert_eq!(
+            labels,
+            [
+                "1 worker, /lean, new, unloaded",
+                "1 worker, /lean, new",
+                "4 workers, /lean, keepalive, server KEEP_ALIVE=0"
+            ]
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! One `lab-server` child process per scenario: started natively with the scenario's flags on
+//! a free 127.0.0.1 port, ready when `/healthz` answers with the settings asked for, stopped
+//! with SIGTERM (the server drains and exits 0), killed if it does not stop in time.
+//!
+//! A [`ServerProcess`] never outlives its owner: the child is spawned with `kill_on_drop`, so
+//! an early return or a panic in the runner kills it too. The child also gets its own process
+//! group, so a Ctrl-C in the terminal reaches only the matrix, which then stops the current
+//! scenario and the server in order instead of the server vanishing mid-run.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::Deserialize;
+use tokio::process::{Child, Command};
+
+/// How often `/healthz` is polled while the server starts. Short, because the server is
+/// usually up within a few milliseconds and every scenario pays this once.
+const HEALTH_POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// The part of `/healthz` the matrix checks: the server really runs what was asked.
+#[derive(Debug, Deserialize)]
+struct Health {
+    workers: usize,
+    keep_alive_seconds: u64,
+}
+
+/// What a started server must report on `/healthz` before a scenario may begin.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// WORKERS.
+    pub workers: usize,
+    /// KEEP_ALIVE seconds, or `None` for "whatever the server's default is".
+    pub keep_alive_s: Option<u64>,
+}
+
+/// A running `lab-server` child.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    port: u16,
+    log_path: PathBuf,
+}
+
+/// The default lab-server binary: `lab-server` next to the running executable, which is where
+/// cargo puts both binaries of the workspace (target/<profile>/).
+pub fn default_server_bin() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+    let dir = exe
+        .parent()
+        .context("the running executable has no directory")?;
+    // `cargo test` runs test binaries from target/<profile>/deps/: look one level up too.
+    let candidates = [dir.join("lab-server"), dir.join("../lab-server")];
+    Ok(candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .unwrap_or_else(|| candidates[0].clone()))
+}
+
+/// Fails with a message that says how to fix it when `path` is not an executable file.
+pub fn check_server_bin(path: &Path) -> anyhow::Result<()> {
+    if !path.is_file() {
+        bail!(
+            "lab-server binary not found at {} (build it with `cargo build --release -p lab-server`, \
+             or point --server-bin / SERVER_BIN at it)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A port that was free a moment ago on 127.0.0.1. The server binds it right after; if
+/// another process took it in between, the server exits and [`ServerProcess::start`] says so.
+fn free_port() -> anyhow::Result<u16> {
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot find a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl ServerProcess {
+    /// Starts `bin` with `args` plus `--bind 127.0.0.1:<free port>` (from `args_for_port`),
+    /// logging to `log_path`, and waits until `/healthz` reports `expected`.
+    pub async fn start(
+        bin: &Path,
+        args_for_port: impl FnOnce(u16) -> Vec<String>,
+        expected: Expected,
+        log_path: &Path,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        check_server_bin(bin)?;
+        let port = free_port()?;
+        let log = std::fs::File::create(log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let child = Command::new(bin)
+            .args(args_for_port(port))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // The log is a file: no colour codes in it.
+            .env("NO_COLOR", "1")
+            // The matrix owns Ctrl-C: keep the terminal's SIGINT away from the server.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut server = Self {
+            child,
+            port,
+            log_path: log_path.to_path_buf(),
+        };
+        server.wait_healthy(expected, timeout).await?;
+        Ok(server)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last lines of the server's log, for error messages.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+
+    /// Polls `/healthz` until it answers 200 with the expected settings, the child exits, or
+    /// `timeout` passes.
+    async fn wait_healthy(&mut self, expected: Expected, timeout: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let url = format!("{}/healthz", self.base_url());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "lab-server exited ({status}) before it was healthy; its log ({}):\n{}",
+                    self.log_path.display(),
+                    self.log_tail()
+                );
+            }
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                let health: Health = response
+                    .json()
+                    .await
+                    .context("lab-server's /healthz did not return the expected JSON")?;
+                if health.workers != expected.workers
+                    || expected
+                        .keep_alive_s
+                        .is_some_and(|k| k != health.keep_alive_seconds)
+                {
+                    bail!(
+                        "lab-server runs workers={} keep_alive={}s, but the scenario asked for {:?}",
+                        health.workers,
+                        health.keep_alive_seconds,
+                        expected
+                    );
+                }
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "lab-server did not answer /healthz on port {} within {:?}; its log:\n{}",
+                    self.port,
+                    timeout,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(HEALTH_POLL_INTERVAL).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the server to drain and exit; kills it if
+    /// it does not. Returns the exit status (0 after a clean drain).
+    pub async fn stop(mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(status);
+        }
+        let pid = self.child.id().context("lab-server child has no pid")?;
+        kill(Pid::from_raw(pid as i32), Signal::SIGTERM)
+            .context("cannot send SIGTERM to lab-server")?;
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                tracing::warn!(
+                    port = self.port,
+                    "lab-server did not stop after SIGTERM; killing it"
+                );
+                self.child.kill().await?;
+                Ok(self.child.wait().await?)
+            }
+        }
+    }
+}

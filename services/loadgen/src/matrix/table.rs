@@ -1,0 +1,129 @@
+//! `matrix.csv`: one row per scenario × class, with every statistic and the settings that
+//! produced it, so any row can be re-run and any table or finding recomputed from the file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::scenario::{Scenario, Workload};
+use crate::options::{Connection, Schedule};
+use crate::stats::ClassSummary;
+
+/// One line of `matrix.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatrixRow {
+    /// Scenario name, also the subdirectory holding its `requests.csv` and `server.log`.
+    pub scenario: String,
+    /// `loaded`, `unloaded` or `keep_alive_off`.
+    pub kind: String,
+    /// The study's "config" column, e.g. `1 worker, /ping, new`.
+    pub config: String,
+    /// Server WORKERS.
+    pub workers: usize,
+    /// Strategy endpoint.
+    pub endpoint: String,
+    /// Client CONNECTION.
+    pub connection: Connection,
+    /// Server KEEP_ALIVE seconds; empty = the server's default.
+    pub server_keep_alive_s: Option<u64>,
+    /// Client SCHEDULE.
+    pub schedule: Schedule,
+    /// Seconds of load asked for.
+    pub duration_s: f64,
+    /// Small body size, MB.
+    pub small_size_mb: f64,
+    /// Seconds between small requests.
+    pub small_interval_s: f64,
+    /// Large body size, MB; empty when the scenario sends no large requests.
+    pub large_size_mb: Option<f64>,
+    /// Seconds between large requests; empty when the scenario sends no large requests.
+    pub large_interval_s: Option<f64>,
+    /// False when the scenario was cut short by Ctrl-C.
+    pub completed: bool,
+    /// The request class this row describes.
+    pub class: String,
+    /// Requests that finished (ok + errors).
+    pub count: u64,
+    /// Requests answered with a 2xx.
+    pub ok: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Requests the open schedule could not start because of the in-flight cap.
+    pub skipped: u64,
+    /// Fastest request, ms. Latency columns are empty when no request of the class succeeded.
+    pub min_ms: Option<f64>,
+    /// Median, ms.
+    pub median_ms: Option<f64>,
+    /// Mean, ms.
+    pub mean_ms: Option<f64>,
+    /// 90th percentile, ms.
+    pub p90_ms: Option<f64>,
+    /// 95th percentile, ms.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Slowest request, ms.
+    pub max_ms: Option<f64>,
+}
+
+impl MatrixRow {
+    /// The row for `stats` measured in `scenario` under `workload`.
+    pub fn new(
+        scenario: &Scenario,
+        workload: &Workload,
+        completed: bool,
+        stats: ClassSummary,
+    ) -> Self {
+        let large = scenario.has_large();
+        Self {
+            scenario: scenario.name.clone(),
+            kind: scenario.kind.as_str().to_string(),
+            config: scenario.config_label(),
+            workers: scenario.workers,
+            endpoint: scenario.endpoint.clone(),
+            connection: scenario.connection,
+            server_keep_alive_s: scenario.server_keep_alive_s,
+            schedule: workload.schedule,
+            duration_s: workload.duration_s,
+            small_size_mb: workload.small_size_mb,
+            small_interval_s: workload.small_interval_s,
+            large_size_mb: large.then_some(workload.large_size_mb),
+            large_interval_s: large.then_some(workload.large_interval_s),
+            completed,
+            class: stats.class,
+            count: stats.count,
+            ok: stats.ok,
+            errors: stats.errors,
+            skipped: stats.skipped,
+            min_ms: stats.min_ms,
+            median_ms: stats.median_ms,
+            mean_ms: stats.mean_ms,
+            p90_ms: stats.p90_ms,
+            p95_ms: stats.p95_ms,
+            p99_ms: stats.p99_ms,
+            max_ms: stats.max_ms,
+        }
+    }
+}
+
+/// Writes `rows` to `path` (replacing it), header first.
+pub fn write_matrix_csv(path: &Path, rows: &[MatrixRow]) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Reads a `matrix.csv` back.
+pub fn read_matrix_csv(path: &Path) -> anyhow::Result<Vec<MatrixRow>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+    reader
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot parse {}", path.display()))
+}

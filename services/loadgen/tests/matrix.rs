@@ -1,0 +1,295 @@
+//! `lab-loadgen matrix` end to end: the real lab-server binary started per scenario, the real
+//! workload in-process, and the files a matrix leaves behind.
+//!
+//! The lab-server binary comes from the same target directory as this crate's binary
+//! (`cargo test --workspace` builds it; `cargo build -p lab-server` otherwise).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use lab_loadgen::matrix::table::MatrixRow;
+use lab_loadgen::matrix::{MatrixOptions, run_with_shutdown};
+use lab_loadgen::{Cli, Command};
+
+/// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
+fn server_bin() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_lab-loadgen")).with_file_name("lab-server");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p lab-server` (or `cargo test --workspace`)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh results directory under cargo's per-test scratch space.
+fn results_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("matrix-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Matrix options as the command line would give them, with a tiny workload.
+fn tiny_options(results: &Path, extra: &[&str]) -> MatrixOptions {
+    let server = server_bin();
+    let mut args = vec![
+        "lab-loadgen".to_string(),
+        "matrix".to_string(),
+        "--server-bin".to_string(),
+        server.display().to_string(),
+        "--results-dir".to_string(),
+        results.display().to_string(),
+        "--small-size-mb".to_string(),
+        "0.001".to_string(),
+        "--large-size-mb".to_string(),
+        "0.5".to_string(),
+        "--large-interval".to_string(),
+        "0.5".to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    match Cli::parse_from(args).command {
+        Some(Command::Matrix(options)) => options,
+        other => panic!("expected the matrix subcommand, got {other:?}"),
+    }
+}
+
+/// Checks that a markdown table starts at `header_line`: header, separator with one cell per
+/// column, then at least `min_rows` rows with the same number of cells.
+fn assert_table(report: &str, header_line: &str, min_rows: usize) {
+    let lines: Vec<&str> = report.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| *line == header_line)
+        .unwrap_or_else(|| panic!("no table with header {header_line:?} in:\n{report}"));
+    let columns = header_line.matches('|').count();
+    assert_eq!(lines[start + 1], format!("|{}", "---|".repeat(columns - 1)));
+    let rows: Vec<&&str> = lines[start + 2..]
+        .iter()
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    assert!(
+        rows.len() >= min_rows,
+        "{} rows under {header_line:?}",
+        rows.len()
+    );
+    for row in rows {
+        assert_eq!(
+            row.matches('|').count(),
+            columns,
+            "row {row:?} has the wrong number of cells"
+        );
+    }
+}
+
+/// Parses an SVG as XML and counts its data marks (bars, dots, triangles) besides the
+/// background.
+fn svg_marks(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid XML: {error}", path.display()));
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    document
+        .descendants()
+        .filter(|node| matches!(node.tag_name().name(), "rect" | "circle" | "polygon"))
+        .count()
+        - 1
+}
+
+fn read_rows(path: &Path) -> Vec<MatrixRow> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader.deserialize().collect::<Result<_, _>>().unwrap()
+}
+
+/// A two-scenario matrix (unloaded baseline + 2 workers /ping keepalive, 3 s each) writes
+/// matrix.csv with one row per scenario × class, a report whose tables render, and valid SVGs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_matrix_writes_rows_report_and_plots() {
+    let results = results_dir("tiny");
+    let options = tiny_options(
+        &results,
+        &[
+            "--duration",
+            "3",
+            "--workers",
+            "2",
+            "--endpoints",
+            "/ping",
+            "--connections",
+            "keepalive",
+            "--keep-alive-off-workers",
+            "none",
+        ],
+    );
+    let started = Instant::now();
+    let outcome = run_with_shutdown(options, std::future::pending())
+        .await
+        .unwrap();
+    eprintln!("tiny matrix took {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(
+        (outcome.planned, outcome.done, outcome.interrupted),
+        (2, 2, false)
+    );
+    assert!(outcome.dir.starts_with(results.join("matrix")));
+
+    // matrix.csv: the baseline has only small requests, the loaded scenario small and large.
+    let rows = read_rows(&outcome.dir.join("matrix.csv"));
+    let keys: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.scenario.as_str(), r.class.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("unloaded-w2-ping-keepalive", "small"),
+            ("w2-ping-keepalive", "small"),
+            ("w2-ping-keepalive", "large"),
+        ]
+    );
+    for row in &rows {
+        assert!(row.completed);
+        assert_eq!(row.workers, 2);
+        assert_eq!(row.endpoint, "/ping");
+        assert_eq!(row.duration_s, 3.0);
+        assert!(row.ok > 0 && row.ok == row.count, "{row:?}");
+        assert!(
+            row.p95_ms.unwrap() > 0.0 && row.median_ms <= row.p95_ms && row.p95_ms <= row.max_ms
+        );
+    }
+    // 3 s of small requests every 0.1 s ≈ 30, of large ones every 0.5 s ≈ 6.
+    assert!(
+        (25..=31).contains(&rows[1].count),
+        "small count {}",
+        rows[1].count
+    );
+    assert!(
+        (5..=7).contains(&rows[2].count),
+        "large count {}",
+        rows[2].count
+    );
+    assert_eq!(
+        rows[0].large_size_mb, None,
+        "the baseline sends no large requests"
+    );
+    assert_eq!(rows[2].large_size_mb, Some(0.5));
+    assert_eq!(
+        rows, outcome.rows,
+        "matrix.csv holds exactly the outcome's rows"
+    );
+
+    // Each scenario keeps its own requests.csv and server log.
+    for scenario in ["unloaded-w2-ping-keepalive", "w2-ping-keepalive"] {
+        assert!(outcome.dir.join(scenario).join("requests.csv").is_file());
+        assert!(
+            outcome
+                .dir
+                .join("server-logs")
+                .join(format!("{scenario}.log"))
+                .is_file()
+        );
+    }
+
+    // report.md: the study's table and the findings' tables render.
+    let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
+    assert_table(
+        &report,
+        "| config | class | count | median | p95 | p99 | max |",
+        3,
+    );
+    assert_table(
+        &report,
+        "| config | small p95 loaded | small p95 unloaded | ratio |",
+        1,
+    );
+    assert_table(&report, "| config | large median | vs /ping |", 1);
+    assert!(report.contains("CPUs (`nproc`)"));
+    assert!(report.contains("- Command: `"));
+    assert!(report.contains("2 of 2 measured"));
+
+    // Plots: valid SVG with data marks, each linked from the report.
+    // small_p95: a bar per scenario; timeline: a dot per small and a band + triangle per large
+    // request; spread: 2 panels × 2 scenarios × 2 workers.
+    let plots = [
+        ("small_p95.svg", 2),
+        ("timeline-w2-ping-keepalive.svg", 25 + 2 * 5),
+        ("worker_spread-ping.svg", 8),
+    ];
+    for (plot, marks) in plots {
+        let path = outcome.dir.join(plot);
+        assert!(svg_marks(&path) >= marks, "{plot} lacks data marks");
+        assert!(
+            report.contains(&format!("]({plot})")),
+            "report.md links {plot}"
+        );
+    }
+}
+
+/// Stopping the matrix mid-scenario (as Ctrl-C does) ends that scenario cleanly, stops its
+/// server, starts no other, and still writes matrix.csv and report.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_matrix_keeps_what_it_measured() {
+    let results = results_dir("interrupted");
+    let options = tiny_options(
+        &results,
+        &[
+            "--duration",
+            "30",
+            "--workers",
+            "1",
+            "--endpoints",
+            "/ping",
+            "--connections",
+            "new",
+            "--baseline",
+            "false",
+        ],
+    );
+    let started = Instant::now();
+    let outcome = run_with_shutdown(options, tokio::time::sleep(Duration::from_secs(2)))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the 30 s scenario was cut short"
+    );
+    assert_eq!(
+        (outcome.planned, outcome.done, outcome.interrupted),
+        (2, 1, true)
+    );
+    let rows = read_rows(&outcome.dir.join("matrix.csv"));
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario == "w1-ping-new" && !r.completed)
+    );
+    assert!(rows.iter().find(|r| r.class == "small").unwrap().ok > 0);
+    let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
+    assert!(report.contains("1 of 2 measured (interrupted"));
+    assert_table(
+        &report,
+        "| config | class | count | median | p95 | p99 | max |",
+        1,
+    );
+    let log =
+        std::fs::read_to_string(outcome.dir.join("server-logs").join("w1-ping-new.log")).unwrap();
+    assert!(
+        log.contains("stopped"),
+        "the server was stopped and drained:\n{log}"
+    );
+}
+
+/// A missing lab-server binary is a clear error before anything starts.
+#[tokio::test]
+async fn missing_server_binary_is_a_clear_error() {
+    let results = results_dir("missing");
+    let mut options = tiny_options(&results, &["--duration", "1"]);
+    options.server_bin = Some(results.join("no-such-lab-server"));
+    let error = run_with_shutdown(options, std::future::pending())
+        .await
+        .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("lab-server binary not found"), "{message}");
+    assert!(message.contains("SERVER_BIN"), "{message}");
+    assert!(!results.join("matrix").exists(), "nothing was created");
+}

@@ -1,0 +1,119 @@
+//! The matrix's handling of one lab-server child process, against the real binary.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lab_loadgen::matrix::server_process::{Expected, ServerProcess};
+
+/// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
+fn server_bin() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_lab-loadgen")).with_file_name("lab-server");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p lab-server` (or `cargo test --workspace`)",
+        path.display()
+    );
+    path
+}
+
+fn log_path(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    dir.join(format!("matrix-server-{name}-{}.log", std::process::id()))
+}
+
+fn args(workers: usize, keep_alive: Option<u64>) -> impl FnOnce(u16) -> Vec<String> {
+    move |port| {
+        let mut args = vec![
+            "--bind".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--workers".to_string(),
+            workers.to_string(),
+        ];
+        if let Some(seconds) = keep_alive {
+            args.extend(["--keep-alive".to_string(), seconds.to_string()]);
+        }
+        args
+    }
+}
+
+/// A started server answers on its port with the settings asked for, and SIGTERM stops it
+/// with exit status 0, after which the port refuses connections.
+#[tokio::test]
+async fn server_starts_healthy_and_stops_on_sigterm() {
+    let expected = Expected {
+        workers: 3,
+        keep_alive_s: Some(0),
+    };
+    let log = log_path("start-stop");
+    let server = ServerProcess::start(
+        &server_bin(),
+        args(3, Some(0)),
+        expected,
+        &log,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", server.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["workers"], 3);
+    assert_eq!(health["keep_alive_seconds"], 0);
+    let port = server.port();
+    let status = server.stop(Duration::from_secs(15)).await.unwrap();
+    assert!(status.success(), "lab-server exited with {status}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens any more"
+    );
+}
+
+/// A server whose settings differ from what the scenario expects is refused, not measured.
+#[tokio::test]
+async fn server_with_other_settings_is_an_error() {
+    let expected = Expected {
+        workers: 2,
+        keep_alive_s: None,
+    };
+    let log = log_path("mismatch");
+    let error = ServerProcess::start(
+        &server_bin(),
+        args(1, None),
+        expected,
+        &log,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("workers=1"), "{error:#}");
+}
+
+/// A server that cannot start (a flag it rejects) is reported with its own log.
+#[tokio::test]
+async fn server_that_exits_at_once_is_reported_with_its_log() {
+    let expected = Expected {
+        workers: 1,
+        keep_alive_s: None,
+    };
+    let log = log_path("bad-flag");
+    let bad_args = |_port: u16| vec!["--workers".to_string(), "not-a-number".to_string()];
+    let error = ServerProcess::start(
+        &server_bin(),
+        bad_args,
+        expected,
+        &log,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("exited"), "{message}");
+    assert!(
+        message.contains("not-a-number"),
+        "the server's own message is included: {message}"
+    );
+}
