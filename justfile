@@ -34,6 +34,11 @@ export *args:
 demo:
     scripts/demo.sh
 
+# Experiment matrix without Docker (lab-server started per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
+matrix *args:
+    cargo build --release -p lab-server
+    cargo run --release -p lab-loadgen -- matrix {{args}}
+
 # Run the Rust test suite
 test:
     cargo test --workspace
