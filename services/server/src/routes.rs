@@ -36,6 +36,7 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path)
-        .route(web::post().wrap(from_fn(json_upload_gate)).to(handler))
+        // `wrap` after `to`: `Route::to` replaces the service, dropping earlier middleware.
+        .route(web::post().to(handler).wrap(from_fn(json_upload_gate)))
         .default_service(web::to(ops::method_not_allowed))
 }

@@ -1,0 +1,126 @@
+//! The four strategy endpoints over real HTTP: the study's response, headers, profiles.
+
+mod common;
+
+use common::{STRATEGIES, expected_summary, large_body, spawn_app};
+use lab_core::schema::LabResponse;
+
+/// Every endpoint parses a real 25 MB seed-shaped body and gives the same, correct answer.
+#[tokio::test]
+async fn every_endpoint_answers_a_25_mb_body_with_the_same_count_and_maxval() {
+    // Generated before the server starts: a pooled connection idle through a long generation
+    // would pass its keep-alive and be closed under the client.
+    let body = large_body();
+    let app = spawn_app(&[]).await;
+    assert!(body.len() > 24_000_000, "{} bytes", body.len());
+    let (count, maxval) = expected_summary(body);
+    for endpoint in STRATEGIES {
+        let response = app.post_json(endpoint, body.to_vec()).await;
+        assert_eq!(response.status(), 200, "{endpoint}");
+        let answer: LabResponse = response.json().await.unwrap();
+        assert_eq!(answer.name, "large", "{endpoint}");
+        assert_eq!(answer.count as u64, count, "{endpoint}");
+        assert_eq!(answer.maxval, maxval, "{endpoint}");
+        assert_eq!(answer.worker, 0, "{endpoint}");
+    }
+}
+
+/// The response carries the study's fields; /pong, /offload and /lean profile their phases,
+/// /ping (whose work happens inside the framework's extractor) does not.
+#[tokio::test]
+async fn profiling_lists_the_phases_of_the_endpoints_that_profile() {
+    let app = spawn_app(&[]).await;
+    let body = lab_core::payload::generate_seeded("small", 0.001, 1);
+    let phases_of = |answer: &LabResponse| answer.profiling.keys().cloned().collect::<Vec<_>>();
+    let ping: LabResponse = app
+        .post_json("/ping", body.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ping.profiling.is_empty());
+    for endpoint in ["/pong", "/lean"] {
+        let answer: LabResponse = app
+            .post_json(endpoint, body.clone())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            phases_of(&answer),
+            ["compute", "drop", "parse", "read_body"],
+            "{endpoint}"
+        );
+    }
+    let offload: LabResponse = app.post_json("/offload", body).await.json().await.unwrap();
+    assert_eq!(
+        phases_of(&offload),
+        ["blocking_wait", "compute", "drop", "parse", "read_body"]
+    );
+    assert!(offload.profiling.values().all(|ms| *ms >= 0.0));
+}
+
+/// `x-request-id` is echoed and `x-worker-id` names the worker that also appears in the body.
+#[tokio::test]
+async fn request_id_is_echoed_and_worker_id_is_added() {
+    let app = spawn_app(&[]).await;
+    for endpoint in STRATEGIES {
+        let response = app
+            .client
+            .post(app.url(endpoint))
+            .header("content-type", "application/json")
+            .header("x-request-id", "req-42")
+            .body(r#"{"name":"n","data":{"a":1}}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-request-id"], "req-42", "{endpoint}");
+        let worker_header = response.headers()["x-worker-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let answer: LabResponse = response.json().await.unwrap();
+        assert_eq!(worker_header, answer.worker.to_string(), "{endpoint}");
+    }
+}
+
+/// `+json` media types and a charset parameter are JSON too, on every endpoint.
+#[tokio::test]
+async fn json_media_type_variants_are_accepted_everywhere() {
+    let app = spawn_app(&[]).await;
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/vnd.lab+json",
+    ] {
+        for endpoint in STRATEGIES {
+            let response = app
+                .client
+                .post(app.url(endpoint))
+                .header("content-type", content_type)
+                .body(r#"{"name":"n","data":{"a":1}}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{endpoint} {content_type}");
+        }
+    }
+}
+
+/// /healthz reports the two settings the experiments vary.
+#[tokio::test]
+async fn healthz_reports_workers_and_keep_alive() {
+    let app = spawn_app(&["--workers", "2", "--keep-alive", "0"]).await;
+    let health: serde_json::Value = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "workers": 2, "keep_alive_seconds": 0})
+    );
+}
