@@ -265,7 +265,7 @@ pub fn worker_spread(row: &MatrixRow, records: &[RequestRecord]) -> WorkerSpread
             let small_latencies: Vec<f64> = records
                 .iter()
                 .filter(|r| r.is_ok() && r.class == SMALL && r.worker == Some(worker))
-                .map(|r| r.latency_ms)
+                .filter_map(|r| r.latency_ms)
                 .collect();
             WorkerShare {
                 worker,
@@ -308,17 +308,20 @@ pub fn overlap_with_large(row: &MatrixRow, records: &[RequestRecord]) -> Overlap
     let mut large_spans: Vec<(f64, f64)> = records
         .iter()
         .filter(|r| r.class == LARGE)
-        .map(RequestRecord::span_ms)
+        .filter_map(RequestRecord::span_ms)
         .collect();
     large_spans.sort_by(|a, b| a.0.total_cmp(&b.0));
     let overlaps =
         |(start, end): (f64, f64)| large_spans.iter().any(|&(ls, le)| start < le && ls < end);
     let (mut during, mut outside) = (Vec::new(), Vec::new());
     for record in records.iter().filter(|r| r.class == SMALL && r.is_ok()) {
-        if overlaps(record.span_ms()) {
-            during.push(record.latency_ms);
+        let (Some(span), Some(latency)) = (record.span_ms(), record.latency_ms) else {
+            continue;
+        };
+        if overlaps(span) {
+            during.push(latency);
         } else {
-            outside.push(record.latency_ms);
+            outside.push(latency);
         }
     }
     Overlap {
@@ -329,6 +332,40 @@ pub fn overlap_with_large(row: &MatrixRow, records: &[RequestRecord]) -> Overlap
         outside_count: outside.len(),
         outside_p95_ms: percentile(&outside, 95.0),
     }
+}
+
+/// What failed, per class: `class → "http_4xx 408 ×11, timeout ×2"` (kind, status when
+/// there was one, count), from the records' `error` and `status` columns.
+pub fn error_breakdown(records: &[RequestRecord]) -> BTreeMap<String, String> {
+    let mut counts: BTreeMap<&str, BTreeMap<(String, Option<u16>), u64>> = BTreeMap::new();
+    for record in records {
+        let Some(error) = record
+            .error
+            .as_deref()
+            .filter(|e| !e.is_empty() && *e != "skipped")
+        else {
+            continue;
+        };
+        *counts
+            .entry(&record.class)
+            .or_default()
+            .entry((error.to_string(), record.status))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(class, kinds)| {
+            let text = kinds
+                .into_iter()
+                .map(|((kind, status), count)| match status {
+                    Some(status) => format!("{kind} {status} ×{count}"),
+                    None => format!("{kind} ×{count}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            (class.to_string(), text)
+        })
+        .collect()
 }
 
 /// Small p95 of a cell of the grid (loaded scenarios only): `(workers, endpoint, connection)`
@@ -383,6 +420,7 @@ pub(crate) mod tests {
             ok: 100,
             errors: 0,
             skipped: 0,
+            errors_by_kind: String::new(),
             min_ms: Some(median_ms / 2.0),
             median_ms: Some(median_ms),
             mean_ms: Some(median_ms),
@@ -540,8 +578,8 @@ pub(crate) mod tests {
         RequestRecord {
             class: class.to_string(),
             scheduled_ms,
-            sent_ms: scheduled_ms,
-            latency_ms,
+            sent_ms: Some(scheduled_ms),
+            latency_ms: Some(latency_ms),
             status: Some(200),
             worker: Some(worker),
             error: None,
@@ -562,6 +600,25 @@ pub(crate) mod tests {
         assert_eq!((overlap.during_count, overlap.outside_count), (2, 2));
         assert_eq!(overlap.during_p95_ms, Some(700.0));
         assert_eq!(overlap.outside_p95_ms, Some(2.0));
+    }
+
+    #[test]
+    fn error_breakdown_counts_kinds_with_their_status_and_ignores_skips() {
+        let failed = |class: &str, error: &str, status: Option<u16>| RequestRecord {
+            status,
+            error: Some(error.to_string()),
+            ..record(class, 0.0, 1.0, 0)
+        };
+        let records = vec![
+            record(SMALL, 0.0, 1.0, 0),
+            failed(SMALL, "http_4xx", Some(408)),
+            failed(SMALL, "http_4xx", Some(408)),
+            failed(SMALL, "timeout", None),
+            failed(LARGE, "skipped", None),
+        ];
+        let breakdown = error_breakdown(&records);
+        assert_eq!(breakdown.len(), 1);
+        assert_eq!(breakdown[SMALL], "http_4xx 408 ×2, timeout ×1");
     }
 
     #[test]

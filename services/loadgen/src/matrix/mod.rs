@@ -45,8 +45,9 @@ pub struct MatrixOptions {
     #[arg(long, env = "SERVER_BIN")]
     pub server_bin: Option<PathBuf>,
 
-    /// Seconds of load per scenario (the full default matrix is 19 scenarios).
-    #[arg(long, env = "MATRIX_DURATION", default_value = "20", value_parser = parse_interval)]
+    /// Seconds of load per scenario. The full default matrix is 19 scenarios: at 25 s each,
+    /// plus payload generation, drain and server start/stop, about 10 minutes on 2 cores.
+    #[arg(long, env = "MATRIX_DURATION", default_value = "25", value_parser = parse_interval)]
     pub duration: Duration,
 
     /// Server WORKERS values of the grid, comma separated.

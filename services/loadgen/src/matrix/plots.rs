@@ -137,7 +137,12 @@ pub fn timeline_chart(
     row: &MatrixRow,
     records: &[RequestRecord],
 ) -> anyhow::Result<Option<PlotFile>> {
-    let ok: Vec<&RequestRecord> = records.iter().filter(|r| r.is_ok()).collect();
+    // (record, latency) of every successful request.
+    let ok: Vec<(&RequestRecord, f64)> = records
+        .iter()
+        .filter(|r| r.is_ok())
+        .filter_map(|r| Some((r, r.latency_ms?)))
+        .collect();
     if ok.is_empty() {
         return Ok(None);
     }
@@ -145,8 +150,16 @@ pub fn timeline_chart(
     let path = dir.join(&file);
     let root = SVGBackend::new(&path, (WIDTH, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
-    let end_s = records.iter().map(|r| r.span_ms().1).fold(1.0, f64::max) / 1000.0;
-    let max_ms = ok.iter().map(|r| r.latency_ms).fold(1.0, f64::max) * 1.05;
+    let end_s = records
+        .iter()
+        .filter_map(|r| Some(r.span_ms()?.1))
+        .fold(1.0, f64::max)
+        / 1000.0;
+    let max_ms = records
+        .iter()
+        .filter_map(|r| r.latency_ms)
+        .fold(1.0, f64::max)
+        * 1.05;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("{}: latency of every request over the run", row.config),
@@ -163,10 +176,13 @@ pub fn timeline_chart(
         .y_desc("latency, ms")
         .draw()
         .map_err(plot_error)?;
-    let large: Vec<&RequestRecord> = records.iter().filter(|r| r.class == LARGE).collect();
+    let large_spans: Vec<(f64, f64)> = records
+        .iter()
+        .filter(|r| r.class == LARGE)
+        .filter_map(RequestRecord::span_ms)
+        .collect();
     chart
-        .draw_series(large.iter().map(|r| {
-            let (start, end) = r.span_ms();
+        .draw_series(large_spans.iter().map(|&(start, end)| {
             Rectangle::new(
                 [(start / 1000.0, 0.0), (end / 1000.0, max_ms)],
                 LOADED.mix(0.12).filled(),
@@ -176,23 +192,48 @@ pub fn timeline_chart(
         .label("large upload in flight")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], LOADED.mix(0.3).filled()));
     chart
-        .draw_series(ok.iter().filter(|r| r.class == LARGE).map(|r| {
-            TriangleMarker::new((r.scheduled_ms / 1000.0, r.latency_ms), 5, LOADED.filled())
-        }))
+        .draw_series(
+            ok.iter()
+                .filter(|(r, _)| r.class == LARGE)
+                .map(|(r, latency)| {
+                    TriangleMarker::new((r.scheduled_ms / 1000.0, *latency), 5, LOADED.filled())
+                }),
+        )
         .map_err(plot_error)?
         .label("large request")
         .legend(|(x, y)| TriangleMarker::new((x + 5, y), 5, LOADED.filled()));
     chart
-        .draw_series(ok.iter().filter(|r| r.class != LARGE).map(|r| {
-            Circle::new(
-                (r.scheduled_ms / 1000.0, r.latency_ms),
-                2,
-                SMALL_COLOUR.filled(),
-            )
-        }))
+        .draw_series(
+            ok.iter()
+                .filter(|(r, _)| r.class != LARGE)
+                .map(|(r, latency)| {
+                    Circle::new(
+                        (r.scheduled_ms / 1000.0, *latency),
+                        2,
+                        SMALL_COLOUR.filled(),
+                    )
+                }),
+        )
         .map_err(plot_error)?
         .label("small (and other) requests")
         .legend(|(x, y)| Circle::new((x + 5, y), 3, SMALL_COLOUR.filled()));
+    // Failed requests (error status, timeout, refused…) as crosses where they ended.
+    let failed: Vec<(f64, f64)> = records
+        .iter()
+        .filter(|r| !r.is_ok() && r.sent_ms.is_some())
+        .filter_map(|r| Some((r.scheduled_ms / 1000.0, r.latency_ms?)))
+        .collect();
+    if !failed.is_empty() {
+        chart
+            .draw_series(
+                failed
+                    .iter()
+                    .map(|&point| Cross::new(point, 4, BLACK.stroke_width(2))),
+            )
+            .map_err(plot_error)?
+            .label("failed request")
+            .legend(|(x, y)| Cross::new((x + 5, y), 4, BLACK.stroke_width(2)));
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -334,8 +375,8 @@ mod tests {
         RequestRecord {
             class: class.to_string(),
             scheduled_ms,
-            sent_ms: scheduled_ms,
-            latency_ms,
+            sent_ms: Some(scheduled_ms),
+            latency_ms: Some(latency_ms),
             status: Some(200),
             worker: Some(worker),
             error: None,

@@ -3,6 +3,7 @@
 //! scenarios' `requests.csv`, then the plots. It states how it was made (command, date,
 //! cores) so it can be committed as-is.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::findings::{
@@ -50,6 +51,8 @@ pub struct ReportInput {
     pub overlaps: Vec<Overlap>,
     /// The SVG files written next to the report.
     pub plots: Vec<PlotFile>,
+    /// What failed, by (scenario, class), from [`findings::error_breakdown`].
+    pub error_breakdowns: BTreeMap<(String, String), String>,
 }
 
 /// Milliseconds with precision that suits their size (the study printed integers; sub-10 ms
@@ -381,11 +384,11 @@ fn keep_alive_section(out: &mut String, rows: &[MatrixRow], costs: &[KeepAliveCo
     if let Some((new, keep)) = unloaded_connection_cost(rows) {
         let _ = writeln!(
             out,
-            "Unloaded, a fresh connection per request costs {} ms at the median \
-             (new {} ms vs keepalive {} ms).\n",
-            ms(new - keep),
+            "Unloaded, the small median with a fresh connection per request is {} ms vs {} ms \
+             over kept-alive connections (new {}).\n",
             ms(new),
-            ms(keep)
+            ms(keep),
+            compare(keep, new)
         );
     }
     if costs.is_empty() {
@@ -515,7 +518,11 @@ fn overlap_section(out: &mut String, overlaps: &[Overlap]) {
     );
 }
 
-fn problems_section(out: &mut String, rows: &[MatrixRow]) {
+fn problems_section(
+    out: &mut String,
+    rows: &[MatrixRow],
+    breakdowns: &BTreeMap<(String, String), String>,
+) {
     let troubled: Vec<Vec<String>> = rows
         .iter()
         .filter(|r| r.errors > 0 || r.skipped > 0 || !r.completed)
@@ -524,6 +531,10 @@ fn problems_section(out: &mut String, rows: &[MatrixRow]) {
                 r.config.clone(),
                 r.class.clone(),
                 r.errors.to_string(),
+                breakdowns
+                    .get(&(r.scenario.clone(), r.class.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| r.errors_by_kind.clone()),
                 r.skipped.to_string(),
                 if r.completed {
                     "yes"
@@ -542,7 +553,14 @@ fn problems_section(out: &mut String, rows: &[MatrixRow]) {
         );
     } else {
         out.push_str(&markdown_table(
-            &["config", "class", "errors", "skipped", "completed"],
+            &[
+                "config",
+                "class",
+                "errors",
+                "what failed",
+                "skipped",
+                "completed",
+            ],
             &troubled,
         ));
         let _ = writeln!(out);
@@ -566,7 +584,7 @@ pub fn render(input: &ReportInput) -> String {
     );
     spread_section(&mut out, &input.spreads);
     overlap_section(&mut out, &input.overlaps);
-    problems_section(&mut out, &input.rows);
+    problems_section(&mut out, &input.rows, &input.error_breakdowns);
     if !input.plots.is_empty() {
         let _ = writeln!(out, "## Plots\n");
         for plot in &input.plots {
@@ -610,6 +628,7 @@ mod tests {
             rows: sample_rows(),
             spreads: Vec::new(),
             overlaps: Vec::new(),
+            error_breakdowns: BTreeMap::new(),
             plots: vec![PlotFile {
                 file: "small_p95.svg".to_string(),
                 caption: "small p95".to_string(),
@@ -653,7 +672,9 @@ mod tests {
         // Keep-alive at 4 workers: 8 → 300 ms.
         assert!(report.contains("- /ping: new 8.00 ms, keepalive 300 ms (keepalive 38× higher)."));
         // Unloaded connection cost: 1.0 - 0.5 ms.
-        assert!(report.contains("costs 0.50 ms at the median (new 1.00 ms vs keepalive 0.50 ms)"));
+        assert!(report.contains(
+            "request is 1.00 ms vs 0.50 ms over kept-alive connections (new 2.00× higher)"
+        ));
         assert!(report.contains("| 1 w, /offload, new, loaded | 450 | 0.50× |"));
         assert!(report.contains("None: every request of every scenario got a 2xx"));
     }

@@ -14,10 +14,11 @@ pub struct RequestRecord {
     pub class: String,
     /// When the request was due, ms since the run started.
     pub scheduled_ms: f64,
-    /// When it was actually sent, ms since the run started.
-    pub sent_ms: f64,
-    /// Client-side latency, ms (from `scheduled_ms` on an open schedule).
-    pub latency_ms: f64,
+    /// When it was actually sent, ms since the run started; empty when never sent.
+    pub sent_ms: Option<f64>,
+    /// Client-side latency, ms (from `scheduled_ms` on an open schedule); empty when the
+    /// request was never sent or never ended.
+    pub latency_ms: Option<f64>,
     /// HTTP status; empty when no response came.
     pub status: Option<u16>,
     /// Worker that served it (`x-worker-id`); empty when unknown.
@@ -28,16 +29,17 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
-    /// Whether the server answered with a 2xx.
+    /// Whether the server answered with a 2xx (and the latency is known).
     pub fn is_ok(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
             && self.error.as_deref().is_none_or(str::is_empty)
+            && self.latency_ms.is_some()
     }
 
     /// The time span, ms since the run started, during which the request was waiting for its
     /// answer: from when it was due until the response arrived.
-    pub fn span_ms(&self) -> (f64, f64) {
-        (self.scheduled_ms, self.scheduled_ms + self.latency_ms)
+    pub fn span_ms(&self) -> Option<(f64, f64)> {
+        Some((self.scheduled_ms, self.scheduled_ms + self.latency_ms?))
     }
 }
 
@@ -75,6 +77,7 @@ run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,stat
 r,small-000001,small,/ping,new,0.0,0.1,1.5,200,60,0,0,
 r,large-000001,large,/ping,new,0.0,0.2,900.25,200,25000000,850,1,
 r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connection_refused
+r,large-000002,large,/ping,new,1000.0,,,,0,,,skipped
 ";
 
     #[test]
@@ -84,9 +87,12 @@ r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connection_refused
         let path = dir.join("requests.csv");
         std::fs::write(&path, SAMPLE).unwrap();
         let records = read_requests_csv(&path).unwrap();
-        assert_eq!(records.len(), 3);
+        assert_eq!(records.len(), 4);
         assert!(records[0].is_ok() && records[1].is_ok() && !records[2].is_ok());
-        assert_eq!(records[1].span_ms(), (0.0, 900.25));
+        assert_eq!(records[1].span_ms(), Some((0.0, 900.25)));
+        assert!(
+            !records[3].is_ok() && records[3].span_ms().is_none() && records[3].sent_ms.is_none()
+        );
         assert_eq!(records[2].worker, None);
         let counts = per_worker_counts(&records);
         assert_eq!(counts[&0]["small"], 1);

@@ -8,7 +8,7 @@
 //! no further scenario starts. The servers run in their own process group, so the terminal's
 //! Ctrl-C reaches only this process and the order above holds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,9 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::MatrixOptions;
-use super::findings::{Overlap, SMALL, WorkerSpread, overlap_with_large, worker_spread};
+use super::findings::{
+    Overlap, SMALL, WorkerSpread, error_breakdown, overlap_with_large, worker_spread,
+};
 use super::plots::{self, PlotFile};
 use super::report::{ReportInput, RunContext, render};
 use super::requests::read_requests_csv;
@@ -290,6 +292,7 @@ fn write_outputs(
     let mut spreads: Vec<WorkerSpread> = Vec::new();
     let mut overlaps: Vec<Overlap> = Vec::new();
     let mut plot_files: Vec<PlotFile> = Vec::new();
+    let mut error_breakdowns = BTreeMap::new();
     if let Some(plot) = plots::small_p95_chart(dir, rows)? {
         plot_files.push(plot);
     }
@@ -310,6 +313,9 @@ fn write_outputs(
         if !entry.scenario.has_large() {
             // The baseline's single one-pair "large" request is not part of its workload.
             records.retain(|r| r.class != LARGE);
+        }
+        for (class, text) in error_breakdown(&records) {
+            error_breakdowns.insert((entry.scenario.name.clone(), class), text);
         }
         if entry.scenario.workers > 1 {
             spreads.push(worker_spread(row, &records));
@@ -348,6 +354,7 @@ fn write_outputs(
         spreads,
         overlaps,
         plots: plot_files,
+        error_breakdowns,
     });
     std::fs::write(dir.join(REPORT_MD), report)
         .with_context(|| format!("cannot write {REPORT_MD}"))?;

@@ -51,6 +51,8 @@ pub struct MatrixRow {
     pub errors: u64,
     /// Requests the open schedule could not start because of the in-flight cap.
     pub skipped: u64,
+    /// Failed requests per kind, e.g. `http_4xx=3;timeout=1`; empty when none failed.
+    pub errors_by_kind: String,
     /// Fastest request, ms. Latency columns are empty when no request of the class succeeded.
     pub min_ms: Option<f64>,
     /// Median, ms.
@@ -96,6 +98,12 @@ impl MatrixRow {
             ok: stats.ok,
             errors: stats.errors,
             skipped: stats.skipped,
+            errors_by_kind: stats
+                .errors_by_kind
+                .iter()
+                .map(|(kind, count)| format!("{kind}={count}"))
+                .collect::<Vec<_>>()
+                .join(";"),
             min_ms: stats.min_ms,
             median_ms: stats.median_ms,
             mean_ms: stats.mean_ms,
