@@ -7,7 +7,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 #[command(
     name = "lab-loadgen",
     version,
+    args_override_self = true,
     about = "The study's mixed small/large JSON workload against lab-server, measured from the client side.",
     long_about = "The study's mixed small/large JSON workload against lab-server, measured from the client side.\n\n\
 Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies on its own schedule. \
@@ -177,23 +178,24 @@ pub struct RunOptions {
     pub drain_timeout: Duration,
 
     /// Print the final report as JSON on stdout instead of the table.
-    #[arg(long, env = "JSON")]
+    #[arg(long, env = "JSON", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub json: bool,
 
     /// No progress line and no start-up log; the final report is still printed.
-    #[arg(long, env = "QUIET")]
+    #[arg(long, env = "QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 }
 
 impl RunOptions {
     /// Options parsed from `args` only (environment variables still apply, as on the command
-    /// line): `RunOptions::from_args(["--duration", "2"])`.
+    /// line): `RunOptions::from_args(["--duration", "2"])`. A flag given twice: the last wins.
     pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
         #[derive(Parser)]
+        #[command(args_override_self = true)]
         struct Only {
             #[command(flatten)]
             run: RunOptions,

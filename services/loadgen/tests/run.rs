@@ -262,3 +262,22 @@ async fn a_server_restarted_mid_run_is_picked_up_again() {
     assert!(ok_at(2600.0, 3500.0), "answered again after the restart");
     second.handle.stop(false).await;
 }
+
+/// Bad flags get clap's message naming the flag, and exit code 2, before anything runs.
+#[tokio::test]
+async fn bad_flags_exit_2_with_a_clear_message() {
+    for (args, mentions) in [
+        (vec!["--connection", "sometimes"], "--connection"),
+        (
+            vec!["--extra-classes", "medium:5"],
+            "name:size_mb:interval_s",
+        ),
+        (vec!["--small-interval", "0"], "more than 0 seconds"),
+        (vec!["--no-such-flag"], "--no-such-flag"),
+    ] {
+        let (code, stdout, stderr) = run_binary(&args).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(mentions), "{args:?}: {stderr}");
+    }
+}
