@@ -194,7 +194,12 @@ pub async fn run_with_shutdown(
     if let Some(error) = failure {
         return Err(error);
     }
-    tracing::info!(dir = %dir.display(), done = done.len(), "matrix done: matrix.csv, report.md and plots written");
+    tracing::info!(
+        dir = %dir.display(),
+        done = done.len(),
+        interrupted = context.interrupted,
+        "matrix finished: matrix.csv, report.md and plots written"
+    );
     Ok(MatrixOutcome {
         dir,
         planned: context.planned,
