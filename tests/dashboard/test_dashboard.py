@@ -153,7 +153,7 @@ def test_the_headline_overlays_uploads_in_flight_on_small_request_quantiles(dash
 
 def test_stat_panels_read_workers_endpoint_and_connection_mode(dashboard_json):
     stats = {p["title"]: p for p in panels(dashboard_json) if p["type"] == "stat"}
-    assert stats["Server workers"]["targets"][0]["expr"] == "max(lab_server_workers)"
+    assert stats["Server workers"]["targets"][0]["expr"] == "max(last_over_time(lab_server_workers[1m]))"
     assert "lab_client_info" in stats["Endpoint"]["targets"][0]["expr"]
     assert "{{endpoint}}" in stats["Endpoint"]["targets"][0]["legendFormat"]
     assert "{{connection}}" in stats["Client connections"]["targets"][0]["legendFormat"]
