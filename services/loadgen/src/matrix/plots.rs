@@ -92,6 +92,7 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(BLACK.mix(0.04))
         .disable_y_mesh()
         .y_labels(bars.len())
         .y_label_formatter(&|value| match value {
@@ -172,6 +173,7 @@ pub fn timeline_chart(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(BLACK.mix(0.04))
         .x_desc("seconds since the run started (scheduled start)")
         .y_desc("latency, ms")
         .draw()
@@ -185,12 +187,24 @@ pub fn timeline_chart(
         .draw_series(large_spans.iter().map(|&(start, end)| {
             Rectangle::new(
                 [(start / 1000.0, 0.0), (end / 1000.0, max_ms)],
-                LOADED.mix(0.12).filled(),
+                LOADED.mix(0.08).filled(),
             )
         }))
         .map_err(plot_error)?
         .label("large upload in flight")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], LOADED.mix(0.3).filled()));
+    // When each large upload was answered: on a blocked loop the queued small requests are
+    // released right there, so each saw-tooth of small latencies ends on one of these lines.
+    chart
+        .draw_series(large_spans.iter().map(|&(_, end)| {
+            PathElement::new(
+                vec![(end / 1000.0, 0.0), (end / 1000.0, max_ms)],
+                LOADED.stroke_width(1),
+            )
+        }))
+        .map_err(plot_error)?
+        .label("large upload answered")
+        .legend(|(x, y)| PathElement::new(vec![(x + 5, y - 6), (x + 5, y + 6)], LOADED));
     chart
         .draw_series(
             ok.iter()
@@ -273,6 +287,7 @@ fn spread_panel(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(BLACK.mix(0.04))
         .disable_x_mesh()
         .x_labels(workers + 1)
         .x_label_formatter(&|v| {
