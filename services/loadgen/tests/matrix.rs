@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use lab_loadgen::matrix::table::MatrixRow;
-use lab_loadgen::matrix::{MatrixOptions, run_with_shutdown};
+use lab_loadgen::matrix::{MatrixOptions, rerender, run_with_shutdown};
 use lab_loadgen::{Cli, Command};
 
 /// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
@@ -103,7 +103,8 @@ fn read_rows(path: &Path) -> Vec<MatrixRow> {
 }
 
 /// A two-scenario matrix (unloaded baseline + 2 workers /ping keepalive, 3 s each) writes
-/// matrix.csv with one row per scenario × class, a report whose tables render, and valid SVGs.
+/// matrix.csv with one row per scenario × class, a report whose tables render and valid SVGs,
+/// and those files alone render the same report again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_matrix_writes_rows_report_and_plots() {
     let results = results_dir("tiny");
@@ -221,6 +222,22 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
         assert!(
             report.contains(&format!("]({plot})")),
             "report.md links {plot}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    // The files alone rebuild the same report and plots (`matrix --report-only DIR`).
+    std::fs::remove_file(outcome.dir.join("report.md")).unwrap();
+    let again = rerender(&outcome.dir).unwrap();
+    assert_eq!(again.rows, rows);
+    assert_eq!(
+        std::fs::read_to_string(outcome.dir.join("report.md")).unwrap(),
+        report
+    );
+    for (plot, marks) in plots {
+        assert!(
+            svg_marks(&outcome.dir.join(plot)) >= marks,
+            "{plot} re-rendered"
         );
     }
 }

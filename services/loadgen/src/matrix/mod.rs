@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-pub use runner::{MatrixOutcome, run, run_with_shutdown};
+pub use runner::{MatrixOutcome, rerender, run, run_with_shutdown};
 pub use scenario::{Scenario, ScenarioKind, Workload};
 
 use crate::options::{Connection, Schedule, parse_interval, parse_size_mb};
@@ -116,6 +116,11 @@ pub struct MatrixOptions {
     /// Seconds to wait for a started server's /healthz before giving up.
     #[arg(long, env = "MATRIX_SERVER_START_TIMEOUT", default_value = "30", value_parser = parse_interval)]
     pub server_start_timeout: Duration,
+
+    /// Run nothing: re-render report.md and the plots of this existing matrix directory from
+    /// its matrix.csv, matrix-run.json and requests.csv files.
+    #[arg(long, env = "MATRIX_REPORT_ONLY", value_name = "MATRIX_DIR")]
+    pub report_only: Option<PathBuf>,
 
     /// Seconds a server gets to drain after SIGTERM before it is killed.
     #[arg(long, env = "MATRIX_SERVER_STOP_TIMEOUT", default_value = "15", value_parser = parse_interval)]

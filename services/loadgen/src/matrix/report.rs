@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 use super::findings::{
     self, KeepAliveCost, LARGE, LoadedVsUnloaded, Overlap, SMALL, WorkerSpread, large_medians,
     small_p95_grid, small_p95_ratios, unloaded_connection_cost,
@@ -16,7 +18,7 @@ use super::table::MatrixRow;
 use crate::options::{Connection, Schedule};
 
 /// How and where the matrix ran.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunContext {
     /// The exact command line.
     pub command: String,

@@ -24,7 +24,7 @@ use super::report::{ReportInput, RunContext, render};
 use super::requests::read_requests_csv;
 use super::scenario::{Scenario, ScenarioKind, Workload, plan};
 use super::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
-use super::table::{MatrixRow, write_matrix_csv};
+use super::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use crate::files::REQUESTS_CSV;
 use crate::options::{LARGE, RunOptions};
 
@@ -32,6 +32,8 @@ use crate::options::{LARGE, RunOptions};
 pub const MATRIX_CSV: &str = "matrix.csv";
 /// See [`MATRIX_CSV`].
 pub const REPORT_MD: &str = "report.md";
+/// How the matrix ran (a [`RunContext`] as JSON), so [`rerender`] can rebuild the report.
+pub const RUN_JSON: &str = "matrix-run.json";
 /// Directory (inside the matrix directory) holding each scenario's server log.
 pub const SERVER_LOGS: &str = "server-logs";
 
@@ -74,17 +76,13 @@ pub struct MatrixOutcome {
     pub rows: Vec<MatrixRow>,
 }
 
-/// A scenario that ran, and where its per-request CSV is.
-#[derive(Debug, Clone)]
-struct Done {
-    scenario: Scenario,
-    requests_csv: PathBuf,
-}
-
 /// `lab-loadgen matrix`: runs the matrix until done or until Ctrl-C / SIGTERM, then says
 /// where the results are.
 pub async fn run(options: MatrixOptions) -> anyhow::Result<()> {
-    let outcome = run_with_shutdown(options, crate::shutdown::signal()).await?;
+    let outcome = match &options.report_only {
+        Some(dir) => rerender(dir)?,
+        None => run_with_shutdown(options, crate::shutdown::signal()).await?,
+    };
     println!(
         "matrix: {} of {} scenarios{}; results: {}, {}, plots in {}",
         outcome.done,
@@ -161,7 +159,6 @@ pub async fn run_with_shutdown(
     tracing::info!(dir = %dir.display(), scenarios = scenarios.len(), "matrix starts");
 
     let mut rows = Vec::new();
-    let mut done = Vec::new();
     let mut failure = None;
     for (index, scenario) in scenarios.iter().enumerate() {
         if cancel.is_cancelled() {
@@ -169,13 +166,9 @@ pub async fn run_with_shutdown(
         }
         tracing::info!(scenario = %scenario.name, "scenario {}/{}", index + 1, scenarios.len());
         match run_scenario(&options, &server_bin, &dir, scenario, &workload, &cancel).await {
-            Ok((scenario_rows, requests_csv, interrupted)) => {
+            Ok((scenario_rows, interrupted)) => {
                 rows.extend(scenario_rows);
-                done.push(Done {
-                    scenario: scenario.clone(),
-                    requests_csv,
-                });
-                context.done = done.len();
+                context.done += 1;
                 context.interrupted = interrupted || cancel.is_cancelled();
             }
             Err(error) => {
@@ -183,20 +176,20 @@ pub async fn run_with_shutdown(
             }
         }
         // Rewritten after every scenario: a matrix killed outright keeps what it measured.
-        write_outputs(&dir, &context, &rows, &done)?;
+        write_outputs(&dir, &context, &rows)?;
         if failure.is_some() || context.interrupted {
             break;
         }
     }
     context.interrupted |= cancel.is_cancelled();
-    write_outputs(&dir, &context, &rows, &done)?;
+    write_outputs(&dir, &context, &rows)?;
     watcher.abort();
     if let Some(error) = failure {
         return Err(error);
     }
     tracing::info!(
         dir = %dir.display(),
-        done = done.len(),
+        done = context.done,
         interrupted = context.interrupted,
         "matrix finished: matrix.csv, report.md and plots written"
     );
@@ -209,8 +202,8 @@ pub async fn run_with_shutdown(
     })
 }
 
-/// One scenario: server up, workload, server down. Returns the rows, the requests.csv path
-/// and whether the run was cut short.
+/// One scenario: server up, workload, server down. Returns the rows and whether the run was
+/// cut short. The load generator writes its files to `dir/<scenario>/`.
 async fn run_scenario(
     options: &MatrixOptions,
     server_bin: &Path,
@@ -218,7 +211,7 @@ async fn run_scenario(
     scenario: &Scenario,
     workload: &Workload,
     cancel: &CancellationToken,
-) -> anyhow::Result<(Vec<MatrixRow>, PathBuf, bool)> {
+) -> anyhow::Result<(Vec<MatrixRow>, bool)> {
     let log_path = dir.join(SERVER_LOGS).join(format!("{}.log", scenario.name));
     let expected = Expected {
         workers: scenario.workers,
@@ -248,7 +241,13 @@ async fn run_scenario(
         .filter(|summary| scenario.has_large() || summary.class != LARGE)
         .map(|summary| MatrixRow::new(scenario, workload, completed, summary))
         .collect();
-    Ok((rows, report.dir.join(REQUESTS_CSV), report.interrupted))
+    anyhow::ensure!(
+        report.dir == dir.join(&scenario.name),
+        "the load generator wrote to {} instead of {}",
+        report.dir.display(),
+        dir.join(&scenario.name).display()
+    );
+    Ok((rows, report.interrupted))
 }
 
 /// The load generator's options for one scenario. Settings the matrix does not set
@@ -285,14 +284,39 @@ fn load_options(
 }
 
 /// Rewrites matrix.csv, the plots and report.md from what has run so far.
-fn write_outputs(
-    dir: &Path,
-    context: &RunContext,
-    rows: &[MatrixRow],
-    done: &[Done],
-) -> anyhow::Result<()> {
+fn write_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyhow::Result<()> {
     write_matrix_csv(&dir.join(MATRIX_CSV), rows)?;
-    let small_row = |name: &str| rows.iter().find(|r| r.scenario == name && r.class == SMALL);
+    std::fs::write(dir.join(RUN_JSON), serde_json::to_vec_pretty(context)?)
+        .with_context(|| format!("cannot write {RUN_JSON}"))?;
+    render_outputs(dir, context, rows)
+}
+
+/// Re-renders report.md and the plots of an existing matrix directory from its matrix.csv,
+/// matrix-run.json and the scenarios' requests.csv, without running anything (e.g. after the
+/// report code changed, or on a run copied under docs/).
+pub fn rerender(dir: &Path) -> anyhow::Result<MatrixOutcome> {
+    let rows = read_matrix_csv(&dir.join(MATRIX_CSV))?;
+    let run_json = dir.join(RUN_JSON);
+    let context: RunContext = serde_json::from_slice(
+        &std::fs::read(&run_json).with_context(|| format!("cannot read {}", run_json.display()))?,
+    )
+    .with_context(|| format!("cannot parse {}", run_json.display()))?;
+    render_outputs(dir, &context, &rows)?;
+    Ok(MatrixOutcome {
+        dir: dir.to_path_buf(),
+        planned: context.planned,
+        done: context.done,
+        interrupted: context.interrupted,
+        rows,
+    })
+}
+
+/// Writes report.md and the plots from the rows and each scenario's requests.csv
+/// (`dir/<scenario>/requests.csv`, where the load generator put it).
+fn render_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyhow::Result<()> {
+    // One small row per scenario, in run order: the scenario's settings and small statistics.
+    let scenario_rows: Vec<&MatrixRow> = rows.iter().filter(|r| r.class == SMALL).collect();
+    let is_loaded = |row: &MatrixRow| row.kind == ScenarioKind::Loaded.as_str();
 
     let mut spreads: Vec<WorkerSpread> = Vec::new();
     let mut overlaps: Vec<Overlap> = Vec::new();
@@ -301,34 +325,35 @@ fn write_outputs(
     if let Some(plot) = plots::small_p95_chart(dir, rows)? {
         plot_files.push(plot);
     }
-    let loaded = |d: &&Done| d.scenario.kind == ScenarioKind::Loaded;
-    let fewest_workers = done.iter().filter(loaded).map(|d| d.scenario.workers).min();
+    let fewest_workers = scenario_rows
+        .iter()
+        .filter(|r| is_loaded(r))
+        .map(|r| r.workers)
+        .min();
     let mut timeline_endpoints = BTreeSet::new();
-    for entry in done {
-        let Some(row) = small_row(&entry.scenario.name) else {
-            continue;
-        };
-        let mut records = match read_requests_csv(&entry.requests_csv) {
+    for &row in &scenario_rows {
+        let requests_csv = dir.join(&row.scenario).join(REQUESTS_CSV);
+        let mut records = match read_requests_csv(&requests_csv) {
             Ok(records) => records,
             Err(error) => {
-                tracing::warn!(%error, "skipping per-request findings of {}", entry.scenario.name);
+                tracing::warn!(%error, "skipping per-request findings of {}", row.scenario);
                 continue;
             }
         };
-        if !entry.scenario.has_large() {
+        if row.kind == ScenarioKind::Unloaded.as_str() {
             // The baseline's single one-pair "large" request is not part of its workload.
             records.retain(|r| r.class != LARGE);
         }
         for (class, text) in error_breakdown(&records) {
-            error_breakdowns.insert((entry.scenario.name.clone(), class), text);
+            error_breakdowns.insert((row.scenario.clone(), class), text);
         }
-        if entry.scenario.workers > 1 {
+        if row.workers > 1 {
             spreads.push(worker_spread(row, &records));
         }
-        if loaded(&entry) && Some(entry.scenario.workers) == fewest_workers {
+        if is_loaded(row) && Some(row.workers) == fewest_workers {
             overlaps.push(overlap_with_large(row, &records));
             // One timeline per endpoint: the first connection mode that ran.
-            if timeline_endpoints.insert(entry.scenario.endpoint.clone())
+            if timeline_endpoints.insert(row.endpoint.clone())
                 && let Some(plot) = plots::timeline_chart(dir, row, &records)?
             {
                 plot_files.push(plot);

@@ -93,7 +93,7 @@ impl Scenario {
 }
 
 /// The study's workload as the matrix runs it (the same for every scenario).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
     /// Seconds of load per scenario.
     pub duration_s: f64,
