@@ -115,16 +115,16 @@ pub struct RunOptions {
     #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]
     pub small_size_mb: f64,
 
-    /// Seconds between two small requests.
-    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_interval)]
+    /// Seconds between two small requests (0 = back-to-back, SCHEDULE=closed only).
+    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
     /// Body size of the large class in MB.
     #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
     pub large_size_mb: f64,
 
-    /// Seconds between two large requests.
-    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_interval)]
+    /// Seconds between two large requests (0 = back-to-back, SCHEDULE=closed only).
+    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_seconds_or_zero)]
     pub large_interval: Duration,
 
     /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
@@ -202,7 +202,27 @@ impl RunOptions {
         }
         let args = std::iter::once(std::ffi::OsString::from("lab-loadgen"))
             .chain(args.into_iter().map(Into::into));
-        Only::try_parse_from(args).map(|only| only.run)
+        let options = Only::try_parse_from(args)?.run;
+        options.check().map_err(|message| {
+            <Only as clap::CommandFactory>::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
+        })?;
+        Ok(options)
+    }
+
+    /// What clap cannot check one flag at a time: an open schedule needs every class's
+    /// interval above zero (0 means "back-to-back", which only a closed loop can do).
+    pub fn check(&self) -> Result<(), String> {
+        if self.schedule == Schedule::Open
+            && let Some(class) = self.class_specs().iter().find(|c| c.interval.is_zero())
+        {
+            return Err(format!(
+                "class `{}` has interval 0 (back-to-back), which only SCHEDULE=closed can do; \
+                 an open schedule needs an interval > 0",
+                class.name
+            ));
+        }
+        Ok(())
     }
 
     /// All classes of this run in order: small, large, then the extra ones.
@@ -320,7 +340,7 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
     Ok(ClassSpec {
         name: name.to_string(),
         size_mb: parse_size_mb(size)?,
-        interval: parse_interval(interval)?,
+        interval: parse_seconds_or_zero(interval)?,
     })
 }
 
@@ -366,6 +386,8 @@ mod tests {
             vec!["--extra-classes", "medium:5"],
             vec!["--extra-classes", "small:1:1"],
             vec!["--small-interval", "0"],
+            vec!["--small-interval", "-0.1"],
+            vec!["--extra-classes", "medium:5:0"],
             vec!["--duration", "-1"],
             vec!["--endpoint", "ping"],
             vec!["--connection", "sometimes"],
@@ -377,6 +399,13 @@ mod tests {
             let error = RunOptions::from_args(args.clone()).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn zero_interval_is_back_to_back_for_a_closed_loop_only() {
+        let closed =
+            RunOptions::from_args(["--schedule", "closed", "--small-interval", "0"]).unwrap();
+        assert_eq!(closed.small_interval, Duration::ZERO);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<RunReport> {
+    options.check().map_err(anyhow::Error::msg)?;
+
     // 1. Before the clock.
     let plans: Vec<Arc<ClassPlan>> = {
         let options = options.clone();

@@ -7,7 +7,7 @@
 //!   `sent_ms` shows how late it went out), but only until the next request falls due; then
 //!   it is dropped and counted as skipped, never silently lost.
 //! - [`ClassScheduler::closed`]: the study's loop: send, wait for the response, sleep the
-//!   interval, repeat. While the server stalls, this client stops asking, so it never
+//!   interval (none if it is 0: back-to-back, like `wrk -c1`), repeat. While the server stalls, this client stops asking, so it never
 //!   measures the requests a real user would have sent meanwhile (coordinated omission).
 //!
 //! Both stop scheduling when `stop` fires (end of DURATION or Ctrl-C); requests in flight
@@ -129,6 +129,9 @@ impl ClassScheduler {
                 .await;
             self.in_flight.dec();
             self.emit(record);
+            if self.plan.interval.is_zero() {
+                continue; // back-to-back, like `wrk -c1`
+            }
             tokio::select! {
                 () = self.stop.cancelled() => break,
                 () = tokio::time::sleep(self.plan.interval) => {}
@@ -179,23 +182,38 @@ impl ClassScheduler {
 /// OS sleep on a blocking thread.
 pub const COARSE_WAKE_MARGIN: Duration = Duration::from_millis(2);
 
-/// Waits until `deadline` to within a few tens of µs.
+/// How early the OS sleep ends; the last stretch is spent polling the clock on the runtime
+/// thread (yielding to other tasks in between), because waking a parked runtime thread from
+/// another thread takes about this long on a busy machine.
+pub const SPIN_MARGIN: Duration = Duration::from_micros(200);
+
+/// Waits until `deadline` to within a few µs on an idle machine.
 ///
 /// Tokio's timer counts in whole milliseconds and rounds deadlines up, so a plain
 /// `sleep_until` wakes 0-2 ms late. With an open schedule that lateness would land in every
-/// latency (they count from the due time): for an unloaded small request of ~0.3 ms that is
-/// an error of several hundred percent. So: a tokio sleep until [`COARSE_WAKE_MARGIN`] before
-/// the deadline, then the OS's precise `nanosleep` for the remainder on tokio's blocking
-/// pool (never on a runtime thread).
+/// latency (they count from the due time): for an unloaded small request of ~0.1 ms that is
+/// an error of several hundred percent. So the wait has three stages:
+/// 1. a tokio sleep until [`COARSE_WAKE_MARGIN`] before the deadline (cheap, imprecise);
+/// 2. the OS's precise `nanosleep` on tokio's blocking pool (never on a runtime thread) until
+///    [`SPIN_MARGIN`] before it;
+/// 3. polling the clock, yielding to other tasks between polls, until the deadline.
+///
+/// Stage 3 costs at most [`SPIN_MARGIN`] of CPU per request: 2 ms/s at the study's 10
+/// small requests per second.
 pub async fn sleep_until_precisely(deadline: Instant) {
     if let Some(coarse) = deadline.checked_sub(COARSE_WAKE_MARGIN)
         && Instant::now() < coarse
     {
         sleep_until(coarse).await;
     }
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    if !remaining.is_zero() {
-        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(remaining)).await;
+    if let Some(spin_from) = deadline.checked_sub(SPIN_MARGIN) {
+        let remaining = spin_from.saturating_duration_since(Instant::now());
+        if !remaining.is_zero() {
+            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(remaining)).await;
+        }
+    }
+    while Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
 }
 

@@ -272,7 +272,8 @@ async fn bad_flags_exit_2_with_a_clear_message() {
             vec!["--extra-classes", "medium:5"],
             "name:size_mb:interval_s",
         ),
-        (vec!["--small-interval", "0"], "more than 0 seconds"),
+        (vec!["--small-interval", "0"], "only SCHEDULE=closed"),
+        (vec!["--request-timeout", "0"], "more than 0 seconds"),
         (vec!["--no-such-flag"], "--no-such-flag"),
     ] {
         let (code, stdout, stderr) = run_binary(&args).await;

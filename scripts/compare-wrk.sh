@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Unloaded small-request latency against a RUNNING lab-server, measured by lab-loadgen and by
+# wrk, in the same connection mode and with the same kind of body, printed side by side.
+#
+# The issue's target: lab-loadgen's numbers within 10% of wrk's. Take them on a quiet machine.
+#
+#   scripts/compare-wrk.sh                    # against http://127.0.0.1:8000
+#   TARGET_URL=http://127.0.0.1:18000 DURATION=30 scripts/compare-wrk.sh
+#
+# Knobs (environment):
+#   TARGET_URL      server base URL                       (http://127.0.0.1:8000)
+#   ENDPOINT        strategy endpoint                     (/ping)
+#   DURATION        seconds per measurement               (20)
+#   SMALL_INTERVAL  seconds between the open schedule's sends (0.002)
+#   LOADGEN         lab-loadgen binary; empty = `cargo build --release -p lab-loadgen`
+#   OUT_DIR         where the runs' files go              (results/compare-wrk/<timestamp>)
+#
+# What is compared, and why it is fair:
+# - Connection mode: wrk keeps its connections alive, so lab-loadgen runs CONNECTION=keepalive.
+# - Body: a study-shaped 0.001 MB body (50 pairs of 10 random letters: int), POSTed as JSON.
+# - wrk -t1 -c1 is a back-to-back closed loop on one connection (send, wait, send…) and times
+#   each request from its send. lab-loadgen SCHEDULE=closed SMALL_INTERVAL=0 does exactly that,
+#   so "lab-loadgen closed" vs "wrk" is the like-for-like pair (the 10% target).
+# - "lab-loadgen open" is shown too: one request every SMALL_INTERVAL, timed from its scheduled
+#   start, so it also includes the client's own wake-up lateness (sent_ms - scheduled_ms in its
+#   requests.csv) and the cost of waking idle threads on both sides between requests.
+# - lab-loadgen always runs a large class; here it is shrunk to a single one-pair request at
+#   t=0 (LARGE_SIZE_MB=0, LARGE_INTERVAL > DURATION), and only the small class is compared.
+set -euo pipefail
+
+TARGET_URL="${TARGET_URL:-http://127.0.0.1:8000}"
+ENDPOINT="${ENDPOINT:-/ping}"
+DURATION="${DURATION:-20}"
+SMALL_INTERVAL="${SMALL_INTERVAL:-0.002}"
+OUT_DIR="${OUT_DIR:-results/compare-wrk/$(date -u +%Y%m%d-%H%M%S)}"
+cd "$(dirname "$0")/.."
+
+command -v wrk >/dev/null || { echo "wrk is not installed (Debian: apt-get install wrk)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
+if ! python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/healthz', timeout=3)" "$TARGET_URL" 2>/dev/null; then
+    echo "no lab-server answers at $TARGET_URL/healthz; start one first, e.g.:" >&2
+    echo "  cargo run --release -p lab-server -- --bind 127.0.0.1:8000" >&2
+    exit 1
+fi
+if [[ -z "${LOADGEN:-}" ]]; then
+    cargo build --release -p lab-loadgen >&2
+    LOADGEN=target/release/lab-loadgen
+fi
+mkdir -p "$OUT_DIR"
+
+# wrk's Lua script: POST the same kind of body, print exact percentiles (µs → ms) at the end.
+python3 - "$OUT_DIR/wrk.lua" <<'PY'
+import json, random, string, sys
+rng = random.Random(1)
+data = {"".join(rng.choice(string.ascii_lowercase) for _ in range(10)): rng.randint(1, 1_000_000)
+        for _ in range(50)}  # 0.001 MB x 50,000 pairs per MB
+body = json.dumps({"name": "small", "data": data}, separators=(",", ":"))
+with open(sys.argv[1], "w") as lua:
+    lua.write(f"""wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{body}]]
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("WRK requests=%d errors=%d mean_ms=%.3f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\\n",
+    summary.requests, errors, latency.mean / 1000, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+""")
+PY
+
+echo "measuring ${TARGET_URL}${ENDPOINT} for ${DURATION}s each: wrk, lab-loadgen closed, lab-loadgen open" >&2
+wrk -t1 -c1 -d"${DURATION}s" --timeout 5s -s "$OUT_DIR/wrk.lua" "${TARGET_URL}${ENDPOINT}" > "$OUT_DIR/wrk.txt"
+
+for schedule in closed open; do
+    if [[ "$schedule" == closed ]]; then interval=0; else interval="$SMALL_INTERVAL"; fi
+    TARGET_URL="$TARGET_URL" ENDPOINT="$ENDPOINT" DURATION="$DURATION" CONNECTION=keepalive \
+    SCHEDULE="$schedule" SMALL_SIZE_MB=0.001 SMALL_INTERVAL="$interval" \
+    LARGE_SIZE_MB=0 LARGE_INTERVAL="$(awk -v d="$DURATION" 'BEGIN { print d + 1 }')" RESULTS_DIR="$OUT_DIR" RUN_ID="loadgen-$schedule" \
+    METRICS_BIND= "$LOADGEN" --json --quiet > "$OUT_DIR/loadgen-$schedule.json"
+done
+
+python3 - "$OUT_DIR" <<'PY'
+import json, sys
+out = sys.argv[1]
+line = next(l for l in open(f"{out}/wrk.txt") if l.startswith("WRK "))
+wrk = {k: float(v) for k, v in (part.split("=") for part in line.split()[1:])}
+rows = [("wrk -t1 -c1 (back-to-back, from send)", wrk["requests"], wrk["errors"], wrk["mean_ms"],
+         wrk["p50_ms"], wrk["p90_ms"], wrk["p99_ms"])]
+for schedule, how in (("closed", "back-to-back, from send"), ("open", "paced, from schedule")):
+    report = json.load(open(f"{out}/loadgen-{schedule}.json"))
+    small = next(c for c in report["classes"] if c["class"] == "small")
+    rows.append((f"lab-loadgen {schedule} ({how})", small["count"], small["errors"], small["mean_ms"],
+                 small["median_ms"], small["p90_ms"], small["p99_ms"]))
+print(f"{'tool':44} {'requests':>9} {'errors':>7} {'mean_ms':>8} {'p50_ms':>8} {'p90_ms':>8} {'p99_ms':>8}")
+for name, count, errors, *ms in rows:
+    print(f"{name:44} {int(count):>9} {int(errors):>7} " + " ".join(f"{v:>8.3f}" for v in ms))
+closed = rows[1]
+for label, index in (("p50", 4), ("mean", 3)):
+    ratio = closed[index] / rows[0][index]
+    verdict = "within 10%" if abs(ratio - 1) <= 0.10 else "NOT within 10%"
+    print(f"lab-loadgen closed / wrk, {label}: {ratio:.2f} ({verdict})")
+print(f"files: {out}")
+PY
