@@ -39,6 +39,14 @@ matrix *args:
     cargo build --release -p lab-server
     cargo run --release -p lab-loadgen -- matrix {{args}}
 
+# Run the load generator against a running lab-server (TARGET_URL, ENDPOINT, DURATION, CONNECTION, SCHEDULE…; `just loadgen --help`)
+loadgen *args:
+    cargo run --release -p lab-loadgen -- {{args}}
+
+# Unloaded small-request latency, lab-loadgen vs wrk, keep-alive, against a running lab-server (TARGET_URL, DURATION)
+compare-wrk:
+    scripts/compare-wrk.sh
+
 # Run the Rust test suite
 test:
     cargo test --workspace
