@@ -2,11 +2,12 @@
 //! largest value. No I/O, no timing: the handlers time these calls, the bench measures them.
 //!
 //! Two parsers, one meaning. [`parse_owned`] is what any framework does: a typed struct with
-//! an owned `HashMap<String, i64>` (one heap string per key, SipHash). [`parse_lean`] does the
-//! least work that still gives the same answer: keys borrowed from the body (`&str`, owned
-//! only when a key holds escapes), the Fx hasher, and a map sized once from the body length.
-//! Both are driven by the same `serde_json` deserializer, so they agree on every body: the
-//! same count, maxval, and for bad bodies the same first error (400 or 422).
+//! an owned `HashMap<String, i64>` (one heap string per key, SipHash), parsed by `serde_json`.
+//! [`parse_lean`] does the least work that still gives the same answer: the SIMD parser
+//! sonic-rs, keys borrowed from the body (owned only when a key holds escapes), the Fx hasher,
+//! and a map sized once from the body length. Both fill the map through serde, in document
+//! order, so a repeated key keeps its last value in both; bad bodies are answered by
+//! `serde_json` in both, so the status and message are the same (see the `agreement` tests).
 
 use std::{borrow::Cow, collections::HashMap, fmt};
 
@@ -55,15 +56,51 @@ pub fn parse_owned(body: &[u8]) -> Result<StudyBody, LabError> {
     serde_json::from_slice(body).map_err(LabError::from_json)
 }
 
-/// Parses `body` borrowing keys from it, into an Fx map sized from the body length.
+/// Bodies with more `[`/`{` bytes than this skip sonic-rs (see [`parse_lean`]). A study body
+/// has two.
+pub const MAX_OPENERS_FOR_SONIC: usize = 64;
+
+/// Parses `body` borrowing keys from it, into an Fx map sized from the body length, with the
+/// SIMD parser sonic-rs driving the lean visitor.
+///
+/// Two guards keep it exactly as correct as `serde_json`, the parser of the other endpoints:
+/// - sonic-rs recurses without a depth limit when it skips a value (an unknown field, or a
+///   container where a string or number belongs), so a small body a million `[` deep would
+///   overflow the worker's stack and abort the server. Nesting can be no deeper than the
+///   number of `[` and `{` bytes, which memchr counts in a few ms; past
+///   [`MAX_OPENERS_FOR_SONIC`] the body goes to `serde_json`, which has a depth limit.
+/// - On any error the body is parsed again by [`parse_lean_with_serde_json`] and that answer is
+///   returned: the error path is rare and untimed, and a bad body gets exactly the status,
+///   kind and message (with line and column) the other endpoints give it.
 pub fn parse_lean(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
+    let openers = memchr::memchr2_iter(b'[', b'{', body)
+        .take(MAX_OPENERS_FOR_SONIC + 1)
+        .count();
+    if openers > MAX_OPENERS_FOR_SONIC {
+        return parse_lean_with_serde_json(body);
+    }
+    let capacity = body.len() / LEAN_BYTES_PER_PAIR_HINT;
+    let mut deserializer = sonic_rs::Deserializer::from_slice(body);
+    deserialize_lean(&mut deserializer, capacity)
+        .and_then(|parsed| deserializer.end().map(|()| parsed))
+        .or_else(|_| parse_lean_with_serde_json(body))
+}
+
+/// The lean visitor driven by `serde_json` (the same parser as [`parse_owned`]).
+pub fn parse_lean_with_serde_json(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
     let capacity = body.len() / LEAN_BYTES_PER_PAIR_HINT;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let parsed = deserializer
-        .deserialize_struct("StudyBody", FIELDS, LeanBodyVisitor { capacity })
+    deserialize_lean(&mut deserializer, capacity)
         .and_then(|parsed| deserializer.end().map(|()| parsed))
-        .map_err(LabError::from_json)?;
-    Ok(parsed)
+        .map_err(LabError::from_json)
+}
+
+/// The lean visitor driven by any serde deserializer, with the map pre-sized to `capacity`.
+fn deserialize_lean<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    capacity: usize,
+) -> Result<LeanBody<'de>, D::Error> {
+    deserializer.deserialize_struct("StudyBody", FIELDS, LeanBodyVisitor { capacity })
 }
 
 /// Counts the keys and finds the largest value: the "compute" phase, shared by all strategies.

@@ -245,6 +245,68 @@ fn hand_made_edge_cases_have_the_documented_answers() {
     }
 }
 
+/// Bodies where a SIMD parser might differ from `serde_json`: raw control characters and
+/// invalid UTF-8 in strings, non-JSON numbers, deep nesting in a skipped field, odd spacing.
+#[test]
+fn parsers_agree_where_json_parsers_often_differ() {
+    let deep = format!(
+        r#"{{"name":"n","extra":{}1{},"data":{{"a":1}}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let cases: Vec<Vec<u8>> = vec![
+        b"{\"name\":\"n\",\"data\":{\"a\tb\":1}}".to_vec(),
+        b"{\"name\":\"n\",\"data\":{\"\xff\xfe\":1}}".to_vec(),
+        b"{\"name\":\"\xc3\",\"data\":{}}".to_vec(),
+        br#"{"name":"n","data":{"a":-}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":1.}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":NaN}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":Infinity}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":-0}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":1E2}}"#.to_vec(),
+        br#"{"name":"n","data":{"a\/b":1,"a/b":2}}"#.to_vec(),
+        br#"{"name":"n","data":{"a":1},}"#.to_vec(),
+        br#"{"name":"n","data":{"a":1}}{}"#.to_vec(),
+        b"\xef\xbb\xbf{\"name\":\"n\",\"data\":{}}".to_vec(),
+        b" \r\n\t{\"name\":\"n\",\"data\":{}} \r\n\t".to_vec(),
+        br#"{"name":"n","data":{"a":true}}"#.to_vec(),
+        br#"{"name":"n","extra":"\u12","data":{}}"#.to_vec(),
+        b"{\"name\":\"n\",\"extra\":\"raw\ttab\",\"data\":{}}".to_vec(),
+        b"{\"name\":\"n\",\"extra\":\"\xff\",\"data\":{}}".to_vec(),
+        br#"{"name":"n","extra":1e400,"data":{}}"#.to_vec(),
+        br#"{"name":"n","extra":[1,{"a":[true,null,"x"]}],"data":{"k":3}}"#.to_vec(),
+        b"{\"name\":\"n\",\"data\":{\"a\":1}}\0".to_vec(),
+        deep.into_bytes(),
+    ];
+    for body in cases {
+        assert_eq!(
+            lean_outcome(&body),
+            owned_outcome(&body),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+/// A body nested a million levels deep, in each place a value can be, gets the same answer
+/// from both parsers (an error, or for a skipped extra field a normal answer), never a stack
+/// overflow (which would abort the whole server).
+#[test]
+fn a_million_levels_of_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    for body in [
+        format!(r#"{{"name":"n","extra":{deep},"data":{{}}}}"#),
+        format!(r#"{{"name":"n","data":{{"a":{deep}}}}}"#),
+        format!(r#"{{"name":{deep},"data":{{}}}}"#),
+        format!(r#"{{"name":"n","data":{deep}}}"#),
+        deep.clone(),
+    ] {
+        let owned = owned_outcome(body.as_bytes());
+        assert_eq!(owned.is_ok(), body.contains("extra"));
+        assert_eq!(lean_outcome(body.as_bytes()), owned);
+    }
+}
+
 /// Over HTTP, the four endpoints give the same answer for edge-case and random bodies.
 #[tokio::test]
 async fn the_four_endpoints_agree_over_http() {

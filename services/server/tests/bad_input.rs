@@ -297,3 +297,15 @@ async fn client_disconnecting_mid_body_leaves_the_server_serving() {
     }
     still_serving(&app).await;
 }
+
+/// A small body nested a million levels deep is an error on every endpoint, not a crash: the
+/// server keeps serving.
+#[tokio::test]
+async fn a_body_nested_a_million_levels_deep_is_an_error_not_a_crash() {
+    let app = spawn_app(&[]).await;
+    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    let body = format!(r#"{{"name":"n","data":{{"a":{deep}}}}}"#);
+    expect_everywhere(&app, Some("application/json"), &body, 422, "wrong_shape").await;
+    expect_everywhere(&app, Some("application/json"), &deep, 422, "wrong_shape").await;
+    still_serving(&app).await;
+}

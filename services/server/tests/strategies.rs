@@ -8,12 +8,13 @@ use lab_core::schema::LabResponse;
 /// Every endpoint parses a real 25 MB seed-shaped body and gives the same, correct answer.
 #[tokio::test]
 async fn every_endpoint_answers_a_25_mb_body_with_the_same_count_and_maxval() {
-    // Generated before the server starts: a pooled connection idle through a long generation
-    // would pass its keep-alive and be closed under the client.
+    // Slow synchronous work (generating, counting) comes before the server starts: it blocks
+    // the test's runtime, and a pooled connection idle past KEEP_ALIVE meanwhile would be
+    // closed under the client.
     let body = large_body();
-    let app = spawn_app(&[]).await;
     assert!(body.len() > 24_000_000, "{} bytes", body.len());
     let (count, maxval) = expected_summary(body);
+    let app = spawn_app(&[]).await;
     for endpoint in STRATEGIES {
         let response = app.post_json(endpoint, body.to_vec()).await;
         assert_eq!(response.status(), 200, "{endpoint}");
