@@ -79,7 +79,9 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<
         .fold(f64::INFINITY, f64::min)
         .min(1.0)
         / 2.0;
-    let names: Vec<String> = bars.iter().map(|b| b.0.config.clone()).collect();
+    // The first scenario goes on top: segment `n - 1 - i` holds bar `i`.
+    let names: Vec<String> = bars.iter().rev().map(|b| b.0.config.clone()).collect();
+    let segment = |i: usize| bars.len() - 1 - i;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "Small-request p95 per scenario (client-side, ms, log scale)",
@@ -103,21 +105,23 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<
         .draw()
         .map_err(plot_error)?;
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, (row, p95))| {
-            Rectangle::new(
-                [
-                    (min, SegmentValue::Exact(i)),
-                    (*p95, SegmentValue::Exact(i + 1)),
-                ],
-                kind_colour(&row.kind).mix(0.8).filled(),
-            )
+        .draw_series(bars.iter().enumerate().flat_map(|(i, (row, p95))| {
+            let corners = [
+                (min, SegmentValue::Exact(segment(i))),
+                (*p95, SegmentValue::Exact(segment(i) + 1)),
+            ];
+            // A white outline keeps neighbouring bars of the same colour apart.
+            [
+                Rectangle::new(corners.clone(), kind_colour(&row.kind).mix(0.8).filled()),
+                Rectangle::new(corners, WHITE.stroke_width(2)),
+            ]
         }))
         .map_err(plot_error)?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (_, p95))| {
             Text::new(
                 format!(" {p95:.1}"),
-                (*p95, SegmentValue::CenterOf(i)),
+                (*p95, SegmentValue::CenterOf(segment(i))),
                 ("sans-serif", 12),
             )
         }))
@@ -187,7 +191,7 @@ pub fn timeline_chart(
         .draw_series(large_spans.iter().map(|&(start, end)| {
             Rectangle::new(
                 [(start / 1000.0, 0.0), (end / 1000.0, max_ms)],
-                LOADED.mix(0.08).filled(),
+                LOADED.mix(0.05).filled(),
             )
         }))
         .map_err(plot_error)?
