@@ -129,8 +129,10 @@ pub struct RunOptions {
 
     /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
     /// `medium:5:0.5`).
-    #[arg(long, env = "EXTRA_CLASSES", value_parser = parse_class_spec, value_delimiter = ',')]
-    pub extra_classes: Vec<ClassSpec>,
+    // Spelled `std::vec::Vec` so clap hands the whole list to the parser, which reads an
+    // empty string (the default, or EXTRA_CLASSES= in a .env file) as "no extra classes".
+    #[arg(long, env = "EXTRA_CLASSES", default_value = "", value_parser = parse_class_specs)]
+    pub extra_classes: std::vec::Vec<ClassSpec>,
 
     /// `new`: one fresh TCP connection per request (like the study's client); `keepalive`:
     /// pooled connections reused by each class.
@@ -166,8 +168,9 @@ pub struct RunOptions {
     pub results_dir: PathBuf,
 
     /// Name of this run's sub-directory; default: a timestamp plus endpoint, connection and schedule.
-    #[arg(long, env = "RUN_ID", value_parser = parse_run_id)]
-    pub run_id: Option<String>,
+    // `std::option::Option` for the same reason: an empty RUN_ID means "the default".
+    #[arg(long, env = "RUN_ID", default_value = "", hide_default_value = true, value_parser = parse_run_id)]
+    pub run_id: std::option::Option<String>,
 
     /// Seconds after which one request counts as a timeout error.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30", value_parser = parse_interval)]
@@ -310,13 +313,31 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
-fn parse_run_id(text: &str) -> Result<String, String> {
-    if text.is_empty() || text.starts_with('.') || !text.chars().all(is_name_char) {
+fn parse_run_id(text: &str) -> Result<Option<String>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.starts_with('.') || !text.chars().all(is_name_char) {
         return Err(format!(
             "`{text}` must be letters, digits, '-', '_' or '.' (it names a directory)"
         ));
     }
-    Ok(text.to_string())
+    Ok(Some(text.to_string()))
+}
+
+/// Parses a comma-separated list of `name:size_mb:interval_s`; empty = none.
+pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {
+    let specs: Vec<ClassSpec> = text
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(parse_class_spec)
+        .collect::<Result<_, _>>()?;
+    for (index, spec) in specs.iter().enumerate() {
+        if specs[..index].iter().any(|other| other.name == spec.name) {
+            return Err(format!("class `{}` appears twice", spec.name));
+        }
+    }
+    Ok(specs)
 }
 
 /// Parses `name:size_mb:interval_s`, e.g. `medium:5:0.5`.
@@ -399,6 +420,14 @@ mod tests {
             let error = RunOptions::from_args(args.clone()).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn empty_extra_classes_and_run_id_mean_none() {
+        let options = RunOptions::from_args(["--extra-classes=", "--run-id="]).unwrap();
+        assert!(options.extra_classes.is_empty());
+        assert_eq!(options.run_id, None);
+        assert!(RunOptions::from_args(["--extra-classes", "a:1:1,a:2:2"]).is_err());
     }
 
     #[test]
