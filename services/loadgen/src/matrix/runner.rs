@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::MatrixOptions;
 use super::findings::{
@@ -28,9 +29,9 @@ use super::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use crate::files::REQUESTS_CSV;
 use crate::options::{LARGE, RunOptions};
 
-/// File names inside the matrix directory.
+/// The table of every scenario × class, inside the matrix directory.
 pub const MATRIX_CSV: &str = "matrix.csv";
-/// See [`MATRIX_CSV`].
+/// The report, inside the matrix directory.
 pub const REPORT_MD: &str = "report.md";
 /// How the matrix ran (a [`RunContext`] as JSON), so [`rerender`] can rebuild the report.
 pub const RUN_JSON: &str = "matrix-run.json";
@@ -139,10 +140,11 @@ pub async fn run_with_shutdown(
 
     let cancel = CancellationToken::new();
     let on_shutdown = cancel.clone();
-    let watcher = tokio::spawn(async move {
+    // Aborted when this function returns, however it returns.
+    let _watcher = AbortOnDropHandle::new(tokio::spawn(async move {
         shutdown.await;
         on_shutdown.cancel();
-    });
+    }));
 
     let workload = Workload::from_options(&options);
     let mut context = RunContext {
@@ -183,7 +185,6 @@ pub async fn run_with_shutdown(
     }
     context.interrupted |= cancel.is_cancelled();
     write_outputs(&dir, &context, &rows)?;
-    watcher.abort();
     if let Some(error) = failure {
         return Err(error);
     }
