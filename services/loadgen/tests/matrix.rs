@@ -310,3 +310,17 @@ async fn missing_server_binary_is_a_clear_error() {
     assert!(message.contains("SERVER_BIN"), "{message}");
     assert!(!results.join("matrix").exists(), "nothing was created");
 }
+
+/// Settings the load generator would refuse (interval 0 on an open schedule) stop the matrix
+/// before any server starts.
+#[tokio::test]
+async fn settings_the_load_generator_refuses_stop_the_matrix_up_front() {
+    let results = results_dir("refused");
+    let options = tiny_options(&results, &["--duration", "1", "--small-interval", "0"]);
+    let error = run_with_shutdown(options, std::future::pending())
+        .await
+        .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("interval 0"), "{message}");
+    assert!(!results.join("matrix").exists(), "nothing was created");
+}

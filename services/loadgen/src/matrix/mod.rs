@@ -35,7 +35,7 @@ use clap::{ArgAction, Args};
 pub use runner::{MatrixOutcome, rerender, run, run_with_shutdown};
 pub use scenario::{Scenario, ScenarioKind, Workload};
 
-use crate::options::{Connection, Schedule, parse_interval, parse_size_mb};
+use crate::options::{Connection, Schedule, parse_interval, parse_seconds_or_zero, parse_size_mb};
 
 /// Options of `lab-loadgen matrix`. Every option has an environment twin.
 #[derive(Debug, Clone, Args)]
@@ -92,16 +92,18 @@ pub struct MatrixOptions {
     #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]
     pub small_size_mb: f64,
 
-    /// Seconds between small requests (the load generator's SMALL_INTERVAL).
-    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_interval)]
+    /// Seconds between small requests (the load generator's SMALL_INTERVAL; 0 = back-to-back,
+    /// SCHEDULE=closed only).
+    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
     /// Nominal size of a large request body, MB (the load generator's LARGE_SIZE_MB).
     #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
     pub large_size_mb: f64,
 
-    /// Seconds between large requests (the load generator's LARGE_INTERVAL).
-    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_interval)]
+    /// Seconds between large requests (the load generator's LARGE_INTERVAL; 0 = back-to-back,
+    /// SCHEDULE=closed only).
+    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_seconds_or_zero)]
     pub large_interval: Duration,
 
     /// The load generator's SCHEDULE: open (latency from the scheduled start) or closed

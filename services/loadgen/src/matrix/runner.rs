@@ -129,6 +129,12 @@ pub async fn run_with_shutdown(
         !scenarios.is_empty(),
         "the matrix options select no scenario"
     );
+    // What the load generator would refuse, refused before any server starts.
+    for scenario in &scenarios {
+        load_options(&options, scenario, "http://127.0.0.1:1", Path::new("."))?
+            .check()
+            .map_err(|message| anyhow::anyhow!("scenario {}: {message}", scenario.name))?;
+    }
 
     let started = chrono::Local::now();
     let (_, dir) = crate::files::create_run_dir(
