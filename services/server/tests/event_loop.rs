@@ -1,0 +1,66 @@
+//! The lesson itself, measured: a 25 MB parse on the event loop (/pong) makes the worker's lag
+//! probe wake as late as the parse is long; the same parse on the blocking pool (/offload)
+//! does not. Compared as ratios of two measurements from the same run, never to a fixed time.
+
+mod common;
+
+use common::{Exposition, TestApp, large_body, spawn_app};
+use lab_core::schema::LabResponse;
+use lab_server::metrics::EVENT_LOOP_LAG;
+
+/// Cumulative lag-histogram buckets of worker 0: `(le, count)`, `+Inf` last.
+fn lag_buckets(exposition: &Exposition) -> Vec<(f64, f64)> {
+    exposition
+        .find(&format!("{EVENT_LOOP_LAG}_bucket"), &[("worker", "0")])
+        .map(|sample| (sample.labels["le"].parse().unwrap(), sample.value))
+        .collect()
+}
+
+/// A lower bound of the largest lag recorded between two scrapes: the largest bucket bound
+/// that some new sample exceeded.
+fn largest_new_lag(before: &[(f64, f64)], after: &[(f64, f64)]) -> f64 {
+    let new_total = after.last().unwrap().1 - before.last().unwrap().1;
+    before
+        .iter()
+        .zip(after)
+        .filter(|((_, count_before), (_, count_after))| {
+            new_total - (count_after - count_before) > 0.0
+        })
+        .map(|((bound, _), _)| *bound)
+        .fold(0.0, f64::max)
+}
+
+/// Sends the 25 MB body to `endpoint` and returns (largest new lag, seconds the strategy's
+/// parse + compute + drop took by its own profile).
+async fn lag_during(app: &TestApp, endpoint: &str) -> (f64, f64) {
+    let before = lag_buckets(&app.metrics().await);
+    let response = app.post_json(endpoint, large_body().to_vec()).await;
+    assert_eq!(response.status(), 200);
+    let answer: LabResponse = response.json().await.unwrap();
+    let after = lag_buckets(&app.metrics().await);
+    let work_ms: f64 = ["parse", "compute", "drop"]
+        .iter()
+        .map(|phase| answer.profiling[*phase])
+        .sum();
+    (largest_new_lag(&before, &after), work_ms / 1e3)
+}
+
+/// WORKERS=1: /pong's parse shows up whole in the loop's lag; /offload's does not.
+#[tokio::test]
+async fn parse_on_the_loop_shows_as_lag_and_offloaded_parse_does_not() {
+    large_body(); // generated before the server starts (see the strategies tests)
+    let app = spawn_app(&["--workers", "1"]).await;
+    let (pong_lag, pong_work) = lag_during(&app, "/pong").await;
+    let (offload_lag, offload_work) = lag_during(&app, "/offload").await;
+    println!(
+        "/pong lag {pong_lag}s work {pong_work}s; /offload lag {offload_lag}s work {offload_work}s"
+    );
+    assert!(
+        pong_lag >= 0.5 * pong_work,
+        "/pong: lag {pong_lag:.3}s for {pong_work:.3}s of work on the loop"
+    );
+    assert!(
+        offload_lag < 0.5 * offload_work,
+        "/offload: lag {offload_lag:.3}s for {offload_work:.3}s of work off the loop"
+    );
+}
