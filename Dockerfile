@@ -11,8 +11,12 @@
 #   runtime  debian:bookworm-slim with the two binaries, running as a non-root user
 #
 # The builder is bookworm, like the runtime, so the binaries link against the same glibc.
+# The two base images are build arguments only so that docker/verify-dockerfile.sh can build
+# this file on a machine without a registry; `docker compose` uses the defaults.
+ARG RUST_IMAGE=rust:1.95-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
-FROM rust:1.95-bookworm AS chef
+FROM ${RUST_IMAGE} AS chef
 # cargo-chef: the standard tool for caching a workspace's dependency build in its own layer.
 RUN cargo install cargo-chef --version 0.1.78 --locked
 WORKDIR /src
@@ -29,7 +33,7 @@ COPY . .
 RUN cargo build --release --locked --bin lab-server --bin lab-loadgen \
     && install -D -m 0755 target/release/lab-server target/release/lab-loadgen /out/
 
-FROM debian:bookworm-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
 # slim image already has. ca-certificates is not needed: the lab speaks plain HTTP inside
 # the compose network.

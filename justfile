@@ -47,6 +47,10 @@ loadgen *args:
 compare-wrk:
     scripts/compare-wrk.sh
 
+# Build the real Dockerfile with local stand-ins for its base images (slow; no registry needed)
+verify-dockerfile:
+    docker/verify-dockerfile.sh
+
 # Run the Rust test suite
 test:
     cargo test --workspace

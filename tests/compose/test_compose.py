@@ -30,9 +30,11 @@ def test_user_facing_images_are_official_and_pinned(compose_file, repo):
     assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", images["prometheus"])
     assert re.fullmatch(r"grafana/grafana-oss:\d+\.\d+\.\d+", images["grafana"])
     dockerfile = (repo / "Dockerfile").read_text()
+    bases = dict(re.findall(r"^ARG (RUST_IMAGE|RUNTIME_IMAGE)=(\S+)", dockerfile, flags=re.M))
+    assert re.fullmatch(r"rust:\d+\.\d+-bookworm", bases["RUST_IMAGE"])
+    assert bases["RUNTIME_IMAGE"] == "debian:bookworm-slim"
     froms = re.findall(r"^FROM (\S+)", dockerfile, flags=re.M)
-    assert re.fullmatch(r"rust:\d+\.\d+-bookworm", froms[0])
-    assert "debian:bookworm-slim" in froms
+    assert froms[0] == "${RUST_IMAGE}" and "${RUNTIME_IMAGE}" in froms
 
 
 def test_dockerfile_caches_dependencies_apart_from_sources_with_the_lock_file(repo):
