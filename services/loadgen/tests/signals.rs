@@ -54,11 +54,7 @@ async fn interrupt_with(signal: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    send_signal(signal, pid);
     let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("the binary exits within 30 s of the signal")
@@ -88,6 +84,25 @@ async fn interrupt_with(signal: &str) {
         assert!(number(row, "count") >= 1.0, "{class}");
     }
     server.handle.stop(false).await;
+}
+
+/// `kill -<signal> <pid>`; through the `nix` crate where no `kill` binary is installed.
+fn send_signal(signal: &str, pid: u32) {
+    match std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+    {
+        Ok(status) => assert!(status.success(), "kill -{signal} {pid} failed"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let signal = match signal {
+                "INT" => nix::sys::signal::Signal::SIGINT,
+                _ => nix::sys::signal::Signal::SIGTERM,
+            };
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)
+                .expect("the signal is delivered");
+        }
+        Err(error) => panic!("cannot run kill: {error}"),
+    }
 }
 
 /// SIGINT, what Ctrl-C sends.
