@@ -523,6 +523,7 @@ pub(crate) mod tests {
         ]
     }
 
+    /// Percentiles of per-request subsets use the nearest rank.
     #[test]
     fn percentile_is_nearest_rank() {
         let values: Vec<f64> = (1..=100).map(f64::from).collect();
@@ -532,6 +533,7 @@ pub(crate) mod tests {
         assert_eq!(percentile(&[], 50.0), None);
     }
 
+    /// Each loaded small p95 is divided by the unloaded baseline of its own connection mode.
     #[test]
     fn ratios_divide_by_the_baseline_of_the_same_connection_mode() {
         let ratios = small_p95_ratios(&sample_rows());
@@ -546,6 +548,7 @@ pub(crate) mod tests {
         assert_eq!(ratios.len(), 5, "every non-baseline small row has a ratio");
     }
 
+    /// Large medians are compared with /ping at the same workers and connection mode.
     #[test]
     fn large_medians_compare_each_strategy_to_ping_in_the_same_cell() {
         let medians = large_medians(&sample_rows());
@@ -561,6 +564,7 @@ pub(crate) mod tests {
         );
     }
 
+    /// The keep-alive-off case is lined up with the keepalive and new clients of the default server.
     #[test]
     fn keep_alive_cost_lines_up_off_keepalive_and_new() {
         let costs = keep_alive_costs(&sample_rows());
@@ -586,6 +590,7 @@ pub(crate) mod tests {
         }
     }
 
+    /// Small requests that waited while a large upload was in flight are told apart from the rest.
     #[test]
     fn overlap_puts_small_requests_waiting_during_a_large_upload_in_during() {
         let records = vec![
@@ -602,6 +607,7 @@ pub(crate) mod tests {
         assert_eq!(overlap.outside_p95_ms, Some(2.0));
     }
 
+    /// Failures are counted by kind and status; skipped ticks are not failures.
     #[test]
     fn error_breakdown_counts_kinds_with_their_status_and_ignores_skips() {
         let failed = |class: &str, error: &str, status: Option<u16>| RequestRecord {
@@ -621,6 +627,7 @@ pub(crate) mod tests {
         assert_eq!(breakdown[SMALL], "http_4xx 408 ×2, timeout ×1");
     }
 
+    /// The spread lists every worker, including one that served nothing.
     #[test]
     fn worker_spread_lists_every_worker_even_idle_ones() {
         let records = vec![

@@ -402,6 +402,7 @@ mod tests {
         }
     }
 
+    /// The p95 chart is valid SVG with a bar for every scenario's small class.
     #[test]
     fn small_p95_chart_has_one_bar_per_scenario() {
         let dir = temp_dir("p95");
@@ -413,6 +414,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The timeline is valid SVG with a dot per small request and a triangle per large one.
     #[test]
     fn timeline_marks_every_request_and_every_large_upload() {
         let dir = temp_dir("timeline");
@@ -437,6 +439,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The spread chart is valid SVG with a bar per worker, scenario and panel.
     #[test]
     fn worker_spread_chart_draws_a_bar_per_worker_and_scenario() {
         let dir = temp_dir("spread");

@@ -644,6 +644,7 @@ mod tests {
         }
     }
 
+    /// Milliseconds keep decimals below 100 and are whole above.
     #[test]
     fn ms_keeps_small_values_readable_and_large_ones_whole() {
         assert_eq!(ms(1.234), "1.23");
@@ -651,6 +652,7 @@ mod tests {
         assert_eq!(ms(658.4), "658");
     }
 
+    /// The report has the study's table and says command, date and CPUs.
     #[test]
     fn report_has_the_studys_table_and_states_how_it_was_made() {
         let report = render(&input());
@@ -665,6 +667,7 @@ mod tests {
         assert!(report.contains("![small p95](small_p95.svg)"));
     }
 
+    /// Every finding sentence carries numbers computed from the rows.
     #[test]
     fn findings_are_computed_from_the_rows() {
         let report = render(&input());

@@ -80,6 +80,7 @@ r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connection_refused
 r,large-000002,large,/ping,new,1000.0,,,,0,,,skipped
 ";
 
+    /// requests.csv as lab-loadgen writes it (failed and skipped rows too) parses, and per-worker counts skip failures.
     #[test]
     fn reads_the_load_generators_columns_and_counts_per_worker() {
         let dir = std::env::temp_dir().join(format!("matrix-requests-{}", std::process::id()));

@@ -216,6 +216,7 @@ mod tests {
         Cli::parse_from(argv).options
     }
 
+    /// The default plan is the issue's grid plus two baselines and one keep-alive-off case.
     #[test]
     fn default_plan_is_the_issue_grid_plus_baselines_and_keep_alive_off() {
         let scenarios = plan(&options(&[]));
@@ -248,6 +249,7 @@ mod tests {
         assert_eq!(names.len(), scenarios.len(), "scenario names are unique");
     }
 
+    /// Filters shrink the grid, and `none` / `false` drop the extra cases.
     #[test]
     fn filters_shrink_the_grid_and_empty_lists_drop_the_extra_cases() {
         let scenarios = plan(&options(&[
@@ -274,6 +276,7 @@ mod tests {
         );
     }
 
+    /// Worker lists accept `none` and spaces, and refuse 0 workers or unknown connection modes.
     #[test]
     fn worker_lists_accept_none_and_reject_zero() {
         assert_eq!(
@@ -287,6 +290,7 @@ mod tests {
         assert!(Cli::try_parse_from(["matrix", "--connections", "sometimes"]).is_err());
     }
 
+    /// Config labels name what sets a scenario apart (unloaded, server KEEP_ALIVE=0).
     #[test]
     fn labels_say_what_is_special_about_a_scenario() {
         let scenarios = plan(&options(&[
