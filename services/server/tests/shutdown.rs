@@ -11,6 +11,10 @@ use std::{
 
 use common::{Exposition, expected_summary, large_body, read_response, write_head};
 use lab_core::schema::LabResponse;
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 /// Starts `lab-server` on 127.0.0.1:0 and returns it with its address from the stdout line.
@@ -33,12 +37,9 @@ fn start_binary() -> (Child, String) {
     (child, address)
 }
 
-fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+fn send_signal(child: &Child, signal: Signal) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in i32"));
+    kill(pid, signal).expect("the signal is delivered");
 }
 
 async fn active_requests(client: &reqwest::Client, address: &str, endpoint: &str) -> f64 {
@@ -81,7 +82,7 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(client); // its idle keep-alive connection would hold shutdown up to KEEP_ALIVE
-    send_signal(&child, "TERM");
+    send_signal(&child, Signal::SIGTERM);
     // Readiness again: shutdown has begun once the listener refuses new connections.
     while TcpStream::connect(&address).await.is_ok() {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -112,7 +113,7 @@ async fn sigint_on_an_idle_server_exits_zero() {
         .unwrap();
     assert_eq!(health.status(), 200);
     drop(health);
-    send_signal(&child, "INT");
+    send_signal(&child, Signal::SIGINT);
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
