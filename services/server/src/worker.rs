@@ -4,6 +4,10 @@
 //! factory once on each of them. The first call on a thread takes the next index from a
 //! shared counter, remembers it in a thread-local (so the connection counter, which runs on
 //! the same thread, can read it), and spawns that worker's lag probe on its own loop.
+//!
+//! Should a worker thread die (a panic in a handler), actix starts a replacement on a new
+//! thread, which takes the next index: WORKERS and beyond. That never happens in the tests,
+//! and a new index makes it visible on the dashboard rather than hiding it.
 
 use std::{
     any::Any,
