@@ -13,6 +13,7 @@ use std::{
 };
 
 use prometheus::Histogram;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     files::RequestsCsv,
@@ -35,10 +36,13 @@ pub struct Collector {
     durations: Vec<Histogram>,
     progress: Option<Progress>,
     run_start: Instant,
+    on_failure: CancellationToken,
 }
 
 impl Collector {
-    /// A collector for these classes (in the run's class order).
+    /// A collector for these classes (in the run's class order). If it cannot write
+    /// requests.csv (disk full…) it cancels `on_failure`, so the run stops instead of going
+    /// on unrecorded.
     pub fn new(
         classes: &[String],
         endpoint: &str,
@@ -46,6 +50,7 @@ impl Collector {
         metrics: ClientMetrics,
         progress: Option<Progress>,
         run_start: Instant,
+        on_failure: CancellationToken,
     ) -> Self {
         let durations = classes
             .iter()
@@ -63,6 +68,7 @@ impl Collector {
             durations,
             progress,
             run_start,
+            on_failure,
         }
     }
 
@@ -72,7 +78,14 @@ impl Collector {
         let (sender, receiver) = channel();
         let handle = std::thread::Builder::new()
             .name("lab-loadgen-collector".into())
-            .spawn(move || self.run(receiver))
+            .spawn(move || {
+                let on_failure = self.on_failure.clone();
+                let result = self.run(receiver);
+                if result.is_err() {
+                    on_failure.cancel();
+                }
+                result
+            })
             .expect("the OS can start one thread");
         (sender, handle)
     }

@@ -122,6 +122,7 @@ pub async fn run(
     // 2. The clock starts.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let run_start = Instant::now();
+    let stop = CancellationToken::new();
     let (records, collector) = Collector::new(
         &class_names,
         &options.endpoint,
@@ -129,9 +130,9 @@ pub async fn run(
         metrics.clone(),
         Progress::for_terminal(options.quiet),
         run_start.into_std(),
+        stop.clone(),
     )
     .spawn();
-    let stop = CancellationToken::new();
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let end = (!options.duration.is_zero()).then_some(options.duration);
@@ -173,6 +174,7 @@ pub async fn run(
     let interrupted = tokio::select! {
         () = shutdown => true,
         () = sleep_until(run_start + options.duration), if end.is_some() => false,
+        () = stop.cancelled() => false, // the collector failed; its error is returned below
     };
     stop.cancel();
     tracker.close();

@@ -2,26 +2,42 @@
 //! (what `docker stop` sends). Either one stops scheduling; the run then drains and still
 //! writes its summary, and the process exits 0.
 
-/// Resolves on the first SIGINT or SIGTERM.
-pub async fn signal() {
+use std::future::Future;
+
+/// A future that resolves on the first SIGINT or SIGTERM.
+///
+/// The handlers are installed when this function is called, not when the future is first
+/// polled: a Ctrl-C that arrives while the 25 MB bodies are still being built is remembered
+/// (instead of killing the process), and the run stops as soon as its clock starts.
+pub fn signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
-                let _ = tokio::signal::ctrl_c().await;
+                (interrupt, terminate) => {
+                    tracing::warn!(
+                        sigint = interrupt.is_ok(),
+                        sigterm = terminate.is_ok(),
+                        "cannot listen for every signal; falling back to Ctrl-C only"
+                    );
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
