@@ -3,6 +3,7 @@
 //! 1. updates the class's [`ClassStats`] (HdrHistogram and counters),
 //! 2. appends a row to requests.csv,
 //! 3. updates the live Prometheus metrics,
+//! 4. logs the first error of each kind per class, with its full message,
 //!
 //! and every [`TICK`] it flushes the CSV and redraws the progress line.
 
@@ -112,6 +113,24 @@ impl Collector {
     }
 
     fn add(&mut self, record: &Record) -> anyhow::Result<()> {
+        if let Outcome::Failed(error) = &record.outcome {
+            let stats = &self.stats[record.class];
+            if !stats.errors_by_kind.contains_key(error.kind()) {
+                // The CSV keeps only the kind; say once per class and kind what it means.
+                let log = || {
+                    tracing::warn!(
+                        class = %stats.class,
+                        request = record.sequence,
+                        "first {} error: {error}",
+                        error.kind()
+                    )
+                };
+                match &self.progress {
+                    Some(progress) => progress.suspend(log),
+                    None => log(),
+                }
+            }
+        }
         self.stats[record.class].add(record);
         self.csv.write(record)?;
         let class = self.stats[record.class].class.as_str();

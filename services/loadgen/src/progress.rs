@@ -33,6 +33,11 @@ impl Progress {
         self.bar.tick();
     }
 
+    /// Runs `write` (e.g. a log line) with the line hidden, so the two do not mix.
+    pub fn suspend<R>(&self, write: impl FnOnce() -> R) -> R {
+        self.bar.suspend(write)
+    }
+
     /// Removes the line before the final report is printed.
     pub fn finish(self) {
         self.bar.finish_and_clear();
