@@ -6,7 +6,7 @@
 //!
 //! - `owned (/ping /pong /offload)`: `serde_json` into `HashMap<String, i64>`, as a framework
 //!   does (/ping's `web::Json` calls the same `serde_json::from_slice`).
-//! - `lean (/lean)`: the SIMD parser sonic-rs, borrowed keys, Fx hasher, pre-sized map.
+//! - `lean (/lean)`: the SIMD parser sonic-rs, borrowed keys, foldhash, pre-sized map.
 //! - `alternative: lean visitor on serde_json`: the same visitor and map driven by
 //!   `serde_json`; measured against sonic-rs to choose /lean's parser.
 //! - `floor: validate only`: `serde_json` checking the syntax and building nothing: what

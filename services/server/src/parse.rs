@@ -4,14 +4,13 @@
 //! Two parsers, one meaning. [`parse_owned`] is what any framework does: a typed struct with
 //! an owned `HashMap<String, i64>` (one heap string per key, SipHash), parsed by `serde_json`.
 //! [`parse_lean`] does the least work that still gives the same answer: the SIMD parser
-//! sonic-rs, keys borrowed from the body (owned only when a key holds escapes), the Fx hasher,
+//! sonic-rs, keys borrowed from the body (owned only when a key holds escapes), a fast hasher,
 //! and a map sized once from the body length. Both fill the map through serde, in document
 //! order, so a repeated key keeps its last value in both; bad bodies are answered by
 //! `serde_json` in both, so the status and message are the same (see the `agreement` tests).
 
 use std::{borrow::Cow, collections::HashMap, fmt};
 
-use rustc_hash::FxHashMap;
 use serde::{
     Deserialize, Deserializer,
     de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor},
@@ -34,8 +33,14 @@ pub struct LeanBody<'body> {
     /// Echoed in the response.
     pub name: Cow<'body, str>,
     /// The pairs to count, keys pointing into the body unless they hold escapes.
-    pub data: FxHashMap<Cow<'body, str>, i64>,
+    pub data: LeanMap<'body>,
 }
+
+/// The lean map: borrowed keys, hashed with foldhash (hashbrown's own default hasher). It is
+/// as fast as Fx on short keys, but seeded per process: a client cannot precompute thousands
+/// of colliding keys to turn 1.25 million inserts into a quadratic stall of the event loop, as
+/// it could against the unseeded Fx hash.
+pub type LeanMap<'body> = HashMap<Cow<'body, str>, i64, foldhash::fast::RandomState>;
 
 /// What every strategy answers: number of distinct keys and the largest value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +65,7 @@ pub fn parse_owned(body: &[u8]) -> Result<StudyBody, LabError> {
 /// has two.
 pub const MAX_OPENERS_FOR_SONIC: usize = 64;
 
-/// Parses `body` borrowing keys from it, into an Fx map sized from the body length, with the
+/// Parses `body` borrowing keys from it, into a [`LeanMap`] sized from the body length, with the
 /// SIMD parser sonic-rs driving the lean visitor.
 ///
 /// Two guards keep it exactly as correct as `serde_json`, the parser of the other endpoints:
@@ -182,13 +187,13 @@ impl<'de> Visitor<'de> for LeanBodyVisitor {
     }
 }
 
-/// Deserializes `data` into a pre-sized Fx map with borrowed keys.
+/// Deserializes `data` into a pre-sized [`LeanMap`].
 struct LeanDataSeed {
     capacity: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for LeanDataSeed {
-    type Value = FxHashMap<Cow<'de, str>, i64>;
+    type Value = LeanMap<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -196,15 +201,17 @@ impl<'de> DeserializeSeed<'de> for LeanDataSeed {
 }
 
 impl<'de> Visitor<'de> for LeanDataSeed {
-    type Value = FxHashMap<Cow<'de, str>, i64>;
+    type Value = LeanMap<'de>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a map")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut data =
-            FxHashMap::with_capacity_and_hasher(self.capacity, rustc_hash::FxBuildHasher);
+        let mut data = LeanMap::with_capacity_and_hasher(
+            self.capacity,
+            foldhash::fast::RandomState::default(),
+        );
         while let Some(key) = map.next_key_seed(BorrowedStr)? {
             let value: i64 = map.next_value()?;
             data.insert(key, value);
