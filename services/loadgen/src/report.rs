@@ -41,7 +41,7 @@ use crate::{
 pub struct RunReport {
     /// Name of the run's directory.
     pub run_id: String,
-    /// RESULTS_DIR/<run_id>: holds requests.csv and summary.csv.
+    /// `RESULTS_DIR/<run_id>`: holds requests.csv and summary.csv.
     pub dir: PathBuf,
     /// Wall-clock time the first requests were due (UTC, RFC 3339).
     pub started_at: String,
@@ -205,7 +205,7 @@ impl RunReport {
         writeln!(out, "{}", self.files_line())
     }
 
-    /// "results: <dir>/requests.csv, <dir>/summary.csv".
+    /// `results: <dir>/requests.csv, <dir>/summary.csv`.
     pub fn files_line(&self) -> String {
         format!(
             "results: {}, {}",

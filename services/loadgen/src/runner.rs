@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Runs the workload `options` describes until DURATION ends or `shutdown` resolves, writes
-/// RESULTS_DIR/<run-id>/{requests,summary}.csv, and returns the report. Request failures are
+/// `RESULTS_DIR/<run-id>/{requests,summary}.csv`, and returns the report. Request failures are
 /// counted in the report, not returned as errors; `Err` means the run could not be set up
 /// or its files could not be written.
 pub async fn run(
