@@ -28,12 +28,16 @@ else
     mkdir "$context/rust"
     # bin and lib only: the docs are not needed to build.
     cp -a "$sysroot/bin" "$sysroot/lib" "$context/rust/"
+    # The host's CA bundle, so cargo reaches crates.io from inside the build wherever the
+    # host's own HTTPS trust differs from Debian's default (e.g. behind a TLS proxy).
+    cp /etc/ssl/certs/ca-certificates.crt "$context/"
     cat > "$context/Dockerfile" <<DOCKERFILE
 FROM $base_image
 RUN apt-get update \\
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev \\
     && rm -rf /var/lib/apt/lists/*
 COPY rust /usr/local/rust
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 ENV CARGO_HOME=/usr/local/cargo \\
     PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN mkdir -p /usr/local/cargo/bin && cargo --version && rustc --version
