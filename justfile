@@ -39,6 +39,14 @@ matrix *args:
     cargo build --release -p lab-server
     cargo run --release -p lab-loadgen -- matrix {{args}}
 
+# Run lab-server in release (BIND, WORKERS, KEEP_ALIVE, MAX_BODY_MB, BLOCKING_THREADS…; `just server --help`)
+server *args:
+    cargo run --release -p lab-server -- {{args}}
+
+# Criterion micro-benchmark: each strategy's parse + compute + drop of one 25 MB body
+bench-server *args:
+    cargo bench -p lab-server --bench parse_strategies {{args}}
+
 # Run the load generator against a running lab-server (TARGET_URL, ENDPOINT, DURATION, CONNECTION, SCHEDULE…; `just loadgen --help`)
 loadgen *args:
     cargo run --release -p lab-loadgen -- {{args}}
