@@ -86,11 +86,10 @@ impl LabError {
     /// Maps a parser error: syntax and end-of-input errors mean "not JSON" (400), data errors
     /// mean "JSON of the wrong shape" (422).
     pub fn from_json(error: serde_json::Error) -> Self {
+        let message = shortened(error.to_string());
         match error.classify() {
-            Category::Data => Self::WrongShape(error.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => {
-                Self::MalformedJson(error.to_string())
-            }
+            Category::Data => Self::WrongShape(message),
+            Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(message),
         }
     }
 
@@ -117,6 +116,26 @@ impl LabError {
             other => Self::Internal(other.to_string()),
         }
     }
+}
+
+/// Longest error message sent back, in bytes. A parser message quotes the offending value
+/// (`invalid type: string "…", expected i64`), and that value can be megabytes long.
+pub const MAX_MESSAGE_BYTES: usize = 300;
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] on a character boundary, keeping its end (where
+/// serde_json puts the line and column).
+fn shortened(message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let tail_start = (message.len() - MAX_MESSAGE_BYTES / 3..message.len())
+        .find(|index| message.is_char_boundary(*index))
+        .unwrap_or(message.len());
+    let head_end = (0..=MAX_MESSAGE_BYTES / 2)
+        .rev()
+        .find(|index| message.is_char_boundary(*index))
+        .unwrap_or(0);
+    format!("{} … {}", &message[..head_end], &message[tail_start..])
 }
 
 impl ResponseError for LabError {
@@ -153,6 +172,19 @@ mod tests {
         assert_eq!(LabError::from_json(truncated).status_code(), 400);
         let shape = serde_json::from_str::<i64>("\"x\"").unwrap_err();
         assert_eq!(LabError::from_json(shape).status_code(), 422);
+    }
+
+    #[test]
+    fn a_long_quoted_value_is_cut_but_the_position_kept() {
+        let body = format!("{{\"a\": \"{}é\"}}", "x".repeat(100_000));
+        let error = serde_json::from_str::<std::collections::HashMap<String, i64>>(&body);
+        let message = LabError::from_json(error.unwrap_err()).to_string();
+        assert!(
+            message.len() <= MAX_MESSAGE_BYTES + 10,
+            "{} bytes",
+            message.len()
+        );
+        assert!(message.contains("line 1 column"), "{message}");
     }
 
     #[test]
