@@ -24,8 +24,7 @@
 # - "lab-loadgen open" is shown too: one request every SMALL_INTERVAL, timed from its scheduled
 #   start, so it also includes the client's own wake-up lateness (sent_ms - scheduled_ms in its
 #   requests.csv) and the cost of waking idle threads on both sides between requests.
-# - lab-loadgen always runs a large class; here it is shrunk to a single one-pair request at
-#   t=0 (LARGE_SIZE_MB=0, LARGE_INTERVAL > DURATION), and only the small class is compared.
+# - LARGE_SIZE_MB=0: lab-loadgen runs without its large class, so only small requests are sent.
 set -euo pipefail
 
 TARGET_URL="${TARGET_URL:-http://127.0.0.1:8000}"
@@ -76,7 +75,7 @@ for schedule in closed open; do
     if [[ "$schedule" == closed ]]; then interval=0; else interval="$SMALL_INTERVAL"; fi
     TARGET_URL="$TARGET_URL" ENDPOINT="$ENDPOINT" DURATION="$DURATION" CONNECTION=keepalive \
     SCHEDULE="$schedule" SMALL_SIZE_MB=0.001 SMALL_INTERVAL="$interval" \
-    LARGE_SIZE_MB=0 LARGE_INTERVAL="$(awk -v d="$DURATION" 'BEGIN { print d + 1 }')" RESULTS_DIR="$OUT_DIR" RUN_ID="loadgen-$schedule" \
+    LARGE_SIZE_MB=0 EXTRA_CLASSES= RESULTS_DIR="$OUT_DIR" RUN_ID="loadgen-$schedule" \
     METRICS_BIND= "$LOADGEN" --json --quiet > "$OUT_DIR/loadgen-$schedule.json"
 done
 

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
     args_override_self = true,
     about = "The study's mixed small/large JSON workload against lab-server, measured from the client side.",
     long_about = "The study's mixed small/large JSON workload against lab-server, measured from the client side.\n\n\
-Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies on its own schedule. \
+Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies on its own schedule; \
+LARGE_SIZE_MB=0 leaves the large class out (small requests only: an unloaded baseline). \
 Latency is counted from each request's scheduled start (SCHEDULE=open), so a stalled server is not \
 under-reported. Every request is written to RESULTS_DIR/<run-id>/requests.csv as the run goes; \
 per-class statistics go to summary.csv and are printed at the end (as JSON with --json). \
@@ -119,7 +120,9 @@ pub struct RunOptions {
     #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
-    /// Body size of the large class in MB.
+    /// Body size of the large class in MB; 0 = no large class: only the small class (and any
+    /// EXTRA_CLASSES) runs, and no large row appears in the table, summary.csv or requests.csv
+    /// (an unloaded baseline).
     #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
     pub large_size_mb: f64,
 
@@ -228,20 +231,26 @@ impl RunOptions {
         Ok(())
     }
 
-    /// All classes of this run in order: small, large, then the extra ones.
+    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off.
+    pub fn has_large(&self) -> bool {
+        self.large_size_mb > 0.0
+    }
+
+    /// All classes of this run in order: small, large (unless LARGE_SIZE_MB = 0), then the
+    /// extra ones.
     pub fn class_specs(&self) -> Vec<ClassSpec> {
-        let mut specs = vec![
-            ClassSpec {
-                name: SMALL.to_string(),
-                size_mb: self.small_size_mb,
-                interval: self.small_interval,
-            },
-            ClassSpec {
+        let mut specs = vec![ClassSpec {
+            name: SMALL.to_string(),
+            size_mb: self.small_size_mb,
+            interval: self.small_interval,
+        }];
+        if self.has_large() {
+            specs.push(ClassSpec {
                 name: LARGE.to_string(),
                 size_mb: self.large_size_mb,
                 interval: self.large_interval,
-            },
-        ];
+            });
+        }
         specs.extend(self.extra_classes.iter().cloned());
         specs
     }
@@ -383,6 +392,18 @@ mod tests {
         assert_eq!(options.schedule, Schedule::Open);
         assert_eq!(options.connection, Connection::New);
         assert_eq!(options.metrics_bind, None);
+    }
+
+    #[test]
+    fn zero_large_size_means_no_large_class() {
+        let options =
+            RunOptions::from_args(["--large-size-mb", "0", "--extra-classes", "medium:5:0.5"])
+                .unwrap();
+        assert!(!options.has_large());
+        let names: Vec<_> = options.class_specs().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["small", "medium"]);
+        // Without a large class its interval is not checked: 0 on an open schedule is fine.
+        assert!(RunOptions::from_args(["--large-size-mb", "0", "--large-interval", "0"]).is_ok());
     }
 
     #[test]

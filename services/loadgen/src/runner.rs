@@ -96,7 +96,10 @@ pub async fn run(
             options.schedule.as_str(),
         ])
         .set(1.0);
-    metrics.large_uploads_enabled.set(1.0);
+    // 1 while large uploads are being sent; a run without the large class never sends any.
+    metrics
+        .large_uploads_enabled
+        .set(if options.has_large() { 1.0 } else { 0.0 });
     let metrics_server = match options.metrics_bind {
         Some(address) => Some(
             MetricsServer::start(address, metrics.clone())

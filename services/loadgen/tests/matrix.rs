@@ -179,6 +179,30 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
         "matrix.csv holds exactly the outcome's rows"
     );
 
+    // The baseline runs with LARGE_SIZE_MB=0: no large request was sent at all.
+    let mut baseline = csv::Reader::from_path(
+        outcome
+            .dir
+            .join("unloaded-w2-ping-keepalive")
+            .join("requests.csv"),
+    )
+    .unwrap();
+    let class_column = baseline
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "class")
+        .unwrap();
+    let baseline_classes: Vec<String> = baseline
+        .records()
+        .map(|r| r.unwrap()[class_column].to_string())
+        .collect();
+    assert!(!baseline_classes.is_empty());
+    assert!(
+        baseline_classes.iter().all(|class| class == "small"),
+        "the unloaded baseline sent only small requests"
+    );
+
     // Each scenario keeps its own requests.csv and server log.
     for scenario in ["unloaded-w2-ping-keepalive", "w2-ping-keepalive"] {
         assert!(outcome.dir.join(scenario).join("requests.csv").is_file());

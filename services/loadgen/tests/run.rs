@@ -130,6 +130,63 @@ async fn a_short_run_prints_the_table_and_writes_csvs_whose_rows_match_the_count
     server.handle.stop(false).await;
 }
 
+/// LARGE_SIZE_MB=0 runs without the large class: the table, summary.csv and requests.csv
+/// have small (and extra) rows only, and no large request reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_large_size_runs_without_the_large_class() {
+    let server = LabServer::start(0, 1, 5);
+    let results = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let results_dir = results.path().display().to_string();
+    let (code, stdout, stderr) = run_binary(&[
+        "--target-url",
+        &url,
+        "--duration",
+        "1",
+        "--large-size-mb",
+        "0",
+        "--extra-classes",
+        "medium:0.01:0.25",
+        "--results-dir",
+        &results_dir,
+        "--run-id",
+        "no-large",
+        "--quiet",
+    ])
+    .await;
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines
+        .iter()
+        .position(|line| line.starts_with("class "))
+        .expect("a header");
+    let table_classes: Vec<&str> = lines[header + 1..]
+        .iter()
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|cell| ["small", "large", "medium"].contains(cell))
+        .collect();
+    assert_eq!(table_classes, ["small", "medium"], "{stdout}");
+    assert!(
+        !stdout.contains("large "),
+        "no large row or setting:\n{stdout}"
+    );
+
+    let dir = results.path().join("no-large");
+    let summary = read_csv(&dir.join("summary.csv"));
+    let summary_classes: Vec<&str> = summary.iter().map(|row| row["class"].as_str()).collect();
+    assert_eq!(summary_classes, ["small", "medium"]);
+    let requests = read_csv(&dir.join("requests.csv"));
+    assert_eq!(
+        requests.len(),
+        10 + 4,
+        "small every 0.1 s, medium every 0.25 s"
+    );
+    assert!(requests.iter().all(|row| row["class"] != "large"));
+    assert!(requests.iter().all(|row| row["status"] == "200"));
+    server.handle.stop(false).await;
+}
+
 /// `--json` prints the documented report shape on stdout and nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_output_has_the_documented_shape() {

@@ -97,7 +97,8 @@ pub struct MatrixOptions {
     #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
-    /// Nominal size of a large request body, MB (the load generator's LARGE_SIZE_MB).
+    /// Nominal size of a large request body, MB (the load generator's LARGE_SIZE_MB; 0 = no
+    /// large class in any scenario). The unloaded baselines always run with LARGE_SIZE_MB=0.
     #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
     pub large_size_mb: f64,
 

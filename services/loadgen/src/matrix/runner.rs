@@ -27,7 +27,7 @@ use super::scenario::{Scenario, ScenarioKind, Workload, plan};
 use super::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
 use super::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use crate::files::REQUESTS_CSV;
-use crate::options::{LARGE, RunOptions};
+use crate::options::RunOptions;
 
 /// The table of every scenario × class, inside the matrix directory.
 pub const MATRIX_CSV: &str = "matrix.csv";
@@ -244,8 +244,6 @@ async fn run_scenario(
     let rows = report
         .classes
         .into_iter()
-        // The unloaded baseline has no large class (see `load_options`).
-        .filter(|summary| scenario.has_large() || summary.class != LARGE)
         .map(|summary| MatrixRow::new(scenario, workload, completed, summary))
         .collect();
     anyhow::ensure!(
@@ -282,10 +280,8 @@ fn load_options(
     load.json = false;
     load.quiet = true;
     if !scenario.has_large() {
-        // The load generator always runs a large class. For the unloaded baseline it shrinks to
-        // a single one-pair body (about 30 bytes) at t = 0, and its row is left out.
+        // The unloaded baseline: LARGE_SIZE_MB = 0 runs no large class at all.
         load.large_size_mb = 0.0;
-        load.large_interval = options.duration;
     }
     Ok(load)
 }
@@ -340,17 +336,13 @@ fn render_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyho
     let mut timeline_endpoints = BTreeSet::new();
     for &row in &scenario_rows {
         let requests_csv = dir.join(&row.scenario).join(REQUESTS_CSV);
-        let mut records = match read_requests_csv(&requests_csv) {
+        let records = match read_requests_csv(&requests_csv) {
             Ok(records) => records,
             Err(error) => {
                 tracing::warn!(%error, "skipping per-request findings of {}", row.scenario);
                 continue;
             }
         };
-        if row.kind == ScenarioKind::Unloaded.as_str() {
-            // The baseline's single one-pair "large" request is not part of its workload.
-            records.retain(|r| r.class != LARGE);
-        }
         for (class, text) in error_breakdown(&records) {
             error_breakdowns.insert((row.scenario.clone(), class), text);
         }

@@ -77,7 +77,8 @@ impl MatrixRow {
         completed: bool,
         stats: ClassSummary,
     ) -> Self {
-        let large = scenario.has_large();
+        // LARGE_SIZE_MB = 0 means no large class in any scenario.
+        let large = scenario.has_large() && workload.large_size_mb > 0.0;
         Self {
             scenario: scenario.name.clone(),
             kind: scenario.kind.as_str().to_string(),
