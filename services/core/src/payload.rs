@@ -36,7 +36,11 @@ pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
             body.push(rng.random_range(b'a'..=b'z'));
         }
         body.extend_from_slice(b"\":");
-        body.extend_from_slice(rng.random_range(MIN_VALUE..=MAX_VALUE).to_string().as_bytes());
+        body.extend_from_slice(
+            rng.random_range(MIN_VALUE..=MAX_VALUE)
+                .to_string()
+                .as_bytes(),
+        );
     }
     body.extend_from_slice(b"}}");
     body
@@ -44,7 +48,11 @@ pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
 
 /// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
 pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
-    generate_body(name, pairs_for_size_mb(size_mb), &mut StdRng::seed_from_u64(seed))
+    generate_body(
+        name,
+        pairs_for_size_mb(size_mb),
+        &mut StdRng::seed_from_u64(seed),
+    )
 }
 
 #[cfg(test)]
@@ -72,7 +80,11 @@ mod tests {
         assert_eq!(pairs_for_size_mb(1.0), 50_000);
         assert_eq!(pairs_for_size_mb(25.0), 1_250_000);
         let body = generate_seeded("large", 1.0, 1);
-        assert!((0.9e6..1.3e6).contains(&(body.len() as f64)), "{} bytes", body.len());
+        assert!(
+            (0.9e6..1.3e6).contains(&(body.len() as f64)),
+            "{} bytes",
+            body.len()
+        );
     }
 
     #[test]
