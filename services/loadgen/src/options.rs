@@ -175,7 +175,9 @@ pub struct RunOptions {
     #[arg(long, env = "RUN_ID", default_value = "", hide_default_value = true, value_parser = parse_run_id)]
     pub run_id: std::option::Option<String>,
 
-    /// Seconds after which one request counts as a timeout error.
+    /// Seconds after which one request counts as a timeout error. Keep it below lab-server's
+    /// CLIENT_REQUEST_TIMEOUT (default 60 s): a request stuck behind a blocked worker is then
+    /// counted here, as client-side latency or a timeout, not answered 408 by the server.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30", value_parser = parse_interval)]
     pub request_timeout: Duration,
 

@@ -41,6 +41,17 @@ pub struct ServerConfig {
     #[arg(long, env = "BLOCKING_THREADS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub blocking_threads: u16,
 
+    /// Seconds a new connection's first request head may take to arrive whole, counted from
+    /// when the worker first looks at the connection; 0 = no limit. Past it the server answers
+    /// 408 and closes the connection. actix's default is 5 s, meant for slow clients; here it
+    /// would also hit a request that arrived in time but sat in the socket while its worker's
+    /// event loop was blocked by a 25 MB parse: that request would be counted as a 408 instead
+    /// of being served late, hiding the very queueing delay this lab measures. The default is
+    /// therefore 60 s, above lab-loadgen's REQUEST_TIMEOUT (30 s), so under the default
+    /// settings a long queue shows up as client-side latency (or client timeouts), not 408s.
+    #[arg(long, env = "CLIENT_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub client_request_timeout: u64,
+
     /// Seconds the server waits for in-flight requests after SIGTERM/SIGINT before it drops
     /// them.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
@@ -77,6 +88,11 @@ impl ServerConfig {
         }
     }
 
+    /// actix's client request timeout: `Duration::ZERO` is how actix spells "no limit".
+    pub fn client_request_timeout_setting(&self) -> Duration {
+        Duration::from_secs(self.client_request_timeout)
+    }
+
     /// The lag probe's period.
     pub fn lag_probe_interval(&self) -> Duration {
         Duration::from_millis(self.lag_probe_interval_ms)
@@ -95,6 +111,16 @@ mod tests {
         assert_eq!(config.max_body_bytes(), 64 * 1024 * 1024);
         assert_eq!(config.keep_alive, 5);
         assert!(matches!(config.keep_alive_setting(), KeepAlive::Timeout(d) if d.as_secs() == 5));
+        assert_eq!(
+            config.client_request_timeout_setting(),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn client_request_timeout_zero_is_no_limit() {
+        let config = ServerConfig::parse_from(["lab-server", "--client-request-timeout", "0"]);
+        assert_eq!(config.client_request_timeout_setting(), Duration::ZERO);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`config`]: every option, a clap flag with an env twin (`WORKERS`, `KEEP_ALIVE`, …).
 //! - [`startup`]: [`Application`]: binds, builds the shared state, the per-worker app
-//!   factory, and the server settings (workers, keep-alive, blocking pool, shutdown).
+//!   factory, and the server settings (workers, keep-alive, client request timeout,
+//!   blocking pool, shutdown).
 //! - [`routes`]: every route, registered in one `configure`.
 //! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`) and the
 //!   phase profile they share.

@@ -51,6 +51,11 @@ impl Application {
         })
         .workers(usize::from(config.workers))
         .keep_alive(config.keep_alive_setting())
+        .client_request_timeout(config.client_request_timeout_setting())
+        // client_disconnect_timeout stays at actix's default (1 s). It only bounds the
+        // graceful close (flush, FIN) of a connection whose keep-alive timer ran out: the
+        // connection is idle, so when a blocked loop makes it expire early, the connection is
+        // dropped instead of closed cleanly and no request is lost or answered differently.
         .worker_max_blocking_threads(usize::from(config.blocking_threads))
         .shutdown_timeout(config.shutdown_timeout)
         .on_connect(worker::connection_counter(metrics))
