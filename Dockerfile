@@ -31,7 +31,7 @@ COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin lab-server --bin lab-loadgen \
-    && install -D -m 0755 target/release/lab-server target/release/lab-loadgen /out/
+    && install -D -m 0755 -t /out target/release/lab-server target/release/lab-loadgen
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
