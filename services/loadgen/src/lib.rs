@@ -42,7 +42,7 @@ pub mod shutdown;
 pub mod stats;
 pub mod workload;
 
-pub use options::{Cli, Command, Connection, RunOptions, Schedule};
+pub use options::{Cli, Command, Connection, Pool, RunOptions, Schedule};
 pub use report::RunReport;
 pub use runner::run;
 pub use stats::ClassSummary;

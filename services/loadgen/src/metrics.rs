@@ -37,7 +37,7 @@ pub struct ClientMetrics {
     pub requests_total: IntCounterVec,
     /// [`REQUESTS_IN_FLIGHT`]{class}.
     pub in_flight: IntGaugeVec,
-    /// [`INFO`]{endpoint,connection,schedule}.
+    /// [`INFO`]{endpoint,connection,pool,schedule}.
     pub info: GaugeVec,
     /// [`LARGE_UPLOADS_ENABLED`].
     pub large_uploads_enabled: Gauge,
@@ -69,7 +69,7 @@ impl ClientMetrics {
         )?;
         let info = GaugeVec::new(
             Opts::new(INFO, "Always 1; the labels describe how this client runs."),
-            &["endpoint", "connection", "schedule"],
+            &["endpoint", "connection", "pool", "schedule"],
         )?;
         let large_uploads_enabled = Gauge::new(
             LARGE_UPLOADS_ENABLED,
@@ -158,7 +158,7 @@ mod tests {
         metrics.in_flight.with_label_values(&["small"]).set(0);
         metrics
             .info
-            .with_label_values(&["/ping", "new", "open"])
+            .with_label_values(&["/ping", "new", "per-class", "open"])
             .set(1.0);
         metrics.large_uploads_enabled.set(1.0);
         let text = metrics.encode();

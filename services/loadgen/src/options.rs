@@ -66,6 +66,29 @@ pub enum Schedule {
     Closed,
 }
 
+/// How keep-alive connections are pooled between classes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    /// Each class has its own client and connection pool: a small request only ever rides a
+    /// connection another small request used.
+    #[default]
+    PerClass,
+    /// All classes share one client and pool, as a proxy or an app server talking to its
+    /// backend does: a small request may take the connection a large upload just used.
+    Shared,
+}
+
+impl Pool {
+    /// The name used in the table, the JSON report and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pool::PerClass => "per-class",
+            Pool::Shared => "shared",
+        }
+    }
+}
+
 impl Connection {
     /// The lower-case name used in CSVs, metrics labels and the table.
     pub fn as_str(self) -> &'static str {
@@ -141,6 +164,15 @@ pub struct RunOptions {
     /// pooled connections reused by each class.
     #[arg(long, env = "CONNECTION", value_enum, default_value = "new")]
     pub connection: Connection,
+
+    /// CONNECTION=keepalive: `per-class`: each class has its own connection pool; `shared`:
+    /// all classes share one, as a proxy or an app server talking to a backend would. A
+    /// connection stays on the server worker that accepted it, so with `per-class` the small
+    /// and large pools' connections may sit on different workers by accident of connection
+    /// order; with `shared` small requests also ride connections large uploads use. No effect
+    /// with CONNECTION=new (nothing is reused).
+    #[arg(long, env = "POOL", value_enum, default_value = "per-class")]
+    pub pool: Pool,
 
     /// `open`: fixed timetable, latency from the scheduled start; `closed`: the study's
     /// send-wait-sleep loop, latency from the send.
@@ -393,6 +425,11 @@ mod tests {
         assert_eq!(specs[1].interval, Duration::from_secs(1));
         assert_eq!(options.schedule, Schedule::Open);
         assert_eq!(options.connection, Connection::New);
+        assert_eq!(options.pool, Pool::PerClass);
+        assert_eq!(
+            RunOptions::from_args(["--pool", "shared"]).unwrap().pool,
+            Pool::Shared
+        );
         assert_eq!(options.metrics_bind, None);
     }
 

@@ -11,7 +11,7 @@
 //!   "interrupted": false,
 //!   "config": {
 //!     "target_url": "http://localhost:8000/", "endpoint": "/ping",
-//!     "connection": "new", "schedule": "open", "duration_s": 10.0,
+//!     "connection": "new", "pool": "per-class", "schedule": "open", "duration_s": 10.0,
 //!     "max_in_flight": 64, "request_timeout_s": 30.0, "drain_timeout_s": 10.0,
 //!     "large_on_s": 0.0, "large_off_s": 0.0,
 //!     "classes": [{"name": "small", "size_mb": 0.001, "interval_s": 0.1, "body_bytes": 1066}]
@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     files::{REQUESTS_CSV, SUMMARY_CSV},
-    options::{Connection, Schedule},
+    options::{Connection, Pool, Schedule},
     stats::ClassSummary,
 };
 
@@ -64,6 +64,9 @@ pub struct RunConfig {
     pub endpoint: String,
     /// CONNECTION.
     pub connection: Connection,
+    /// POOL (per-class or shared); absent in reports written before the option existed.
+    #[serde(default)]
+    pub pool: Pool,
     /// SCHEDULE.
     pub schedule: Schedule,
     /// DURATION in seconds (0 = until stopped).
@@ -118,10 +121,16 @@ impl RunReport {
         };
         writeln!(
             out,
-            "run {}: POST {} connection={} schedule={} duration={} max_in_flight={} request_timeout={}s{}",
+            "run {}: POST {} connection={}{} schedule={} duration={} max_in_flight={} request_timeout={}s{}",
             self.run_id,
             join_url(&config.target_url, &config.endpoint),
             config.connection.as_str(),
+            // The pool only matters when connections are reused.
+            if config.connection == Connection::Keepalive {
+                format!(" pool={}", config.pool.as_str())
+            } else {
+                String::new()
+            },
             config.schedule.as_str(),
             duration,
             config.max_in_flight,
@@ -236,6 +245,7 @@ mod tests {
                 target_url: "http://127.0.0.1:8000/".into(),
                 endpoint: "/ping".into(),
                 connection: Connection::New,
+                pool: Pool::PerClass,
                 schedule: Schedule::Open,
                 duration_s: 2.0,
                 max_in_flight: 64,

@@ -19,7 +19,7 @@ use crate::{
     engine::{Engine, build_client, resolve_target},
     files::{RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
-    options::{RunOptions, Schedule},
+    options::{Pool, RunOptions, Schedule},
     progress::Progress,
     report::{ClassConfig, RunConfig, RunReport},
     schedule::ClassScheduler,
@@ -57,18 +57,27 @@ pub async fn run(
             )
         })?;
     let resolved = resolve_target(&options.target_url).await;
-    let clients = plans
-        .iter()
-        .map(|_| {
-            build_client(
-                options.connection,
-                options.request_timeout,
-                &options.target_url,
-                &resolved,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot build the HTTP client")?;
+    let build = || {
+        build_client(
+            options.connection,
+            options.request_timeout,
+            &options.target_url,
+            &resolved,
+        )
+        .context("cannot build the HTTP client")
+    };
+    // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a clone
+    // is a handle to the same pool).
+    let clients = match options.pool {
+        Pool::PerClass => plans
+            .iter()
+            .map(|_| build())
+            .collect::<Result<Vec<_>, _>>()?,
+        Pool::Shared => {
+            let client = build()?;
+            plans.iter().map(|_| client.clone()).collect()
+        }
+    };
 
     let default_id = format!(
         "{}-{}-{}-{}",
@@ -93,6 +102,7 @@ pub async fn run(
         .with_label_values(&[
             options.endpoint.as_str(),
             options.connection.as_str(),
+            options.pool.as_str(),
             options.schedule.as_str(),
         ])
         .set(1.0);
@@ -114,6 +124,7 @@ pub async fn run(
             run_id,
             url = %url,
             connection = options.connection.as_str(),
+            pool = options.pool.as_str(),
             schedule = options.schedule.as_str(),
             duration_s = config.duration_s,
             classes = %describe_classes(&config),
@@ -229,6 +240,7 @@ fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
         target_url: options.target_url.to_string(),
         endpoint: options.endpoint.clone(),
         connection: options.connection,
+        pool: options.pool,
         schedule: options.schedule,
         duration_s: options.duration.as_secs_f64(),
         max_in_flight: options.max_in_flight,

@@ -55,7 +55,7 @@ async fn metrics_bind_serves_the_client_metrics_during_the_run() {
     for expected in [
         r#"lab_client_request_duration_seconds_bucket{class="small",endpoint="/ping",le="0.0005"}"#,
         r#"lab_client_requests_in_flight{class="small"}"#,
-        r#"lab_client_info{connection="new",endpoint="/ping",schedule="open"} 1"#,
+        r#"lab_client_info{connection="new",endpoint="/ping",pool="per-class",schedule="open"} 1"#,
         "lab_client_large_uploads_enabled 1",
     ] {
         assert!(text.contains(expected), "missing {expected}\n{text}");
