@@ -102,9 +102,10 @@ fn read_rows(path: &Path) -> Vec<MatrixRow> {
     reader.deserialize().collect::<Result<_, _>>().unwrap()
 }
 
-/// A two-scenario matrix (unloaded baseline + 2 workers /ping keepalive, 3 s each) writes
-/// matrix.csv with one row per scenario × class, a report whose tables render and valid SVGs,
-/// and those files alone render the same report again.
+/// A three-scenario matrix (unloaded baseline, 2 workers /ping keepalive with per-class pools
+/// and with a shared pool, 3 s each) writes matrix.csv with one row per scenario × class, a
+/// report whose tables render and valid SVGs, and those files alone render the same report
+/// again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_matrix_writes_rows_report_and_plots() {
     let results = results_dir("tiny");
@@ -121,6 +122,8 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
             "keepalive",
             "--keep-alive-off-workers",
             "none",
+            "--shared-pool-workers",
+            "2",
         ],
     );
     let started = Instant::now();
@@ -130,7 +133,7 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
     eprintln!("tiny matrix took {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(
         (outcome.planned, outcome.done, outcome.interrupted),
-        (2, 2, false)
+        (3, 3, false)
     );
     assert!(outcome.dir.starts_with(results.join("matrix")));
 
@@ -146,8 +149,17 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
             ("unloaded-w2-ping-keepalive", "small"),
             ("w2-ping-keepalive", "small"),
             ("w2-ping-keepalive", "large"),
+            ("w2-ping-keepalive-shared", "small"),
+            ("w2-ping-keepalive-shared", "large"),
         ]
     );
+    let pools: Vec<&str> = rows.iter().map(|r| r.pool.as_str()).collect();
+    assert_eq!(
+        pools,
+        ["per-class", "per-class", "per-class", "shared", "shared"]
+    );
+    assert_eq!(rows[3].kind, "shared_pool");
+    assert_eq!(rows[3].config, "2 workers, /ping, keepalive, shared pool");
     for row in &rows {
         assert!(row.completed);
         assert_eq!(row.workers, 2);
@@ -204,7 +216,11 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
     );
 
     // Each scenario keeps its own requests.csv and server log.
-    for scenario in ["unloaded-w2-ping-keepalive", "w2-ping-keepalive"] {
+    for scenario in [
+        "unloaded-w2-ping-keepalive",
+        "w2-ping-keepalive",
+        "w2-ping-keepalive-shared",
+    ] {
         assert!(outcome.dir.join(scenario).join("requests.csv").is_file());
         assert!(
             outcome
@@ -230,15 +246,16 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
     assert_table(&report, "| config | large median | vs /ping |", 1);
     assert!(report.contains("CPUs (`nproc`)"));
     assert!(report.contains("- Command: `"));
-    assert!(report.contains("2 of 2 measured"));
+    assert!(report.contains("3 of 3 measured"));
+    assert!(report.contains("| 2 workers, /ping, keepalive, shared pool | small |"));
 
     // Plots: valid SVG with data marks, each linked from the report.
     // small_p95: a bar per scenario; timeline: a dot per small and a band + triangle per large
-    // request; spread: 2 panels × 2 scenarios × 2 workers.
+    // request; spread: 2 panels × 3 scenarios (shared pool included) × 2 workers.
     let plots = [
-        ("small_p95.svg", 2),
+        ("small_p95.svg", 3),
         ("timeline-w2-ping-keepalive.svg", 25 + 2 * 5),
-        ("worker_spread-ping.svg", 8),
+        ("worker_spread-ping.svg", 12),
     ];
     for (plot, marks) in plots {
         let path = outcome.dir.join(plot);
@@ -296,7 +313,7 @@ async fn interrupted_matrix_keeps_what_it_measured() {
     );
     assert_eq!(
         (outcome.planned, outcome.done, outcome.interrupted),
-        (2, 1, true)
+        (3, 1, true)
     );
     let rows = read_rows(&outcome.dir.join("matrix.csv"));
     assert!(!rows.is_empty());
@@ -306,7 +323,7 @@ async fn interrupted_matrix_keeps_what_it_measured() {
     );
     assert!(rows.iter().find(|r| r.class == "small").unwrap().ok > 0);
     let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
-    assert!(report.contains("1 of 2 measured (interrupted"));
+    assert!(report.contains("1 of 3 measured (interrupted"));
     assert_table(
         &report,
         "| config | class | count | median | p95 | p99 | max |",

@@ -382,6 +382,15 @@ pub fn small_p95_grid(rows: &[MatrixRow]) -> BTreeMap<(usize, String, &'static s
         .collect()
 }
 
+/// Small p95 of the shared-pool scenario at `workers` × `endpoint`, if it ran: the keepalive
+/// client whose classes share one pool, next to the grid's per-class keepalive cell.
+pub fn shared_pool_small_p95(rows: &[MatrixRow], workers: usize, endpoint: &str) -> Option<f64> {
+    find(rows, SMALL, |r| {
+        is_kind(r, ScenarioKind::SharedPool) && r.workers == workers && r.endpoint == endpoint
+    })?
+    .p95_ms
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -407,6 +416,11 @@ pub(crate) mod tests {
             workers,
             endpoint: endpoint.to_string(),
             connection,
+            pool: if kind == ScenarioKind::SharedPool {
+                crate::options::Pool::Shared
+            } else {
+                crate::options::Pool::PerClass
+            },
             server_keep_alive_s: (kind == ScenarioKind::KeepAliveOff).then_some(0),
             schedule: crate::options::Schedule::Open,
             duration_s: 20.0,

@@ -1,7 +1,7 @@
 //! `lab-loadgen matrix`: the study's experiment as one command, with its report.
 //!
 //! For every scenario (WORKERS × ENDPOINT × CONNECTION, an unloaded baseline per connection
-//! mode, and a server with keep-alive off) the matrix starts the real `lab-server` binary with
+//! mode, a server with keep-alive off, and a keep-alive client with one shared pool) the matrix starts the real `lab-server` binary with
 //! the scenario's settings, waits for `/healthz`, runs the study's workload in-process with
 //! [`crate::run`], stops the server, and records the client-side numbers. Everything lands in
 //! `RESULTS_DIR/matrix/<timestamp>/`, and is rewritten after every scenario, so an interrupted
@@ -45,8 +45,8 @@ pub struct MatrixOptions {
     #[arg(long, env = "SERVER_BIN")]
     pub server_bin: Option<PathBuf>,
 
-    /// Seconds of load per scenario. The full default matrix is 19 scenarios: at 25 s each,
-    /// plus payload generation, drain and server start/stop, about 10 minutes on 2 cores.
+    /// Seconds of load per scenario. The full default matrix is 20 scenarios: at 25 s each,
+    /// plus payload generation, drain and server start/stop, about 11 minutes on 2 cores.
     #[arg(long, env = "MATRIX_DURATION", default_value = "25", value_parser = parse_interval)]
     pub duration: Duration,
 
@@ -87,6 +87,18 @@ pub struct MatrixOptions {
         value_parser = WorkerList::parse
     )]
     pub keep_alive_off_workers: WorkerList,
+
+    /// WORKERS values at which to add a keepalive client whose classes share one connection
+    /// pool (POOL=shared, first endpoint), comma separated; `none` skips the case. With
+    /// per-class pools the small and large connections may land on different workers by
+    /// accident of connection order; a shared pool, like a proxy's, mixes them.
+    #[arg(
+        long,
+        env = "MATRIX_SHARED_POOL_WORKERS",
+        default_value = "4",
+        value_parser = WorkerList::parse
+    )]
+    pub shared_pool_workers: WorkerList,
 
     /// Nominal size of a small request body, MB (the load generator's SMALL_SIZE_MB).
     #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]

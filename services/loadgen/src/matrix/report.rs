@@ -294,8 +294,17 @@ fn questions_section(out: &mut String, rows: &[MatrixRow]) {
             ) else {
                 continue;
             };
+            let shared = findings::shared_pool_small_p95(rows, high, endpoint)
+                .map(|shared| {
+                    format!(
+                        "; keepalive with one pool shared by all classes {} ms (vs new: {})",
+                        ms(shared),
+                        compare(new, shared)
+                    )
+                })
+                .unwrap_or_default();
             lines.push(format!(
-                "- {endpoint}: new {} ms, keepalive {} ms (keepalive {}).",
+                "- {endpoint}: new {} ms, keepalive {} ms (keepalive {}){shared}.",
                 ms(new),
                 ms(keep),
                 compare(new, keep)
@@ -612,6 +621,7 @@ pub fn render(input: &ReportInput) -> String {
 mod tests {
     use super::*;
     use crate::matrix::findings::tests::sample_rows;
+    use crate::matrix::scenario::ScenarioKind;
 
     fn input() -> ReportInput {
         ReportInput {
@@ -698,5 +708,28 @@ mod tests {
             "vs server keep-alive on (default), new client: small median 1.60 ms vs 1.50 ms (1.07× \
              higher), small p95 9.00 ms vs 8.00 ms (1.12× higher)."
         ));
+    }
+
+    /// The shared-pool scenario joins the keep-alive question at the same worker count.
+    #[test]
+    fn shared_pool_joins_the_keep_alive_question() {
+        let mut input = input();
+        input.rows.push(crate::matrix::findings::tests::row(
+            "w4-ping-keepalive-shared",
+            ScenarioKind::SharedPool,
+            4,
+            "/ping",
+            Connection::Keepalive,
+            SMALL,
+            (2.0, 40.0),
+        ));
+        let report = render(&input);
+        assert!(
+            report.contains(
+                "- /ping: new 8.00 ms, keepalive 300 ms (keepalive 38× higher); keepalive with \
+                 one pool shared by all classes 40.0 ms (vs new: 5.00× higher)."
+            ),
+            "{report}"
+        );
     }
 }

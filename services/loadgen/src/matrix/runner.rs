@@ -39,7 +39,7 @@ pub const RUN_JSON: &str = "matrix-run.json";
 pub const SERVER_LOGS: &str = "server-logs";
 
 /// Environment variables that shape a matrix run; the report's command line shows those set.
-const ENV_KNOBS: [&str; 20] = [
+const ENV_KNOBS: [&str; 21] = [
     "SERVER_BIN",
     "MATRIX_DURATION",
     "MATRIX_WORKERS",
@@ -47,6 +47,7 @@ const ENV_KNOBS: [&str; 20] = [
     "MATRIX_CONNECTIONS",
     "MATRIX_BASELINE",
     "MATRIX_KEEP_ALIVE_OFF_WORKERS",
+    "MATRIX_SHARED_POOL_WORKERS",
     "MATRIX_SERVER_START_TIMEOUT",
     "MATRIX_SERVER_STOP_TIMEOUT",
     "SMALL_SIZE_MB",
@@ -270,6 +271,7 @@ fn load_options(
     load.endpoint = scenario.endpoint.clone();
     load.duration = options.duration;
     load.connection = scenario.connection;
+    load.pool = scenario.pool;
     load.schedule = options.schedule;
     load.small_size_mb = options.small_size_mb;
     load.small_interval = options.small_interval;

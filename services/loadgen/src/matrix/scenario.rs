@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::MatrixOptions;
-use crate::options::{Connection, Schedule};
+use crate::options::{Connection, Pool, Schedule};
 
 /// What a scenario is for in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +22,10 @@ pub enum ScenarioKind {
     /// The study's workload against a server with `KEEP_ALIVE=0` (a keep-alive client is
     /// forced to reconnect for every request): the open question's cost, measured.
     KeepAliveOff,
+    /// The study's workload from a keepalive client whose classes share one connection pool
+    /// (POOL=shared), as a proxy's would: small requests can ride the connection a large
+    /// upload uses, and so land on the worker parsing it.
+    SharedPool,
 }
 
 impl ScenarioKind {
@@ -31,6 +35,7 @@ impl ScenarioKind {
             ScenarioKind::Loaded => "loaded",
             ScenarioKind::Unloaded => "unloaded",
             ScenarioKind::KeepAliveOff => "keep_alive_off",
+            ScenarioKind::SharedPool => "shared_pool",
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct Scenario {
     pub endpoint: String,
     /// The client's `CONNECTION`.
     pub connection: Connection,
+    /// The client's `POOL` (per-class everywhere but the shared-pool case).
+    pub pool: Pool,
     /// The server's `KEEP_ALIVE` in seconds; `None` leaves the server's default.
     pub server_keep_alive_s: Option<u64>,
 }
@@ -73,6 +80,7 @@ impl Scenario {
                 "{base}, server KEEP_ALIVE={}",
                 self.server_keep_alive_s.unwrap_or_default()
             ),
+            ScenarioKind::SharedPool => format!("{base}, shared pool"),
         }
     }
 
@@ -138,7 +146,8 @@ fn endpoint_slug(endpoint: &str) -> String {
 }
 
 /// The scenario list the options ask for, in run order: unloaded baselines first (so the
-/// reference exists even if the run is interrupted early), then the grid, then keep-alive off.
+/// reference exists even if the run is interrupted early), then the grid, then keep-alive off,
+/// then the shared pool.
 pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
     let mut scenarios = Vec::new();
     let first_workers = options.workers.0.first().copied().unwrap_or(1);
@@ -160,6 +169,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
                 workers: first_workers,
                 endpoint: first_endpoint.clone(),
                 connection,
+                pool: Pool::PerClass,
                 server_keep_alive_s: None,
             });
         }
@@ -177,6 +187,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
                     workers,
                     endpoint: endpoint.clone(),
                     connection,
+                    pool: Pool::PerClass,
                     server_keep_alive_s: None,
                 });
             }
@@ -192,7 +203,22 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
             workers,
             endpoint: first_endpoint.clone(),
             connection: Connection::Keepalive,
+            pool: Pool::PerClass,
             server_keep_alive_s: Some(0),
+        });
+    }
+    for &workers in &options.shared_pool_workers.0 {
+        scenarios.push(Scenario {
+            name: format!(
+                "w{workers}-{}-keepalive-shared",
+                endpoint_slug(&first_endpoint)
+            ),
+            kind: ScenarioKind::SharedPool,
+            workers,
+            endpoint: first_endpoint.clone(),
+            connection: Connection::Keepalive,
+            pool: Pool::Shared,
+            server_keep_alive_s: None,
         });
     }
     scenarios
@@ -216,12 +242,33 @@ mod tests {
         Cli::parse_from(argv).options
     }
 
-    /// The default plan is the issue's grid plus two baselines and one keep-alive-off case.
+    /// The default plan is the issue's grid plus two baselines, one keep-alive-off case and
+    /// one shared-pool case.
     #[test]
-    fn default_plan_is_the_issue_grid_plus_baselines_and_keep_alive_off() {
+    fn default_plan_is_the_issue_grid_plus_baselines_keep_alive_off_and_shared_pool() {
         let scenarios = plan(&options(&[]));
-        // 2 baselines + 2 workers × 4 endpoints × 2 connections + 1 keep-alive-off case.
-        assert_eq!(scenarios.len(), 2 + 16 + 1);
+        // 2 baselines + 2 workers × 4 endpoints × 2 connections + keep-alive off + shared pool.
+        assert_eq!(scenarios.len(), 2 + 16 + 1 + 1);
+        let shared: Vec<_> = scenarios
+            .iter()
+            .filter(|s| s.pool == Pool::Shared)
+            .collect();
+        assert_eq!(shared.len(), 1);
+        assert_eq!(shared[0].kind, ScenarioKind::SharedPool);
+        assert_eq!(shared[0].name, "w4-ping-keepalive-shared");
+        assert_eq!(
+            (
+                shared[0].workers,
+                shared[0].endpoint.as_str(),
+                shared[0].connection
+            ),
+            (4, "/ping", Connection::Keepalive)
+        );
+        assert_eq!(
+            shared[0].config_label(),
+            "4 workers, /ping, keepalive, shared pool"
+        );
+        assert_eq!(shared[0].server_args(9).len(), 4, "the server's defaults");
         let unloaded: Vec<_> = scenarios
             .iter()
             .filter(|s| s.kind == ScenarioKind::Unloaded)
@@ -263,6 +310,8 @@ mod tests {
             "false",
             "--keep-alive-off-workers",
             "none",
+            "--shared-pool-workers",
+            "none",
         ]));
         assert_eq!(scenarios.len(), 1);
         assert_eq!(scenarios[0].name, "w4-offload-keepalive");
@@ -290,7 +339,8 @@ mod tests {
         assert!(Cli::try_parse_from(["matrix", "--connections", "sometimes"]).is_err());
     }
 
-    /// Config labels name what sets a scenario apart (unloaded, server KEEP_ALIVE=0).
+    /// Config labels name what sets a scenario apart (unloaded, server KEEP_ALIVE=0, shared
+    /// pool).
     #[test]
     fn labels_say_what_is_special_about_a_scenario() {
         let scenarios = plan(&options(&[
@@ -307,7 +357,8 @@ mod tests {
             [
                 "1 worker, /lean, new, unloaded",
                 "1 worker, /lean, new",
-                "4 workers, /lean, keepalive, server KEEP_ALIVE=0"
+                "4 workers, /lean, keepalive, server KEEP_ALIVE=0",
+                "4 workers, /lean, keepalive, shared pool"
             ]
         );
     }

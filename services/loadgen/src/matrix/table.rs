@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::scenario::{Scenario, Workload};
-use crate::options::{Connection, Schedule};
+use crate::options::{Connection, Pool, Schedule};
 use crate::stats::ClassSummary;
 
 /// One line of `matrix.csv`.
@@ -15,7 +15,7 @@ use crate::stats::ClassSummary;
 pub struct MatrixRow {
     /// Scenario name, also the subdirectory holding its `requests.csv` and `server.log`.
     pub scenario: String,
-    /// `loaded`, `unloaded` or `keep_alive_off`.
+    /// `loaded`, `unloaded`, `keep_alive_off` or `shared_pool`.
     pub kind: String,
     /// The study's "config" column, e.g. `1 worker, /ping, new`.
     pub config: String,
@@ -25,6 +25,10 @@ pub struct MatrixRow {
     pub endpoint: String,
     /// Client CONNECTION.
     pub connection: Connection,
+    /// Client POOL: `per-class` or `shared` (`per-class` when reading a matrix.csv written
+    /// before the column existed).
+    #[serde(default)]
+    pub pool: Pool,
     /// Server KEEP_ALIVE seconds; empty = the server's default.
     pub server_keep_alive_s: Option<u64>,
     /// Client SCHEDULE.
@@ -86,6 +90,7 @@ impl MatrixRow {
             workers: scenario.workers,
             endpoint: scenario.endpoint.clone(),
             connection: scenario.connection,
+            pool: scenario.pool,
             server_keep_alive_s: scenario.server_keep_alive_s,
             schedule: workload.schedule,
             duration_s: workload.duration_s,
