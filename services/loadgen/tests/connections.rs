@@ -101,7 +101,8 @@ async fn connections_with_pool(pool: &str) -> u64 {
 /// Per class, the large class's connection idles 1.95 s between its two uploads, past the
 /// server's 1 s keep-alive, so its second upload must reconnect (small 1 + large 2 = 3).
 /// Shared, the second upload takes the connection the small requests keep warm (it is due
-/// between two small requests), so both classes make do with the 2 opened at 0 s.
+/// between two small requests), so both classes make do with those opened at 0 s (2, or 1
+/// when the first small and large requests happen not to overlap).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_pool_opens_fewer_connections_than_per_class_pools() {
     let per_class = connections_with_pool("per-class").await;
