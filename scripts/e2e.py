@@ -10,7 +10,8 @@ Steps (each prints a line; any failure stops the run, and the stack is torn down
   1. cargo build --release of lab-server and lab-loadgen; build the stand-in images
   2. promtool check config prometheus.yml (inside the Prometheus stand-in)
   3. up server, loadgen, prometheus with WORKERS=1, ENDPOINT=/ping; wait for both scrape
-     targets, then until the upload cycle has been on and off at least twice
+     targets; the Grafana datasource's URL answers PromQL from inside the compose network;
+     wait until the upload cycle has been on and off at least twice
   4. small-request p95 while uploads run is clearly above p95 between bursts
      (query_range of the small-request histogram, split by lab_client_large_uploads_enabled
      and lab_client_requests_in_flight{class="large"})
@@ -27,6 +28,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import os
 import signal
 import subprocess
@@ -324,6 +326,29 @@ def burst_vs_quiet(prom: Prometheus, start: float, min_ratio: float, timeout: fl
     return end
 
 
+def check_grafana_datasource_url(stack: Stack) -> None:
+    """Grafana cannot run here, but the URL its provisioned datasource uses must answer PromQL
+    from inside the compose network: a one-off container asks it with bash's /dev/tcp."""
+    provisioning = (REPO / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    match = re.search(r"^\s*url:\s*http://([\w.-]+):(\d+)\s*$", provisioning, flags=re.M)
+    if not match:
+        raise CheckFailed("no http://host:port url in the datasource provisioning file")
+    host, port = match.groups()
+    probe = (
+        f"exec 3<>/dev/tcp/{host}/{port} && "
+        f"printf 'GET /api/v1/query?query=max(lab_server_workers) HTTP/1.0\\r\\nHost: {host}\\r\\n\\r\\n' >&3 && "
+        "cat <&3"
+    )
+    result = stack.run("run", "--rm", "--no-deps", "--entrypoint", "bash", "server", "-c", probe,
+                       capture=True, check=False)
+    lines = result.stdout.splitlines()
+    answered = result.returncode == 0 and lines and " 200 " in lines[0]
+    if not answered or '"status":"success"' not in result.stdout:
+        raise CheckFailed(f"datasource url http://{host}:{port} did not answer from the compose network: "
+                          f"{result.stdout[:300]} {result.stderr[:300]}")
+    log(f"Grafana's datasource url http://{host}:{port} answers PromQL inside the compose network")
+
+
 def check_workers(prom: Prometheus, server_url: str, expected: int) -> None:
     health = wait_for(
         f"/healthz reporting {expected} workers",
@@ -427,6 +452,7 @@ def main() -> int:
         start = time.time() - 5
         log(f"scraping after {time.monotonic() - up_started:.0f} s")
         check_workers(prom, server_url, 1)
+        check_grafana_datasource_url(stack)
         wait_for_cycles(prom, start, args.cycles, timeout=300)
         burst_vs_quiet(prom, start, args.min_ratio, timeout=240)
 
