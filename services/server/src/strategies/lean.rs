@@ -6,7 +6,7 @@ use crate::{
     error::LabError,
     parse::parse_lean,
     state::AppState,
-    strategies::{lab_response, parse_compute_drop, read_profiled},
+    strategies::{on_the_loop, parse_compute_drop},
     worker::WorkerContext,
 };
 
@@ -19,13 +19,13 @@ pub async fn lean(
     state: web::Data<AppState>,
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
-    let (mut profile, body) = read_profiled("lean", &request, payload, &state).await?;
-    let (name, summary) = parse_compute_drop(&mut profile, &body, parse_lean)?;
-    Ok(lab_response(
-        &request,
-        worker.index,
-        name,
-        summary,
-        profile.into_phases(),
-    ))
+    on_the_loop(
+        "lean",
+        request,
+        payload,
+        &state,
+        &worker,
+        |profile, body| parse_compute_drop(profile, body, parse_lean),
+    )
+    .await
 }

@@ -29,6 +29,7 @@ use prometheus::HistogramVec;
 
 use crate::{
     body::read_body, error::LabError, observe::request_started, parse::Summary, state::AppState,
+    worker::WorkerContext,
 };
 
 /// Phase: receiving the body from the socket (async: the loop serves others meanwhile).
@@ -136,6 +137,28 @@ pub fn parse_compute_drop<'body, P: ParsedBody>(
     let name = parsed.name().to_owned();
     profile.time(DROP, move || drop(parsed));
     Ok((name, summary))
+}
+
+/// The whole of a strategy that parses on the event loop (`/pong`, `/lean`): reads the body,
+/// runs `work` (in practice [`parse_compute_drop`] with the strategy's parser) right here on
+/// the loop, and answers. Only the parser differs between those two handlers.
+pub async fn on_the_loop(
+    endpoint: &'static str,
+    request: HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    worker: &WorkerContext,
+    work: impl FnOnce(&mut Profile, &[u8]) -> Result<(String, Summary), LabError>,
+) -> Result<HttpResponse, LabError> {
+    let (mut profile, body) = read_profiled(endpoint, &request, payload, state).await?;
+    let (name, summary) = work(&mut profile, &body)?;
+    Ok(lab_response(
+        &request,
+        worker.index,
+        name,
+        summary,
+        profile.into_phases(),
+    ))
 }
 
 /// The 200 answer: a [`LabResponse`] with `elapsed_server` measured from when the worker got

@@ -6,7 +6,7 @@ use crate::{
     error::LabError,
     parse::parse_owned,
     state::AppState,
-    strategies::{lab_response, parse_compute_drop, read_profiled},
+    strategies::{on_the_loop, parse_compute_drop},
     worker::WorkerContext,
 };
 
@@ -19,13 +19,13 @@ pub async fn pong(
     state: web::Data<AppState>,
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
-    let (mut profile, body) = read_profiled("pong", &request, payload, &state).await?;
-    let (name, summary) = parse_compute_drop(&mut profile, &body, parse_owned)?;
-    Ok(lab_response(
-        &request,
-        worker.index,
-        name,
-        summary,
-        profile.into_phases(),
-    ))
+    on_the_loop(
+        "pong",
+        request,
+        payload,
+        &state,
+        &worker,
+        |profile, body| parse_compute_drop(profile, body, parse_owned),
+    )
+    .await
 }
