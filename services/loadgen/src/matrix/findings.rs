@@ -395,6 +395,24 @@ pub fn shared_pool_small_p95(rows: &[MatrixRow], workers: usize, endpoint: &str)
 pub(crate) mod tests {
     use super::*;
 
+    /// A made-up 200 answer of `class`, sent on schedule at `scheduled_ms` and served by `worker`.
+    pub(crate) fn record(
+        class: &str,
+        scheduled_ms: f64,
+        latency_ms: f64,
+        worker: usize,
+    ) -> RequestRecord {
+        RequestRecord {
+            class: class.to_string(),
+            scheduled_ms,
+            sent_ms: Some(scheduled_ms),
+            latency_ms: Some(latency_ms),
+            status: Some(200),
+            worker: Some(worker),
+            error: None,
+        }
+    }
+
     /// A made-up row: only the fields the findings read matter. `latency` is (median, p95).
     pub(crate) fn row(
         scenario: &str,
@@ -590,18 +608,6 @@ pub(crate) mod tests {
         );
         assert_eq!(costs[0].lines[0].large_median_ms, Some(960.0));
         assert_eq!(unloaded_connection_cost(&sample_rows()), Some((1.0, 0.5)));
-    }
-
-    fn record(class: &str, scheduled_ms: f64, latency_ms: f64, worker: usize) -> RequestRecord {
-        RequestRecord {
-            class: class.to_string(),
-            scheduled_ms,
-            sent_ms: Some(scheduled_ms),
-            latency_ms: Some(latency_ms),
-            status: Some(200),
-            worker: Some(worker),
-            error: None,
-        }
     }
 
     /// Small requests that waited while a large upload was in flight are told apart from the rest.

@@ -370,7 +370,7 @@ pub fn worker_spread_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::findings::tests::sample_rows;
+    use crate::matrix::findings::tests::{record, sample_rows};
     use crate::matrix::findings::{WorkerShare, worker_spread};
 
     /// Counts elements named `tag` in the SVG at `path`, which must parse as XML.
@@ -388,18 +388,6 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("matrix-plots-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    fn record(class: &str, scheduled_ms: f64, latency_ms: f64, worker: usize) -> RequestRecord {
-        RequestRecord {
-            class: class.to_string(),
-            scheduled_ms,
-            sent_ms: Some(scheduled_ms),
-            latency_ms: Some(latency_ms),
-            status: Some(200),
-            worker: Some(worker),
-            error: None,
-        }
     }
 
     /// The p95 chart is valid SVG with a bar for every scenario's small class.
