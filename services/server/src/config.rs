@@ -41,6 +41,15 @@ pub struct ServerConfig {
     #[arg(long, env = "BLOCKING_THREADS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub blocking_threads: u16,
 
+    /// /offload moves a body's parse to the blocking pool only when the body has at least
+    /// this many KiB; smaller bodies are parsed on the event loop, where they take
+    /// microseconds. Offloading everything would make small requests queue for one of the
+    /// BLOCKING_THREADS behind 25 MB parses: the queue moves from the loop to the pool.
+    /// 0 = offload every body (to see that happen). Default 64 KiB, the small/medium boundary
+    /// of the `size_class` label.
+    #[arg(long, env = "OFFLOAD_MIN_KB", default_value_t = 64)]
+    pub offload_min_kb: u64,
+
     /// Seconds a new connection's first request head may take to arrive whole, counted from
     /// when the worker first looks at the connection; 0 = no limit. Past it the server answers
     /// 408 and closes the connection. actix's default is 5 s, meant for slow clients; here it
@@ -73,6 +82,11 @@ impl ServerConfig {
     /// The body limit in bytes.
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_mb as usize * BYTES_PER_MB
+    }
+
+    /// The smallest body /offload sends to the blocking pool, in bytes.
+    pub fn offload_min_bytes(&self) -> usize {
+        usize::try_from(self.offload_min_kb.saturating_mul(1024)).unwrap_or(usize::MAX)
     }
 
     /// The in-flight body budget in bytes.
@@ -115,6 +129,7 @@ mod tests {
             config.client_request_timeout_setting(),
             Duration::from_secs(60)
         );
+        assert_eq!(config.offload_min_bytes(), 64 * 1024);
     }
 
     #[test]

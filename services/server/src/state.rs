@@ -11,6 +11,8 @@ pub struct AppState {
     pub budget: BodyBudget,
     /// MAX_BODY_MB in bytes.
     pub max_body_bytes: usize,
+    /// OFFLOAD_MIN_KB in bytes: /offload parses smaller bodies on the loop.
+    pub offload_min_bytes: usize,
     /// WORKERS, reported by /healthz.
     pub workers: usize,
     /// KEEP_ALIVE in seconds, reported by /healthz.
@@ -24,6 +26,7 @@ impl AppState {
             metrics,
             budget: BodyBudget::new(config.body_budget_bytes()),
             max_body_bytes: config.max_body_bytes(),
+            offload_min_bytes: config.offload_min_bytes(),
             workers: usize::from(config.workers),
             keep_alive_seconds: config.keep_alive,
         }

@@ -49,7 +49,9 @@ async fn every_series_is_exported_with_its_type() {
 /// and status, its buckets are cumulative, and the phases of the profiling endpoints appear.
 #[tokio::test]
 async fn requests_are_counted_by_endpoint_size_class_and_status() {
-    let app = spawn_app(&[]).await;
+    // OFFLOAD_MIN_KB=0: the small /offload body goes to the blocking pool too, so its
+    // `blocking_wait` phase is recorded.
+    let app = spawn_app(&["--offload-min-kb", "0"]).await;
     for endpoint in STRATEGIES {
         assert_eq!(app.post_json(endpoint, SMALL).await.status(), 200);
         assert_eq!(app.post_json(endpoint, "{").await.status(), 400);

@@ -14,7 +14,11 @@ async fn every_endpoint_answers_a_25_mb_body_with_the_same_count_and_maxval() {
     let body = large_body();
     assert!(body.len() > 24_000_000, "{} bytes", body.len());
     let (count, maxval) = expected_summary(body);
-    let app = spawn_app(&[]).await;
+    // KEEP_ALIVE=0: a fresh connection per body. actix computes a keep-alive deadline from a
+    // clock the blocked loop could not refresh, so after a multi-second parse (debug build,
+    // busy machine) it may close a kept-alive connection at once, while the client starts
+    // writing the next 25 MB on it (a broken pipe that has nothing to do with this test).
+    let app = spawn_app(&["--keep-alive", "0"]).await;
     for endpoint in STRATEGIES {
         let response = app.post_json(endpoint, body.to_vec()).await;
         assert_eq!(response.status(), 200, "{endpoint}");
@@ -53,7 +57,25 @@ async fn profiling_lists_the_phases_of_the_endpoints_that_profile() {
             "{endpoint}"
         );
     }
-    let offload: LabResponse = app.post_json("/offload", body).await.json().await.unwrap();
+    // A 1 KB body is parsed on the loop: below OFFLOAD_MIN_KB it never waits for the pool.
+    let offload: LabResponse = app
+        .post_json("/offload", body.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        phases_of(&offload),
+        ["compute", "drop", "parse", "read_body"]
+    );
+    // A 0.1 MB body (over the default 64 KiB) goes to the blocking pool.
+    let medium = lab_core::payload::generate_seeded("medium", 0.1, 2);
+    let offload: LabResponse = app
+        .post_json("/offload", medium)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         phases_of(&offload),
         ["blocking_wait", "compute", "drop", "parse", "read_body"]
@@ -61,10 +83,23 @@ async fn profiling_lists_the_phases_of_the_endpoints_that_profile() {
     assert!(offload.profiling.values().all(|ms| *ms >= 0.0));
 }
 
+/// OFFLOAD_MIN_KB=0 sends every /offload body to the blocking pool, small ones too.
+#[tokio::test]
+async fn offload_min_kb_zero_offloads_every_body() {
+    let app = spawn_app(&["--offload-min-kb", "0"]).await;
+    let body = lab_core::payload::generate_seeded("small", 0.001, 1);
+    let offload: LabResponse = app.post_json("/offload", body).await.json().await.unwrap();
+    assert!(offload.profiling.contains_key("blocking_wait"));
+}
+
 /// `x-request-id` is echoed and `x-worker-id` names the worker that also appears in the body.
 #[tokio::test]
 async fn request_id_is_echoed_and_worker_id_is_added() {
-    let app = spawn_app(&[]).await;
+    // KEEP_ALIVE=0: a fresh connection per body. actix computes a keep-alive deadline from a
+    // clock the blocked loop could not refresh, so after a multi-second parse (debug build,
+    // busy machine) it may close a kept-alive connection at once, while the client starts
+    // writing the next 25 MB on it (a broken pipe that has nothing to do with this test).
+    let app = spawn_app(&["--keep-alive", "0"]).await;
     for endpoint in STRATEGIES {
         let response = app
             .client
