@@ -4,6 +4,8 @@
 //! The lab-server binary comes from the same target directory as this crate's binary
 //! (`cargo test --workspace` builds it; `cargo build -p lab-server` otherwise).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -11,17 +13,7 @@ use clap::Parser;
 use lab_loadgen::matrix::table::MatrixRow;
 use lab_loadgen::matrix::{MatrixOptions, rerender, run_with_shutdown};
 use lab_loadgen::{Cli, Command};
-
-/// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
-fn server_bin() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_lab-loadgen")).with_file_name("lab-server");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p lab-server` (or `cargo test --workspace`)",
-        path.display()
-    );
-    path
-}
+use support::server_bin;
 
 /// A fresh results directory under cargo's per-test scratch space.
 fn results_dir(name: &str) -> PathBuf {

@@ -1,20 +1,12 @@
 //! The matrix's handling of one lab-server child process, against the real binary.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lab_loadgen::matrix::server_process::{Expected, ServerProcess};
-
-/// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
-fn server_bin() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_lab-loadgen")).with_file_name("lab-server");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p lab-server` (or `cargo test --workspace`)",
-        path.display()
-    );
-    path
-}
+use support::server_bin;
 
 fn log_path(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
