@@ -39,7 +39,7 @@ pub const RUN_JSON: &str = "matrix-run.json";
 pub const SERVER_LOGS: &str = "server-logs";
 
 /// Environment variables that shape a matrix run; the report's command line shows those set.
-const ENV_KNOBS: [&str; 21] = [
+const ENV_KNOBS: [&str; 27] = [
     "SERVER_BIN",
     "MATRIX_DURATION",
     "MATRIX_WORKERS",
@@ -61,6 +61,13 @@ const ENV_KNOBS: [&str; 21] = [
     "REQUEST_TIMEOUT",
     "DRAIN_TIMEOUT",
     "METRICS_BIND",
+    // lab-server's own settings: each scenario's server inherits the environment.
+    "BLOCKING_THREADS",
+    "OFFLOAD_MIN_KB",
+    "MAX_BODY_MB",
+    "BODY_BUDGET_MB",
+    "CLIENT_REQUEST_TIMEOUT",
+    "LAG_PROBE_INTERVAL_MS",
 ];
 
 /// What a matrix run left behind.
