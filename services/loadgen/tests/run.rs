@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, path::Path, time::Duration};
 
 use support::{LabServer, number, read_csv, short_run};
 use tokio::process::Command;
@@ -27,33 +27,52 @@ async fn run_binary(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs the real binary against `server` as run `run_id`, writing under `results`, with
+/// `extra` flags; returns (exit code, stdout, stderr).
+async fn run_against(
+    server: &LabServer,
+    results: &Path,
+    run_id: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let url = server.url();
+    let results_dir = results.display().to_string();
+    let mut args = vec![
+        "--target-url",
+        &url,
+        "--results-dir",
+        &results_dir,
+        "--run-id",
+        run_id,
+    ];
+    args.extend_from_slice(extra);
+    run_binary(&args).await
+}
+
 /// A 2-second run prints the configuration and a table row per class, and writes
 /// requests.csv (one row per scheduled request) and summary.csv whose counts agree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_prints_the_table_and_writes_csvs_whose_rows_match_the_counts() {
     let server = LabServer::start(0, 1, 5);
     let results = tempfile::tempdir().unwrap();
-    let url = server.url();
-    let results_dir = results.path().display().to_string();
-    let (code, stdout, stderr) = run_binary(&[
-        "--target-url",
-        &url,
-        "--duration",
-        "2",
-        "--small-interval",
-        "0.05",
-        "--large-size-mb",
-        "0.2",
-        "--large-interval",
-        "0.5",
-        "--extra-classes",
-        "medium:0.05:0.25",
-        "--results-dir",
-        &results_dir,
-        "--run-id",
+    let (code, stdout, stderr) = run_against(
+        &server,
+        results.path(),
         "short",
-        "--quiet",
-    ])
+        &[
+            "--duration",
+            "2",
+            "--small-interval",
+            "0.05",
+            "--large-size-mb",
+            "0.2",
+            "--large-interval",
+            "0.5",
+            "--extra-classes",
+            "medium:0.05:0.25",
+            "--quiet",
+        ],
+    )
     .await;
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
 
@@ -136,23 +155,20 @@ async fn a_short_run_prints_the_table_and_writes_csvs_whose_rows_match_the_count
 async fn zero_large_size_runs_without_the_large_class() {
     let server = LabServer::start(0, 1, 5);
     let results = tempfile::tempdir().unwrap();
-    let url = server.url();
-    let results_dir = results.path().display().to_string();
-    let (code, stdout, stderr) = run_binary(&[
-        "--target-url",
-        &url,
-        "--duration",
-        "1",
-        "--large-size-mb",
-        "0",
-        "--extra-classes",
-        "medium:0.01:0.25",
-        "--results-dir",
-        &results_dir,
-        "--run-id",
+    let (code, stdout, stderr) = run_against(
+        &server,
+        results.path(),
         "no-large",
-        "--quiet",
-    ])
+        &[
+            "--duration",
+            "1",
+            "--large-size-mb",
+            "0",
+            "--extra-classes",
+            "medium:0.01:0.25",
+            "--quiet",
+        ],
+    )
     .await;
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -192,25 +208,22 @@ async fn zero_large_size_runs_without_the_large_class() {
 async fn json_output_has_the_documented_shape() {
     let server = LabServer::start(0, 1, 5);
     let results = tempfile::tempdir().unwrap();
-    let url = server.url();
-    let results_dir = results.path().display().to_string();
-    let (code, stdout, stderr) = run_binary(&[
-        "--target-url",
-        &url,
-        "--duration",
-        "1",
-        "--large-size-mb",
-        "0.1",
-        "--endpoint",
-        "/pong",
-        "--connection",
-        "keepalive",
-        "--results-dir",
-        &results_dir,
-        "--run-id",
+    let (code, stdout, stderr) = run_against(
+        &server,
+        results.path(),
         "json",
-        "--json",
-    ])
+        &[
+            "--duration",
+            "1",
+            "--large-size-mb",
+            "0.1",
+            "--endpoint",
+            "/pong",
+            "--connection",
+            "keepalive",
+            "--json",
+        ],
+    )
     .await;
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value =
