@@ -5,7 +5,7 @@ mod common;
 
 use common::{STRATEGIES, TestApp, connect, read_response, spawn_app, write_head};
 use lab_core::schema::ErrorBody;
-use tokio::io::AsyncWriteExt;
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 /// Sends `body` with `content_type` (none if `None`) to every strategy endpoint and checks
 /// each answers `status` with an [`ErrorBody`] of kind `error`; returns the messages.
@@ -33,6 +33,28 @@ async fn expect_everywhere(
         messages.push(answer.message);
     }
     messages
+}
+
+/// Opens a connection and sends the head of a JSON POST to `path` with `framing` (its
+/// Content-Length or Transfer-Encoding header); the body is left to the caller.
+async fn start_json_post(app: &TestApp, path: &str, framing: String) -> TcpStream {
+    let mut stream = connect(app).await;
+    write_head(
+        &mut stream,
+        "POST",
+        path,
+        &["content-type: application/json".into(), framing],
+    )
+    .await;
+    stream
+}
+
+/// Reads the answer on `stream` and checks it is a 413 with a `body_too_large` JSON error.
+async fn expect_body_too_large(stream: &mut TcpStream, endpoint: &str) {
+    let response = read_response(stream).await;
+    assert_eq!(response.status, 413, "{endpoint}");
+    let answer: ErrorBody = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(answer.error, "body_too_large");
 }
 
 async fn still_serving(app: &TestApp) {
@@ -143,22 +165,10 @@ async fn wrong_or_missing_content_type_is_415() {
 async fn declared_length_over_the_limit_is_refused_before_reading() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            endpoint,
-            &[
-                "content-type: application/json".into(),
-                format!("content-length: {}", 1024 * 1024 + 1),
-            ],
-        )
-        .await;
+        let length = format!("content-length: {}", 1024 * 1024 + 1);
+        let mut stream = start_json_post(&app, endpoint, length).await;
         // No body follows: the answer can only come from the declared length.
-        let response = read_response(&mut stream).await;
-        assert_eq!(response.status, 413, "{endpoint}");
-        let answer: ErrorBody = serde_json::from_slice(&response.body).unwrap();
-        assert_eq!(answer.error, "body_too_large");
+        expect_body_too_large(&mut stream, endpoint).await;
     }
     still_serving(&app).await;
 }
@@ -170,27 +180,14 @@ async fn chunked_body_is_stopped_as_soon_as_it_passes_the_limit() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     let over_the_limit = 1024 * 1024 + 1;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            endpoint,
-            &[
-                "content-type: application/json".into(),
-                "transfer-encoding: chunked".into(),
-            ],
-        )
-        .await;
+        let mut stream = start_json_post(&app, endpoint, "transfer-encoding: chunked".into()).await;
         stream
             .write_all(format!("{over_the_limit:x}\r\n").as_bytes())
             .await
             .unwrap();
         stream.write_all(&vec![b' '; over_the_limit]).await.unwrap();
         // Neither the chunk's CRLF nor the final zero chunk is ever sent.
-        let response = read_response(&mut stream).await;
-        assert_eq!(response.status, 413, "{endpoint}");
-        let answer: ErrorBody = serde_json::from_slice(&response.body).unwrap();
-        assert_eq!(answer.error, "body_too_large");
+        expect_body_too_large(&mut stream, endpoint).await;
     }
     still_serving(&app).await;
 }
@@ -201,17 +198,7 @@ async fn chunked_body_is_stopped_as_soon_as_it_passes_the_limit() {
 async fn spent_body_budget_is_503_until_bodies_finish() {
     let app = spawn_app(&["--body-budget-mb", "1"]).await;
     let held_length = 1024 * 1024;
-    let mut held = connect(&app).await;
-    write_head(
-        &mut held,
-        "POST",
-        "/pong",
-        &[
-            "content-type: application/json".into(),
-            format!("content-length: {held_length}"),
-        ],
-    )
-    .await;
+    let mut held = start_json_post(&app, "/pong", format!("content-length: {held_length}")).await;
     let prefix = br#"{"name":"held","data":{"a":1}}"#;
     held.write_all(prefix).await.unwrap();
     // Readiness, not a sleep: wait until the server is handling the held request.
