@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::findings::{LARGE, SMALL, WorkerSpread};
@@ -44,6 +45,19 @@ const SERIES: [RGBColor; 4] = [SMALL_COLOUR, LOADED, KEEP_ALIVE_OFF, UNLOADED];
 /// Plotters' errors carry the backend's error type; the matrix only needs the message.
 fn plot_error<E: std::fmt::Display>(error: E) -> anyhow::Error {
     anyhow!("cannot draw chart: {error}")
+}
+
+/// The series legend of the timeline and spread charts: top right, on a translucent white box.
+fn draw_legend<'a>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+) -> anyhow::Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)
 }
 
 fn kind_colour(kind: &str) -> RGBColor {
@@ -252,13 +266,7 @@ pub fn timeline_chart(
             .label("failed request")
             .legend(|(x, y)| Cross::new((x + 5, y), 4, BLACK.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(plot_error)?;
+    draw_legend(&mut chart)?;
     root.present().map_err(plot_error)?;
     Ok(Some(PlotFile {
         caption: format!("{}: latency over time, large uploads shaded", row.config),
@@ -319,13 +327,7 @@ fn spread_panel(
             .label(spread.config.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(plot_error)?;
+    draw_legend(&mut chart)?;
     Ok(())
 }
 
