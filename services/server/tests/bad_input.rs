@@ -120,31 +120,14 @@ async fn valid_json_of_the_wrong_shape_is_422() {
 async fn wrong_or_missing_content_type_is_415() {
     let app = spawn_app(&[]).await;
     let body = r#"{"name":"n","data":{"a":1}}"#;
-    expect_everywhere(
-        &app,
+    for content_type in [
         Some("text/plain"),
-        body,
-        415,
-        "unsupported_media_type",
-    )
-    .await;
-    expect_everywhere(
-        &app,
         Some("application/x-www-form-urlencoded"),
-        body,
-        415,
-        "unsupported_media_type",
-    )
-    .await;
-    expect_everywhere(
-        &app,
         Some("not a media type"),
-        body,
-        415,
-        "unsupported_media_type",
-    )
-    .await;
-    expect_everywhere(&app, None, body, 415, "unsupported_media_type").await;
+        None,
+    ] {
+        expect_everywhere(&app, content_type, body, 415, "unsupported_media_type").await;
+    }
     for endpoint in STRATEGIES {
         let response = app
             .client
