@@ -4,7 +4,7 @@
 //! 50,000 pairs per MB as in the study. Bodies are written straight into a byte buffer
 //! (no intermediate map), and the load generator builds them before its clock starts.
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::{Rng, RngExt, SeedableRng, rngs::StdRng};
 
 /// Pairs per MB of nominal payload size, as in the study's client.
 pub const PAIRS_PER_MB: f64 = 50_000.0;

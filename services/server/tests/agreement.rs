@@ -9,7 +9,7 @@ use actix_web::ResponseError;
 use common::{STRATEGIES, expected_summary, spawn_app};
 use lab_core::schema::LabResponse;
 use lab_server::parse::{Summary, parse_lean, parse_owned};
-use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use rand::{RngExt, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
 /// Keys chosen so that random bodies repeat them, spell them with escapes, and leave ASCII.
 const KEYS: &[&str] = &[
