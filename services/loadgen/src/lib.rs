@@ -43,6 +43,6 @@ pub mod stats;
 pub mod workload;
 
 pub use options::{Cli, Command, Connection, Pool, RunOptions, Schedule};
-pub use report::RunReport;
+pub use report::{EXIT_ALL_FAILED, RunReport};
 pub use runner::run;
 pub use stats::ClassSummary;

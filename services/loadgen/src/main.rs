@@ -1,8 +1,15 @@
 //! `lab-loadgen`: parse the command line, run the workload (or the matrix), print the report.
-use std::io::{IsTerminal, Write};
+//!
+//! Exit codes: 0 done; 1 the run could not be set up or its files written; 2 a bad option
+//! (clap's code, also for checks across options); 3 ([`lab_loadgen::EXIT_ALL_FAILED`])
+//! requests were sent and none succeeded, CSVs and report still written.
+use std::{
+    io::{IsTerminal, Write},
+    process::ExitCode,
+};
 
 use clap::{CommandFactory, Parser};
-use lab_loadgen::{Cli, Command};
+use lab_loadgen::{Cli, Command, EXIT_ALL_FAILED};
 use tracing_subscriber::EnvFilter;
 
 // One event loop on one thread, like `wrk -t1`: the client's own overhead per request is
@@ -10,11 +17,16 @@ use tracing_subscriber::EnvFilter;
 // and its connection task), and nothing here needs more: bodies are built on the blocking
 // pool, the collector and the /metrics server have their own threads.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    if cli.command.is_none()
-        && let Err(message) = cli.run.check()
-    {
+    let checked = match &cli.command {
+        None => cli.run.check(),
+        Some(Command::Matrix(options)) if options.report_only.is_none() => {
+            lab_loadgen::matrix::check(options)
+        }
+        Some(Command::Matrix(_)) => Ok(()),
+    };
+    if let Err(message) = checked {
         Cli::command()
             .error(clap::error::ErrorKind::ArgumentConflict, message)
             .exit();
@@ -28,7 +40,10 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
-        Some(Command::Matrix(options)) => lab_loadgen::matrix::run(options).await,
+        Some(Command::Matrix(options)) => {
+            lab_loadgen::matrix::run(options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
             let json = cli.run.json;
             let report = lab_loadgen::run(cli.run, lab_loadgen::shutdown::signal()).await?;
@@ -40,7 +55,11 @@ async fn main() -> anyhow::Result<()> {
                 report.write_table(&mut stdout)?;
             }
             stdout.flush()?;
-            Ok(())
+            if report.all_failed() {
+                eprintln!("{}", report.failure_line());
+                return Ok(ExitCode::from(EXIT_ALL_FAILED));
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

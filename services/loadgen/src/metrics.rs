@@ -7,7 +7,7 @@
 //! Each run has its own [`Registry`], so several runs in one process (the matrix, tests)
 //! never mix their numbers.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
 use prometheus::{
@@ -108,9 +108,25 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `address` and serves `GET /metrics` on one actix worker thread (its own thread,
-    /// so scrapes never run on the runtime that times requests).
+    /// Binds `address` now, without serving yet. The runner does this first of all, so a
+    /// port already in use or an address not on this machine fails the run before anything
+    /// (bodies, the run directory) is created. Dropping the listener frees the port.
+    pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+        // std sets SO_REUSEADDR on Unix, as actix's own `bind` does: a port left in
+        // TIME_WAIT by the previous run binds, a port someone listens on does not.
+        let listener = TcpListener::bind(address)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    }
+
+    /// Binds `address` and serves on it: [`MetricsServer::bind`] then [`MetricsServer::serve`].
     pub fn start(address: SocketAddr, metrics: ClientMetrics) -> std::io::Result<Self> {
+        Self::serve(Self::bind(address)?, metrics)
+    }
+
+    /// Serves `GET /metrics` on `listener` on one actix worker thread (its own thread, so
+    /// scrapes never run on the runtime that times requests).
+    pub fn serve(listener: TcpListener, metrics: ClientMetrics) -> std::io::Result<Self> {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(metrics.clone()))
@@ -119,7 +135,7 @@ impl MetricsServer {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(1)
-        .bind(address)?;
+        .listen(listener)?;
         let address = server.addrs()[0];
         let server = server.run();
         let handle = server.handle();

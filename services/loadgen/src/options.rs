@@ -3,7 +3,20 @@
 //! `lab-loadgen` with no subcommand runs the workload described by [`RunOptions`];
 //! `lab-loadgen matrix …` runs a matrix of scenarios (see [`crate::matrix`]). Bad values are
 //! rejected by clap's value parsers here, so the user gets clap's message and exit code 2
-//! before anything starts.
+//! before anything starts; what needs two options at once ([`RunOptions::check`]) exits 2
+//! the same way. No value, however odd (`NaN`, `inf`, `-1`, `1e20`), reaches the run.
+//!
+//! What is allowed, and why:
+//! - Seconds (DURATION, intervals, LARGE_ON/LARGE_OFF, timeouts): a decimal number from 0 to
+//!   [`MAX_SECONDS`] (7 days); a non-zero one is at least [`MIN_SECONDS`] (1 µs): below it
+//!   is refused rather than rounded to 0, which would mean "until stopped" or
+//!   "back-to-back". Intervals and timeouts must be above 0.
+//! - Sizes: 0 to [`MAX_SIZE_MB`] MB per class, [`MAX_TOTAL_SIZE_MB`] MB for all classes
+//!   together (every body is built [`crate::workload::VARIANTS_PER_CLASS`] times, in memory).
+//! - MAX_IN_FLIGHT: 1 to [`MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
+//!   [`MAX_EXTRA_CLASSES`] classes, names of at most [`MAX_NAME_LEN`] characters.
+//! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
+//!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -25,7 +38,16 @@ Latency is counted from each request's scheduled start (SCHEDULE=open), so a sta
 under-reported. Every request is written to RESULTS_DIR/<run-id>/requests.csv as the run goes; \
 per-class statistics go to summary.csv and are printed at the end (as JSON with --json). \
 Ctrl-C or SIGTERM stops scheduling, waits up to DRAIN_TIMEOUT for requests in flight, and still \
-writes the summary."
+writes the summary.\n\n\
+Seconds are decimal numbers from 0 to 604800 (7 days), 0.000001 (1 µs) at least when not 0; sizes are 0 to 1024 MB \
+per class and 2048 MB for all classes together.\n\n\
+Exit codes: 0 = the run ended and at least one request succeeded (others may have failed; \
+interrupted or not), or no request was sent at all (stopped before the first was due); \
+1 = the run could not be set up or its files written (e.g. METRICS_BIND already in use, \
+RESULTS_DIR not writable; nothing is left behind when the metrics address cannot be bound); \
+2 = a bad option or value, or options that do not go together (clap's usage error); \
+3 = requests were sent and none succeeded (every one an error, e.g. no server at TARGET_URL): \
+requests.csv and summary.csv are still written, and the report is printed as usual."
 )]
 pub struct Cli {
     /// Run something other than the plain workload.
@@ -123,19 +145,22 @@ pub struct ClassSpec {
 /// Options of one run of the workload.
 #[derive(Debug, Clone, Args)]
 pub struct RunOptions {
-    /// Base URL of lab-server.
-    #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000")]
+    /// Base URL of lab-server: `http://host[:port]`, no path (ENDPOINT is the path), query or
+    /// user name. Every request goes to this host and port.
+    #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 
-    /// Path every class posts to: /ping, /pong, /offload or /lean.
+    /// Path every class posts to: /ping, /pong, /offload or /lean. A path on TARGET_URL's
+    /// host only: one leading `/`, no scheme, host, query, spaces or control characters.
     #[arg(long, env = "ENDPOINT", default_value = "/ping", value_parser = parse_endpoint)]
     pub endpoint: String,
 
-    /// How long to schedule requests, in seconds; 0 = until Ctrl-C / SIGTERM.
+    /// How long to schedule requests, in seconds (at most 604800 = 7 days); 0 = until Ctrl-C /
+    /// SIGTERM.
     #[arg(long, env = "DURATION", default_value = "60", value_parser = parse_seconds_or_zero)]
     pub duration: Duration,
 
-    /// Body size of the small class in MB (0.001 MB ≈ 50 pairs).
+    /// Body size of the small class in MB (0.001 MB ≈ 50 pairs), 0 to 1024.
     #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]
     pub small_size_mb: f64,
 
@@ -143,7 +168,7 @@ pub struct RunOptions {
     #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
-    /// Body size of the large class in MB; 0 = no large class: only the small class (and any
+    /// Body size of the large class in MB, at most 1024; 0 = no large class: only the small class (and any
     /// EXTRA_CLASSES) runs, and no large row appears in the table, summary.csv or requests.csv
     /// (an unloaded baseline).
     #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
@@ -154,7 +179,7 @@ pub struct RunOptions {
     pub large_interval: Duration,
 
     /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
-    /// `medium:5:0.5`).
+    /// `medium:5:0.5`); at most 32, names of letters, digits, '-', '_', '.' (64 at most).
     // Spelled `std::vec::Vec` so clap hands the whole list to the parser, which reads an
     // empty string (the default, or EXTRA_CLASSES= in a .env file) as "no extra classes".
     #[arg(long, env = "EXTRA_CLASSES", default_value = "", value_parser = parse_class_specs)]
@@ -180,8 +205,8 @@ pub struct RunOptions {
     pub schedule: Schedule,
 
     /// Open schedule only: most requests of one class in flight at once. A request that
-    /// cannot start before the next one is due is counted as skipped.
-    #[arg(long, env = "MAX_IN_FLIGHT", default_value = "64", value_parser = clap::value_parser!(u32).range(1..))]
+    /// cannot start before the next one is due is counted as skipped. 1 to 10000.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value = "64", value_parser = clap::value_parser!(u32).range(1..=MAX_IN_FLIGHT_LIMIT as i64))]
     pub max_in_flight: u32,
 
     /// Seconds the large class sends in each on/off cycle; 0 = always on.
@@ -193,16 +218,19 @@ pub struct RunOptions {
     pub large_off: Duration,
 
     /// Address to serve this client's Prometheus /metrics on, e.g. 0.0.0.0:9100; empty = off.
+    /// It is bound before anything else: if it cannot be (port in use, address not on this
+    /// machine) the run stops with exit code 1 and creates no run directory.
     // Spelled `std::option::Option` so clap hands the whole value to the parser, which reads
     // an empty string (the default) as "off".
     #[arg(long, env = "METRICS_BIND", default_value = "", value_parser = parse_optional_addr)]
     pub metrics_bind: std::option::Option<SocketAddr>,
 
-    /// Directory that receives one sub-directory per run.
-    #[arg(long, env = "RESULTS_DIR", default_value = "./results")]
+    /// Directory that receives one sub-directory per run (must not be empty).
+    #[arg(long, env = "RESULTS_DIR", default_value = "./results", value_parser = parse_path)]
     pub results_dir: PathBuf,
 
-    /// Name of this run's sub-directory; default: a timestamp plus endpoint, connection and schedule.
+    /// Name of this run's sub-directory (letters, digits, '-', '_', '.'; 128 at most); default:
+    /// a timestamp plus endpoint, connection and schedule.
     // `std::option::Option` for the same reason: an empty RUN_ID means "the default".
     #[arg(long, env = "RUN_ID", default_value = "", hide_default_value = true, value_parser = parse_run_id)]
     pub run_id: std::option::Option<String>,
@@ -210,6 +238,7 @@ pub struct RunOptions {
     /// Seconds after which one request counts as a timeout error. Keep it below lab-server's
     /// CLIENT_REQUEST_TIMEOUT (default 60 s): a request stuck behind a blocked worker is then
     /// counted here, as client-side latency or a timeout, not answered 408 by the server.
+    /// Above 0, at most 604800 (7 days).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30", value_parser = parse_interval)]
     pub request_timeout: Duration,
 
@@ -251,15 +280,27 @@ impl RunOptions {
     }
 
     /// What clap cannot check one flag at a time: an open schedule needs every class's
-    /// interval above zero (0 means "back-to-back", which only a closed loop can do).
+    /// interval above zero (0 means "back-to-back", which only a closed loop can do), and all
+    /// classes' bodies together must stay within [`MAX_TOTAL_SIZE_MB`]. ENDPOINT is checked
+    /// again for callers that set it without parsing (the matrix).
     pub fn check(&self) -> Result<(), String> {
+        parse_endpoint(&self.endpoint)?;
+        let specs = self.class_specs();
         if self.schedule == Schedule::Open
-            && let Some(class) = self.class_specs().iter().find(|c| c.interval.is_zero())
+            && let Some(class) = specs.iter().find(|c| c.interval.is_zero())
         {
             return Err(format!(
                 "class `{}` has interval 0 (back-to-back), which only SCHEDULE=closed can do; \
                  an open schedule needs an interval > 0",
                 class.name
+            ));
+        }
+        let total_mb: f64 = specs.iter().map(|c| c.size_mb).sum();
+        if total_mb > MAX_TOTAL_SIZE_MB {
+            return Err(format!(
+                "the classes' bodies add up to {total_mb} MB; at most {MAX_TOTAL_SIZE_MB} MB \
+                 together are allowed (each is built {} times, in memory)",
+                crate::workload::VARIANTS_PER_CLASS
             ));
         }
         Ok(())
@@ -295,50 +336,158 @@ pub const SMALL: &str = "small";
 /// Name of the large class (the one the LARGE_ON/LARGE_OFF cycle switches).
 pub const LARGE: &str = "large";
 
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("`{text}` must be a finite number of seconds >= 0"));
-    }
-    Ok(seconds)
+/// Longest time any option accepts, in seconds: 7 days. Far beyond any run of this lab, and
+/// far below what `Duration` arithmetic (run start + DURATION, a timetable slot) can overflow.
+pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+/// Smallest non-zero time any option accepts, in seconds: 1 µs. A non-zero value below it is
+/// refused: rounded to 0 it would silently mean "until stopped" (DURATION) or "back-to-back"
+/// (intervals).
+pub const MIN_SECONDS: f64 = 0.000_001;
+/// Largest nominal body of one class, in MB (1 GiB). Each body is built
+/// [`crate::workload::VARIANTS_PER_CLASS`] times before the clock starts, so this is already
+/// 3 GiB of memory for one class.
+pub const MAX_SIZE_MB: f64 = 1024.0;
+/// Largest sum of every class's nominal body size, in MB: a large class at [`MAX_SIZE_MB`]
+/// plus room for more, about 6 GiB of pre-built bodies at most.
+pub const MAX_TOTAL_SIZE_MB: f64 = 2048.0;
+/// Largest MAX_IN_FLIGHT: each request in flight holds a task and (CONNECTION=new) a socket;
+/// ten thousand per class is beyond a usual file-descriptor limit already.
+pub const MAX_IN_FLIGHT_LIMIT: u32 = 10_000;
+/// Most classes EXTRA_CLASSES may add (each gets its own scheduler, client and bodies).
+pub const MAX_EXTRA_CLASSES: usize = 32;
+/// Longest class name (it appears in every request id, CSV row and metric label).
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest RUN_ID (a directory name; file systems allow 255 bytes).
+pub const MAX_RUN_ID_LEN: usize = 128;
+/// Longest ENDPOINT.
+pub const MAX_ENDPOINT_LEN: usize = 1024;
+
+/// What a number of seconds may be, for error messages.
+const SECONDS_RANGE: &str = "from 0.000001 to 604800 (7 days)";
+
+/// Seconds: a finite decimal number in `0..=MAX_SECONDS`, 0 only if `allow_zero`, otherwise at
+/// least [`MIN_SECONDS`].
+fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
+    let allowed = if allow_zero {
+        format!("use 0 or a number of seconds {SECONDS_RANGE}")
+    } else {
+        format!("it must be more than 0 seconds: a number {SECONDS_RANGE}")
+    };
+    let Ok(seconds) = text.trim().parse::<f64>() else {
+        return Err(format!("`{text}` is not a number of seconds; {allowed}"));
+    };
+    let problem = if !seconds.is_finite() {
+        "is not a finite number"
+    } else if seconds < 0.0 {
+        "is negative"
+    } else if seconds > MAX_SECONDS {
+        "is too long"
+    } else if seconds == 0.0 && !allow_zero {
+        "is 0"
+    } else if seconds > 0.0 && seconds < MIN_SECONDS {
+        "is below 1 µs, the smallest time above 0"
+    } else {
+        return Ok(Duration::from_secs_f64(seconds));
+    };
+    Err(format!("`{text}` {problem}; {allowed}"))
 }
 
-/// Seconds `>= 0` (0 has a meaning: "until stopped" or "off").
+/// Seconds `>= 0` (0 has a meaning: "until stopped", "back-to-back" or "off"), at most
+/// [`MAX_SECONDS`].
 pub fn parse_seconds_or_zero(text: &str) -> Result<Duration, String> {
-    parse_seconds(text).map(Duration::from_secs_f64)
+    parse_seconds(text, true)
 }
 
-/// Seconds `> 0`: intervals and timeouts.
+/// Seconds `> 0`, at most [`MAX_SECONDS`]: intervals and timeouts.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let seconds = parse_seconds(text)?;
-    if seconds < 0.000_001 {
-        return Err(format!("`{text}` must be more than 0 seconds"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    parse_seconds(text, false)
 }
 
-/// Body size in MB: `>= 0` and at most 1 GB.
+/// Body size in MB: a finite number from 0 to [`MAX_SIZE_MB`].
 pub fn parse_size_mb(text: &str) -> Result<f64, String> {
-    let size: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size in MB"))?;
-    if !size.is_finite() || !(0.0..=1024.0).contains(&size) {
-        return Err(format!("`{text}` must be a size between 0 and 1024 MB"));
+    let allowed = "use a size in MB from 0 to 1024";
+    let Ok(size) = text.trim().parse::<f64>() else {
+        return Err(format!("`{text}` is not a size in MB; {allowed}"));
+    };
+    if !size.is_finite() || !(0.0..=MAX_SIZE_MB).contains(&size) {
+        return Err(format!("`{text}` is out of range; {allowed}"));
     }
-    Ok(size)
+    // -0 is 0.
+    Ok(size.abs())
 }
 
-fn parse_endpoint(text: &str) -> Result<String, String> {
-    if !text.starts_with('/') {
-        return Err(format!(
-            "`{text}` must be a path starting with /, e.g. /ping"
-        ));
+/// Whether `c` may appear in ENDPOINT: RFC 3986's path characters (unreserved, sub-delims,
+/// `:`, `@`, `%` for escapes, `/`). No `?` or `#` (the path is all ENDPOINT gives), no `\`
+/// (URL parsers read it as `/`, so `/\host` would be `//host`), no space or control character.
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/".contains(c)
+}
+
+/// Whether some `%` in `text` is not followed by two hex digits.
+fn has_bad_escape(text: &str) -> bool {
+    text.split('%').skip(1).any(|escape| {
+        let digits = escape.as_bytes().get(..2).unwrap_or_default();
+        digits.len() < 2 || !digits.iter().all(u8::is_ascii_hexdigit)
+    })
+}
+
+/// ENDPOINT: a path on TARGET_URL's host, e.g. `/ping`. It starts with exactly one `/`
+/// (`//host/x` would name another host), holds only path characters (see `is_path_char`)
+/// with well-formed `%XX` escapes, and is at most [`MAX_ENDPOINT_LEN`] long. The URL each
+/// request goes to is TARGET_URL's scheme, host and port with this path.
+pub fn parse_endpoint(text: &str) -> Result<String, String> {
+    let allowed = "ENDPOINT must be a path on TARGET_URL's host, e.g. /ping: one leading /, then \
+                   letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ % / only (no scheme, host, \
+                   query, spaces or control characters)";
+    let shown = text.escape_debug();
+    let problem = if !text.starts_with('/') {
+        "does not start with /".to_string()
+    } else if text.starts_with("//") {
+        "starts with //, which names another host".to_string()
+    } else if text.len() > MAX_ENDPOINT_LEN {
+        format!("is longer than {MAX_ENDPOINT_LEN} characters")
+    } else if let Some(c) = text.chars().find(|&c| !is_path_char(c)) {
+        format!("contains {c:?}")
+    } else if has_bad_escape(text) {
+        "has a % that is not followed by two hex digits".to_string()
+    } else {
+        return Ok(text.to_string());
+    };
+    Err(format!("`{shown}` {problem}; {allowed}"))
+}
+
+/// TARGET_URL: `http://host[:port]`, optionally with a trailing `/`. Only http (this client is
+/// built without TLS); no user name or password; no path, query or fragment, since ENDPOINT
+/// is the path and anything else would be silently dropped; not port 0.
+pub fn parse_target_url(text: &str) -> Result<Url, String> {
+    let allowed = "TARGET_URL must look like http://host:port (e.g. http://localhost:8000)";
+    let url = Url::parse(text.trim()).map_err(|error| format!("`{text}`: {error}; {allowed}"))?;
+    let problem = if url.scheme() != "http" {
+        format!(
+            "has scheme `{}`, but only http is supported (this client has no TLS)",
+            url.scheme()
+        )
+    } else if url.host().is_none() {
+        "has no host".to_string()
+    } else if url.port() == Some(0) {
+        "has port 0, which cannot be connected to".to_string()
+    } else if !url.username().is_empty() || url.password().is_some() {
+        "has a user name or password".to_string()
+    } else if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        "has a path, query or fragment (ENDPOINT gives the path)".to_string()
+    } else {
+        return Ok(url);
+    };
+    Err(format!("`{text}` {problem}; {allowed}"))
+}
+
+/// A file or directory path: anything but empty (an empty environment variable reaches the
+/// parser as an empty value).
+pub fn parse_path(text: &str) -> Result<PathBuf, String> {
+    if text.is_empty() {
+        return Err("an empty path names no file or directory".to_string());
     }
-    Ok(text.to_string())
+    Ok(PathBuf::from(text))
 }
 
 /// An address like `0.0.0.0:9100`, or empty for "off".
@@ -346,10 +495,12 @@ fn parse_optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    text.trim()
-        .parse()
-        .map(Some)
-        .map_err(|_| format!("`{text}` is not an address like 0.0.0.0:9100 (or empty for off)"))
+    text.trim().parse().map(Some).map_err(|_| {
+        format!(
+            "`{text}` is not an address like 0.0.0.0:9100 (an IP address and a port; or empty \
+             for off)"
+        )
+    })
 }
 
 fn is_name_char(c: char) -> bool {
@@ -360,21 +511,29 @@ fn parse_run_id(text: &str) -> Result<Option<String>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    if text.starts_with('.') || !text.chars().all(is_name_char) {
+    if text.starts_with('.') || text.len() > MAX_RUN_ID_LEN || !text.chars().all(is_name_char) {
         return Err(format!(
-            "`{text}` must be letters, digits, '-', '_' or '.' (it names a directory)"
+            "`{text}` must be letters, digits, '-', '_' or '.', not starting with '.', at most \
+             {MAX_RUN_ID_LEN} characters (it names a directory)"
         ));
     }
     Ok(Some(text.to_string()))
 }
 
-/// Parses a comma-separated list of `name:size_mb:interval_s`; empty = none.
+/// Parses a comma-separated list of `name:size_mb:interval_s`; empty = none. At most
+/// [`MAX_EXTRA_CLASSES`] classes, each name once.
 pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {
     let specs: Vec<ClassSpec> = text
         .split(',')
         .filter(|part| !part.trim().is_empty())
         .map(parse_class_spec)
         .collect::<Result<_, _>>()?;
+    if specs.len() > MAX_EXTRA_CLASSES {
+        return Err(format!(
+            "{} classes given; at most {MAX_EXTRA_CLASSES} are allowed",
+            specs.len()
+        ));
+    }
     for (index, spec) in specs.iter().enumerate() {
         if specs[..index].iter().any(|other| other.name == spec.name) {
             return Err(format!("class `{}` appears twice", spec.name));
@@ -383,7 +542,9 @@ pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {
     Ok(specs)
 }
 
-/// Parses `name:size_mb:interval_s`, e.g. `medium:5:0.5`.
+/// Parses `name:size_mb:interval_s`, e.g. `medium:5:0.5`: a name of letters, digits, `-`, `_`
+/// and `.` (at most [`MAX_NAME_LEN`]), a size as for SMALL_SIZE_MB, an interval as for
+/// SMALL_INTERVAL (0 = back-to-back, SCHEDULE=closed only).
 pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
     let parts: Vec<&str> = text.trim().split(':').collect();
     let [name, size, interval] = parts[..] else {
@@ -391,9 +552,9 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
             "`{text}` must be name:size_mb:interval_s, e.g. medium:5:0.5"
         ));
     };
-    if name.is_empty() || !name.chars().all(is_name_char) {
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(is_name_char) {
         return Err(format!(
-            "class name `{name}` must be letters, digits, '-', '_' or '.'"
+            "class name `{name}` must be 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"
         ));
     }
     if name == SMALL || name == LARGE {
@@ -403,8 +564,9 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
     }
     Ok(ClassSpec {
         name: name.to_string(),
-        size_mb: parse_size_mb(size)?,
-        interval: parse_seconds_or_zero(interval)?,
+        size_mb: parse_size_mb(size).map_err(|error| format!("class `{name}` size: {error}"))?,
+        interval: parse_seconds_or_zero(interval)
+            .map_err(|error| format!("class `{name}` interval: {error}"))?,
     })
 }
 
@@ -476,10 +638,94 @@ mod tests {
             vec!["--max-in-flight", "0"],
             vec!["--run-id", "../escape"],
             vec!["--large-size-mb", "NaN"],
+            vec!["--duration", "1e20"],
+            vec!["--duration", "inf"],
+            vec!["--duration", "1e-9"],
+            vec!["--duration", "604800.5"],
+            vec!["--small-interval", "1e300"],
+            vec!["--large-interval", "NaN"],
+            vec!["--large-on", "1e20"],
+            vec!["--large-off", "-1"],
+            vec!["--request-timeout", "1e20"],
+            vec!["--drain-timeout", "inf"],
+            vec!["--small-size-mb", "1024.5"],
+            vec!["--large-size-mb", "-1"],
+            vec!["--extra-classes", "medium:1e9:1"],
+            vec!["--extra-classes", "medium:1:1e20"],
+            vec!["--extra-classes", "m:1024:1", "--large-size-mb", "1024"],
+            vec!["--max-in-flight", "10001"],
+            vec!["--target-url", "https://localhost:8000"],
+            vec!["--target-url", "http://localhost:8000/api"],
+            vec!["--target-url", "http://localhost:0"],
+            vec!["--target-url", "http://user@localhost:8000"],
+            vec!["--target-url", "localhost:8000"],
+            vec!["--endpoint", "//other-host/x"],
+            vec!["--results-dir", ""],
         ] {
             let error = RunOptions::from_args(args.clone()).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");
         }
+    }
+
+    /// The bounds themselves are allowed: 7 days, 1 µs, 1024 MB, 10000 in flight.
+    #[test]
+    fn the_bounds_themselves_are_allowed() {
+        let options = RunOptions::from_args([
+            "--duration",
+            "604800",
+            "--large-interval",
+            "0.000001",
+            "--large-size-mb",
+            "1024",
+            "--max-in-flight",
+            "10000",
+            "--request-timeout",
+            "604800",
+            "--drain-timeout",
+            "0",
+            "--target-url",
+            "http://127.0.0.1:8000/",
+        ])
+        .unwrap();
+        assert_eq!(options.duration, Duration::from_secs(604_800));
+        assert_eq!(options.large_interval, Duration::from_micros(1));
+        assert_eq!(options.large_size_mb, 1024.0);
+        assert_eq!(options.max_in_flight, 10_000);
+        let names: String = (0..MAX_EXTRA_CLASSES)
+            .map(|i| format!("c{i}:0:1,"))
+            .collect();
+        assert_eq!(parse_class_specs(&names).unwrap().len(), MAX_EXTRA_CLASSES);
+        assert!(parse_class_specs(&format!("{names}one-more:0:1")).is_err());
+    }
+
+    /// ENDPOINT is a path on TARGET_URL's host: never a host of its own, a scheme, a query,
+    /// a space, a backslash or a control character.
+    #[test]
+    fn endpoint_is_a_path_on_the_target_host() {
+        for good in ["/ping", "/offload", "/a/b-c_d.e~f", "/a%20b", "/"] {
+            assert_eq!(parse_endpoint(good).unwrap(), good);
+        }
+        for bad in [
+            "ping",
+            "//other-host/x",
+            "///x",
+            "http://x/y",
+            "/a b",
+            "/a\tb",
+            "/\\other-host/x",
+            "/ping?x=1",
+            "/ping#top",
+            "/a\u{7f}",
+            "/caf\u{e9}",
+            "/a%2",
+            "/a%zz",
+            "",
+        ] {
+            assert!(parse_endpoint(bad).is_err(), "{bad:?}");
+        }
+        let target: Url = "http://127.0.0.1:8000".parse().unwrap();
+        let url = target.join(&parse_endpoint("/a%20b").unwrap()).unwrap();
+        assert_eq!(url.origin(), target.origin());
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //! ```
 //! Latency fields are `null` for a class with no successful request.
 
-use std::{io, path::PathBuf};
+use std::{collections::BTreeMap, io, path::PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,11 @@ use crate::{
     options::{Connection, Pool, Schedule},
     stats::ClassSummary,
 };
+
+/// Exit code of `lab-loadgen` when requests were sent and none succeeded
+/// ([`RunReport::all_failed`]). Distinct from 1 (the run could not be set up, or its files
+/// written), 2 (clap's usage errors) and 101 (a Rust panic).
+pub const EXIT_ALL_FAILED: u8 = 3;
 
 /// What a run did and measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +104,41 @@ pub struct ClassConfig {
 }
 
 impl RunReport {
+    /// Requests sent, every class together (successes and errors; skipped ticks were never
+    /// sent).
+    pub fn sent(&self) -> u64 {
+        self.classes.iter().map(|class| class.count).sum()
+    }
+
+    /// Whether the run failed as a whole: at least one request was sent and not one
+    /// succeeded (a 2xx with a valid body), e.g. no server at TARGET_URL. The binary then
+    /// exits [`EXIT_ALL_FAILED`], after writing its CSVs and printing the report as usual.
+    /// Some errors next to one success are data, not a failed run; a run that sent nothing
+    /// (stopped before the first request was due) has not failed either.
+    pub fn all_failed(&self) -> bool {
+        self.sent() > 0 && self.classes.iter().all(|class| class.ok == 0)
+    }
+
+    /// The stderr line for a run that [failed as a whole](RunReport::all_failed).
+    pub fn failure_line(&self) -> String {
+        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+        for class in &self.classes {
+            for (kind, count) in &class.errors_by_kind {
+                *kinds.entry(kind.as_str()).or_default() += count;
+            }
+        }
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(kind, count)| format!("{kind}={count}"))
+            .collect();
+        format!(
+            "lab-loadgen: all {} requests sent to {} failed ({}); exit code {EXIT_ALL_FAILED}",
+            self.sent(),
+            self.config.target_url,
+            kinds.join(", ")
+        )
+    }
+
     /// The summary of `class`, if the run had it.
     pub fn class(&self, class: &str) -> Option<&ClassSummary> {
         self.classes.iter().find(|summary| summary.class == class)
@@ -276,6 +316,27 @@ mod tests {
                 max_ms: Some(2.0),
             }],
         }
+    }
+
+    /// A run fails as a whole only when requests were sent and none succeeded; one success
+    /// among errors, or nothing sent at all, is not a failed run.
+    #[test]
+    fn all_failed_means_sent_and_not_one_success() {
+        let mut report = report();
+        assert!(!report.all_failed(), "19 of 20 succeeded");
+        report.classes[0].ok = 0;
+        report.classes[0].errors = 20;
+        report.classes[0].errors_by_kind = BTreeMap::from([("connect_refused".to_string(), 20)]);
+        assert!(report.all_failed());
+        assert_eq!(
+            report.failure_line(),
+            "lab-loadgen: all 20 requests sent to http://127.0.0.1:8000/ failed \
+             (connect_refused=20); exit code 3"
+        );
+        report.classes[0].count = 0;
+        report.classes[0].errors = 0;
+        report.classes[0].skipped = 3;
+        assert!(!report.all_failed(), "nothing was sent");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! [`run`]: one workload run from start to report.
 //!
-//! 1. Before the clock: build every body, one HTTP client per class, the run directory and
-//!    requests.csv, the metrics registry (and its server if METRICS_BIND is set).
+//! 1. Before the clock: bind METRICS_BIND (first, so a taken port leaves nothing behind),
+//!    build every body, one HTTP client per class, the run directory and requests.csv, the
+//!    metrics registry and its server.
 //! 2. The clock starts; each class's scheduler starts; the collector thread receives records.
 //! 3. Scheduling stops at the end of DURATION or when `shutdown` resolves (Ctrl-C).
 //! 4. Drain: requests in flight get DRAIN_TIMEOUT to finish; those still running after it
@@ -36,7 +37,15 @@ pub async fn run(
 ) -> anyhow::Result<RunReport> {
     options.check().map_err(anyhow::Error::msg)?;
 
-    // 1. Before the clock.
+    // 1. Before the clock. The metrics address first: if it cannot be bound, stop before
+    // building anything or creating the run directory.
+    let metrics_listener = match options.metrics_bind {
+        Some(address) => Some(
+            MetricsServer::bind(address)
+                .with_context(|| format!("cannot serve metrics on METRICS_BIND {address}"))?,
+        ),
+        None => None,
+    };
     let plans: Vec<Arc<ClassPlan>> = {
         let options = options.clone();
         tokio::task::spawn_blocking(move || build_classes(&options))
@@ -56,6 +65,15 @@ pub async fn run(
                 options.target_url, options.endpoint
             )
         })?;
+    // ENDPOINT is a path (checked above), so the join keeps TARGET_URL's host; said again here
+    // because sending the workload to another host must never happen.
+    anyhow::ensure!(
+        url.origin() == options.target_url.origin(),
+        "ENDPOINT {} would send requests to {} instead of TARGET_URL's {}",
+        options.endpoint,
+        url.origin().ascii_serialization(),
+        options.target_url.origin().ascii_serialization()
+    );
     let resolved = resolve_target(&options.target_url).await;
     let build = || {
         build_client(
@@ -110,10 +128,10 @@ pub async fn run(
     metrics
         .large_uploads_enabled
         .set(if options.has_large() { 1.0 } else { 0.0 });
-    let metrics_server = match options.metrics_bind {
-        Some(address) => Some(
-            MetricsServer::start(address, metrics.clone())
-                .with_context(|| format!("cannot serve metrics on METRICS_BIND {address}"))?,
+    let metrics_server = match metrics_listener {
+        Some(listener) => Some(
+            MetricsServer::serve(listener, metrics.clone())
+                .context("cannot serve metrics on METRICS_BIND")?,
         ),
         None => None,
     };

@@ -32,35 +32,43 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-pub use runner::{MatrixOutcome, rerender, run, run_with_shutdown};
+pub use runner::{MatrixOutcome, check, rerender, run, run_with_shutdown};
 pub use scenario::{Scenario, ScenarioKind, Workload};
 
-use crate::options::{Connection, Schedule, parse_interval, parse_seconds_or_zero, parse_size_mb};
+use crate::options::{
+    Connection, Schedule, parse_endpoint, parse_interval, parse_path, parse_seconds_or_zero,
+    parse_size_mb,
+};
+
+/// Largest WORKERS value a matrix may ask lab-server for (lab-server's own limit).
+pub const MAX_WORKERS: usize = 256;
 
 /// Options of `lab-loadgen matrix`. Every option has an environment twin.
 #[derive(Debug, Clone, Args)]
 pub struct MatrixOptions {
     /// The lab-server binary started for each scenario. Default: `lab-server` next to this
     /// executable (target/<profile>/lab-server, built by `cargo build -p lab-server`).
-    #[arg(long, env = "SERVER_BIN")]
+    #[arg(long, env = "SERVER_BIN", value_parser = parse_path)]
     pub server_bin: Option<PathBuf>,
 
-    /// Seconds of load per scenario. The full default matrix is 20 scenarios: at 25 s each,
-    /// plus payload generation, drain and server start/stop, about 11 minutes on 2 cores.
+    /// Seconds of load per scenario (above 0, at most 604800 = 7 days). The full default
+    /// matrix is 20 scenarios: at 25 s each, plus payload generation, drain and server
+    /// start/stop, about 11 minutes on 2 cores.
     #[arg(long, env = "MATRIX_DURATION", default_value = "25", value_parser = parse_interval)]
     pub duration: Duration,
 
-    /// Server WORKERS values of the grid, comma separated.
+    /// Server WORKERS values of the grid, comma separated (1 to 256 each).
     #[arg(long, env = "MATRIX_WORKERS", default_value = "1,4", value_parser = WorkerList::parse)]
     pub workers: WorkerList,
 
     /// Strategy endpoints of the grid, comma separated. The first one also serves the
-    /// unloaded baseline and the keep-alive-off case.
+    /// unloaded baseline and the keep-alive-off case. Each is a path, as ENDPOINT.
     #[arg(
         long,
         env = "MATRIX_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong,/offload,/lean"
+        default_value = "/ping,/pong,/offload,/lean",
+        value_parser = parse_endpoint
     )]
     pub endpoints: Vec<String>,
 
@@ -125,24 +133,27 @@ pub struct MatrixOptions {
     pub schedule: Schedule,
 
     /// Results root: the matrix writes RESULTS_DIR/matrix/<timestamp>/.
-    #[arg(long, env = "RESULTS_DIR", default_value = "results")]
+    #[arg(long, env = "RESULTS_DIR", default_value = "results", value_parser = parse_path)]
     pub results_dir: PathBuf,
 
-    /// Seconds to wait for a started server's /healthz before giving up.
+    /// Seconds to wait for a started server's /healthz before giving up (above 0, at most 7
+    /// days).
     #[arg(long, env = "MATRIX_SERVER_START_TIMEOUT", default_value = "30", value_parser = parse_interval)]
     pub server_start_timeout: Duration,
 
     /// Run nothing: re-render report.md and the plots of this existing matrix directory from
     /// its matrix.csv, matrix-run.json and requests.csv files.
-    #[arg(long, env = "MATRIX_REPORT_ONLY", value_name = "MATRIX_DIR")]
+    #[arg(long, env = "MATRIX_REPORT_ONLY", value_name = "MATRIX_DIR", value_parser = parse_path)]
     pub report_only: Option<PathBuf>,
 
-    /// Seconds a server gets to drain after SIGTERM before it is killed.
+    /// Seconds a server gets to drain after SIGTERM before it is killed (above 0, at most 7
+    /// days).
     #[arg(long, env = "MATRIX_SERVER_STOP_TIMEOUT", default_value = "15", value_parser = parse_interval)]
     pub server_stop_timeout: Duration,
 }
 
-/// A comma-separated list of WORKERS values, e.g. `1,4`; `none` (or empty) is the empty list.
+/// A comma-separated list of WORKERS values, e.g. `1,4`, each 1 to [`MAX_WORKERS`]; `none`
+/// (or empty) is the empty list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerList(pub Vec<usize>);
 
@@ -155,9 +166,9 @@ impl WorkerList {
         }
         text.split(',')
             .map(|part| match part.trim().parse::<usize>() {
-                Ok(workers) if workers >= 1 => Ok(workers),
+                Ok(workers) if (1..=MAX_WORKERS).contains(&workers) => Ok(workers),
                 _ => Err(format!(
-                    "`{part}` is not a worker count (a whole number >= 1)"
+                    "`{part}` is not a worker count (a whole number from 1 to {MAX_WORKERS})"
                 )),
             })
             .collect::<Result<_, _>>()

@@ -132,17 +132,8 @@ pub async fn run_with_shutdown(
         None => default_server_bin()?,
     };
     check_server_bin(&server_bin)?;
+    check(&options).map_err(anyhow::Error::msg)?;
     let scenarios = plan(&options);
-    anyhow::ensure!(
-        !scenarios.is_empty(),
-        "the matrix options select no scenario"
-    );
-    // What the load generator would refuse, refused before any server starts.
-    for scenario in &scenarios {
-        load_options(&options, scenario, "http://127.0.0.1:1", Path::new("."))?
-            .check()
-            .map_err(|message| anyhow::anyhow!("scenario {}: {message}", scenario.name))?;
-    }
 
     let started = chrono::Local::now();
     let (_, dir) = crate::files::create_run_dir(
@@ -215,6 +206,30 @@ pub async fn run_with_shutdown(
         interrupted: context.interrupted,
         rows,
     })
+}
+
+/// What the matrix options cannot ask for, checked before any server starts (the binary
+/// turns an `Err` into a usage error, exit code 2): no scenario at all, two scenarios with
+/// the same name (a value listed twice), or a scenario the load generator would refuse.
+pub fn check(options: &MatrixOptions) -> Result<(), String> {
+    let scenarios = plan(options);
+    if scenarios.is_empty() {
+        return Err("the matrix options select no scenario".to_string());
+    }
+    for (index, scenario) in scenarios.iter().enumerate() {
+        if scenarios[..index].iter().any(|s| s.name == scenario.name) {
+            return Err(format!(
+                "scenario {} would run twice: a value is listed twice in MATRIX_WORKERS, \
+                 MATRIX_ENDPOINTS or MATRIX_CONNECTIONS",
+                scenario.name
+            ));
+        }
+        load_options(options, scenario, "http://127.0.0.1:1", Path::new("."))
+            .map_err(|error| format!("{error:#}"))?
+            .check()
+            .map_err(|message| format!("scenario {}: {message}", scenario.name))?;
+    }
+    Ok(())
 }
 
 /// One scenario: server up, workload, server down. Returns the rows and whether the run was

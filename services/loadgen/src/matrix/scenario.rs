@@ -336,6 +336,9 @@ mod tests {
         );
         assert_eq!(options(&["--workers", "1, 2,8"]).workers.0, [1, 2, 8]);
         assert!(Cli::try_parse_from(["matrix", "--workers", "0"]).is_err());
+        assert_eq!(options(&["--workers", "256"]).workers.0, [256]);
+        assert!(Cli::try_parse_from(["matrix", "--workers", "257"]).is_err());
+        assert!(Cli::try_parse_from(["matrix", "--endpoints", "/ping,//other-host/x"]).is_err());
         assert!(Cli::try_parse_from(["matrix", "--connections", "sometimes"]).is_err());
     }
 

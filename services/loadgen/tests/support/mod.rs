@@ -184,3 +184,36 @@ pub fn number(row: &HashMap<String, String>, column: &str) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
 }
+
+/// Runs the real lab-loadgen binary with `args` and extra environment variables `envs`, and
+/// returns (exit code, stdout, stderr); fails the test if it takes more than a minute.
+pub async fn run_loadgen(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_lab-loadgen"))
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "warn")
+            .env("RUST_BACKTRACE", "0")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the binary finishes within a minute")
+    .expect("the binary starts");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `http://127.0.0.1:<port>` where nothing listens: the port was free a moment ago.
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

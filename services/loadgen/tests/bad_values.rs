@@ -1,0 +1,200 @@
+//! Every option refuses nonsense (NaN, inf, negative, absurdly large, malformed) with clap's
+//! message saying what is allowed and exit code 2, never a panic; ENDPOINT can only name a
+//! path on TARGET_URL's host.
+
+mod support;
+
+use support::{LabServer, closed_port_url, read_csv, run_loadgen};
+
+/// Arguments, environment variables, and a piece of the expected message.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
+/// Runs the binary with `args` (plus `envs`) and checks it exits 2 before doing anything,
+/// with `mentions` in its message and no panic. RESULTS_DIR points into `results`, which must
+/// stay empty.
+async fn refused(args: &[&str], envs: &[(&str, &str)], mentions: &str) {
+    let results = tempfile::tempdir().unwrap();
+    let results_dir = results.path().join("results");
+    let results_env = results_dir.display().to_string();
+    let mut all_envs = vec![("RESULTS_DIR", results_env.as_str())];
+    all_envs.extend_from_slice(envs);
+    let (code, stdout, stderr) = run_loadgen(args, &all_envs).await;
+    let what = format!("{args:?} {envs:?}");
+    assert_eq!(code, 2, "{what}: stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.is_empty(), "{what}: {stdout}");
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    assert!(
+        stderr.contains(mentions),
+        "{what}: expected {mentions:?} in: {stderr}"
+    );
+    assert!(!results_dir.exists(), "{what}: created {results_env}");
+}
+
+/// Every plain-run option, as a flag and (for some) as its environment twin: odd numbers,
+/// out-of-range values and malformed text exit 2 with the allowed range in the message.
+#[tokio::test]
+async fn every_run_option_refuses_nonsense_with_exit_2() {
+    let many_classes: String = (0..33).map(|i| format!("c{i}:0.001:1,")).collect();
+    let long_run_id = "r".repeat(129);
+    let cases: Vec<Case> = vec![
+        (vec![], vec![("DURATION", "1e20")], "604800 (7 days)"),
+        (vec!["--duration", "1e20"], vec![], "604800 (7 days)"),
+        (vec!["--duration=-1"], vec![], "is negative"),
+        (vec!["--duration", "NaN"], vec![], "not a finite number"),
+        (vec!["--duration", "1e-9"], vec![], "smallest time above 0"),
+        (vec!["--duration", "ten"], vec![], "not a number of seconds"),
+        (
+            vec![],
+            vec![("SMALL_INTERVAL", "inf")],
+            "not a finite number",
+        ),
+        (vec!["--large-interval", "1e300"], vec![], "604800"),
+        (vec!["--large-on", "1e20"], vec![], "604800"),
+        (vec![], vec![("LARGE_OFF", "-5")], "is negative"),
+        (
+            vec!["--request-timeout", "0"],
+            vec![],
+            "more than 0 seconds",
+        ),
+        (vec![], vec![("REQUEST_TIMEOUT", "1e20")], "604800"),
+        (vec!["--drain-timeout", "inf"], vec![], "604800"),
+        (vec!["--small-size-mb=-0.5"], vec![], "from 0 to 1024"),
+        (vec![], vec![("LARGE_SIZE_MB", "1e9")], "from 0 to 1024"),
+        (vec!["--large-size-mb", "NaN"], vec![], "from 0 to 1024"),
+        (
+            vec!["--extra-classes", "medium:5000:1"],
+            vec![],
+            "from 0 to 1024",
+        ),
+        (vec!["--extra-classes", "medium:5:1e20"], vec![], "604800"),
+        (vec!["--extra-classes", &many_classes], vec![], "at most 32"),
+        (
+            vec!["--large-size-mb", "1024", "--extra-classes", "huge:1024:1"],
+            vec![],
+            "at most 2048 MB",
+        ),
+        (vec!["--max-in-flight", "0"], vec![], "1..=10000"),
+        (vec![], vec![("MAX_IN_FLIGHT", "10001")], "1..=10000"),
+        (vec!["--target-url", "ftp://127.0.0.1"], vec![], "only http"),
+        (
+            vec!["--target-url", "http://127.0.0.1:8000/api"],
+            vec![],
+            "ENDPOINT gives the path",
+        ),
+        (vec![], vec![("TARGET_URL", "nowhere")], "http://host:port"),
+        (vec!["--metrics-bind", "localhost"], vec![], "0.0.0.0:9100"),
+        (vec![], vec![("RESULTS_DIR", "")], "empty path"),
+        (vec!["--run-id", &long_run_id], vec![], "at most 128"),
+        (vec!["--schedule", "sometimes"], vec![], "--schedule"),
+    ];
+    for (args, envs, mentions) in cases {
+        refused(&args, &envs, mentions).await;
+    }
+}
+
+/// The matrix's own durations, sizes, worker counts and endpoints get the same treatment,
+/// and a matrix that would run a scenario twice or one the load generator refuses exits 2
+/// before any server starts.
+#[tokio::test]
+async fn every_matrix_option_refuses_nonsense_with_exit_2() {
+    let cases: Vec<Case> = vec![
+        (vec!["matrix", "--duration", "1e20"], vec![], "604800"),
+        (
+            vec!["matrix"],
+            vec![("MATRIX_DURATION", "0")],
+            "more than 0",
+        ),
+        (
+            vec!["matrix", "--large-size-mb", "1e9"],
+            vec![],
+            "0 to 1024",
+        ),
+        (vec!["matrix", "--small-interval", "inf"], vec![], "finite"),
+        (
+            vec!["matrix", "--server-start-timeout", "1e20"],
+            vec![],
+            "604800",
+        ),
+        (
+            vec!["matrix", "--server-stop-timeout", "NaN"],
+            vec![],
+            "finite",
+        ),
+        (vec!["matrix", "--workers", "257"], vec![], "1 to 256"),
+        (
+            vec!["matrix", "--endpoints", "/ping,//other-host/x"],
+            vec![],
+            "names another host",
+        ),
+        (
+            vec!["matrix", "--workers", "1,1"],
+            vec![],
+            "would run twice",
+        ),
+        (
+            vec!["matrix", "--small-interval", "0"],
+            vec![],
+            "only SCHEDULE=closed",
+        ),
+        (vec!["matrix", "--server-bin="], vec![], "empty path"),
+    ];
+    for (args, envs, mentions) in cases {
+        refused(&args, &envs, mentions).await;
+    }
+}
+
+/// ENDPOINT `//other-host/x`, `http://x/y` and `/a b` are refused with exit 2 (the first would
+/// otherwise send the workload to another host); a plain path such as `/pong` is posted to
+/// TARGET_URL's server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_must_be_a_path_on_the_target_host() {
+    let target = closed_port_url();
+    for endpoint in ["//other-host/x", "http://x/y", "/a b", "/\\other-host/x"] {
+        refused(
+            &["--target-url", &target, "--endpoint", endpoint],
+            &[],
+            "ENDPOINT must be a path on TARGET_URL's host",
+        )
+        .await;
+        refused(
+            &["--target-url", &target],
+            &[("ENDPOINT", endpoint)],
+            "ENDPOINT must be a path on TARGET_URL's host",
+        )
+        .await;
+    }
+
+    let server = LabServer::start(0, 1, 5);
+    let results = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let results_dir = results.path().display().to_string();
+    let (code, stdout, stderr) = run_loadgen(
+        &[
+            "--target-url",
+            &url,
+            "--endpoint",
+            "/pong",
+            "--duration",
+            "0.3",
+            "--large-size-mb",
+            "0",
+            "--results-dir",
+            &results_dir,
+            "--run-id",
+            "good-path",
+            "--quiet",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains(&format!("POST {url}/pong")), "{stdout}");
+    let requests = read_csv(&results.path().join("good-path").join("requests.csv"));
+    assert_eq!(requests.len(), 3, "small every 0.1 s for 0.3 s");
+    assert!(
+        requests
+            .iter()
+            .all(|row| row["endpoint"] == "/pong" && row["status"] == "200")
+    );
+    server.handle.stop(false).await;
+}
