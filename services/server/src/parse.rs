@@ -7,7 +7,8 @@
 //! sonic-rs, keys borrowed from the body (owned only when a key holds escapes), a fast hasher,
 //! and a map sized once from the body length. Both fill the map through serde, in document
 //! order, so a repeated key keeps its last value in both; bad bodies are answered by
-//! `serde_json` in both, so the status and message are the same (see the `agreement` tests).
+//! `serde_json` in both, so the status and message are the same (see the `agreement` tests and
+//! the differential fuzz in `tests/parser_fuzz.rs`).
 
 use std::{borrow::Cow, collections::HashMap, fmt};
 
@@ -62,17 +63,28 @@ pub fn parse_owned(body: &[u8]) -> Result<StudyBody, LabError> {
 }
 
 /// Bodies with more `[`/`{` bytes than this skip sonic-rs (see [`parse_lean`]). A study body
-/// has two.
-pub const MAX_OPENERS_FOR_SONIC: usize = 64;
+/// has two (three in the array form `[name, data]`). Any other body with more is either an
+/// error or has an unknown field, and goes to `serde_json` in the end anyway; only brackets
+/// inside keys or the name send a good body there early (slower, the same answer).
+pub const MAX_OPENERS_FOR_SONIC: usize = 8;
 
 /// Parses `body` borrowing keys from it, into a [`LeanMap`] sized from the body length, with the
 /// SIMD parser sonic-rs driving the lean visitor.
 ///
-/// Two guards keep it exactly as correct as `serde_json`, the parser of the other endpoints:
-/// - sonic-rs recurses without a depth limit when it skips a value (an unknown field, or a
-///   container where a string or number belongs), so a small body a million `[` deep would
-///   overflow the worker's stack and abort the server. Nesting can be no deeper than the
-///   number of `[` and `{` bytes, which memchr counts in a few ms; past
+/// Three guards keep it exactly as correct as `serde_json`, the parser of the other endpoints:
+/// - sonic-rs *skips* a value with weaker checks than `serde_json`: it does not look at the
+///   four characters after `\u` in a skipped string, so `{"name":"n","data":{},"x":"\u12zz"}`
+///   was a 200 on /lean and a 400 everywhere else (and `\u","` swallows a quote, so a skipped
+///   string can even end elsewhere). On this path unknown fields are therefore refused, never
+///   skipped: the body goes to `serde_json`, which skips them as `parse_owned` does. A study
+///   body has no unknown fields, so its fast path is unchanged; sonic-rs only ever *parses*
+///   here (the two field names, the name, the keys and the i64 values), and its parsing is at
+///   least as strict as `serde_json`'s (`tests/parser_fuzz.rs` keeps checking that).
+/// - sonic-rs recurses without a depth limit when it skips a container to describe an error (a
+///   `[` where a string or number belongs), so a small body a million `[` deep would overflow
+///   the worker's stack and abort the server; in a debug build (the tests) each level takes
+///   some 45 KB of stack, so even 50 levels overflow a 2 MB thread. Nesting can be no deeper
+///   than the number of `[` and `{` bytes, which memchr counts in a few ms; past
 ///   [`MAX_OPENERS_FOR_SONIC`] the body goes to `serde_json`, which has a depth limit.
 /// - On any error the body is parsed again by [`parse_lean_with_serde_json`] and that answer is
 ///   returned: the error path is rare and untimed, and a bad body gets exactly the status,
@@ -86,7 +98,7 @@ pub fn parse_lean(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
     }
     let capacity = body.len() / LEAN_BYTES_PER_PAIR_HINT;
     let mut deserializer = sonic_rs::Deserializer::from_slice(body);
-    deserialize_lean(&mut deserializer, capacity)
+    deserialize_lean(&mut deserializer, capacity, UnknownFields::Refuse)
         .and_then(|parsed| deserializer.end().map(|()| parsed))
         .or_else(|_| parse_lean_with_serde_json(body))
 }
@@ -95,7 +107,7 @@ pub fn parse_lean(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
 pub fn parse_lean_with_serde_json(body: &[u8]) -> Result<LeanBody<'_>, LabError> {
     let capacity = body.len() / LEAN_BYTES_PER_PAIR_HINT;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    deserialize_lean(&mut deserializer, capacity)
+    deserialize_lean(&mut deserializer, capacity, UnknownFields::Skip)
         .and_then(|parsed| deserializer.end().map(|()| parsed))
         .map_err(LabError::from_json)
 }
@@ -104,8 +116,24 @@ pub fn parse_lean_with_serde_json(body: &[u8]) -> Result<LeanBody<'_>, LabError>
 fn deserialize_lean<'de, D: Deserializer<'de>>(
     deserializer: D,
     capacity: usize,
+    unknown_fields: UnknownFields,
 ) -> Result<LeanBody<'de>, D::Error> {
-    deserializer.deserialize_struct("StudyBody", FIELDS, LeanBodyVisitor { capacity })
+    let visitor = LeanBodyVisitor {
+        capacity,
+        unknown_fields,
+    };
+    deserializer.deserialize_struct("StudyBody", FIELDS, visitor)
+}
+
+/// What the lean visitor does with a field other than `name` and `data`.
+#[derive(Debug, Clone, Copy)]
+enum UnknownFields {
+    /// Skip its value, as `#[derive(Deserialize)]` does: with `serde_json` this checks the
+    /// skipped value exactly as [`parse_owned`] does.
+    Skip,
+    /// Fail, so that [`parse_lean`] hands the body to `serde_json` (sonic-rs checks less
+    /// when it skips).
+    Refuse,
 }
 
 /// Counts the keys and finds the largest value: the "compute" phase, shared by all strategies.
@@ -136,6 +164,7 @@ const FIELDS: &[&str] = &["name", "data"];
 /// accepted), so both parsers meet errors in the same order and give the same status.
 struct LeanBodyVisitor {
     capacity: usize,
+    unknown_fields: UnknownFields,
 }
 
 impl<'de> Visitor<'de> for LeanBodyVisitor {
@@ -164,9 +193,16 @@ impl<'de> Visitor<'de> for LeanBodyVisitor {
                         capacity: self.capacity,
                     })?);
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => match self.unknown_fields {
+                    UnknownFields::Skip => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    UnknownFields::Refuse => {
+                        return Err(de::Error::custom(
+                            "an unknown field: left to serde_json, which checks what it skips",
+                        ));
+                    }
+                },
             }
         }
         let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
@@ -303,6 +339,25 @@ mod tests {
             })
         );
         assert_eq!(lean, owned);
+    }
+
+    #[test]
+    fn an_unknown_field_is_checked_as_serde_json_checks_it() {
+        for (body, expected) in [
+            (r#"{"name":"n","data":{"a":1},"x":"\u12zz"}"#, Err(400)),
+            (r#"{"x":{"\u00zz":1},"name":"n","data":{"a":1}}"#, Err(400)),
+            (
+                r#"{"name":"n","data":{"a":1},"x":["\ud800",1e400]}"#,
+                Ok(Summary {
+                    count: 1,
+                    maxval: 1,
+                }),
+            ),
+        ] {
+            let (owned, lean) = both(body);
+            assert_eq!(owned, expected, "{body}");
+            assert_eq!(lean, owned, "{body}");
+        }
     }
 
     #[test]

@@ -231,6 +231,13 @@ fn hand_made_edge_cases_have_the_documented_answers() {
         (r#"{"name":"n","data":{"a":01}}"#, Err(400)),
         (r#"{"name":"n","data":{"a":1}"#, Err(400)),
         (r#"{"name":"n","data":{"\ud800":1}}"#, Err(400)),
+        // A skipped field is checked as `serde_json` checks it: the four hex digits of a `\u`
+        // escape and the number syntax, but not surrogates, number ranges or UTF-8.
+        (r#"{"name":"n","data":{"a":1},"x":"\u12zz"}"#, Err(400)),
+        (r#"{"x":"\u123\","name":"n","data":{"a":1}}"#, Err(400)),
+        (r#"{"name":"n","data":{"a":1},"x":01}"#, Err(400)),
+        (r#"{"name":"n","data":{"a":1},"x":"\ud800"}"#, Ok((1, 1))),
+        (r#"{"name":"n","data":{"a":1},"x":1e400}"#, Ok((1, 1))),
     ];
     for (body, expected) in cases {
         for outcome in [
@@ -318,6 +325,7 @@ async fn the_four_endpoints_agree_over_http() {
         br#"{"name":"n","data":{"x":-9223372036854775808}}"#.to_vec(),
         br#"{"name":"n","data":{"x":1.5}}"#.to_vec(),
         br#"{"name":"n","data":{"x":1"#.to_vec(),
+        br#"{"name":"n","data":{"a":1},"x":"\u12zz"}"#.to_vec(),
     ];
     bodies.extend((0..10).map(|_| random_body(&mut rng).into_bytes()));
     bodies.extend((0..10).map(|_| broken_body(&mut rng)));
