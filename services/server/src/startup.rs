@@ -3,13 +3,26 @@
 use std::{
     io,
     net::{SocketAddr, TcpListener},
-    sync::{Arc, atomic::AtomicUsize},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
-use actix_web::{App, HttpServer, dev::Server, dev::ServerHandle, middleware::from_fn, web};
+use actix_http::HttpService;
+use actix_server::{GracefulShutdownSignal, Server};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_web::{
+    App,
+    dev::{AppConfig, ServerHandle},
+    middleware::from_fn,
+    web,
+};
 
 use crate::{
     config::ServerConfig,
+    expect::refuse_oversized_expect,
     metrics::Metrics,
     observe::observe_request,
     routes,
@@ -18,50 +31,101 @@ use crate::{
     worker::{self, WorkerContext},
 };
 
+/// How long a connection may still be read (and discarded) after its response when the
+/// handler answered before the body ended (a 413, a 503): long enough for the client, still
+/// sending, to get to reading the answer instead of hitting a reset. actix-web's default.
+pub const LINGER_AFTER_EARLY_ANSWER: Duration = Duration::from_secs(1);
+
 /// A bound, configured server, not yet running.
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    shutdown_started: GracefulShutdownSignal,
+    abandoned_requests: Arc<AtomicUsize>,
+}
+
+/// How a stop went, for the last log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown {
+    /// Requests dropped unanswered after the stop began: cut off when SHUTDOWN_TIMEOUT ran
+    /// out (or abandoned by their clients meanwhile). 0 means every request was drained.
+    pub requests_cut_off: usize,
 }
 
 impl Application {
     /// Binds `config.bind` now (port 0 picks a free port) and prepares the server.
     ///
-    /// Shared state (metrics, body budget) is built here once. The closure passed to
-    /// `HttpServer::new` is the per-worker app factory: actix calls it once on each worker
-    /// thread, which is where each worker learns its index and starts its lag probe.
+    /// Shared state (metrics, body budget) is built here once. The closure given to the
+    /// server is called once per worker thread: it builds that worker's HTTP service around
+    /// the per-worker `App`, which is where each worker learns its index and starts its lag
+    /// probe.
+    ///
+    /// This is what actix-web's `HttpServer` does, written out for one reason: `HttpServer`
+    /// always answers `Expect: 100-continue` with "100 Continue", so a client announcing a
+    /// body over MAX_BODY_MB would be told to send it, only to get 413 after uploading it.
+    /// Built from actix-http's `HttpService`, the server can check the declared length first
+    /// ([`refuse_oversized_expect`]) and answer 413 before a single body byte is sent.
     pub fn build(config: ServerConfig) -> io::Result<Self> {
         let listener = TcpListener::bind(&config.bind)?;
         let address = listener.local_addr()?;
         let metrics = Metrics::new(&config).map_err(io::Error::other)?;
         let state = web::Data::new(AppState::new(&config, metrics.clone()));
-        let json_config = ping::json_config(config.max_body_bytes());
+        let max_body_bytes = config.max_body_bytes();
+        let json_config = ping::json_config(max_body_bytes);
         let next_worker_index = Arc::new(AtomicUsize::new(0));
         let probe_every = config.lag_probe_interval();
+        let keep_alive = config.keep_alive_setting();
+        let client_request_timeout = config.client_request_timeout_setting();
 
-        let factory_metrics = metrics.clone();
-        let server = HttpServer::new(move || {
-            let index = worker::enter_worker(&next_worker_index, &factory_metrics, probe_every);
-            App::new()
-                .app_data(state.clone())
-                .app_data(web::Data::new(WorkerContext { index }))
-                .app_data(json_config.clone())
-                .wrap(from_fn(observe_request))
-                .configure(routes::configure)
+        let builder = Server::build()
+            .workers(usize::from(config.workers))
+            .worker_max_blocking_threads(usize::from(config.blocking_threads))
+            .shutdown_timeout(config.shutdown_timeout);
+        // Resolves when a stop begins (signal or handle): each connection then finishes the
+        // request it is on and closes; idle keep-alive connections (a Prometheus scraper's)
+        // close at once instead of holding the shutdown open until SHUTDOWN_TIMEOUT.
+        let shutdown_started = builder.graceful_shutdown_signal();
+        let abandoned_requests = Arc::clone(&state.abandoned_requests);
+        let stop_signal = shutdown_started.clone();
+        let server = builder
+            .listen("lab-server", listener, move || {
+                let index = worker::enter_worker(&next_worker_index, &metrics, probe_every);
+                let app = App::new()
+                    .app_data(state.clone())
+                    .app_data(web::Data::new(WorkerContext { index }))
+                    .app_data(json_config.clone())
+                    .wrap(from_fn(observe_request))
+                    .configure(routes::configure);
+                let shutdown_started = shutdown_started.clone();
+                let expect_metrics = metrics.clone();
+                HttpService::build()
+                    .keep_alive(keep_alive)
+                    .client_request_timeout(client_request_timeout)
+                    // Bounds the linger after an early answer and the graceful close (flush,
+                    // FIN) of a connection whose keep-alive ran out. A blocked loop can make
+                    // keep-alive expire early; the connection is idle then, so nothing is lost.
+                    .client_disconnect_timeout(LINGER_AFTER_EARLY_ANSWER)
+                    .local_addr(address)
+                    .graceful_shutdown_signal(move || {
+                        let signal = shutdown_started.clone();
+                        async move { signal.notified().await }
+                    })
+                    .on_connect_ext(worker::connection_counter(metrics.clone()))
+                    .expect(refuse_oversized_expect(max_body_bytes, expect_metrics))
+                    .finish(map_config(
+                        app.into_factory().map_err(|error| error.error_response()),
+                        // Host and address as the app sees them; the lab never builds URLs.
+                        move |()| AppConfig::default(),
+                    ))
+                    .tcp()
+            })?
+            .run();
+        Ok(Self {
+            address,
+            server,
+            shutdown_started: stop_signal,
+            abandoned_requests,
         })
-        .workers(usize::from(config.workers))
-        .keep_alive(config.keep_alive_setting())
-        .client_request_timeout(config.client_request_timeout_setting())
-        // client_disconnect_timeout stays at actix's default (1 s). It only bounds the
-        // graceful close (flush, FIN) of a connection whose keep-alive timer ran out: the
-        // connection is idle, so when a blocked loop makes it expire early, the connection is
-        // dropped instead of closed cleanly and no request is lost or answered differently.
-        .worker_max_blocking_threads(usize::from(config.blocking_threads))
-        .shutdown_timeout(config.shutdown_timeout)
-        .on_connect(worker::connection_counter(metrics))
-        .listen(listener)?
-        .run();
-        Ok(Self { address, server })
     }
 
     /// The bound address.
@@ -79,9 +143,30 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped: by the handle, or by SIGTERM/SIGINT, which stop accepting, let
-    /// in-flight requests finish for up to SHUTDOWN_TIMEOUT seconds, then return `Ok`.
-    pub async fn run_until_stopped(self) -> io::Result<()> {
-        self.server.await
+    /// Serves until stopped: by the handle, or by SIGTERM/SIGINT.
+    ///
+    /// A stop happens in three steps: the listener closes (new connections are refused); every
+    /// connection finishes the request it is on, uploads included, and closes, while idle
+    /// keep-alive connections close at once; after SHUTDOWN_TIMEOUT seconds whatever is still
+    /// running is dropped. The returned [`Shutdown`] says whether anything was.
+    pub async fn run_until_stopped(self) -> io::Result<Shutdown> {
+        let abandoned = Arc::clone(&self.abandoned_requests);
+        let signal = self.shutdown_started;
+        // How many requests had been abandoned (by their clients) before the stop began.
+        let before_stop = tokio::spawn(async move {
+            signal.notified().await;
+            abandoned.load(Ordering::Relaxed)
+        });
+        self.server.await?;
+        let before = if before_stop.is_finished() {
+            before_stop.await.unwrap_or(0)
+        } else {
+            before_stop.abort();
+            0
+        };
+        let after = self.abandoned_requests.load(Ordering::Relaxed);
+        Ok(Shutdown {
+            requests_cut_off: after.saturating_sub(before),
+        })
     }
 }

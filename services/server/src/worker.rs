@@ -10,7 +10,6 @@
 //! and a new index makes it visible on the dashboard rather than hiding it.
 
 use std::{
-    any::Any,
     cell::Cell,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
@@ -56,7 +55,7 @@ pub fn current_worker() -> Option<usize> {
 }
 
 /// The `on_connect` hook: counts each accepted TCP connection for the worker that got it.
-pub fn connection_counter(metrics: Metrics) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync {
+pub fn connection_counter<Io>(metrics: Metrics) -> impl Fn(&Io, &mut Extensions) + 'static {
     move |_connection, _extensions| {
         if let Some(index) = current_worker() {
             metrics
