@@ -1,11 +1,17 @@
-//! A cap on request-body bytes held in memory by all workers together.
+//! A cap on the memory that request bodies, and the maps parsed from them, hold in all workers
+//! together.
 //!
 //! MAX_BODY_MB bounds one request; nothing bounds how many large requests arrive at once. Each
-//! strategy request therefore reserves its body size here before its body is read (its
-//! Content-Length, or MAX_BODY_MB when the length is unknown) and gives it back when the
-//! response is built. When the budget is spent, the request gets 503 `server_busy` without
-//! its body being read. The parsed map is not counted: it is proportional to the body (a
-//! 25 MB body becomes roughly 100 MB of map), so the budget bounds it too.
+//! strategy request therefore opens a [`Charge`] on the shared [`BodyBudget`] and grows it:
+//! - by each chunk of its body as the chunk arrives, so a client that sends headers and then
+//!   stalls holds nothing (it used to hold its whole Content-Length, and eight such clients
+//!   locked every endpoint);
+//! - once the body is complete, by what parsing it will allocate (the owned map of a 25 MB
+//!   body is about four times the body: see [`crate::strategies::parse_memory`]).
+//!
+//! A charge that cannot grow ends the request with 503 `server_busy`, and everything a request
+//! charged is given back when its charge is dropped (after the response is built). So the
+//! bodies and maps in memory stay under BODY_BUDGET_MB, whatever the number of uploads.
 
 use std::sync::{
     Arc,
@@ -19,11 +25,11 @@ pub struct BodyBudget {
     in_use: Arc<AtomicUsize>,
 }
 
-/// Bytes taken from a [`BodyBudget`]; given back when dropped.
+/// What one request holds of a [`BodyBudget`]; given back when dropped.
 #[derive(Debug)]
-pub struct Reservation {
-    bytes: usize,
-    in_use: Arc<AtomicUsize>,
+pub struct Charge {
+    bytes: AtomicUsize,
+    budget: BodyBudget,
 }
 
 impl BodyBudget {
@@ -40,30 +46,52 @@ impl BodyBudget {
         self.capacity
     }
 
-    /// Bytes reserved right now.
+    /// Bytes charged right now, by all requests.
     pub fn in_use(&self) -> usize {
         self.in_use.load(Ordering::Relaxed)
     }
 
-    /// Reserves `bytes`, or returns `None` if that would go over the budget.
-    pub fn try_reserve(&self, bytes: usize) -> Option<Reservation> {
+    /// A new charge of zero bytes, for one request.
+    pub fn open_charge(&self) -> Charge {
+        Charge {
+            bytes: AtomicUsize::new(0),
+            budget: self.clone(),
+        }
+    }
+
+    fn take(&self, bytes: usize) -> bool {
         self.in_use
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |in_use| {
                 in_use
                     .checked_add(bytes)
                     .filter(|&total| total <= self.capacity)
             })
-            .ok()
-            .map(|_| Reservation {
-                bytes,
-                in_use: Arc::clone(&self.in_use),
-            })
+            .is_ok()
     }
 }
 
-impl Drop for Reservation {
+impl Charge {
+    /// Adds `bytes` to this charge, or returns `false` (charging nothing) if that would take
+    /// the budget over its capacity.
+    pub fn grow(&self, bytes: usize) -> bool {
+        if !self.budget.take(bytes) {
+            return false;
+        }
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        true
+    }
+
+    /// Bytes this charge holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Charge {
     fn drop(&mut self) {
-        self.in_use.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.budget
+            .in_use
+            .fetch_sub(*self.bytes.get_mut(), Ordering::AcqRel);
     }
 }
 
@@ -72,15 +100,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reservations_past_the_capacity_are_refused_until_one_is_returned() {
+    fn charges_past_the_capacity_are_refused_until_one_is_given_back() {
         let budget = BodyBudget::new(100);
-        let first = budget.try_reserve(60).unwrap();
-        assert!(budget.try_reserve(50).is_none());
-        let second = budget.try_reserve(40).unwrap();
+        let first = budget.open_charge();
+        assert!(first.grow(60));
+        let second = budget.open_charge();
+        assert!(!second.grow(50), "60 + 50 is over 100");
+        assert_eq!(second.bytes(), 0, "a refused growth charges nothing");
+        assert!(second.grow(40));
         assert_eq!(budget.in_use(), 100);
         drop(first);
-        assert!(budget.try_reserve(50).is_some());
+        assert!(second.grow(50));
         drop(second);
         assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn an_open_charge_holds_nothing_until_it_grows() {
+        let budget = BodyBudget::new(10);
+        let stalled: Vec<Charge> = (0..1000).map(|_| budget.open_charge()).collect();
+        assert_eq!(budget.in_use(), 0);
+        let working = budget.open_charge();
+        assert!(working.grow(10));
+        drop(stalled);
     }
 }

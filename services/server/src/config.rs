@@ -71,11 +71,28 @@ pub struct ServerConfig {
     #[arg(long, env = "LAG_PROBE_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub lag_probe_interval_ms: u64,
 
-    /// Request bodies all workers may hold in memory at once, in MiB. A strategy request
-    /// reserves its Content-Length (MAX_BODY_MB if chunked) before its body is read; when
-    /// the budget is spent it gets 503 instead of growing memory without bound.
-    #[arg(long, env = "BODY_BUDGET_MB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    /// Memory that request bodies and the maps parsed from them may hold in all workers
+    /// together, in MiB. A strategy request charges each chunk of its body as it arrives, then
+    /// what its parse will allocate; a request that would go over gets 503 `server_busy`
+    /// instead of growing memory without bound. Peak RSS stays under about this plus the
+    /// server's own ~100 MiB (measured in the README).
+    #[arg(long, env = "BODY_BUDGET_MB", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub body_budget_mb: u32,
+
+    /// Seconds an upload may go without a single body byte arriving; then it is cut off with
+    /// 408 `body_read_timeout` and its connection closed. 0 = no limit. A live link, however
+    /// slow, sends something every few seconds; a client that sent headers and then nothing
+    /// does not hold a connection (and its worker's attention) for longer than this.
+    #[arg(long, env = "BODY_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub body_idle_timeout: u64,
+
+    /// Slowest average upload rate accepted, in KiB/s, counted from when the request's head was
+    /// read, after a grace period of BODY_IDLE_TIMEOUT seconds: an upload that falls behind is
+    /// cut off with 408 `body_read_timeout`. 0 = no minimum. The default, 8 KiB/s, is 64 kbit/s,
+    /// a 25 MB body in under an hour: no real link is that slow, but a client trickling a byte
+    /// every few seconds to hold the connection is.
+    #[arg(long, env = "BODY_MIN_RATE_KB", default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub body_min_rate_kb: u64,
 }
 
 impl ServerConfig {
@@ -105,6 +122,16 @@ impl ServerConfig {
     /// actix's client request timeout: `Duration::ZERO` is how actix spells "no limit".
     pub fn client_request_timeout_setting(&self) -> Duration {
         Duration::from_secs(self.client_request_timeout)
+    }
+
+    /// The rules every upload is read under (see [`crate::upload`]).
+    pub fn upload_rules(&self) -> crate::upload::UploadRules {
+        crate::upload::UploadRules {
+            max_bytes: self.max_body_bytes(),
+            idle_timeout: (self.body_idle_timeout > 0)
+                .then(|| Duration::from_secs(self.body_idle_timeout)),
+            min_bytes_per_second: self.body_min_rate_kb.saturating_mul(1024),
+        }
     }
 
     /// The lag probe's period.

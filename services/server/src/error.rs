@@ -6,10 +6,14 @@
 //! | `wrong_shape`         | 422    | valid JSON, wrong shape: missing field, string value,      |
 //! |                       |        | float, integer outside i64                                 |
 //! | `body_read_failed`    | 400    | the client stopped sending mid-body                        |
-//! | `body_too_large`      | 413    | the body is larger than MAX_BODY_MB                        |
+//! | `body_read_timeout`   | 408    | the client stalled mid-body (BODY_IDLE_TIMEOUT) or sent it |
+//! |                       |        | slower than BODY_MIN_RATE_KB                               |
+//! | `body_too_large`      | 413    | the body is larger than MAX_BODY_MB (also answered to      |
+//! |                       |        | `Expect: 100-continue` before the body is sent)            |
 //! | `unsupported_media_type` | 415 | Content-Type is not JSON, is missing, or the body is       |
 //! |                       |        | compressed (Content-Encoding)                              |
-//! | `server_busy`         | 503    | the in-flight body budget (BODY_BUDGET_MB) is spent        |
+//! | `server_busy`         | 503    | the memory budget for bodies and parsed maps               |
+//! |                       |        | (BODY_BUDGET_MB) is spent                                  |
 //! | `not_found`           | 404    | unknown path                                               |
 //! | `method_not_allowed`  | 405    | known path, wrong method                                   |
 //! | `internal`            | 500    | the blocking pool went away (only during shutdown)         |
@@ -21,6 +25,8 @@ use actix_web::{
 };
 use lab_core::schema::ErrorBody;
 use serde_json::error::Category;
+
+use crate::upload::CutOff;
 
 /// A request that gets an error answer instead of a [`lab_core::schema::LabResponse`].
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +40,9 @@ pub enum LabError {
     /// The body stream broke before its end (client went away, bad chunked encoding).
     #[error("reading the request body failed: {0}")]
     BodyReadFailed(String),
+    /// The client stalled, or sent the body too slowly.
+    #[error("reading the request body timed out: {0}")]
+    BodyReadTimeout(String),
     /// The body is larger than the limit.
     #[error("request body is larger than the limit of {limit_bytes} bytes")]
     BodyTooLarge {
@@ -45,7 +54,7 @@ pub enum LabError {
     UnsupportedMediaType(String),
     /// Too many body bytes are in flight right now.
     #[error(
-        "the server already holds {budget_bytes} bytes of request bodies in flight (BODY_BUDGET_MB); retry later"
+        "the server already holds {budget_bytes} bytes of request bodies and parsed maps (BODY_BUDGET_MB); retry later"
     )]
     ServerBusy {
         /// The budget in bytes.
@@ -74,6 +83,7 @@ impl LabError {
             Self::MalformedJson(_) => "malformed_json",
             Self::WrongShape(_) => "wrong_shape",
             Self::BodyReadFailed(_) => "body_read_failed",
+            Self::BodyReadTimeout(_) => "body_read_timeout",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::ServerBusy { .. } => "server_busy",
@@ -81,6 +91,15 @@ impl LabError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Internal(_) => "internal",
         }
+    }
+
+    /// Whether the answer is given before the request's body was read to its end, so the
+    /// connection cannot carry another request.
+    pub fn body_left_unread(&self) -> bool {
+        matches!(
+            self,
+            Self::BodyReadTimeout(_) | Self::BodyTooLarge { .. } | Self::ServerBusy { .. }
+        )
     }
 
     /// Maps a parser error: syntax and end-of-input errors mean "not JSON" (400), data errors
@@ -93,8 +112,17 @@ impl LabError {
         }
     }
 
-    /// Maps a broken body stream.
+    /// Maps a broken body stream, and a body stream cut off by the upload rules.
     pub fn from_payload(error: PayloadError, limit_bytes: usize) -> Self {
+        if let Some(cut_off) = CutOff::from_payload_error(&error) {
+            return match cut_off {
+                CutOff::Idle { .. } | CutOff::TooSlow { .. } => {
+                    Self::BodyReadTimeout(cut_off.to_string())
+                }
+                CutOff::OverBudget { budget_bytes } => Self::ServerBusy { budget_bytes },
+                CutOff::TooLarge { limit_bytes } => Self::BodyTooLarge { limit_bytes },
+            };
+        }
         match error {
             PayloadError::Overflow => Self::BodyTooLarge { limit_bytes },
             other => Self::BodyReadFailed(other.to_string()),
@@ -143,6 +171,7 @@ impl ResponseError for LabError {
         match self {
             Self::MalformedJson(_) | Self::BodyReadFailed(_) => StatusCode::BAD_REQUEST,
             Self::WrongShape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BodyReadTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -153,7 +182,13 @@ impl ResponseError for LabError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.body_left_unread() {
+            // The rest of the body is still on its way (or never coming): close the connection
+            // after this answer instead of waiting to read past it for the next request.
+            response.force_close();
+        }
+        response.json(ErrorBody {
             error: self.kind().to_owned(),
             message: self.to_string(),
         })

@@ -1,27 +1,90 @@
-//! The checks every strategy request passes before its body is read, in one place so all four
-//! endpoints give the same answer to the same bad request:
+//! The checks every strategy request passes before its body is read, and the rules it is read
+//! under, in one place so all four endpoints give the same answer to the same request:
 //!
 //! 1. Content-Type must be JSON (`application/json` or any `+json` type; charset allowed):
 //!    wrong or missing → 415. A compressed body (Content-Encoding other than identity) → 415:
 //!    the lab measures parsing, and only `web::Json` would decompress.
 //! 2. A declared Content-Length over MAX_BODY_MB → 413, before reading a byte.
-//! 3. The body's size is reserved from the in-flight [`BodyBudget`](crate::budget::BodyBudget)
-//!    (MAX_BODY_MB when the length is unknown) → 503 when spent; given back after the response.
+//! 3. A declared body that, with its parse, does not fit what is left of the memory budget
+//!    right now → 503, before reading a byte (it would be cut off half-way otherwise).
+//! 4. The body stream is replaced by a [`GuardedBody`]: it charges the request's budget
+//!    [`Charge`](crate::budget::Charge) chunk by chunk and then for the parse, and cuts off a
+//!    stalled or trickling upload. The charge is given back after the response is built.
+
+use std::{
+    pin::Pin,
+    rc::Rc,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use actix_web::{
     Error, HttpMessage, HttpRequest,
-    body::{BoxBody, MessageBody},
-    dev::{ServiceRequest, ServiceResponse},
+    body::{BodySize, BoxBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
     http::header,
     middleware::Next,
-    mime, web,
+    mime,
+    web::{self, Bytes},
 };
 
-use crate::{body::declared_length, error::LabError, state::AppState};
+use crate::{
+    body::declared_length,
+    error::LabError,
+    observe::endpoint_label,
+    state::AppState,
+    strategies::parse_memory,
+    upload::{BodyShape, GuardedBody, UnreadBody},
+};
+
+/// An answer body that keeps the unread rest of a cut-off request body alive until the
+/// answer has been written (actix drops the answer body only then).
+struct AnswerKeepingUnread {
+    body: BoxBody,
+    #[allow(dead_code)] // held, never read
+    rest: Payload,
+}
+
+impl MessageBody for AnswerKeepingUnread {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
+/// A request that held at least this much (a large body and its map) hands the freed memory
+/// back to the OS when it is done.
+pub const RETURN_MEMORY_AFTER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Asks glibc's malloc to give free memory back to the OS (`malloc_trim`).
+///
+/// A 25 MB owned parse allocates 1.25 million small key strings, freed from whichever thread
+/// parsed them; glibc keeps such memory in its per-thread arenas for reuse, and measured idle
+/// RSS after a burst stayed at 160-370 MB (mimalloc, tried instead, kept more). `malloc_trim`
+/// returns the free pages of every arena; it runs after the request's own memory is freed.
+fn return_freed_memory() {
+    let started = std::time::Instant::now();
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers from us.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    tracing::debug!(
+        took_ms = started.elapsed().as_secs_f64() * 1e3,
+        "malloc_trim"
+    );
+}
 
 /// Route middleware for the four strategy endpoints (see the module docs).
 pub async fn json_upload_gate(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let state = request
@@ -36,13 +99,47 @@ pub async fn json_upload_gate(
     if declared.is_some_and(|length| length > limit) {
         return Ok(request.error_response(LabError::BodyTooLarge { limit_bytes: limit }));
     }
-    let Some(reservation) = state.budget.try_reserve(declared.unwrap_or(limit)) else {
-        let budget_bytes = state.budget.capacity();
-        return Ok(request.error_response(LabError::ServerBusy { budget_bytes }));
+    let parse_cost = parse_memory(endpoint_label(request.path()));
+    let budget_bytes = state.budget.capacity();
+    let free = budget_bytes.saturating_sub(state.budget.in_use());
+    // Before the body arrives only its length is known: assume the study's shape, ~20 bytes
+    // a pair, to refuse early what clearly will not fit (the exact charge comes at its end).
+    let likely_cost = |length: usize| {
+        let pairs = length / 20;
+        parse_cost(&BodyShape {
+            bytes: length,
+            colons: pairs,
+            backslashes: 0,
+        })
     };
-    let response = next.call(request).await?;
-    drop(reservation);
-    Ok(response.map_into_boxed_body())
+    if declared.is_some_and(|length| length.saturating_add(likely_cost(length)) > free) {
+        return Ok(request.error_response(LabError::ServerBusy { budget_bytes }));
+    }
+    let charge = Arc::new(state.budget.open_charge());
+    let unread = UnreadBody::default();
+    let body = GuardedBody::new(
+        request.take_payload(),
+        state.upload_rules,
+        Arc::clone(&charge),
+        budget_bytes,
+        parse_cost,
+        state.metrics.uploads_cut_off.clone(),
+        Rc::clone(&unread),
+    );
+    request.set_payload(Payload::from(
+        Box::pin(body) as actix_http::BoxedPayloadStream
+    ));
+    let response = next.call(request).await?.map_into_boxed_body();
+    let charged = charge.bytes();
+    drop(charge);
+    if charged >= RETURN_MEMORY_AFTER_BYTES {
+        return_freed_memory();
+    }
+    Ok(match unread.take() {
+        // Kept with the answer until it is written: see [`UnreadBody`].
+        Some(rest) => response.map_body(|_, body| BoxBody::new(AnswerKeepingUnread { body, rest })),
+        None => response,
+    })
 }
 
 /// Accepts `application/json` and `+json` types (the same rule as actix's `JsonConfig`), and

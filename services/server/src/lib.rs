@@ -11,8 +11,13 @@
 //!   phase profile they share.
 //! - [`parse`]: the pure work: the two parsers and the count/max summary.
 //! - [`body`]: reading a body chunk by chunk under MAX_BODY_MB.
-//! - [`gate`]: the checks before a body is read (content type, declared length, budget).
-//! - [`budget`]: the cap on request-body bytes held in memory by all workers together.
+//! - [`gate`]: the checks before a body is read (content type, declared length), and the
+//!   rules it is read under.
+//! - [`upload`]: a body stream read under a size limit, a budget charge and a deadline for
+//!   stalled clients.
+//! - [`expect`]: `Expect: 100-continue` answered with 413 when the body would be too large.
+//! - [`budget`]: the cap on memory held by request bodies and their parsed maps, all workers
+//!   together.
 //! - [`observe`]: the middleware that times every request, labels it, and sets headers.
 //! - [`worker`]: each worker's index, its connection counter, its event-loop lag probe.
 //! - [`metrics`]: every Prometheus series: names as constants, buckets, size classes.
@@ -25,6 +30,7 @@ pub mod body;
 pub mod budget;
 pub mod config;
 pub mod error;
+pub mod expect;
 pub mod gate;
 pub mod metrics;
 pub mod observe;
@@ -35,6 +41,7 @@ pub mod startup;
 pub mod state;
 pub mod strategies;
 pub mod telemetry;
+pub mod upload;
 pub mod worker;
 
 pub use startup::Application;

@@ -33,6 +33,15 @@ pub const KEEP_ALIVE_SECONDS: &str = "lab_server_keep_alive_seconds";
 pub const BLOCKING_THREADS: &str = "lab_server_blocking_threads";
 /// How late each worker's lag-probe timer woke: time its event loop was busy elsewhere.
 pub const EVENT_LOOP_LAG: &str = "lab_server_event_loop_lag_seconds";
+/// Uploads stopped before their end, by reason: `idle` and `too_slow` (a stalled or trickling
+/// client, BODY_IDLE_TIMEOUT / BODY_MIN_RATE_KB), `over_budget` (BODY_BUDGET_MB spent),
+/// `too_large` (MAX_BODY_MB passed, or announced with `Expect: 100-continue`).
+pub const UPLOADS_CUT_OFF: &str = "lab_server_uploads_cut_off_total";
+/// Bytes of request bodies and parsed maps charged to BODY_BUDGET_MB right now.
+pub const BUDGET_IN_USE: &str = "lab_server_body_budget_in_use_bytes";
+
+/// BODY_BUDGET_MB in bytes, beside [`BUDGET_IN_USE`].
+pub const BUDGET_CAPACITY: &str = "lab_server_body_budget_bytes";
 
 /// The strategy endpoints' label values; every other path is labelled [`OTHER_ENDPOINT`].
 pub const ENDPOINTS: [&str; 4] = ["ping", "pong", "offload", "lean"];
@@ -79,6 +88,10 @@ pub struct Metrics {
     pub connections_total: IntCounterVec,
     /// See [`EVENT_LOOP_LAG`].
     pub event_loop_lag: HistogramVec,
+    /// See [`UPLOADS_CUT_OFF`].
+    pub uploads_cut_off: IntCounterVec,
+    /// See [`BUDGET_IN_USE`]; set from the budget at each scrape.
+    pub budget_in_use: IntGauge,
 }
 
 impl Metrics {
@@ -125,6 +138,19 @@ impl Metrics {
                 .buckets(latency),
             &["worker"],
         )?;
+        let uploads_cut_off = IntCounterVec::new(
+            Opts::new(
+                UPLOADS_CUT_OFF,
+                "Uploads stopped before their end: idle or too_slow (a stalled client), over_budget (BODY_BUDGET_MB), too_large (MAX_BODY_MB).",
+            ),
+            &["reason"],
+        )?;
+        let budget_in_use = IntGauge::new(
+            BUDGET_IN_USE,
+            "Bytes of request bodies and parsed maps charged to BODY_BUDGET_MB right now.",
+        )?;
+        let budget_capacity = IntGauge::new(BUDGET_CAPACITY, "BODY_BUDGET_MB in bytes.")?;
+        budget_capacity.set(i64::try_from(config.body_budget_bytes()).unwrap_or(i64::MAX));
         let workers = IntGauge::new(WORKERS, "Number of actix workers (event loops).")?;
         let keep_alive = IntGauge::new(
             KEEP_ALIVE_SECONDS,
@@ -145,6 +171,9 @@ impl Metrics {
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(connections_total.clone()))?;
         registry.register(Box::new(event_loop_lag.clone()))?;
+        registry.register(Box::new(uploads_cut_off.clone()))?;
+        registry.register(Box::new(budget_in_use.clone()))?;
+        registry.register(Box::new(budget_capacity))?;
         registry.register(Box::new(workers))?;
         registry.register(Box::new(keep_alive))?;
         registry.register(Box::new(blocking_threads))?;
@@ -161,6 +190,8 @@ impl Metrics {
             requests_total,
             connections_total,
             event_loop_lag,
+            uploads_cut_off,
+            budget_in_use,
         };
         metrics.precreate_series(config);
         Ok(metrics)
@@ -176,6 +207,9 @@ impl Metrics {
         }
         for endpoint in ENDPOINTS {
             self.active_requests.with_label_values(&[endpoint]);
+        }
+        for reason in crate::upload::CUT_OFF_REASONS {
+            self.uploads_cut_off.with_label_values(&[reason]);
         }
     }
 

@@ -27,6 +27,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: every series in the Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let in_use = i64::try_from(state.budget.in_use()).unwrap_or(i64::MAX);
+    state.metrics.budget_in_use.set(in_use);
     HttpResponse::Ok()
         .content_type(ContentType(
             "text/plain; version=0.0.4; charset=utf-8"

@@ -1,7 +1,9 @@
 //! What every worker shares: built once in [`crate::startup::Application::build`], outside
 //! the per-worker app factory, and cloned into each worker's `App` as `web::Data`.
 
-use crate::{budget::BodyBudget, config::ServerConfig, metrics::Metrics};
+use std::sync::{Arc, atomic::AtomicUsize};
+
+use crate::{budget::BodyBudget, config::ServerConfig, metrics::Metrics, upload::UploadRules};
 
 /// Shared by all workers.
 pub struct AppState {
@@ -11,8 +13,13 @@ pub struct AppState {
     pub budget: BodyBudget,
     /// MAX_BODY_MB in bytes.
     pub max_body_bytes: usize,
+    /// MAX_BODY_MB, BODY_IDLE_TIMEOUT, BODY_MIN_RATE_KB: how every upload is read.
+    pub upload_rules: UploadRules,
     /// OFFLOAD_MIN_KB in bytes: /offload parses smaller bodies on the loop.
     pub offload_min_bytes: usize,
+    /// Requests dropped before they were answered (see `observe`): read at shutdown to tell
+    /// a drain from a cut.
+    pub abandoned_requests: Arc<AtomicUsize>,
     /// WORKERS, reported by /healthz.
     pub workers: usize,
     /// KEEP_ALIVE in seconds, reported by /healthz.
@@ -26,7 +33,9 @@ impl AppState {
             metrics,
             budget: BodyBudget::new(config.body_budget_bytes()),
             max_body_bytes: config.max_body_bytes(),
+            upload_rules: config.upload_rules(),
             offload_min_bytes: config.offload_min_bytes(),
+            abandoned_requests: Arc::default(),
             workers: usize::from(config.workers),
             keep_alive_seconds: config.keep_alive,
         }

@@ -175,36 +175,96 @@ async fn chunked_body_is_stopped_as_soon_as_it_passes_the_limit() {
     still_serving(&app).await;
 }
 
-/// When bodies in flight hold the whole BODY_BUDGET_MB, the next request gets 503 without its
-/// body being read; once the held body is done, requests are served again.
+/// The budget counts body bytes as they arrive, plus each body's parse: a request whose
+/// declared body and parse do not fit what is left gets 503 before its body is read, one that
+/// fits is served beside a half-sent upload, and the upload, once finished, is served too.
 #[tokio::test]
-async fn spent_body_budget_is_503_until_bodies_finish() {
+async fn a_body_that_does_not_fit_the_budget_left_is_503() {
     let app = spawn_app(&["--body-budget-mb", "1"]).await;
-    let held_length = 1024 * 1024;
+    let budget = 1024 * 1024;
+    let held_length = 150_000;
     let mut held = start_json_post(&app, "/pong", format!("content-length: {held_length}")).await;
     let prefix = br#"{"name":"held","data":{"a":1}}"#;
+    let sent_first = 100_000;
     held.write_all(prefix).await.unwrap();
-    // Readiness, not a sleep: wait until the server is handling the held request.
-    loop {
-        let metrics = app.metrics().await;
-        if metrics.value("http_server_active_requests", &[("endpoint", "pong")]) == 1.0 {
-            break;
-        }
+    held.write_all(&vec![b' '; sent_first - prefix.len()])
+        .await
+        .unwrap();
+    // Readiness, not a sleep: wait until the server has charged what was sent.
+    while app
+        .metrics()
+        .await
+        .value("lab_server_body_budget_in_use_bytes", &[])
+        < sent_first as f64
+    {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     for endpoint in STRATEGIES {
-        let response = app
-            .post_json(endpoint, r#"{"name":"n","data":{"a":1}}"#)
-            .await;
+        // A body as large as what is left: with its parse, it cannot fit.
+        let too_big_for_what_is_left = budget - sent_first;
+        let body = format!(
+            r#"{{"name":"n","data":{{"a":1}}}}{}"#,
+            " ".repeat(too_big_for_what_is_left)
+        );
+        let response = app.post_json(endpoint, body).await;
         assert_eq!(response.status(), 503, "{endpoint}");
         let answer: ErrorBody = response.json().await.unwrap();
         assert_eq!(answer.error, "server_busy");
+        let response = app
+            .post_json(endpoint, r#"{"name":"n","data":{"a":1}}"#)
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{endpoint}: a small body still fits"
+        );
     }
-    held.write_all(&vec![b' '; held_length - prefix.len()])
+    held.write_all(&vec![b' '; held_length - sent_first])
         .await
         .unwrap();
     let response = read_response(&mut held).await;
     assert_eq!(response.status, 200);
+    still_serving(&app).await;
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metrics.value("lab_server_body_budget_in_use_bytes", &[]),
+        0.0
+    );
+}
+
+/// A chunked body that outgrows the budget while it arrives is cut off with 503 (counted as
+/// `over_budget`), and the budget is whole again afterwards.
+#[tokio::test]
+async fn a_chunked_body_outgrowing_the_budget_is_cut_off_with_503() {
+    let app = spawn_app(&["--body-budget-mb", "1"]).await;
+    for endpoint in STRATEGIES {
+        let mut stream = start_json_post(&app, endpoint, "transfer-encoding: chunked".into()).await;
+        let chunk = 512 * 1024;
+        for _ in 0..3 {
+            let mut bytes = format!("{chunk:x}\r\n").into_bytes();
+            bytes.extend(std::iter::repeat_n(b' ', chunk));
+            bytes.extend_from_slice(b"\r\n");
+            if stream.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let response = read_response(&mut stream).await;
+        assert_eq!(response.status, 503, "{endpoint}");
+        let answer: ErrorBody = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(answer.error, "server_busy");
+    }
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metrics.value(
+            "lab_server_uploads_cut_off_total",
+            &[("reason", "over_budget")]
+        ),
+        4.0
+    );
+    assert_eq!(
+        metrics.value("lab_server_body_budget_in_use_bytes", &[]),
+        0.0
+    );
     still_serving(&app).await;
 }
 
