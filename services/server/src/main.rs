@@ -12,7 +12,13 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(%address, ?config, "lab-server started");
     // The one stdout line, for scripts and tests that started us on port 0.
     println!("listening on http://{address}");
-    application.run_until_stopped().await?;
-    tracing::info!("lab-server stopped: in-flight requests drained");
+    let shutdown = application.run_until_stopped().await?;
+    match shutdown.requests_cut_off {
+        0 => tracing::info!("lab-server stopped: in-flight requests drained"),
+        cut => tracing::warn!(
+            requests_cut_off = cut,
+            "lab-server stopped: {cut} request(s) were still running when SHUTDOWN_TIMEOUT ran out and were cut off"
+        ),
+    }
     Ok(())
 }

@@ -4,7 +4,13 @@
 //! not yet read), so `elapsed_server` and the request-duration histogram include reading and
 //! parsing the body, but not any time the request waited for a busy event loop before that.
 
-use std::time::Instant;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Instant,
+};
 
 use actix_web::{
     Error, HttpMessage, HttpRequest,
@@ -49,19 +55,33 @@ pub fn endpoint_label(path: &str) -> &'static str {
         .unwrap_or(OTHER_ENDPOINT)
 }
 
-/// Keeps `http_server_active_requests` right even if the request future is dropped.
-struct ActiveRequest(IntGauge);
+/// Keeps `http_server_active_requests` right even if the request future is dropped, and
+/// counts the requests that were dropped before they were answered (by a shutdown that ran
+/// out of SHUTDOWN_TIMEOUT, or by a client that went away), so shutdown can tell a drain
+/// from a cut.
+struct ActiveRequest {
+    gauge: IntGauge,
+    abandoned: Arc<AtomicUsize>,
+    answered: bool,
+}
 
 impl ActiveRequest {
-    fn start(gauge: IntGauge) -> Self {
+    fn start(gauge: IntGauge, abandoned: Arc<AtomicUsize>) -> Self {
         gauge.inc();
-        Self(gauge)
+        Self {
+            gauge,
+            abandoned,
+            answered: false,
+        }
     }
 }
 
 impl Drop for ActiveRequest {
     fn drop(&mut self) {
-        self.0.dec();
+        self.gauge.dec();
+        if !self.answered {
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -84,10 +104,15 @@ pub async fn observe_request(
     let request_id = request.headers().get(&REQUEST_ID_HEADER).cloned();
     let declared = declared_length(request.headers());
     let metrics = &state.metrics;
-    let active = ActiveRequest::start(metrics.active_requests.with_label_values(&[endpoint]));
+    let mut active = ActiveRequest::start(
+        metrics.active_requests.with_label_values(&[endpoint]),
+        Arc::clone(&state.abandoned_requests),
+    );
 
-    let mut response = next.call(request).await?;
+    let response = next.call(request).await;
+    active.answered = true;
     drop(active);
+    let mut response = response?;
 
     let elapsed = started.elapsed();
     let status = response.status();

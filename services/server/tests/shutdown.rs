@@ -1,5 +1,6 @@
-//! The real binary: prints its address, and on SIGTERM finishes the request in flight and
-//! exits 0.
+//! The real binary: prints its address; on SIGTERM it finishes every upload in flight, closes
+//! idle keep-alive connections at once, exits 0, and its last log line says whether it drained
+//! or cut something off.
 
 mod common;
 
@@ -9,7 +10,10 @@ use std::{
     time::Duration,
 };
 
-use common::{Exposition, expected_summary, large_body, read_response, write_head};
+use common::{
+    Exposition, STRATEGIES, closed_by_server, expected_summary, large_body, read_response,
+    write_head,
+};
 use lab_core::schema::LabResponse;
 use nix::{
     sys::signal::{Signal, kill},
@@ -19,11 +23,18 @@ use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 /// Starts `lab-server` on 127.0.0.1:0 and returns it with its address from the stdout line.
 fn start_binary() -> (Child, String) {
+    start_binary_with(&[])
+}
+
+/// [`start_binary`] with extra environment variables; its log (stderr) is kept for
+/// [`exit_and_log`].
+fn start_binary_with(env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lab-server"))
         .env("BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -54,19 +65,30 @@ async fn active_requests(client: &reqwest::Client, address: &str, endpoint: &str
     Exposition::parse(&text).value("http_server_active_requests", &[("endpoint", endpoint)])
 }
 
-/// SIGTERM while a 25 MB upload is half sent: the server stops accepting, the upload still
-/// completes with a full answer, then the process exits 0.
-#[tokio::test]
-async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
-    let body = large_body();
-    let (expected_count, expected_maxval) = expected_summary(body);
-    let (mut child, address) = start_binary();
+/// Waits for the process to exit; returns whether it exited 0 and its whole log.
+async fn exit_and_log(mut child: Child) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+        let status = child.wait().unwrap();
+        (status.success(), log)
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends half of `body` to `endpoint`, SIGTERM once the server handles it, the other half once
+/// the listener is closed; returns whether the answer was a full, right 200 and the server's
+/// exit and log.
+async fn upload_through_sigterm(endpoint: &str, body: &[u8]) -> (bool, bool, String) {
+    let expected = expected_summary(body);
+    let (child, address) = start_binary();
 
     let mut upload = TcpStream::connect(&address).await.unwrap();
     write_head(
         &mut upload,
         "POST",
-        "/pong",
+        endpoint,
         &[
             "content-type: application/json".into(),
             format!("content-length: {}", body.len()),
@@ -78,7 +100,8 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
 
     // Readiness, not a sleep: the server is handling the upload.
     let client = reqwest::Client::new();
-    while active_requests(&client, &address, "pong").await < 1.0 {
+    let label = endpoint.trim_start_matches('/');
+    while active_requests(&client, &address, label).await < 1.0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(client); // its idle keep-alive connection would hold shutdown up to KEEP_ALIVE
@@ -90,18 +113,100 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
 
     upload.write_all(second_half).await.unwrap();
     let response = read_response(&mut upload).await;
-    assert_eq!(response.status, 200);
-    let answer: LabResponse = serde_json::from_slice(&response.body).unwrap();
-    assert_eq!(
-        (answer.count as u64, answer.maxval),
-        (expected_count, expected_maxval)
-    );
+    let answered_right = response.status == 200
+        && serde_json::from_slice::<LabResponse>(&response.body)
+            .is_ok_and(|answer| (answer.count as u64, answer.maxval) == expected);
+    let (exited_zero, log) = exit_and_log(child).await;
+    (answered_right, exited_zero, log)
+}
 
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+/// SIGTERM while a 25 MB upload is half sent: the server stops accepting, the upload still
+/// completes with a full answer, the process exits 0 and says it drained.
+#[tokio::test]
+async fn sigterm_completes_a_25_mb_upload_in_flight() {
+    let (answered_right, exited_zero, log) = upload_through_sigterm("/pong", large_body()).await;
+    assert!(answered_right, "the upload was not answered 200\n{log}");
+    assert!(exited_zero, "{log}");
+    assert!(log.contains("drained"), "{log}");
+}
+
+/// The same 20 times (five per endpoint, four servers at a time, 2 MB bodies so the test stays
+/// short): every upload in flight completes, every time.
+#[tokio::test]
+async fn sigterm_completes_every_upload_in_flight_twenty_times() {
+    let body = lab_core::payload::generate_seeded("large", 2.0, 7);
+    let tries: Vec<&str> = STRATEGIES.iter().copied().cycle().take(20).collect();
+    for batch in tries.chunks(4) {
+        let outcomes = futures_util::future::join_all(
+            batch
+                .iter()
+                .map(|endpoint| upload_through_sigterm(endpoint, &body)),
+        )
+        .await;
+        for (endpoint, (answered_right, exited_zero, log)) in batch.iter().zip(outcomes) {
+            assert!(
+                answered_right,
+                "{endpoint}: the upload was not answered 200\n{log}"
+            );
+            assert!(exited_zero, "{endpoint}: {log}");
+            assert!(log.contains("drained"), "{endpoint}: {log}");
+        }
+    }
+}
+
+/// SIGTERM with an idle keep-alive connection open (as Prometheus keeps one): the server
+/// closes it at once and exits, instead of waiting out SHUTDOWN_TIMEOUT.
+#[tokio::test]
+async fn sigterm_closes_idle_keep_alive_connections_at_once() {
+    let shutdown_timeout = Duration::from_secs(60);
+    let (child, address) = start_binary_with(&[("SHUTDOWN_TIMEOUT", "60")]);
+    let mut scraper = TcpStream::connect(&address).await.unwrap();
+    write_head(&mut scraper, "GET", "/metrics", &[]).await;
+    assert_eq!(read_response(&mut scraper).await.status, 200);
+    let started = std::time::Instant::now();
+    send_signal(&child, Signal::SIGTERM);
+    assert!(
+        closed_by_server(&mut scraper).await,
+        "the idle connection is closed"
+    );
+    let (exited_zero, log) = exit_and_log(child).await;
+    let took = started.elapsed();
+    assert!(exited_zero, "{log}");
+    assert!(log.contains("drained"), "{log}");
+    assert!(
+        took < shutdown_timeout / 2,
+        "the stop waited {took:?}, as if for SHUTDOWN_TIMEOUT"
+    );
+}
+
+/// SIGTERM with an upload that never finishes: after SHUTDOWN_TIMEOUT it is cut off, and the
+/// log says so instead of "drained".
+#[tokio::test]
+async fn a_cut_off_at_shutdown_is_logged_as_one() {
+    let (child, address) = start_binary_with(&[("SHUTDOWN_TIMEOUT", "1")]);
+    let mut upload = TcpStream::connect(&address).await.unwrap();
+    write_head(
+        &mut upload,
+        "POST",
+        "/pong",
+        &[
+            "content-type: application/json".into(),
+            "content-length: 1000".into(),
+        ],
+    )
+    .await;
+    upload.write_all(b"{\"name\"").await.unwrap();
+    let client = reqwest::Client::new();
+    while active_requests(&client, &address, "pong").await < 1.0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(client);
+    send_signal(&child, Signal::SIGTERM);
+    let (exited_zero, log) = exit_and_log(child).await;
+    assert!(exited_zero, "{log}");
+    assert!(!log.contains("drained"), "{log}");
+    assert!(log.contains("1 request(s)"), "{log}");
+    drop(upload);
 }
 
 /// SIGINT (Ctrl-C) on an idle server: a clean exit 0.
