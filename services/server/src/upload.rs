@@ -141,15 +141,26 @@ pub type ParseCost = fn(&BodyShape) -> usize;
 /// (LINGER_AFTER_EARLY_ANSWER) so the client can read it, and closes.
 pub type UnreadBody = Rc<RefCell<Option<Payload>>>;
 
-/// A body stream read under [`UploadRules`], charging a [`Charge`] as bytes arrive.
+/// What a [`GuardedBody`] reads its stream under, and where it reports.
+pub struct UploadGuard {
+    /// The limits.
+    pub rules: UploadRules,
+    /// The request's share of the memory budget, grown as bytes arrive.
+    pub charge: Arc<Charge>,
+    /// BODY_BUDGET_MB in bytes, for the error message.
+    pub budget_bytes: usize,
+    /// What the body's parse will allocate, charged once the body is complete.
+    pub parse_cost: ParseCost,
+    /// `lab_server_uploads_cut_off_total`.
+    pub cut_offs: IntCounterVec,
+    /// Where a cut-off leaves the unread rest of the body.
+    pub unread: UnreadBody,
+}
+
+/// A body stream read under an [`UploadGuard`], charging its budget as bytes arrive.
 pub struct GuardedBody {
     inner: Payload,
-    rules: UploadRules,
-    charge: Arc<Charge>,
-    budget_bytes: usize,
-    parse_cost: ParseCost,
-    cut_offs: IntCounterVec,
-    unread: UnreadBody,
+    guard: UploadGuard,
     started: Instant,
     last_byte: Instant,
     received: BodyShape,
@@ -159,24 +170,11 @@ pub struct GuardedBody {
 
 impl GuardedBody {
     /// Guards `inner`; the clock starts now (the request's head has been read).
-    pub fn new(
-        inner: Payload,
-        rules: UploadRules,
-        charge: Arc<Charge>,
-        budget_bytes: usize,
-        parse_cost: ParseCost,
-        cut_offs: IntCounterVec,
-        unread: UnreadBody,
-    ) -> Self {
+    pub fn new(inner: Payload, guard: UploadGuard) -> Self {
         let now = Instant::now();
         let mut body = Self {
             inner,
-            rules,
-            charge,
-            budget_bytes,
-            parse_cost,
-            cut_offs,
-            unread,
+            guard,
             started: now,
             last_byte: now,
             received: BodyShape::default(),
@@ -192,12 +190,12 @@ impl GuardedBody {
     /// When the upload is cut off if no further byte arrives, and why: the earlier of "no byte
     /// for the idle timeout" and "the average fell below the minimum rate".
     fn next_deadline(&self) -> Option<(Instant, CutOff)> {
-        let grace = self.rules.idle_timeout.unwrap_or(Duration::ZERO);
-        let idle = self.rules.idle_timeout.map(|timeout| {
+        let grace = self.guard.rules.idle_timeout.unwrap_or(Duration::ZERO);
+        let idle = self.guard.rules.idle_timeout.map(|timeout| {
             let seconds = timeout.as_secs();
             (self.last_byte + timeout, CutOff::Idle { seconds })
         });
-        let rate = self.rules.min_bytes_per_second;
+        let rate = self.guard.rules.min_bytes_per_second;
         let slow = (rate > 0).then(|| {
             // The moment the bytes so far stop meeting the average.
             let earned = Duration::from_secs_f64(self.received.bytes as f64 / rate as f64);
@@ -216,20 +214,23 @@ impl GuardedBody {
     fn cut(&mut self, cut_off: CutOff) -> Poll<Option<Result<Bytes, PayloadError>>> {
         self.finished = true;
         self.deadline = None;
-        self.cut_offs.with_label_values(&[cut_off.reason()]).inc();
+        self.guard
+            .cut_offs
+            .with_label_values(&[cut_off.reason()])
+            .inc();
         let rest = std::mem::replace(&mut self.inner, Payload::None);
-        *self.unread.borrow_mut() = Some(rest);
+        *self.guard.unread.borrow_mut() = Some(rest);
         Poll::Ready(Some(Err(cut_off.into_payload_error())))
     }
 
     fn on_chunk(&mut self, chunk: Bytes) -> Poll<Option<Result<Bytes, PayloadError>>> {
         self.received.add(&chunk);
-        if self.received.bytes > self.rules.max_bytes {
-            let limit_bytes = self.rules.max_bytes;
+        if self.received.bytes > self.guard.rules.max_bytes {
+            let limit_bytes = self.guard.rules.max_bytes;
             return self.cut(CutOff::TooLarge { limit_bytes });
         }
-        if !self.charge.grow(chunk.len()) {
-            let budget_bytes = self.budget_bytes;
+        if !self.guard.charge.grow(chunk.len()) {
+            let budget_bytes = self.guard.budget_bytes;
             return self.cut(CutOff::OverBudget { budget_bytes });
         }
         self.last_byte = Instant::now();
@@ -241,8 +242,12 @@ impl GuardedBody {
     }
 
     fn on_end(&mut self) -> Poll<Option<Result<Bytes, PayloadError>>> {
-        if !self.charge.grow((self.parse_cost)(&self.received)) {
-            let budget_bytes = self.budget_bytes;
+        if !self
+            .guard
+            .charge
+            .grow((self.guard.parse_cost)(&self.received))
+        {
+            let budget_bytes = self.guard.budget_bytes;
             return self.cut(CutOff::OverBudget { budget_bytes });
         }
         self.finished = true;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{STRATEGIES, TestApp, connect, read_response, spawn_app, write_head};
+use common::{STRATEGIES, TestApp, read_response, spawn_app, start_json_post};
 use lab_core::schema::ErrorBody;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -33,20 +33,6 @@ async fn expect_everywhere(
         messages.push(answer.message);
     }
     messages
-}
-
-/// Opens a connection and sends the head of a JSON POST to `path` with `framing` (its
-/// Content-Length or Transfer-Encoding header); the body is left to the caller.
-async fn start_json_post(app: &TestApp, path: &str, framing: String) -> TcpStream {
-    let mut stream = connect(app).await;
-    write_head(
-        &mut stream,
-        "POST",
-        path,
-        &["content-type: application/json".into(), framing],
-    )
-    .await;
-    stream
 }
 
 /// Reads the answer on `stream` and checks it is a 413 with a `body_too_large` JSON error.
@@ -149,7 +135,7 @@ async fn declared_length_over_the_limit_is_refused_before_reading() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     for endpoint in STRATEGIES {
         let length = format!("content-length: {}", 1024 * 1024 + 1);
-        let mut stream = start_json_post(&app, endpoint, length).await;
+        let mut stream = start_json_post(&app, endpoint, &[length]).await;
         // No body follows: the answer can only come from the declared length.
         expect_body_too_large(&mut stream, endpoint).await;
     }
@@ -163,7 +149,8 @@ async fn chunked_body_is_stopped_as_soon_as_it_passes_the_limit() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     let over_the_limit = 1024 * 1024 + 1;
     for endpoint in STRATEGIES {
-        let mut stream = start_json_post(&app, endpoint, "transfer-encoding: chunked".into()).await;
+        let mut stream =
+            start_json_post(&app, endpoint, &["transfer-encoding: chunked".into()]).await;
         stream
             .write_all(format!("{over_the_limit:x}\r\n").as_bytes())
             .await
@@ -183,7 +170,8 @@ async fn a_body_that_does_not_fit_the_budget_left_is_503() {
     let app = spawn_app(&["--body-budget-mb", "1"]).await;
     let budget = 1024 * 1024;
     let held_length = 150_000;
-    let mut held = start_json_post(&app, "/pong", format!("content-length: {held_length}")).await;
+    let mut held =
+        start_json_post(&app, "/pong", &[format!("content-length: {held_length}")]).await;
     let prefix = br#"{"name":"held","data":{"a":1}}"#;
     let sent_first = 100_000;
     held.write_all(prefix).await.unwrap();
@@ -238,7 +226,8 @@ async fn a_body_that_does_not_fit_the_budget_left_is_503() {
 async fn a_chunked_body_outgrowing_the_budget_is_cut_off_with_503() {
     let app = spawn_app(&["--body-budget-mb", "1"]).await;
     for endpoint in STRATEGIES {
-        let mut stream = start_json_post(&app, endpoint, "transfer-encoding: chunked".into()).await;
+        let mut stream =
+            start_json_post(&app, endpoint, &["transfer-encoding: chunked".into()]).await;
         let chunk = 512 * 1024;
         for _ in 0..3 {
             let mut bytes = format!("{chunk:x}\r\n").into_bytes();
@@ -297,17 +286,7 @@ async fn unknown_path_is_404_and_wrong_method_405_both_json() {
 async fn client_disconnecting_mid_body_leaves_the_server_serving() {
     let app = spawn_app(&[]).await;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            endpoint,
-            &[
-                "content-type: application/json".into(),
-                "content-length: 1000000".into(),
-            ],
-        )
-        .await;
+        let mut stream = start_json_post(&app, endpoint, &["content-length: 1000000".into()]).await;
         stream
             .write_all(br#"{"name":"gone","data":{"a":"#)
             .await

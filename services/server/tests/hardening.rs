@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    STRATEGIES, TestApp, closed_by_server, connect, read_response, spawn_app, write_head,
+    STRATEGIES, TestApp, closed_by_server, connect, read_response, spawn_app, start_json_post,
 };
 use lab_core::schema::ErrorBody;
 use tokio::{
@@ -61,17 +61,7 @@ async fn content_length_with_transfer_encoding_is_400_and_closes() {
 async fn a_truncated_body_is_400_body_read_failed() {
     let app = spawn_app(&[]).await;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            endpoint,
-            &[
-                "content-type: application/json".into(),
-                "content-length: 1000".into(),
-            ],
-        )
-        .await;
+        let mut stream = start_json_post(&app, endpoint, &["content-length: 1000".into()]).await;
         stream.write_all(SMALL_BODY.as_bytes()).await.unwrap();
         stream.shutdown().await.unwrap();
         let response = read_response(&mut stream).await;
@@ -103,17 +93,8 @@ async fn a_socket_that_keeps_sending_reads_the_413() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     let length = 3 * 1024 * 1024;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            endpoint,
-            &[
-                "content-type: application/json".into(),
-                format!("content-length: {length}"),
-            ],
-        )
-        .await;
+        let mut stream =
+            start_json_post(&app, endpoint, &[format!("content-length: {length}")]).await;
         // Send everything; the server may stop reading once it answered.
         let _ = stream.write_all(&vec![b' '; length]).await;
         let response = read_response(&mut stream).await;
@@ -129,13 +110,10 @@ async fn a_socket_that_keeps_sending_reads_the_413() {
 async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     for endpoint in STRATEGIES {
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
+        let mut stream = start_json_post(
+            &app,
             endpoint,
             &[
-                "content-type: application/json".into(),
                 format!("content-length: {}", 100 * 1024 * 1024),
                 "expect: 100-continue".into(),
             ],
@@ -145,13 +123,10 @@ async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
         assert_eq!(response.status, 413, "{endpoint}");
         assert_eq!(error_kind(&response.body), "body_too_large");
 
-        let mut stream = connect(&app).await;
-        write_head(
-            &mut stream,
-            "POST",
+        let mut stream = start_json_post(
+            &app,
             endpoint,
             &[
-                "content-type: application/json".into(),
                 format!("content-length: {}", SMALL_BODY.len()),
                 "expect: 100-continue".into(),
             ],
@@ -177,18 +152,8 @@ async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
 async fn stalled_uploads(app: &TestApp, count: usize) -> Vec<TcpStream> {
     let mut streams = Vec::new();
     for index in 0..count {
-        let mut stream = connect(app).await;
-        write_head(
-            &mut stream,
-            "POST",
-            STRATEGIES[index % STRATEGIES.len()],
-            &[
-                "content-type: application/json".into(),
-                "transfer-encoding: chunked".into(),
-            ],
-        )
-        .await;
-        streams.push(stream);
+        let path = STRATEGIES[index % STRATEGIES.len()];
+        streams.push(start_json_post(app, path, &["transfer-encoding: chunked".into()]).await);
     }
     streams
 }
@@ -242,17 +207,7 @@ async fn an_upload_that_stalls_is_cut_off_with_408() {
 #[tokio::test]
 async fn an_upload_that_trickles_is_cut_off_for_being_too_slow() {
     let app = spawn_app(&["--body-idle-timeout", "1", "--body-min-rate-kb", "64"]).await;
-    let mut stream = connect(&app).await;
-    write_head(
-        &mut stream,
-        "POST",
-        "/pong",
-        &[
-            "content-type: application/json".into(),
-            "content-length: 1000".into(),
-        ],
-    )
-    .await;
+    let mut stream = start_json_post(&app, "/pong", &["content-length: 1000".into()]).await;
     let trickle = async {
         // Bounded: at most 100 bytes, one every 100 ms (10 s), far slower than 64 KiB/s.
         for byte in SMALL_BODY.bytes().cycle().take(100) {

@@ -274,6 +274,17 @@ pub async fn write_head(
         .expect("head written");
 }
 
+/// Opens a connection and sends the head of a JSON POST to `path` with `headers` (its
+/// Content-Length or Transfer-Encoding, `Expect`, …, as full `Name: value` lines); the body is
+/// left to the caller.
+pub async fn start_json_post(app: &TestApp, path: &str, headers: &[String]) -> TcpStream {
+    let mut stream = connect(app).await;
+    let mut all = vec!["content-type: application/json".to_owned()];
+    all.extend_from_slice(headers);
+    write_head(&mut stream, "POST", path, &all).await;
+    stream
+}
+
 /// Reads one response (head, then a Content-Length body) off `stream`.
 pub async fn read_response(stream: &mut TcpStream) -> RawResponse {
     let mut buffer = Vec::new();
