@@ -43,6 +43,11 @@ matrix *args:
 server *args:
     cargo run --release -p lab-server -- {{args}}
 
+# Peak and idle RSS of lab-server under 4 and 30 concurrent 25 MB uploads per endpoint (WORKERS, BODY_BUDGET_MB from the env)
+memory *args:
+    cargo build --release -p lab-server
+    python3 scripts/memory.py {{args}}
+
 # Criterion micro-benchmark: each strategy's parse + compute + drop of one 25 MB body
 bench-server *args:
     cargo bench -p lab-server --bench parse_strategies {{args}}
