@@ -167,8 +167,8 @@ async fn chunked_body_is_stopped_as_soon_as_it_passes_the_limit() {
 /// fits is served beside a half-sent upload, and the upload, once finished, is served too.
 #[tokio::test]
 async fn a_body_that_does_not_fit_the_budget_left_is_503() {
-    let app = spawn_app(&["--body-budget-mb", "1"]).await;
-    let budget = 1024 * 1024;
+    let app = spawn_app(&["--body-budget-mb", "4"]).await;
+    let budget = 4 * 1024 * 1024;
     let held_length = 150_000;
     let mut held =
         start_json_post(&app, "/pong", &[format!("content-length: {held_length}")]).await;
