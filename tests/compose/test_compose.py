@@ -1,5 +1,5 @@
 """docker-compose.yml, its CI override, .env, prometheus.yml, the Grafana provisioning files and
-the Dockerfiles agree with each other and with what issue 4 promises users."""
+the Dockerfiles agree with each other and with what the README promises users."""
 
 import math
 import re

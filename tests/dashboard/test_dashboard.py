@@ -20,7 +20,7 @@ from labtools import dashboard as dash
 
 plugins.register_default_plugins()
 
-# The panels issue 4 asks for, by title.
+# The panels the README promises, by title.
 HEADLINE = "Small requests as the client sees them"
 REQUIRED_PANELS = {
     HEADLINE,

@@ -24,8 +24,8 @@ use crate::{
     stats::ClassStats,
 };
 
-/// How often buffered CSV rows reach the file and the progress line is redrawn. The issue
-/// asks for "at least every second"; half a second keeps a killed run's loss small.
+/// How often buffered CSV rows reach the file and the progress line is redrawn. The lab
+/// promises "at least every second"; half a second keeps a killed run's loss small.
 pub const TICK: Duration = Duration::from_millis(500);
 
 /// Everything the collector owns.

@@ -17,7 +17,7 @@
 //! - [`progress`]: the live progress line (terminal only).
 //! - [`report`]: [`RunReport`], printed as a table or JSON.
 //! - [`shutdown`]: Ctrl-C / SIGTERM as a future.
-//! - [`matrix`]: `lab-loadgen matrix`, many runs compared (issue 5).
+//! - [`matrix`]: `lab-loadgen matrix`, many runs compared.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {

@@ -22,24 +22,20 @@ pub fn declared_length(headers: &header::HeaderMap) -> Option<usize> {
 }
 
 /// Reads the whole body of `request` from `payload`, one chunk at a time, yielding to the
-/// event loop between chunks. Refuses a declared length over `limit` before reading a byte,
-/// and stops a body without (or lying about) its length as soon as it passes `limit`.
+/// event loop between chunks. The limits are not checked here: the gate has refused a declared
+/// length over `limit`, and the [`GuardedBody`](crate::upload::GuardedBody) it put in front of
+/// the payload stops a body as soon as it passes `limit` (or the budget, or its deadline);
+/// those stops arrive here as the stream's error.
 pub async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<Vec<u8>, LabError> {
     let declared = declared_length(request.headers());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(LabError::BodyTooLarge { limit_bytes: limit });
-    }
-    // One allocation of the declared size (bounded by the limit) instead of repeated doubling.
-    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    // One allocation of the declared size (never more than the limit) instead of doubling.
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|error| LabError::from_payload(error, limit))?;
-        if body.len() + chunk.len() > limit {
-            return Err(LabError::BodyTooLarge { limit_bytes: limit });
-        }
         body.extend_from_slice(&chunk);
     }
     request.extensions_mut().insert(BodyBytes(body.len()));

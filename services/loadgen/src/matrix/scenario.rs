@@ -242,7 +242,7 @@ mod tests {
         Cli::parse_from(argv).options
     }
 
-    /// The default plan is the issue's grid plus two baselines, one keep-alive-off case and
+    /// The default plan is the lab's grid (workers × endpoint × connection) plus two baselines, one keep-alive-off case and
     /// one shared-pool case.
     #[test]
     fn default_plan_is_the_issue_grid_plus_baselines_keep_alive_off_and_shared_pool() {
