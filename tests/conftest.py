@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -17,6 +16,8 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def compose_file(repo) -> dict:
+    import yaml  # here, not at the top: tests/docs needs nothing but pytest
+
     return yaml.safe_load((repo / "docker-compose.yml").read_text())
 
 
@@ -29,9 +30,13 @@ def dashboard_json() -> dict:
 
 @pytest.fixture(scope="session")
 def datasource_file(repo) -> dict:
+    import yaml
+
     return yaml.safe_load((repo / "grafana/provisioning/datasources/prometheus.yml").read_text())
 
 
 @pytest.fixture(scope="session")
 def prometheus_config(repo) -> dict:
+    import yaml
+
     return yaml.safe_load((repo / "prometheus.yml").read_text())
