@@ -34,10 +34,10 @@ export *args:
 demo:
     scripts/demo.sh
 
-# Experiment matrix without Docker (lab-server started per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
+# Experiment matrix without Docker (lab-matrix starts lab-server per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
 matrix *args:
     cargo build --release -p lab-server
-    cargo run --release -p lab-loadgen -- matrix {{args}}
+    cargo run --release -p lab-matrix -- {{args}}
 
 # Run lab-server in release (BIND, WORKERS, KEEP_ALIVE, MAX_BODY_MB, BLOCKING_THREADS…; `just server --help`)
 server *args:
@@ -68,8 +68,8 @@ verify-dockerfile:
 test:
     cargo test --workspace
 
-# Check the dashboard, provisioning and compose files (pytest, in a venv under .e2e/)
+# Check the dashboard, provisioning and compose files, and every link and path the docs name (pytest, in a venv under .e2e/)
 test-lab:
     python3 -m venv .e2e/venv
     .e2e/venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose -q
+    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs -q

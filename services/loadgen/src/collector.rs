@@ -17,7 +17,7 @@ use prometheus::Histogram;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    files::RequestsCsv,
+    files::{FilesError, RequestsCsv},
     metrics::ClientMetrics,
     progress::Progress,
     record::{Outcome, Record},
@@ -75,7 +75,12 @@ impl Collector {
 
     /// Starts the collector thread. Records go into the returned sender; when every clone of
     /// it is dropped the thread flushes, finishes, and its handle yields the statistics.
-    pub fn spawn(self) -> (Sender<Record>, JoinHandle<anyhow::Result<Vec<ClassStats>>>) {
+    pub fn spawn(
+        self,
+    ) -> (
+        Sender<Record>,
+        JoinHandle<Result<Vec<ClassStats>, FilesError>>,
+    ) {
         let (sender, receiver) = channel();
         let handle = std::thread::Builder::new()
             .name("lab-loadgen-collector".into())
@@ -91,7 +96,7 @@ impl Collector {
         (sender, handle)
     }
 
-    fn run(mut self, records: Receiver<Record>) -> anyhow::Result<Vec<ClassStats>> {
+    fn run(mut self, records: Receiver<Record>) -> Result<Vec<ClassStats>, FilesError> {
         let mut next_tick = Instant::now() + TICK;
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
@@ -112,7 +117,7 @@ impl Collector {
         Ok(self.stats)
     }
 
-    fn add(&mut self, record: &Record) -> anyhow::Result<()> {
+    fn add(&mut self, record: &Record) -> Result<(), FilesError> {
         if let Outcome::Failed(error) = &record.outcome {
             let stats = &self.stats[record.class];
             if !stats.errors_by_kind.contains_key(error.kind()) {
@@ -144,7 +149,7 @@ impl Collector {
         Ok(())
     }
 
-    fn tick(&mut self) -> anyhow::Result<()> {
+    fn tick(&mut self) -> Result<(), FilesError> {
         self.csv.flush()?;
         if let Some(progress) = &self.progress {
             progress.update(self.run_start.elapsed(), &self.stats);

@@ -7,7 +7,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
-use lab_core::schema::LabResponse;
+use lab_core::{
+    http::{REQUEST_ID_HEADER, WORKER_ID_HEADER},
+    schema::LabResponse,
+};
 use reqwest::{
     Client, Url,
     header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue},
@@ -134,7 +137,7 @@ impl Engine {
         let exchange = self
             .client
             .post(self.url.clone())
-            .header("x-request-id", request.request_id)
+            .header(REQUEST_ID_HEADER, request.request_id)
             .body(request.body)
             .send();
         // Timed part: from `sent` to the last byte of the response body.
@@ -146,7 +149,7 @@ impl Engine {
                 let status = response.status().as_u16();
                 let worker_header = response
                     .headers()
-                    .get("x-worker-id")
+                    .get(WORKER_ID_HEADER)
                     .and_then(|value| value.to_str().ok()?.parse().ok());
                 let body = response
                     .bytes()

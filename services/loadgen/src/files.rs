@@ -3,43 +3,80 @@
 //! - `requests.csv`: one row per scheduled request, written as the run goes (the collector
 //!   flushes it at least every second), so a killed run keeps what it measured.
 //! - `summary.csv`: one row per class, written at the end.
+//!
+//! The rows are lab-core's ([`lab_core::csv_rows`]): the matrix reads them back with the same
+//! types.
 
 use std::{
+    borrow::Cow,
     fs::{self, File},
     io::{self, BufWriter},
     path::{Path, PathBuf},
-    time::Duration,
 };
 
-use anyhow::Context;
-use serde::{Serialize, Serializer};
+use lab_core::csv_rows::{
+    Millis, REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow,
+};
 
 use crate::{
     record::{Outcome, Record},
     stats::ClassSummary,
 };
 
-/// File name of the per-request CSV.
-pub const REQUESTS_CSV: &str = "requests.csv";
-/// File name of the per-class CSV.
-pub const SUMMARY_CSV: &str = "summary.csv";
+/// Why a run's directory or files could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    /// A directory or file could not be created.
+    #[error("cannot create {}: {error}", path.display())]
+    Create {
+        /// What could not be created.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+    /// An explicit RUN_ID names a directory that exists already (results are never
+    /// overwritten) or cannot be made.
+    #[error("cannot create {} (does RUN_ID {id} exist already?): {error}", path.display())]
+    RunIdTaken {
+        /// The run directory.
+        path: PathBuf,
+        /// RUN_ID.
+        id: String,
+        /// Why.
+        error: io::Error,
+    },
+    /// A thousand runs of the same second: something is looping.
+    #[error("too many runs named {id} in {}", dir.display())]
+    TooManyRuns {
+        /// The default run id.
+        id: String,
+        /// RESULTS_DIR.
+        dir: PathBuf,
+    },
+    /// A row could not be written.
+    #[error("cannot write {file}: {error}")]
+    Write {
+        /// `requests.csv` or `summary.csv`.
+        file: &'static str,
+        /// Why.
+        error: csv::Error,
+    },
+    /// Buffered rows could not be pushed to the file.
+    #[error("cannot write {file}: {error}")]
+    Flush {
+        /// `requests.csv` or `summary.csv`.
+        file: &'static str,
+        /// Why.
+        error: io::Error,
+    },
+}
 
-/// Columns of requests.csv, in order.
-pub const REQUESTS_COLUMNS: [&str; 13] = [
-    "run_id",
-    "request_id",
-    "class",
-    "endpoint",
-    "connection",
-    "scheduled_ms",
-    "sent_ms",
-    "latency_ms",
-    "status",
-    "bytes_sent",
-    "server_elapsed_ms",
-    "worker",
-    "error",
-];
+fn create_error(path: &Path) -> impl FnOnce(io::Error) -> FilesError + '_ {
+    move |error| FilesError::Create {
+        path: path.to_path_buf(),
+        error,
+    }
+}
 
 /// Creates `results_dir/<run id>` and returns the id and the path. With no explicit id, a
 /// timestamped one gets `-2`, `-3`… appended if a run of the same second already exists; an
@@ -48,16 +85,14 @@ pub fn create_run_dir(
     results_dir: &Path,
     explicit_id: Option<&str>,
     default_id: &str,
-) -> anyhow::Result<(String, PathBuf)> {
-    fs::create_dir_all(results_dir)
-        .with_context(|| format!("cannot create RESULTS_DIR {}", results_dir.display()))?;
+) -> Result<(String, PathBuf), FilesError> {
+    fs::create_dir_all(results_dir).map_err(create_error(results_dir))?;
     if let Some(id) = explicit_id {
         let dir = results_dir.join(id);
-        fs::create_dir(&dir).with_context(|| {
-            format!(
-                "cannot create {} (does RUN_ID {id} exist already?)",
-                dir.display()
-            )
+        fs::create_dir(&dir).map_err(|error| FilesError::RunIdTaken {
+            path: dir.clone(),
+            id: id.to_string(),
+            error,
         })?;
         return Ok((id.to_string(), dir));
     }
@@ -71,15 +106,13 @@ pub fn create_run_dir(
         match fs::create_dir(&dir) {
             Ok(()) => return Ok((id, dir)),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(error) => {
-                return Err(error).with_context(|| format!("cannot create {}", dir.display()));
-            }
+            Err(error) => return Err(create_error(&dir)(error)),
         }
     }
-    anyhow::bail!(
-        "too many runs named {default_id} in {}",
-        results_dir.display()
-    )
+    Err(FilesError::TooManyRuns {
+        id: default_id.to_string(),
+        dir: results_dir.to_path_buf(),
+    })
 }
 
 /// Writes requests.csv row by row.
@@ -91,39 +124,6 @@ pub struct RequestsCsv {
     classes: Vec<String>,
 }
 
-/// One row of requests.csv. Times are ms since the run start with µs precision.
-#[derive(Debug, Serialize)]
-struct RequestRow<'a> {
-    run_id: &'a str,
-    request_id: String,
-    class: &'a str,
-    endpoint: &'a str,
-    connection: &'a str,
-    #[serde(serialize_with = "ms_with_micros")]
-    scheduled_ms: Option<Duration>,
-    #[serde(serialize_with = "ms_with_micros")]
-    sent_ms: Option<Duration>,
-    #[serde(serialize_with = "ms_with_micros")]
-    latency_ms: Option<Duration>,
-    status: Option<u16>,
-    bytes_sent: u64,
-    server_elapsed_ms: Option<u64>,
-    worker: Option<usize>,
-    error: &'a str,
-}
-
-fn ms_with_micros<S: Serializer>(
-    value: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(duration) => {
-            serializer.serialize_str(&format!("{:.3}", duration.as_micros() as f64 / 1000.0))
-        }
-        None => serializer.serialize_none(),
-    }
-}
-
 impl RequestsCsv {
     /// Creates `dir/requests.csv` and writes its header.
     pub fn create(
@@ -132,15 +132,23 @@ impl RequestsCsv {
         endpoint: &str,
         connection: &'static str,
         classes: Vec<String>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, FilesError> {
         let path = dir.join(REQUESTS_CSV);
-        let file =
-            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = File::create(&path).map_err(create_error(&path))?;
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(BufWriter::new(file));
-        writer.write_record(REQUESTS_COLUMNS)?;
-        writer.flush()?;
+        // The header now, so even a run with no request leaves a readable file.
+        writer
+            .write_record(REQUESTS_COLUMNS)
+            .map_err(|error| FilesError::Write {
+                file: REQUESTS_CSV,
+                error,
+            })?;
+        writer.flush().map_err(|error| FilesError::Flush {
+            file: REQUESTS_CSV,
+            error,
+        })?;
         Ok(RequestsCsv {
             writer,
             run_id: run_id.to_string(),
@@ -151,54 +159,41 @@ impl RequestsCsv {
     }
 
     /// Appends one record (buffered; see [`RequestsCsv::flush`]).
-    pub fn write(&mut self, record: &Record) -> csv::Result<()> {
+    pub fn write(&mut self, record: &Record) -> Result<(), FilesError> {
         let class = &self.classes[record.class];
         let error = match &record.outcome {
             Outcome::Ok => "",
             other => other.label(),
         };
-        self.writer.serialize(RequestRow {
-            run_id: &self.run_id,
-            request_id: format!("{class}-{:06}", record.sequence),
-            class,
-            endpoint: &self.endpoint,
-            connection: self.connection,
-            scheduled_ms: Some(record.scheduled),
-            sent_ms: record.sent,
-            latency_ms: record.latency(),
-            status: record.status,
-            bytes_sent: record.bytes_sent,
-            server_elapsed_ms: record.server_elapsed_ms,
-            worker: record.worker,
-            error,
-        })
+        self.writer
+            .serialize(RequestRow {
+                run_id: Cow::Borrowed(&self.run_id),
+                request_id: Cow::Owned(format!("{class}-{:06}", record.sequence)),
+                class: Cow::Borrowed(class),
+                endpoint: Cow::Borrowed(&self.endpoint),
+                connection: Cow::Borrowed(self.connection),
+                scheduled_ms: Millis::from(record.scheduled),
+                sent_ms: record.sent.map(Millis::from),
+                latency_ms: record.latency().map(Millis::from),
+                status: record.status,
+                bytes_sent: record.bytes_sent,
+                server_elapsed_ms: record.server_elapsed_ms,
+                worker: record.worker,
+                error: Cow::Borrowed(error),
+            })
+            .map_err(|error| FilesError::Write {
+                file: REQUESTS_CSV,
+                error,
+            })
     }
 
     /// Pushes buffered rows to the file.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+    pub fn flush(&mut self) -> Result<(), FilesError> {
+        self.writer.flush().map_err(|error| FilesError::Flush {
+            file: REQUESTS_CSV,
+            error,
+        })
     }
-}
-
-/// One row of summary.csv.
-#[derive(Debug, Serialize)]
-struct SummaryRow<'a> {
-    run_id: &'a str,
-    class: &'a str,
-    endpoint: &'a str,
-    connection: &'a str,
-    schedule: &'a str,
-    count: u64,
-    ok: u64,
-    errors: u64,
-    skipped: u64,
-    min_ms: Option<f64>,
-    median_ms: Option<f64>,
-    mean_ms: Option<f64>,
-    p90_ms: Option<f64>,
-    p95_ms: Option<f64>,
-    p99_ms: Option<f64>,
-    max_ms: Option<f64>,
 }
 
 /// Writes `dir/summary.csv`, one row per class.
@@ -209,36 +204,49 @@ pub fn write_summary_csv(
     connection: &str,
     schedule: &str,
     classes: &[ClassSummary],
-) -> anyhow::Result<PathBuf> {
+) -> Result<PathBuf, FilesError> {
     let path = dir.join(SUMMARY_CSV);
-    let mut writer = csv::Writer::from_path(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut writer = csv::Writer::from_path(&path).map_err(|error| FilesError::Write {
+        file: SUMMARY_CSV,
+        error,
+    })?;
+    let written = |error| FilesError::Write {
+        file: SUMMARY_CSV,
+        error,
+    };
     for summary in classes {
-        writer.serialize(SummaryRow {
-            run_id,
-            class: &summary.class,
-            endpoint,
-            connection,
-            schedule,
-            count: summary.count,
-            ok: summary.ok,
-            errors: summary.errors,
-            skipped: summary.skipped,
-            min_ms: summary.min_ms,
-            median_ms: summary.median_ms,
-            mean_ms: summary.mean_ms,
-            p90_ms: summary.p90_ms,
-            p95_ms: summary.p95_ms,
-            p99_ms: summary.p99_ms,
-            max_ms: summary.max_ms,
-        })?;
+        writer
+            .serialize(SummaryRow {
+                run_id: Cow::Borrowed(run_id),
+                class: Cow::Borrowed(&summary.class),
+                endpoint: Cow::Borrowed(endpoint),
+                connection: Cow::Borrowed(connection),
+                schedule: Cow::Borrowed(schedule),
+                count: summary.count,
+                ok: summary.ok,
+                errors: summary.errors,
+                skipped: summary.skipped,
+                min_ms: summary.min_ms,
+                median_ms: summary.median_ms,
+                mean_ms: summary.mean_ms,
+                p90_ms: summary.p90_ms,
+                p95_ms: summary.p95_ms,
+                p99_ms: summary.p99_ms,
+                max_ms: summary.max_ms,
+            })
+            .map_err(written)?;
     }
-    writer.flush()?;
+    writer.flush().map_err(|error| FilesError::Flush {
+        file: SUMMARY_CSV,
+        error,
+    })?;
     Ok(path)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::record::RequestError;
 

@@ -4,7 +4,8 @@
 //! (HdrHistograms) → outputs (table, JSON, CSV, Prometheus metrics).
 //!
 //! # Layout
-//! - [`options`]: the command line; every option a flag with an env twin.
+//! - [`options`]: the command line; every option a flag with an env twin. The workload's
+//!   options are one group, [`WorkloadArgs`], that the experiment matrix flattens too.
 //! - [`workload`]: each class's pre-built bodies, its interval, the large on/off cycle.
 //! - [`schedule`]: when requests start: open timetable (default) or the study's closed loop.
 //! - [`engine`]: HTTP clients (new connection per request, or keep-alive) and one exchange
@@ -12,25 +13,24 @@
 //! - [`record`]: the plain record and the error kinds (errors are data).
 //! - [`collector`]: the thread that receives every record: statistics, CSV rows, metrics.
 //! - [`stats`]: per-class HdrHistogram and counters → [`stats::ClassSummary`].
-//! - [`files`]: the run directory, requests.csv (streamed) and summary.csv.
+//! - [`files`]: the run directory, requests.csv (streamed) and summary.csv (rows from
+//!   [`lab_core::csv_rows`]).
 //! - [`metrics`]: the client's Prometheus metrics and their /metrics server.
 //! - [`progress`]: the live progress line (terminal only).
 //! - [`report`]: [`RunReport`], printed as a table or JSON.
 //! - [`shutdown`]: Ctrl-C / SIGTERM as a future.
-//! - [`matrix`]: `lab-loadgen matrix`, many runs compared.
 //!
 //! ```no_run
-//! # async fn example() -> anyhow::Result<()> {
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = lab_loadgen::RunOptions::from_args(["--duration", "5", "--large-size-mb", "1"])?;
 //! let report = lab_loadgen::run(options, std::future::pending()).await?;
-//! println!("small p95: {:?} ms", report.class("small").and_then(|s| s.p95_ms));
+//! println!("small p95: {:?} ms", report.class(lab_core::classes::SMALL).and_then(|s| s.p95_ms));
 //! # Ok(()) }
 //! ```
 
 pub mod collector;
 pub mod engine;
 pub mod files;
-pub mod matrix;
 pub mod metrics;
 pub mod options;
 pub mod progress;
@@ -42,7 +42,7 @@ pub mod shutdown;
 pub mod stats;
 pub mod workload;
 
-pub use options::{Cli, Command, Connection, Pool, RunOptions, Schedule};
+pub use options::{Connection, OptionsError, Pool, RunOptions, Schedule, WorkloadArgs};
 pub use report::{EXIT_ALL_FAILED, RunReport};
-pub use runner::run;
+pub use runner::{RunError, run};
 pub use stats::ClassSummary;

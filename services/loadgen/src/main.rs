@@ -1,4 +1,4 @@
-//! `lab-loadgen`: parse the command line, run the workload (or the matrix), print the report.
+//! `lab-loadgen`: parse the command line, run the workload, print the report.
 //!
 //! Exit codes: 0 done; 1 the run could not be set up or its files written; 2 a bad option
 //! (clap's code, also for checks across options); 3 ([`lab_loadgen::EXIT_ALL_FAILED`])
@@ -9,7 +9,7 @@ use std::{
 };
 
 use clap::{CommandFactory, Parser};
-use lab_loadgen::{Cli, Command, EXIT_ALL_FAILED};
+use lab_loadgen::{EXIT_ALL_FAILED, RunOptions};
 use tracing_subscriber::EnvFilter;
 
 // One event loop on one thread, like `wrk -t1`: the client's own overhead per request is
@@ -18,20 +18,13 @@ use tracing_subscriber::EnvFilter;
 // pool, the collector and the /metrics server have their own threads.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    let checked = match &cli.command {
-        None => cli.run.check(),
-        Some(Command::Matrix(options)) if options.report_only.is_none() => {
-            lab_loadgen::matrix::check(options)
-        }
-        Some(Command::Matrix(_)) => Ok(()),
-    };
-    if let Err(message) = checked {
-        Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, message)
+    let options = RunOptions::parse();
+    if let Err(error) = options.check() {
+        RunOptions::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, error)
             .exit();
     }
-    let default_level = if cli.run.quiet { "warn" } else { "info" };
+    let default_level = if options.quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
@@ -39,27 +32,19 @@ async fn main() -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match cli.command {
-        Some(Command::Matrix(options)) => {
-            lab_loadgen::matrix::run(options).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            let json = cli.run.json;
-            let report = lab_loadgen::run(cli.run, lab_loadgen::shutdown::signal()).await?;
-            let mut stdout = std::io::stdout().lock();
-            if json {
-                report.write_json(&mut stdout)?;
-                eprintln!("{}", report.files_line());
-            } else {
-                report.write_table(&mut stdout)?;
-            }
-            stdout.flush()?;
-            if report.all_failed() {
-                eprintln!("{}", report.failure_line());
-                return Ok(ExitCode::from(EXIT_ALL_FAILED));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+    let json = options.json;
+    let report = lab_loadgen::run(options, lab_loadgen::shutdown::signal()).await?;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        report.write_json(&mut stdout)?;
+        eprintln!("{}", report.files_line());
+    } else {
+        report.write_table(&mut stdout)?;
     }
+    stdout.flush()?;
+    if report.all_failed() {
+        eprintln!("{}", report.failure_line());
+        return Ok(ExitCode::from(EXIT_ALL_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,9 @@ use std::{io::IsTerminal, time::Duration};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{options::SMALL, stats::ClassStats};
+use lab_core::classes::SMALL;
+
+use crate::stats::ClassStats;
 
 /// A spinner line on stderr.
 pub struct Progress {

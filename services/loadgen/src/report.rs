@@ -28,10 +28,10 @@
 
 use std::{collections::BTreeMap, io, path::PathBuf};
 
+use lab_core::csv_rows::{REQUESTS_CSV, SUMMARY_CSV};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    files::{REQUESTS_CSV, SUMMARY_CSV},
     options::{Connection, Pool, Schedule},
     stats::ClassSummary,
 };

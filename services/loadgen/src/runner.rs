@@ -9,23 +9,59 @@
 //!    are cancelled and recorded as `cancelled` errors (their rows are not lost).
 //! 5. The collector flushes requests.csv; summary.csv is written; the report is returned.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use anyhow::Context;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     collector::Collector,
     engine::{Engine, build_client, resolve_target},
-    files::{RequestsCsv, create_run_dir, write_summary_csv},
+    files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
-    options::{Pool, RunOptions, Schedule},
+    options::{OptionsError, Pool, RunOptions, Schedule},
     progress::Progress,
     report::{ClassConfig, RunConfig, RunReport},
     schedule::ClassScheduler,
     workload::{ClassPlan, LargeCycle, build_classes},
 };
+
+/// Why a run could not be set up, or its files written. Failed requests are not errors of
+/// the run: they are counted in its report.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The options cannot run (see [`RunOptions::check`]).
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// METRICS_BIND could not be bound or served.
+    #[error("cannot serve metrics on METRICS_BIND {address}: {error}")]
+    MetricsBind {
+        /// METRICS_BIND.
+        address: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The client's metrics could not be registered.
+    #[error("cannot register the client metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// TARGET_URL and ENDPOINT do not make a URL on TARGET_URL's host.
+    #[error("ENDPOINT {endpoint} would not send requests to TARGET_URL's host {target}")]
+    OtherHost {
+        /// ENDPOINT.
+        endpoint: String,
+        /// TARGET_URL.
+        target: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// A task building bodies or collecting records failed.
+    #[error("the {0} task failed")]
+    Task(&'static str),
+    /// The run directory or its CSV files could not be written.
+    #[error(transparent)]
+    Files(#[from] FilesError),
+}
 
 /// Runs the workload `options` describes until DURATION ends or `shutdown` resolves, writes
 /// `RESULTS_DIR/<run-id>/{requests,summary}.csv`, and returns the report. Request failures are
@@ -34,55 +70,47 @@ use crate::{
 pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<RunReport> {
-    options.check().map_err(anyhow::Error::msg)?;
+) -> Result<RunReport, RunError> {
+    options.check()?;
 
     // 1. Before the clock. The metrics address first: if it cannot be bound, stop before
     // building anything or creating the run directory.
     let metrics_listener = match options.metrics_bind {
         Some(address) => Some(
             MetricsServer::bind(address)
-                .with_context(|| format!("cannot serve metrics on METRICS_BIND {address}"))?,
+                .map_err(|error| RunError::MetricsBind { address, error })?,
         ),
         None => None,
     };
     let plans: Vec<Arc<ClassPlan>> = {
         let options = options.clone();
-        tokio::task::spawn_blocking(move || build_classes(&options))
+        tokio::task::spawn_blocking(move || build_classes(&options.workload))
             .await
-            .context("payload generation failed")?
+            .map_err(|_| RunError::Task("payload generation"))?
             .into_iter()
             .map(Arc::new)
             .collect()
     };
     let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
+    // ENDPOINT is a path (checked above), so the join keeps TARGET_URL's host; checked again
+    // here because sending the workload to another host must never happen.
     let url = options
         .target_url
         .join(&options.endpoint)
-        .with_context(|| {
-            format!(
-                "cannot join {} and {}",
-                options.target_url, options.endpoint
-            )
+        .ok()
+        .filter(|url| url.origin() == options.target_url.origin())
+        .ok_or_else(|| RunError::OtherHost {
+            endpoint: options.endpoint.clone(),
+            target: options.target_url.origin().ascii_serialization(),
         })?;
-    // ENDPOINT is a path (checked above), so the join keeps TARGET_URL's host; said again here
-    // because sending the workload to another host must never happen.
-    anyhow::ensure!(
-        url.origin() == options.target_url.origin(),
-        "ENDPOINT {} would send requests to {} instead of TARGET_URL's {}",
-        options.endpoint,
-        url.origin().ascii_serialization(),
-        options.target_url.origin().ascii_serialization()
-    );
     let resolved = resolve_target(&options.target_url).await;
     let build = || {
         build_client(
             options.connection,
-            options.request_timeout,
+            options.workload.request_timeout,
             &options.target_url,
             &resolved,
         )
-        .context("cannot build the HTTP client")
     };
     // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a clone
     // is a handle to the same pool).
@@ -102,7 +130,7 @@ pub async fn run(
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         options.endpoint.trim_matches('/').replace('/', "_"),
         options.connection.as_str(),
-        options.schedule.as_str(),
+        options.workload.schedule.as_str(),
     );
     let (run_id, dir) =
         create_run_dir(&options.results_dir, options.run_id.as_deref(), &default_id)?;
@@ -114,26 +142,30 @@ pub async fn run(
         class_names.clone(),
     )?;
 
-    let metrics = ClientMetrics::new().context("cannot register the client metrics")?;
+    let metrics = ClientMetrics::new()?;
     metrics
         .info
         .with_label_values(&[
             options.endpoint.as_str(),
             options.connection.as_str(),
             options.pool.as_str(),
-            options.schedule.as_str(),
+            options.workload.schedule.as_str(),
         ])
         .set(1.0);
     // 1 while large uploads are being sent; a run without the large class never sends any.
     metrics
         .large_uploads_enabled
-        .set(if options.has_large() { 1.0 } else { 0.0 });
-    let metrics_server = match metrics_listener {
-        Some(listener) => Some(
+        .set(if options.workload.has_large() {
+            1.0
+        } else {
+            0.0
+        });
+    let metrics_server = match (metrics_listener, options.metrics_bind) {
+        (Some(listener), Some(address)) => Some(
             MetricsServer::serve(listener, metrics.clone())
-                .context("cannot serve metrics on METRICS_BIND")?,
+                .map_err(|error| RunError::MetricsBind { address, error })?,
         ),
-        None => None,
+        _ => None,
     };
 
     let config = run_config(&options, &plans);
@@ -143,7 +175,7 @@ pub async fn run(
             url = %url,
             connection = options.connection.as_str(),
             pool = options.pool.as_str(),
-            schedule = options.schedule.as_str(),
+            schedule = options.workload.schedule.as_str(),
             duration_s = config.duration_s,
             classes = %describe_classes(&config),
             metrics = ?metrics_server.as_ref().map(|server| server.address),
@@ -169,8 +201,8 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let end = (!options.duration.is_zero()).then_some(options.duration);
     let cycle = LargeCycle {
-        on: options.large_on,
-        off: options.large_off,
+        on: options.workload.large_on,
+        off: options.workload.large_off,
     };
     for (index, (plan, client)) in plans.iter().zip(clients).enumerate() {
         let scheduler = ClassScheduler {
@@ -191,9 +223,9 @@ pub async fn run(
             cancel: cancel.clone(),
             tracker: tracker.clone(),
         };
-        match options.schedule {
+        match options.workload.schedule {
             Schedule::Open => {
-                tracker.spawn(scheduler.open(options.max_in_flight as usize));
+                tracker.spawn(scheduler.open(options.workload.max_in_flight as usize));
             }
             Schedule::Closed => {
                 tracker.spawn(scheduler.closed());
@@ -212,12 +244,12 @@ pub async fn run(
     tracker.close();
 
     // 4. Drain, bounded.
-    if timeout(options.drain_timeout, tracker.wait())
+    if timeout(options.workload.drain_timeout, tracker.wait())
         .await
         .is_err()
     {
         tracing::warn!(
-            drain_timeout_s = options.drain_timeout.as_secs_f64(),
+            drain_timeout_s = options.workload.drain_timeout.as_secs_f64(),
             "requests still in flight after the drain timeout: recording them as cancelled"
         );
         cancel.cancel();
@@ -228,15 +260,15 @@ pub async fn run(
     // 5. Collect, summarize, write.
     let stats = tokio::task::spawn_blocking(move || collector.join())
         .await
-        .context("collector task failed")?
-        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))??;
+        .map_err(|_| RunError::Task("collector"))?
+        .map_err(|_| RunError::Task("collector"))??;
     let classes: Vec<_> = stats.iter().map(|class| class.summary()).collect();
     write_summary_csv(
         &dir,
         &run_id,
         &options.endpoint,
         options.connection.as_str(),
-        options.schedule.as_str(),
+        options.workload.schedule.as_str(),
         &classes,
     )?;
     if let Some(server) = metrics_server {
@@ -259,13 +291,13 @@ fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
         endpoint: options.endpoint.clone(),
         connection: options.connection,
         pool: options.pool,
-        schedule: options.schedule,
+        schedule: options.workload.schedule,
         duration_s: options.duration.as_secs_f64(),
-        max_in_flight: options.max_in_flight,
-        request_timeout_s: options.request_timeout.as_secs_f64(),
-        drain_timeout_s: options.drain_timeout.as_secs_f64(),
-        large_on_s: options.large_on.as_secs_f64(),
-        large_off_s: options.large_off.as_secs_f64(),
+        max_in_flight: options.workload.max_in_flight,
+        request_timeout_s: options.workload.request_timeout.as_secs_f64(),
+        drain_timeout_s: options.workload.drain_timeout.as_secs_f64(),
+        large_on_s: options.workload.large_on.as_secs_f64(),
+        large_off_s: options.workload.large_off.as_secs_f64(),
         classes: plans
             .iter()
             .map(|plan| ClassConfig {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::options::{ClassSpec, LARGE, RunOptions};
+use lab_core::classes::LARGE;
+
+use crate::options::{ClassSpec, WorkloadArgs};
 
 /// Different bodies per class, used in turn. More than one so the server never sees the same
 /// bytes twice in a row; few enough that 25 MB bodies stay cheap to hold (they are shared,
@@ -66,8 +68,8 @@ impl ClassPlan {
 
 /// Builds every class of a run, each on its own thread: 25 MB bodies take a moment, and all
 /// of it happens before the clock starts.
-pub fn build_classes(options: &RunOptions) -> Vec<ClassPlan> {
-    let specs = options.class_specs();
+pub fn build_classes(workload: &WorkloadArgs) -> Vec<ClassPlan> {
+    let specs = workload.class_specs();
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()

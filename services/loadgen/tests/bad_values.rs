@@ -92,57 +92,6 @@ async fn every_run_option_refuses_nonsense_with_exit_2() {
     }
 }
 
-/// The matrix's own durations, sizes, worker counts and endpoints get the same treatment,
-/// and a matrix that would run a scenario twice or one the load generator refuses exits 2
-/// before any server starts.
-#[tokio::test]
-async fn every_matrix_option_refuses_nonsense_with_exit_2() {
-    let cases: Vec<Case> = vec![
-        (vec!["matrix", "--duration", "1e20"], vec![], "604800"),
-        (
-            vec!["matrix"],
-            vec![("MATRIX_DURATION", "0")],
-            "more than 0",
-        ),
-        (
-            vec!["matrix", "--large-size-mb", "1e9"],
-            vec![],
-            "0 to 1024",
-        ),
-        (vec!["matrix", "--small-interval", "inf"], vec![], "finite"),
-        (
-            vec!["matrix", "--server-start-timeout", "1e20"],
-            vec![],
-            "604800",
-        ),
-        (
-            vec!["matrix", "--server-stop-timeout", "NaN"],
-            vec![],
-            "finite",
-        ),
-        (vec!["matrix", "--workers", "257"], vec![], "1 to 256"),
-        (
-            vec!["matrix", "--endpoints", "/ping,//other-host/x"],
-            vec![],
-            "names another host",
-        ),
-        (
-            vec!["matrix", "--workers", "1,1"],
-            vec![],
-            "would run twice",
-        ),
-        (
-            vec!["matrix", "--small-interval", "0"],
-            vec![],
-            "only SCHEDULE=closed",
-        ),
-        (vec!["matrix", "--server-bin="], vec![], "empty path"),
-    ];
-    for (args, envs, mentions) in cases {
-        refused(&args, &envs, mentions).await;
-    }
-}
-
 /// ENDPOINT `//other-host/x`, `http://x/y` and `/a b` are refused with exit 2 (the first would
 /// otherwise send the workload to another host); a plain path such as `/pong` is posted to
 /// TARGET_URL's server.

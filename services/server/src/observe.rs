@@ -30,9 +30,10 @@ use crate::{
 };
 
 /// Echoed from request to response when the client sends it.
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+pub const REQUEST_ID_HEADER: HeaderName =
+    HeaderName::from_static(lab_core::http::REQUEST_ID_HEADER);
 /// The index of the worker that served the request.
-pub const WORKER_ID_HEADER: HeaderName = HeaderName::from_static("x-worker-id");
+pub const WORKER_ID_HEADER: HeaderName = HeaderName::from_static(lab_core::http::WORKER_ID_HEADER);
 
 /// When the worker got to this request; kept in the request's extensions.
 #[derive(Debug, Clone, Copy)]

@@ -1,28 +1,13 @@
 //! The endpoints that watch the lab rather than take part in it.
 
 use actix_web::{HttpRequest, HttpResponse, http::header::ContentType, web};
-use serde::{Deserialize, Serialize};
+use lab_core::http::Health;
 
 use crate::{error::LabError, state::AppState};
 
-/// `GET /healthz`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Health {
-    /// Always `ok` when the server answers.
-    pub status: String,
-    /// WORKERS.
-    pub workers: usize,
-    /// KEEP_ALIVE in seconds (0 = off).
-    pub keep_alive_seconds: u64,
-}
-
 /// `GET /healthz`: the server is up, with the two settings the experiments vary.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Health {
-        status: "ok".into(),
-        workers: state.workers,
-        keep_alive_seconds: state.keep_alive_seconds,
-    })
+    HttpResponse::Ok().json(Health::ok(state.workers, state.keep_alive_seconds))
 }
 
 /// `GET /metrics`: every series in the Prometheus text format.

@@ -15,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(strategy("/offload", offload::offload))
         .service(strategy("/lean", lean::lean))
         .service(
-            web::resource("/healthz")
+            web::resource(lab_core::http::HEALTH_PATH)
                 .route(web::get().to(ops::healthz))
                 .default_service(web::to(ops::method_not_allowed)),
         )

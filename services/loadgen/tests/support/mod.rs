@@ -1,11 +1,11 @@
 //! Shared helpers for lab-loadgen's integration tests: the real lab-server on port 0, a
-//! server that stalls on purpose, the built lab-server binary (for the matrix), short run
+//! server that stalls on purpose, short run
 //! options, and CSV/metrics readers.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::{
     collections::HashMap,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -16,17 +16,6 @@ use std::{
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
 use clap::Parser;
 use lab_loadgen::RunOptions;
-
-/// The lab-server binary next to lab-loadgen's (target/<profile>/lab-server).
-pub fn server_bin() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_lab-loadgen")).with_file_name("lab-server");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p lab-server` (or `cargo test --workspace`)",
-        path.display()
-    );
-    path
-}
 
 /// A lab-server running in this process.
 pub struct LabServer {

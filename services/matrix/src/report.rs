@@ -8,14 +8,14 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::{
+use crate::findings::{
     self, KeepAliveCost, LARGE, LoadedVsUnloaded, Overlap, SMALL, WorkerSpread, large_medians,
     small_p95_grid, small_p95_ratios, unloaded_connection_cost,
 };
-use super::plots::PlotFile;
-use super::scenario::Workload;
-use super::table::MatrixRow;
-use crate::options::{Connection, Schedule};
+use crate::plots::PlotFile;
+use crate::scenario::Workload;
+use crate::table::MatrixRow;
+use lab_loadgen::options::{Connection, Schedule};
 
 /// How and where the matrix ran.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -620,8 +620,8 @@ pub fn render(input: &ReportInput) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::findings::tests::sample_rows;
-    use crate::matrix::scenario::ScenarioKind;
+    use crate::findings::tests::sample_rows;
+    use crate::scenario::ScenarioKind;
 
     fn input() -> ReportInput {
         ReportInput {
@@ -714,7 +714,7 @@ mod tests {
     #[test]
     fn shared_pool_joins_the_keep_alive_question() {
         let mut input = input();
-        input.rows.push(crate::matrix::findings::tests::row(
+        input.rows.push(crate::findings::tests::row(
             "w4-ping-keepalive-shared",
             ScenarioKind::SharedPool,
             4,

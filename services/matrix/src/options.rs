@@ -1,50 +1,29 @@
-//! `lab-loadgen matrix`: the study's experiment as one command, with its report.
-//!
-//! For every scenario (WORKERS × ENDPOINT × CONNECTION, an unloaded baseline per connection
-//! mode, a server with keep-alive off, and a keep-alive client with one shared pool) the matrix starts the real `lab-server` binary with
-//! the scenario's settings, waits for `/healthz`, runs the study's workload in-process with
-//! [`crate::run`], stops the server, and records the client-side numbers. Everything lands in
-//! `RESULTS_DIR/matrix/<timestamp>/`, and is rewritten after every scenario, so an interrupted
-//! matrix keeps what it measured.
-//!
-//! # Layout
-//! - [`scenario`]: the scenario list and the workload, from [`MatrixOptions`].
-//! - [`server_process`]: one `lab-server` child process: free port, health wait, SIGTERM, kill
-//!   on timeout or drop.
-//! - [`runner`]: the loop over scenarios, with Ctrl-C handling.
-//! - [`table`]: `matrix.csv`, one row per scenario × class.
-//! - [`requests`]: reads a scenario's `requests.csv` back for per-request findings and plots.
-//! - [`findings`]: the numbers the report's sentences are computed from.
-//! - [`report`]: `report.md`, the study's table format plus findings.
-//! - [`plots`]: SVG charts (plotters).
+//! The command line of `lab-matrix`: the grid (WORKERS × ENDPOINT × CONNECTION and the
+//! reference cases), the server's start and stop, and the workload, which is lab-loadgen's own
+//! group of options ([`WorkloadArgs`]) flattened here: the same flags, environment variables,
+//! defaults and checks as a plain run.
 
-pub mod findings;
-pub mod plots;
-pub mod report;
-pub mod requests;
-pub mod runner;
-pub mod scenario;
-pub mod server_process;
-pub mod table;
-
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args};
-
-pub use runner::{MatrixOutcome, check, rerender, run, run_with_shutdown};
-pub use scenario::{Scenario, ScenarioKind, Workload};
-
-use crate::options::{
-    Connection, Schedule, parse_endpoint, parse_interval, parse_path, parse_seconds_or_zero,
-    parse_size_mb,
+use clap::{ArgAction, Parser};
+use lab_loadgen::options::values::{
+    DEFAULT_RESULTS_DIR, parse_endpoint, parse_interval, parse_optional_addr, parse_path,
 };
+use lab_loadgen::{Connection, WorkloadArgs};
 
 /// Largest WORKERS value a matrix may ask lab-server for (lab-server's own limit).
 pub const MAX_WORKERS: usize = 256;
 
-/// Options of `lab-loadgen matrix`. Every option has an environment twin.
-#[derive(Debug, Clone, Args)]
+/// Options of `lab-matrix`. Every option has an environment twin.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "lab-matrix",
+    version,
+    args_override_self = true,
+    about = "The study's experiment as one command: lab-server started per scenario, the workload measured by lab-loadgen, a report with plots."
+)]
 pub struct MatrixOptions {
     /// The lab-server binary started for each scenario. Default: `lab-server` next to this
     /// executable (target/<profile>/lab-server, built by `cargo build -p lab-server`).
@@ -108,32 +87,20 @@ pub struct MatrixOptions {
     )]
     pub shared_pool_workers: WorkerList,
 
-    /// Nominal size of a small request body, MB (the load generator's SMALL_SIZE_MB).
-    #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]
-    pub small_size_mb: f64,
+    /// The workload every scenario runs: lab-loadgen's options, with the same names and
+    /// environment variables (SMALL_SIZE_MB, LARGE_SIZE_MB, SCHEDULE, EXTRA_CLASSES …). The
+    /// unloaded baselines run it with LARGE_SIZE_MB=0; LARGE_SIZE_MB=0 here means no large
+    /// class in any scenario.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 
-    /// Seconds between small requests (the load generator's SMALL_INTERVAL; 0 = back-to-back,
-    /// SCHEDULE=closed only).
-    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
-    pub small_interval: Duration,
-
-    /// Nominal size of a large request body, MB (the load generator's LARGE_SIZE_MB; 0 = no
-    /// large class in any scenario). The unloaded baselines always run with LARGE_SIZE_MB=0.
-    #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
-    pub large_size_mb: f64,
-
-    /// Seconds between large requests (the load generator's LARGE_INTERVAL; 0 = back-to-back,
-    /// SCHEDULE=closed only).
-    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_seconds_or_zero)]
-    pub large_interval: Duration,
-
-    /// The load generator's SCHEDULE: open (latency from the scheduled start) or closed
-    /// (the study's send-wait-sleep loop).
-    #[arg(long, env = "SCHEDULE", value_enum, default_value = "open")]
-    pub schedule: Schedule,
+    /// Each scenario's load generator serves its Prometheus /metrics here, e.g.
+    /// 0.0.0.0:9100 (scenarios run one after another); empty = off.
+    #[arg(long, env = "METRICS_BIND", default_value = "", value_parser = parse_optional_addr)]
+    pub metrics_bind: std::option::Option<SocketAddr>,
 
     /// Results root: the matrix writes RESULTS_DIR/matrix/<timestamp>/.
-    #[arg(long, env = "RESULTS_DIR", default_value = "results", value_parser = parse_path)]
+    #[arg(long, env = "RESULTS_DIR", default_value = DEFAULT_RESULTS_DIR, value_parser = parse_path)]
     pub results_dir: PathBuf,
 
     /// Seconds to wait for a started server's /healthz before giving up (above 0, at most 7

@@ -15,10 +15,10 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::findings::{LARGE, SMALL, WorkerSpread};
-use super::requests::RequestRecord;
-use super::scenario::ScenarioKind;
-use super::table::MatrixRow;
+use crate::findings::{LARGE, SMALL, WorkerSpread};
+use crate::requests::RequestRecord;
+use crate::scenario::ScenarioKind;
+use crate::table::MatrixRow;
 
 /// A chart written next to the report.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,8 +372,8 @@ pub fn worker_spread_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::findings::tests::{record, sample_rows};
-    use crate::matrix::findings::{WorkerShare, worker_spread};
+    use crate::findings::tests::{record, sample_rows};
+    use crate::findings::{WorkerShare, worker_spread};
 
     /// Counts elements named `tag` in the SVG at `path`, which must parse as XML.
     fn count_elements(path: &Path, tag: &str) -> usize {

@@ -6,9 +6,9 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::scenario::{Scenario, Workload};
-use crate::options::{Connection, Pool, Schedule};
-use crate::stats::ClassSummary;
+use crate::scenario::{Scenario, Workload};
+use lab_loadgen::ClassSummary;
+use lab_loadgen::options::{Connection, Pool, Schedule};
 
 /// One line of `matrix.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

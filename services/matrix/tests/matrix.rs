@@ -1,4 +1,4 @@
-//! `lab-loadgen matrix` end to end: the real lab-server binary started per scenario, the real
+//! `lab-matrix` end to end: the real lab-server binary started per scenario, the real
 //! workload in-process, and the files a matrix leaves behind.
 //!
 //! The lab-server binary comes from the same target directory as this crate's binary
@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use lab_loadgen::matrix::table::MatrixRow;
-use lab_loadgen::matrix::{MatrixOptions, rerender, run_with_shutdown};
-use lab_loadgen::{Cli, Command};
+use lab_matrix::table::MatrixRow;
+use lab_matrix::{MatrixOptions, rerender, run_with_shutdown};
 use support::server_bin;
 
 /// A fresh results directory under cargo's per-test scratch space.
@@ -27,8 +26,7 @@ fn results_dir(name: &str) -> PathBuf {
 fn tiny_options(results: &Path, extra: &[&str]) -> MatrixOptions {
     let server = server_bin();
     let mut args = vec![
-        "lab-loadgen".to_string(),
-        "matrix".to_string(),
+        "lab-matrix".to_string(),
         "--server-bin".to_string(),
         server.display().to_string(),
         "--results-dir".to_string(),
@@ -41,10 +39,7 @@ fn tiny_options(results: &Path, extra: &[&str]) -> MatrixOptions {
         "0.5".to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    match Cli::parse_from(args).command {
-        Some(Command::Matrix(options)) => options,
-        other => panic!("expected the matrix subcommand, got {other:?}"),
-    }
+    MatrixOptions::parse_from(args)
 }
 
 /// Checks that a markdown table starts at `header_line`: header, separator with one cell per

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::requests::{RequestRecord, per_worker_counts};
-use super::scenario::ScenarioKind;
-use super::table::MatrixRow;
-use crate::options::Connection;
+use crate::requests::{RequestRecord, per_worker_counts};
+use crate::scenario::ScenarioKind;
+use crate::table::MatrixRow;
+use lab_loadgen::options::Connection;
 
 /// The class names the findings talk about.
 pub const SMALL: &str = "small";
@@ -435,12 +435,12 @@ pub(crate) mod tests {
             endpoint: endpoint.to_string(),
             connection,
             pool: if kind == ScenarioKind::SharedPool {
-                crate::options::Pool::Shared
+                lab_loadgen::options::Pool::Shared
             } else {
-                crate::options::Pool::PerClass
+                lab_loadgen::options::Pool::PerClass
             },
             server_keep_alive_s: (kind == ScenarioKind::KeepAliveOff).then_some(0),
-            schedule: crate::options::Schedule::Open,
+            schedule: lab_loadgen::options::Schedule::Open,
             duration_s: 20.0,
             small_size_mb: 0.001,
             small_interval_s: 0.1,

@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::MatrixOptions;
-use crate::options::{Connection, Pool, Schedule};
+use crate::options::MatrixOptions;
+use lab_loadgen::options::{Connection, Pool, Schedule};
 
 /// What a scenario is for in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,11 +122,11 @@ impl Workload {
     pub fn from_options(options: &MatrixOptions) -> Self {
         Self {
             duration_s: options.duration.as_secs_f64(),
-            small_size_mb: options.small_size_mb,
-            small_interval_s: options.small_interval.as_secs_f64(),
-            large_size_mb: options.large_size_mb,
-            large_interval_s: options.large_interval.as_secs_f64(),
-            schedule: options.schedule,
+            small_size_mb: options.workload.small_size_mb,
+            small_interval_s: options.workload.small_interval.as_secs_f64(),
+            large_size_mb: options.workload.large_size_mb,
+            large_interval_s: options.workload.large_interval.as_secs_f64(),
+            schedule: options.workload.schedule,
         }
     }
 }

@@ -5,7 +5,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lab_loadgen::matrix::server_process::{Expected, ServerProcess};
+use lab_matrix::server_process::{Expected, ServerProcess};
 use support::server_bin;
 
 fn log_path(name: &str) -> PathBuf {

@@ -16,18 +16,19 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::MatrixOptions;
-use super::findings::{
+use crate::findings::{
     Overlap, SMALL, WorkerSpread, error_breakdown, overlap_with_large, worker_spread,
 };
-use super::plots::{self, PlotFile};
-use super::report::{ReportInput, RunContext, render};
-use super::requests::read_requests_csv;
-use super::scenario::{Scenario, ScenarioKind, Workload, plan};
-use super::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
-use super::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
-use crate::files::REQUESTS_CSV;
-use crate::options::RunOptions;
+use crate::options::MatrixOptions;
+use crate::plots::{self, PlotFile};
+use crate::report::{ReportInput, RunContext, render};
+use crate::requests::read_requests_csv;
+use crate::scenario::{Scenario, ScenarioKind, Workload, plan};
+use crate::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
+use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
+use lab_core::csv_rows::REQUESTS_CSV;
+use lab_loadgen::RunOptions;
+use reqwest::Url;
 
 /// The table of every scenario × class, inside the matrix directory.
 pub const MATRIX_CSV: &str = "matrix.csv";
@@ -90,7 +91,7 @@ pub struct MatrixOutcome {
 pub async fn run(options: MatrixOptions) -> anyhow::Result<()> {
     let outcome = match &options.report_only {
         Some(dir) => rerender(dir)?,
-        None => run_with_shutdown(options, crate::shutdown::signal()).await?,
+        None => run_with_shutdown(options, lab_loadgen::shutdown::signal()).await?,
     };
     println!(
         "matrix: {} of {} scenarios{}; results: {}, {}, plots in {}",
@@ -136,7 +137,7 @@ pub async fn run_with_shutdown(
     let scenarios = plan(&options);
 
     let started = chrono::Local::now();
-    let (_, dir) = crate::files::create_run_dir(
+    let (_, dir) = lab_loadgen::files::create_run_dir(
         &options.results_dir.join("matrix"),
         None,
         &started.format("%Y%m%d-%H%M%S").to_string(),
@@ -224,10 +225,10 @@ pub fn check(options: &MatrixOptions) -> Result<(), String> {
                 scenario.name
             ));
         }
-        load_options(options, scenario, "http://127.0.0.1:1", Path::new("."))
-            .map_err(|error| format!("{error:#}"))?
+        let any_url = Url::parse("http://127.0.0.1:1").expect("a valid URL");
+        load_options(options, scenario, any_url, Path::new("."))
             .check()
-            .map_err(|message| format!("scenario {}: {message}", scenario.name))?;
+            .map_err(|error| format!("scenario {}: {error}", scenario.name))?;
     }
     Ok(())
 }
@@ -255,8 +256,9 @@ async fn run_scenario(
         options.server_start_timeout,
     )
     .await?;
-    let load_options = load_options(options, scenario, &server.base_url(), dir)?;
-    let report = crate::run(load_options, cancel.clone().cancelled_owned()).await;
+    let target_url = server.base_url().parse().context("server URL")?;
+    let load_options = load_options(options, scenario, target_url, dir);
+    let report = lab_loadgen::run(load_options, cancel.clone().cancelled_owned()).await;
     // The server is stopped whatever the load run did.
     let status = server.stop(options.server_stop_timeout).await?;
     if !status.success() {
@@ -278,36 +280,32 @@ async fn run_scenario(
     Ok((rows, report.interrupted))
 }
 
-/// The load generator's options for one scenario. Settings the matrix does not set
-/// (MAX_IN_FLIGHT, REQUEST_TIMEOUT, DRAIN_TIMEOUT, EXTRA_CLASSES, METRICS_BIND …) come from
-/// their environment variables, as for a plain run.
+/// The load generator's options for one scenario: the matrix's workload and the scenario's
+/// server and connection settings; the unloaded baseline runs no large class.
 fn load_options(
     options: &MatrixOptions,
     scenario: &Scenario,
-    base_url: &str,
+    target_url: Url,
     dir: &Path,
-) -> anyhow::Result<RunOptions> {
-    let mut load = RunOptions::from_args(["--quiet"])
-        .context("invalid load generator settings in the environment")?;
-    load.target_url = base_url.parse().context("server URL")?;
-    load.endpoint = scenario.endpoint.clone();
-    load.duration = options.duration;
-    load.connection = scenario.connection;
-    load.pool = scenario.pool;
-    load.schedule = options.schedule;
-    load.small_size_mb = options.small_size_mb;
-    load.small_interval = options.small_interval;
-    load.large_size_mb = options.large_size_mb;
-    load.large_interval = options.large_interval;
-    load.results_dir = dir.to_path_buf();
-    load.run_id = Some(scenario.name.clone());
-    load.json = false;
-    load.quiet = true;
+) -> RunOptions {
+    let mut workload = options.workload.clone();
     if !scenario.has_large() {
         // The unloaded baseline: LARGE_SIZE_MB = 0 runs no large class at all.
-        load.large_size_mb = 0.0;
+        workload.large_size_mb = 0.0;
     }
-    Ok(load)
+    RunOptions {
+        target_url,
+        endpoint: scenario.endpoint.clone(),
+        duration: options.duration,
+        workload,
+        connection: scenario.connection,
+        pool: scenario.pool,
+        metrics_bind: options.metrics_bind,
+        results_dir: dir.to_path_buf(),
+        run_id: Some(scenario.name.clone()),
+        json: false,
+        quiet: true,
+    }
 }
 
 /// Rewrites matrix.csv, the plots and report.md from what has run so far.

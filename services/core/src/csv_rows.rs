@@ -1,0 +1,184 @@
+//! The rows of the CSV files a load generator run leaves behind. The load generator writes
+//! them, the matrix reads `requests.csv` back, with these same types; the column names are
+//! the field names, in order.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// File name of the per-request CSV.
+pub const REQUESTS_CSV: &str = "requests.csv";
+/// File name of the per-class CSV.
+pub const SUMMARY_CSV: &str = "summary.csv";
+
+/// Columns of `requests.csv`, in order (the fields of [`RequestRow`]).
+pub const REQUESTS_COLUMNS: [&str; 13] = [
+    "run_id",
+    "request_id",
+    "class",
+    "endpoint",
+    "connection",
+    "scheduled_ms",
+    "sent_ms",
+    "latency_ms",
+    "status",
+    "bytes_sent",
+    "server_elapsed_ms",
+    "worker",
+    "error",
+];
+
+/// Milliseconds since the run started (or of latency), written with µs precision (`100.250`).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Millis(pub f64);
+
+impl From<Duration> for Millis {
+    fn from(duration: Duration) -> Self {
+        Self(duration.as_micros() as f64 / 1000.0)
+    }
+}
+
+impl Serialize for Millis {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:.3}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        f64::deserialize(deserializer).map(Self)
+    }
+}
+
+/// One row of `requests.csv`: one scheduled request, whatever became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow<'a> {
+    /// The run's id (its directory name).
+    pub run_id: Cow<'a, str>,
+    /// `<class>-<sequence>`, e.g. `small-000042`; also sent as `x-request-id`.
+    pub request_id: Cow<'a, str>,
+    /// Request class (`small`, `large`, …).
+    pub class: Cow<'a, str>,
+    /// The path the request went to.
+    pub endpoint: Cow<'a, str>,
+    /// The client's connection mode (`new` or `keepalive`).
+    pub connection: Cow<'a, str>,
+    /// When the request was due.
+    pub scheduled_ms: Millis,
+    /// When it was actually sent; empty when never sent.
+    pub sent_ms: Option<Millis>,
+    /// Client-side latency (from `scheduled_ms` on an open schedule); empty when the request
+    /// was never sent or never ended.
+    pub latency_ms: Option<Millis>,
+    /// HTTP status; empty when no response came.
+    pub status: Option<u16>,
+    /// Body bytes sent.
+    pub bytes_sent: u64,
+    /// The server's own `elapsed_server`, when it answered with one.
+    pub server_elapsed_ms: Option<u64>,
+    /// Worker that served it (`x-worker-id`); empty when unknown.
+    pub worker: Option<usize>,
+    /// Error kind; empty on success.
+    pub error: Cow<'a, str>,
+}
+
+impl RequestRow<'_> {
+    /// Whether the server answered with a 2xx (and the latency is known).
+    pub fn is_ok(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+            && self.error.is_empty()
+            && self.latency_ms.is_some()
+    }
+
+    /// The time span, ms since the run started, during which the request was waiting for its
+    /// answer: from when it was due until the response arrived.
+    pub fn span_ms(&self) -> Option<(f64, f64)> {
+        let start = self.scheduled_ms.0;
+        Some((start, start + self.latency_ms?.0))
+    }
+}
+
+/// One row of `summary.csv`: one class's statistics over the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow<'a> {
+    /// The run's id.
+    pub run_id: Cow<'a, str>,
+    /// Request class.
+    pub class: Cow<'a, str>,
+    /// The path the class posted to.
+    pub endpoint: Cow<'a, str>,
+    /// Connection mode.
+    pub connection: Cow<'a, str>,
+    /// Schedule (`open` or `closed`).
+    pub schedule: Cow<'a, str>,
+    /// Requests that finished (ok + errors).
+    pub count: u64,
+    /// Requests answered with a 2xx.
+    pub ok: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Requests the open schedule could not start because of the in-flight cap.
+    pub skipped: u64,
+    /// Fastest request, ms; the latency columns are empty when none succeeded.
+    pub min_ms: Option<f64>,
+    /// Median, ms.
+    pub median_ms: Option<f64>,
+    /// Mean, ms.
+    pub mean_ms: Option<f64>,
+    /// 90th percentile, ms.
+    pub p90_ms: Option<f64>,
+    /// 95th percentile, ms.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Slowest request, ms.
+    pub max_ms: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(error: &str, status: Option<u16>, latency_ms: Option<f64>) -> RequestRow<'_> {
+        RequestRow {
+            run_id: "r".into(),
+            request_id: "small-000001".into(),
+            class: "small".into(),
+            endpoint: "/ping".into(),
+            connection: "new".into(),
+            scheduled_ms: Millis::from(Duration::from_micros(100_250)),
+            sent_ms: Some(Millis(100.5)),
+            latency_ms: latency_ms.map(Millis),
+            status,
+            bytes_sent: 60,
+            server_elapsed_ms: None,
+            worker: Some(1),
+            error: error.into(),
+        }
+    }
+
+    /// The header serde writes is REQUESTS_COLUMNS, and a row read back equals the row written.
+    #[test]
+    fn requests_rows_round_trip_under_the_declared_columns() {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let written = row("", Some(200), Some(1.5));
+        writer.serialize(&written).unwrap();
+        writer.serialize(row("timeout", None, None)).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), REQUESTS_COLUMNS.join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "r,small-000001,small,/ping,new,100.250,100.500,1.500,200,60,,1,"
+        );
+        let read: Vec<RequestRow<'static>> = csv::Reader::from_reader(text.as_bytes())
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(read[0], written);
+        assert!(read[0].is_ok() && !read[1].is_ok());
+        assert_eq!(read[0].span_ms(), Some((100.25, 101.75)));
+        assert_eq!(read[1].span_ms(), None);
+    }
+}

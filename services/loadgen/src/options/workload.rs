@@ -1,0 +1,176 @@
+//! The workload: what each request class sends and when, and how long the client waits.
+//!
+//! One clap group, [`WorkloadArgs`], flattened by every command line that runs the workload
+//! (`lab-loadgen`, `lab-matrix`), so the options, their environment twins, defaults and
+//! checks exist once. [`WorkloadArgs::class_specs`] turns it into the classes the engine runs.
+
+use std::time::Duration;
+
+use clap::ValueEnum;
+use lab_core::classes::{LARGE, SMALL};
+use serde::{Deserialize, Serialize};
+
+use super::values::{
+    MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, parse_class_specs, parse_interval,
+    parse_seconds_or_zero, parse_size_mb,
+};
+
+/// What each class sends and when (SMALL_*, LARGE_*, EXTRA_CLASSES, SCHEDULE, the large
+/// class's on/off cycle) and how long the client waits (REQUEST_TIMEOUT, DRAIN_TIMEOUT).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct WorkloadArgs {
+    /// Body size of the small class in MB (0.001 MB ≈ 50 pairs), 0 to 1024.
+    #[arg(long, env = "SMALL_SIZE_MB", default_value = "0.001", value_parser = parse_size_mb)]
+    pub small_size_mb: f64,
+
+    /// Seconds between two small requests (0 = back-to-back, SCHEDULE=closed only).
+    #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
+    pub small_interval: Duration,
+
+    /// Body size of the large class in MB, at most 1024; 0 = no large class: only the small class (and any
+    /// EXTRA_CLASSES) runs, and no large row appears in the table, summary.csv or requests.csv
+    /// (an unloaded baseline).
+    #[arg(long, env = "LARGE_SIZE_MB", default_value = "25", value_parser = parse_size_mb)]
+    pub large_size_mb: f64,
+
+    /// Seconds between two large requests (0 = back-to-back, SCHEDULE=closed only).
+    #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_seconds_or_zero)]
+    pub large_interval: Duration,
+
+    /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
+    /// `medium:5:0.5`); at most 32, names of letters, digits, '-', '_', '.' (64 at most).
+    // Spelled `std::vec::Vec` so clap hands the whole list to the parser, which reads an
+    // empty string (the default, or EXTRA_CLASSES= in a .env file) as "no extra classes".
+    #[arg(long, env = "EXTRA_CLASSES", default_value = "", value_parser = parse_class_specs)]
+    pub extra_classes: std::vec::Vec<ClassSpec>,
+
+    /// `open`: fixed timetable, latency from the scheduled start; `closed`: the study's
+    /// send-wait-sleep loop, latency from the send.
+    #[arg(long, env = "SCHEDULE", value_enum, default_value = "open")]
+    pub schedule: Schedule,
+
+    /// Open schedule only: most requests of one class in flight at once. A request that
+    /// cannot start before the next one is due is counted as skipped. 1 to 10000.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value = "64", value_parser = clap::value_parser!(u32).range(1..=MAX_IN_FLIGHT_LIMIT as i64))]
+    pub max_in_flight: u32,
+
+    /// Seconds the large class sends in each on/off cycle; 0 = always on.
+    #[arg(long, env = "LARGE_ON", default_value = "0", value_parser = parse_seconds_or_zero)]
+    pub large_on: Duration,
+
+    /// Seconds the large class pauses in each on/off cycle.
+    #[arg(long, env = "LARGE_OFF", default_value = "0", value_parser = parse_seconds_or_zero)]
+    pub large_off: Duration,
+
+    /// Seconds after which one request counts as a timeout error. Keep it below lab-server's
+    /// CLIENT_REQUEST_TIMEOUT (default 60 s): a request stuck behind a blocked worker is then
+    /// counted here, as client-side latency or a timeout, not answered 408 by the server.
+    /// Above 0, at most 604800 (7 days).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30", value_parser = parse_interval)]
+    pub request_timeout: Duration,
+
+    /// Seconds to wait for requests in flight after scheduling stops (end or Ctrl-C).
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10", value_parser = parse_seconds_or_zero)]
+    pub drain_timeout: Duration,
+}
+
+/// When each request starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// A fixed timetable per class, whatever the responses; latency counted from the
+    /// scheduled start (no coordinated omission).
+    Open,
+    /// The study's loop per class: send, wait for the response, sleep the interval.
+    Closed,
+}
+
+impl Schedule {
+    /// The lower-case name used in CSVs, metrics labels and the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schedule::Open => "open",
+            Schedule::Closed => "closed",
+        }
+    }
+}
+
+/// One request class from `EXTRA_CLASSES`: `name:size_mb:interval_s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSpec {
+    /// Class name: in the body's `name`, the request id, CSV rows and metric labels.
+    pub name: String,
+    /// Nominal body size in MB (about 50,000 pairs per MB).
+    pub size_mb: f64,
+    /// Time between two scheduled starts (open) or between a response and the next send (closed).
+    pub interval: Duration,
+}
+
+/// What the classes cannot be asked to do, found by [`WorkloadArgs::check`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WorkloadError {
+    /// An interval of 0 means back-to-back, which only a closed loop can do.
+    #[error(
+        "class `{class}` has interval 0 (back-to-back), which only SCHEDULE=closed can do; \
+         an open schedule needs an interval > 0"
+    )]
+    BackToBackOnOpenSchedule {
+        /// The class with interval 0.
+        class: String,
+    },
+    /// The classes' bodies together are more than [`MAX_TOTAL_SIZE_MB`].
+    #[error(
+        "the classes' bodies add up to {total_mb} MB; at most {MAX_TOTAL_SIZE_MB} MB together \
+         are allowed (each is built {variants} times, in memory)",
+        variants = crate::workload::VARIANTS_PER_CLASS
+    )]
+    TooMuchBody {
+        /// The sum of every class's nominal size.
+        total_mb: f64,
+    },
+}
+
+impl WorkloadArgs {
+    /// What clap cannot check one flag at a time: an open schedule needs every class's
+    /// interval above zero (0 means "back-to-back", which only a closed loop can do), and all
+    /// classes' bodies together must stay within [`MAX_TOTAL_SIZE_MB`].
+    pub fn check(&self) -> Result<(), WorkloadError> {
+        let specs = self.class_specs();
+        if self.schedule == Schedule::Open
+            && let Some(class) = specs.iter().find(|c| c.interval.is_zero())
+        {
+            return Err(WorkloadError::BackToBackOnOpenSchedule {
+                class: class.name.clone(),
+            });
+        }
+        let total_mb: f64 = specs.iter().map(|c| c.size_mb).sum();
+        if total_mb > MAX_TOTAL_SIZE_MB {
+            return Err(WorkloadError::TooMuchBody { total_mb });
+        }
+        Ok(())
+    }
+
+    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off.
+    pub fn has_large(&self) -> bool {
+        self.large_size_mb > 0.0
+    }
+
+    /// All classes of this run in order: small, large (unless LARGE_SIZE_MB = 0), then the
+    /// extra ones.
+    pub fn class_specs(&self) -> Vec<ClassSpec> {
+        let mut specs = vec![ClassSpec {
+            name: SMALL.to_string(),
+            size_mb: self.small_size_mb,
+            interval: self.small_interval,
+        }];
+        if self.has_large() {
+            specs.push(ClassSpec {
+                name: LARGE.to_string(),
+                size_mb: self.large_size_mb,
+                interval: self.large_interval,
+            });
+        }
+        specs.extend(self.extra_classes.iter().cloned());
+        specs
+    }
+}

@@ -1,0 +1,35 @@
+//! `lab-matrix`: the study's experiment as one command, with its report.
+//!
+//! For every scenario (WORKERS × ENDPOINT × CONNECTION, an unloaded baseline per connection
+//! mode, a server with keep-alive off, and a keep-alive client with one shared pool) the matrix starts the real `lab-server` binary with
+//! the scenario's settings, waits for `/healthz`, runs the study's workload in-process with
+//! [`lab_loadgen::run`] (the load generator's library), stops the server, and records the client-side numbers. Everything lands in
+//! `RESULTS_DIR/matrix/<timestamp>/`, and is rewritten after every scenario, so an interrupted
+//! matrix keeps what it measured.
+//!
+//! # Layout
+//! - [`options`]: the command line, [`MatrixOptions`]; the workload is lab-loadgen's
+//!   [`lab_loadgen::WorkloadArgs`].
+//! - [`scenario`]: the scenario list, from [`MatrixOptions`].
+//! - [`server_process`]: one `lab-server` child process: free port, health wait, SIGTERM, kill
+//!   on timeout or drop.
+//! - [`runner`]: the loop over scenarios, with Ctrl-C handling.
+//! - [`table`]: `matrix.csv`, one row per scenario × class.
+//! - [`requests`]: reads a scenario's `requests.csv` back for per-request findings and plots.
+//! - [`findings`]: the numbers the report's sentences are computed from.
+//! - [`report`]: `report.md`, the study's table format plus findings.
+//! - [`plots`]: SVG charts (plotters).
+
+pub mod findings;
+pub mod options;
+pub mod plots;
+pub mod report;
+pub mod requests;
+pub mod runner;
+pub mod scenario;
+pub mod server_process;
+pub mod table;
+
+pub use options::{MatrixOptions, WorkerList};
+pub use runner::{MatrixOutcome, check, rerender, run, run_with_shutdown};
+pub use scenario::{Scenario, ScenarioKind, Workload};
