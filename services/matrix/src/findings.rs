@@ -3,15 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use lab_core::classes::{LARGE, SMALL};
+use lab_core::csv_rows::Millis;
+
 use crate::requests::{RequestRecord, per_worker_counts};
 use crate::scenario::ScenarioKind;
 use crate::table::MatrixRow;
 use lab_loadgen::options::Connection;
-
-/// The class names the findings talk about.
-pub const SMALL: &str = "small";
-/// See [`SMALL`].
-pub const LARGE: &str = "large";
 
 /// Nearest-rank percentile (`q` in 0..=100) of `values`; `None` when empty.
 pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
@@ -25,7 +23,7 @@ pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
 }
 
 fn is_kind(row: &MatrixRow, kind: ScenarioKind) -> bool {
-    row.kind == kind.as_str()
+    row.kind == kind
 }
 
 fn find<'a>(
@@ -93,6 +91,8 @@ pub struct LargeMedian {
     pub median_ms: f64,
     /// /ping's large median in the same workers × connection cell, ms.
     pub ping_median_ms: Option<f64>,
+    /// `median / ping's median`, when /ping's is known and positive.
+    pub vs_ping: Option<f64>,
 }
 
 /// Large-request medians of the loaded grid, in row order.
@@ -100,17 +100,22 @@ pub fn large_medians(rows: &[MatrixRow]) -> Vec<LargeMedian> {
     rows.iter()
         .filter(|r| r.class == LARGE && is_kind(r, ScenarioKind::Loaded))
         .filter_map(|row| {
+            let median_ms = row.median_ms?;
+            let ping_median_ms = find(rows, LARGE, |r| {
+                is_kind(r, ScenarioKind::Loaded)
+                    && r.endpoint == "/ping"
+                    && r.workers == row.workers
+                    && r.connection == row.connection
+            })
+            .and_then(|r| r.median_ms);
             Some(LargeMedian {
                 config: row.config.clone(),
                 endpoint: row.endpoint.clone(),
-                median_ms: row.median_ms?,
-                ping_median_ms: find(rows, LARGE, |r| {
-                    is_kind(r, ScenarioKind::Loaded)
-                        && r.endpoint == "/ping"
-                        && r.workers == row.workers
-                        && r.connection == row.connection
-                })
-                .and_then(|r| r.median_ms),
+                median_ms,
+                ping_median_ms,
+                vs_ping: ping_median_ms
+                    .filter(|ping| *ping > 0.0)
+                    .map(|ping| median_ms / ping),
             })
         })
         .collect()
@@ -141,6 +146,38 @@ pub struct KeepAliveCost {
     /// Keep-alive off first, then the keepalive and new clients against the default server
     /// (those that ran).
     pub lines: Vec<KeepAliveLine>,
+    /// Keep-alive off against each other line, where both have a small median and p95.
+    pub comparisons: Vec<KeepAliveComparison>,
+}
+
+/// Keep-alive off against one other setting: the change from that setting to "off".
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeepAliveComparison {
+    /// The keep-alive-off line's label.
+    pub off: String,
+    /// The other line's label.
+    pub other: String,
+    /// Small median, from the other setting to keep-alive off.
+    pub small_median: Change,
+    /// Small p95, from the other setting to keep-alive off.
+    pub small_p95: Change,
+}
+
+fn keep_alive_comparisons(lines: &[KeepAliveLine]) -> Vec<KeepAliveComparison> {
+    let Some((off, others)) = lines.split_first() else {
+        return Vec::new();
+    };
+    others
+        .iter()
+        .filter_map(|other| {
+            Some(KeepAliveComparison {
+                off: off.label.clone(),
+                other: other.label.clone(),
+                small_median: Change::new(other.small_median_ms?, off.small_median_ms?),
+                small_p95: Change::new(other.small_p95_ms?, off.small_p95_ms?),
+            })
+        })
+        .collect()
 }
 
 fn keep_alive_line(rows: &[MatrixRow], small: &MatrixRow, label: &str) -> KeepAliveLine {
@@ -189,6 +226,7 @@ pub fn keep_alive_costs(rows: &[MatrixRow]) -> Vec<KeepAliveCost> {
             KeepAliveCost {
                 workers: off.workers,
                 endpoint: off.endpoint.clone(),
+                comparisons: keep_alive_comparisons(&lines),
                 lines,
             }
         })
@@ -196,15 +234,18 @@ pub fn keep_alive_costs(rows: &[MatrixRow]) -> Vec<KeepAliveCost> {
 }
 
 /// Unloaded small medians per connection mode: what a fresh connection per request costs when
-/// nothing else is going on. `(new, keepalive)` in ms, when both baselines ran.
-pub fn unloaded_connection_cost(rows: &[MatrixRow]) -> Option<(f64, f64)> {
+/// nothing else is going on, as the change from keepalive to new, when both baselines ran.
+pub fn unloaded_connection_cost(rows: &[MatrixRow]) -> Option<Change> {
     let median = |connection| {
         find(rows, SMALL, |r| {
             is_kind(r, ScenarioKind::Unloaded) && r.connection == connection
         })
         .and_then(|r| r.median_ms)
     };
-    Some((median(Connection::New)?, median(Connection::Keepalive)?))
+    Some(Change::new(
+        median(Connection::Keepalive)?,
+        median(Connection::New)?,
+    ))
 }
 
 /// How one worker's share of the requests looked in one scenario.
@@ -235,37 +276,34 @@ pub struct WorkerSpread {
     pub endpoint: String,
     /// One entry per worker 0..WORKERS, including workers that served nothing.
     pub shares: Vec<WorkerShare>,
+    /// Workers that served at least one request.
+    pub workers_used: usize,
+    /// The largest fraction of all small requests one worker served (0 when none).
+    pub busiest_small_share: f64,
 }
 
-impl WorkerSpread {
-    /// Workers that served at least one request.
-    pub fn workers_used(&self) -> usize {
-        self.shares.iter().filter(|s| s.small + s.large > 0).count()
-    }
-
-    /// The largest fraction of all small requests one worker served.
-    pub fn busiest_small_share(&self) -> f64 {
-        let total: u64 = self.shares.iter().map(|s| s.small).sum();
-        let max = self.shares.iter().map(|s| s.small).max().unwrap_or(0);
-        if total == 0 {
-            0.0
-        } else {
-            max as f64 / total as f64
-        }
+/// The largest fraction of all small requests one worker served.
+fn busiest_small_share(shares: &[WorkerShare]) -> f64 {
+    let total: u64 = shares.iter().map(|s| s.small).sum();
+    let max = shares.iter().map(|s| s.small).max().unwrap_or(0);
+    if total == 0 {
+        0.0
+    } else {
+        max as f64 / total as f64
     }
 }
 
 /// The per-worker spread of a scenario from its request records.
 pub fn worker_spread(row: &MatrixRow, records: &[RequestRecord]) -> WorkerSpread {
     let counts = per_worker_counts(records);
-    let shares = (0..row.workers)
+    let shares: Vec<WorkerShare> = (0..row.workers)
         .map(|worker| {
             let classes = counts.get(&worker);
             let count = |class: &str| classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
             let small_latencies: Vec<f64> = records
                 .iter()
                 .filter(|r| r.is_ok() && r.class == SMALL && r.worker == Some(worker))
-                .filter_map(|r| r.latency_ms)
+                .filter_map(|r| Some(r.latency_ms?.0))
                 .collect();
             WorkerShare {
                 worker,
@@ -281,6 +319,8 @@ pub fn worker_spread(row: &MatrixRow, records: &[RequestRecord]) -> WorkerSpread
         workers: row.workers,
         connection: row.connection,
         endpoint: row.endpoint.clone(),
+        workers_used: shares.iter().filter(|s| s.small + s.large > 0).count(),
+        busiest_small_share: busiest_small_share(&shares),
         shares,
     }
 }
@@ -315,7 +355,7 @@ pub fn overlap_with_large(row: &MatrixRow, records: &[RequestRecord]) -> Overlap
         |(start, end): (f64, f64)| large_spans.iter().any(|&(ls, le)| start < le && ls < end);
     let (mut during, mut outside) = (Vec::new(), Vec::new());
     for record in records.iter().filter(|r| r.class == SMALL && r.is_ok()) {
-        let (Some(span), Some(latency)) = (record.span_ms(), record.latency_ms) else {
+        let (Some(span), Some(Millis(latency))) = (record.span_ms(), record.latency_ms) else {
             continue;
         };
         if overlaps(span) {
@@ -339,13 +379,10 @@ pub fn overlap_with_large(row: &MatrixRow, records: &[RequestRecord]) -> Overlap
 pub fn error_breakdown(records: &[RequestRecord]) -> BTreeMap<String, String> {
     let mut counts: BTreeMap<&str, BTreeMap<(String, Option<u16>), u64>> = BTreeMap::new();
     for record in records {
-        let Some(error) = record
-            .error
-            .as_deref()
-            .filter(|e| !e.is_empty() && *e != "skipped")
-        else {
+        let error = record.error.as_ref();
+        if error.is_empty() || error == "skipped" {
             continue;
-        };
+        }
         *counts
             .entry(&record.class)
             .or_default()
@@ -391,6 +428,317 @@ pub fn shared_pool_small_p95(rows: &[MatrixRow], workers: usize, endpoint: &str)
     .p95_ms
 }
 
+/// Two values of one measure (ms), before and after a change of setting, and which way it went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change {
+    /// The value before, ms.
+    pub from_ms: f64,
+    /// The value after, ms.
+    pub to_ms: f64,
+    /// Lower or higher, and by what factor; `None` when either value is not positive.
+    pub direction: Option<Direction>,
+}
+
+/// Which way a [`Change`] went, with the factor (always ≥ 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Direction {
+    /// `to` is `from / factor`.
+    Lower(f64),
+    /// `to` is `from × factor`.
+    Higher(f64),
+}
+
+impl Change {
+    /// The change from `from_ms` to `to_ms`.
+    pub fn new(from_ms: f64, to_ms: f64) -> Self {
+        let direction = if from_ms <= 0.0 || to_ms <= 0.0 {
+            None
+        } else if to_ms <= from_ms {
+            Some(Direction::Lower(from_ms / to_ms))
+        } else {
+            Some(Direction::Higher(to_ms / from_ms))
+        };
+        Self {
+            from_ms,
+            to_ms,
+            direction,
+        }
+    }
+}
+
+/// One cell of the grid compared under two settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellChange {
+    /// Strategy endpoint.
+    pub endpoint: String,
+    /// Client CONNECTION.
+    pub connection: Connection,
+    /// Small p95, from the first setting to the second.
+    pub small_p95: Change,
+}
+
+/// "Do more workers fix it?": each endpoint × connection cell at the fewest and the most
+/// workers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoreWorkers {
+    /// Fewest WORKERS in the grid.
+    pub fewest: usize,
+    /// Most WORKERS in the grid.
+    pub most: usize,
+    /// Small p95 from `fewest` to `most` workers.
+    pub cells: Vec<CellChange>,
+}
+
+/// One endpoint at the most workers: new connections against keep-alive (and a shared pool).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeepAliveCell {
+    /// Strategy endpoint.
+    pub endpoint: String,
+    /// Small p95 from a new-connection client to a keepalive client.
+    pub keepalive: Change,
+    /// Small p95 from a new-connection client to a keepalive client with one shared pool.
+    pub shared_pool: Option<Change>,
+}
+
+/// "Does keep-alive undo the multi-worker fix?" at the most workers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeepAliveQuestion {
+    /// Most WORKERS in the grid.
+    pub workers: usize,
+    /// One line per endpoint with both connection modes.
+    pub cells: Vec<KeepAliveCell>,
+}
+
+/// "Do offloading or a cheaper parse fix it with one worker?": each strategy against /ping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheaperParse {
+    /// Fewest WORKERS in the grid.
+    pub workers: usize,
+    /// Small p95 from /ping to the strategy named in `endpoint`.
+    pub cells: Vec<CellChange>,
+}
+
+/// The study's open questions, each answered with the cells of the grid that bear on it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Questions {
+    /// Present when the grid has two worker counts.
+    pub more_workers: Option<MoreWorkers>,
+    /// Present when some endpoint ran with both connection modes at the most workers.
+    pub keep_alive: Option<KeepAliveQuestion>,
+    /// Present when some strategy ran next to /ping at the fewest workers.
+    pub cheaper_parse: Option<CheaperParse>,
+    /// Whether any question got at least one comparison.
+    pub answered: bool,
+}
+
+/// Answers [`Questions`] from the loaded small rows.
+pub fn questions(rows: &[MatrixRow]) -> Questions {
+    let grid = small_p95_grid(rows);
+    let p95 = |workers: usize, endpoint: &str, connection: Connection| {
+        grid.get(&(workers, endpoint.to_string(), connection.as_str()))
+            .copied()
+    };
+    let mut workers: Vec<usize> = grid.keys().map(|k| k.0).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    let mut endpoints: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.class == SMALL) {
+        if !endpoints.contains(&r.endpoint.as_str()) {
+            endpoints.push(&r.endpoint);
+        }
+    }
+    let connections = [Connection::New, Connection::Keepalive];
+    let mut questions = Questions::default();
+    let (Some(&fewest), Some(&most)) = (workers.first(), workers.last()) else {
+        return questions;
+    };
+
+    if fewest != most {
+        let cells: Vec<CellChange> = endpoints
+            .iter()
+            .flat_map(|endpoint| connections.map(|connection| (*endpoint, connection)))
+            .filter_map(|(endpoint, connection)| {
+                Some(CellChange {
+                    endpoint: endpoint.to_string(),
+                    connection,
+                    small_p95: Change::new(
+                        p95(fewest, endpoint, connection)?,
+                        p95(most, endpoint, connection)?,
+                    ),
+                })
+            })
+            .collect();
+        questions.answered |= !cells.is_empty();
+        questions.more_workers = Some(MoreWorkers {
+            fewest,
+            most,
+            cells,
+        });
+    }
+
+    let keep_alive: Vec<KeepAliveCell> = endpoints
+        .iter()
+        .filter_map(|endpoint| {
+            let new = p95(most, endpoint, Connection::New)?;
+            let keep = p95(most, endpoint, Connection::Keepalive)?;
+            Some(KeepAliveCell {
+                endpoint: endpoint.to_string(),
+                keepalive: Change::new(new, keep),
+                shared_pool: shared_pool_small_p95(rows, most, endpoint)
+                    .map(|shared| Change::new(new, shared)),
+            })
+        })
+        .collect();
+    if !keep_alive.is_empty() {
+        questions.answered = true;
+        questions.keep_alive = Some(KeepAliveQuestion {
+            workers: most,
+            cells: keep_alive,
+        });
+    }
+
+    let cheaper: Vec<CellChange> = connections
+        .iter()
+        .filter_map(|&connection| Some((connection, p95(fewest, "/ping", connection)?)))
+        .flat_map(|(connection, ping)| {
+            endpoints
+                .iter()
+                .filter(|endpoint| **endpoint != "/ping")
+                .filter_map(move |endpoint| {
+                    Some(CellChange {
+                        endpoint: endpoint.to_string(),
+                        connection,
+                        small_p95: Change::new(ping, p95(fewest, endpoint, connection)?),
+                    })
+                })
+        })
+        .collect();
+    if !cheaper.is_empty() {
+        questions.answered = true;
+        questions.cheaper_parse = Some(CheaperParse {
+            workers: fewest,
+            cells: cheaper,
+        });
+    }
+    questions
+}
+
+/// The loaded scenarios where large uploads hurt small requests most and least.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RatioExtremes {
+    /// Only one scenario has a baseline.
+    One(LoadedVsUnloaded),
+    /// The highest and the lowest loaded / unloaded ratio.
+    Range {
+        /// Highest ratio.
+        worst: LoadedVsUnloaded,
+        /// Lowest ratio.
+        best: LoadedVsUnloaded,
+    },
+}
+
+fn ratio_extremes(ratios: &[LoadedVsUnloaded]) -> Option<RatioExtremes> {
+    let worst = ratios.iter().max_by(|a, b| a.ratio.total_cmp(&b.ratio))?;
+    let best = ratios.iter().min_by(|a, b| a.ratio.total_cmp(&b.ratio))?;
+    Some(if worst.scenario == best.scenario {
+        RatioExtremes::One(worst.clone())
+    } else {
+        RatioExtremes::Range {
+            worst: worst.clone(),
+            best: best.clone(),
+        }
+    })
+}
+
+/// A row with errors, skipped requests, or cut short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trouble {
+    /// Study-style config label.
+    pub config: String,
+    /// Request class.
+    pub class: String,
+    /// Failed requests.
+    pub errors: u64,
+    /// What failed: kinds with status and count, from requests.csv when it could be read, else
+    /// matrix.csv's `errors_by_kind`.
+    pub what_failed: String,
+    /// Requests the open schedule skipped.
+    pub skipped: u64,
+    /// False when the scenario was interrupted.
+    pub completed: bool,
+}
+
+fn troubles(rows: &[MatrixRow], breakdowns: &BTreeMap<(String, String), String>) -> Vec<Trouble> {
+    rows.iter()
+        .filter(|r| r.errors > 0 || r.skipped > 0 || !r.completed)
+        .map(|r| Trouble {
+            config: r.config.clone(),
+            class: r.class.clone(),
+            errors: r.errors,
+            what_failed: breakdowns
+                .get(&(r.scenario.clone(), r.class.clone()))
+                .cloned()
+                .unwrap_or_else(|| r.errors_by_kind.clone()),
+            skipped: r.skipped,
+            completed: r.completed,
+        })
+        .collect()
+}
+
+/// Everything the report states, computed: the renderer only formats these values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Findings {
+    /// Small p95 loaded / unloaded per scenario with a baseline.
+    pub ratios: Vec<LoadedVsUnloaded>,
+    /// Where the ratio is highest and lowest.
+    pub ratio_extremes: Option<RatioExtremes>,
+    /// The study's questions.
+    pub questions: Questions,
+    /// Large-request medians of the loaded grid.
+    pub large_medians: Vec<LargeMedian>,
+    /// The fastest of them.
+    pub fastest_large: Option<LargeMedian>,
+    /// Unloaded small median, from keepalive to new connections.
+    pub unloaded_connection_cost: Option<Change>,
+    /// Keep-alive-off scenarios against keep-alive on.
+    pub keep_alive_costs: Vec<KeepAliveCost>,
+    /// Per-worker spread of every multi-worker scenario.
+    pub spreads: Vec<WorkerSpread>,
+    /// Small-during-large split of the single-worker (fewest workers) loaded scenarios.
+    pub overlaps: Vec<Overlap>,
+    /// Rows with errors, skips or interruptions.
+    pub troubles: Vec<Trouble>,
+}
+
+impl Findings {
+    /// The findings of `rows`, with what was computed from the scenarios' requests.csv:
+    /// spreads, overlaps and error breakdowns by (scenario, class).
+    pub fn compute(
+        rows: &[MatrixRow],
+        spreads: Vec<WorkerSpread>,
+        overlaps: Vec<Overlap>,
+        breakdowns: &BTreeMap<(String, String), String>,
+    ) -> Self {
+        let ratios = small_p95_ratios(rows);
+        let large_medians = large_medians(rows);
+        Self {
+            ratio_extremes: ratio_extremes(&ratios),
+            ratios,
+            questions: questions(rows),
+            fastest_large: large_medians
+                .iter()
+                .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))
+                .cloned(),
+            large_medians,
+            unloaded_connection_cost: unloaded_connection_cost(rows),
+            keep_alive_costs: keep_alive_costs(rows),
+            spreads,
+            overlaps,
+            troubles: troubles(rows, breakdowns),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -403,13 +751,19 @@ pub(crate) mod tests {
         worker: usize,
     ) -> RequestRecord {
         RequestRecord {
-            class: class.to_string(),
-            scheduled_ms,
-            sent_ms: Some(scheduled_ms),
-            latency_ms: Some(latency_ms),
+            run_id: "r".into(),
+            request_id: format!("{class}-000001").into(),
+            class: class.to_string().into(),
+            endpoint: "/ping".into(),
+            connection: "new".into(),
+            scheduled_ms: Millis(scheduled_ms),
+            sent_ms: Some(Millis(scheduled_ms)),
+            latency_ms: Some(Millis(latency_ms)),
             status: Some(200),
+            bytes_sent: 60,
+            server_elapsed_ms: None,
             worker: Some(worker),
-            error: None,
+            error: "".into(),
         }
     }
 
@@ -425,7 +779,7 @@ pub(crate) mod tests {
     ) -> MatrixRow {
         MatrixRow {
             scenario: scenario.to_string(),
-            kind: kind.as_str().to_string(),
+            kind,
             config: format!(
                 "{workers} w, {endpoint}, {}, {}",
                 connection.as_str(),
@@ -607,7 +961,10 @@ pub(crate) mod tests {
             ["w4-ping-keepalive-ka0", "w4-ping-keepalive", "w4-ping-new"]
         );
         assert_eq!(costs[0].lines[0].large_median_ms, Some(960.0));
-        assert_eq!(unloaded_connection_cost(&sample_rows()), Some((1.0, 0.5)));
+        assert_eq!(
+            unloaded_connection_cost(&sample_rows()),
+            Some(Change::new(0.5, 1.0))
+        );
     }
 
     /// Small requests that waited while a large upload was in flight are told apart from the rest.
@@ -632,7 +989,7 @@ pub(crate) mod tests {
     fn error_breakdown_counts_kinds_with_their_status_and_ignores_skips() {
         let failed = |class: &str, error: &str, status: Option<u16>| RequestRecord {
             status,
-            error: Some(error.to_string()),
+            error: error.to_string().into(),
             ..record(class, 0.0, 1.0, 0)
         };
         let records = vec![
@@ -659,10 +1016,10 @@ pub(crate) mod tests {
         let rows = sample_rows();
         let spread = worker_spread(&rows[6], &records);
         assert_eq!(spread.shares.len(), 4);
-        assert_eq!(spread.workers_used(), 2);
+        assert_eq!(spread.workers_used, 2);
         assert_eq!((spread.shares[2].small, spread.shares[2].large), (2, 1));
         assert_eq!(spread.shares[2].small_p95_ms, Some(3.0));
         assert_eq!(spread.shares[1].small_p95_ms, None);
-        assert!((spread.busiest_small_share() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((spread.busiest_small_share - 2.0 / 3.0).abs() < 1e-9);
     }
 }

@@ -16,10 +16,14 @@
 //! - [`runner`]: the loop over scenarios, with Ctrl-C handling.
 //! - [`table`]: `matrix.csv`, one row per scenario × class.
 //! - [`requests`]: reads a scenario's `requests.csv` back for per-request findings and plots.
-//! - [`findings`]: the numbers the report's sentences are computed from.
-//! - [`report`]: `report.md`, the study's table format plus findings.
-//! - [`plots`]: SVG charts (plotters).
+//! - [`findings`]: the numbers the report's sentences are computed from, as one typed
+//!   value, [`findings::Findings`].
+//! - [`analysis`]: reads the scenarios' requests.csv and computes the findings and what to
+//!   plot; nothing is formatted there.
+//! - [`report`]: `report.md`, the study's table format plus findings: formatting only.
+//! - [`plots`]: SVG charts (plotters) of the analysis: drawing only.
 
+pub mod analysis;
 pub mod findings;
 pub mod options;
 pub mod plots;

@@ -15,7 +15,10 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::findings::{LARGE, SMALL, WorkerSpread};
+use lab_core::classes::{LARGE, SMALL};
+
+use crate::analysis::Analysis;
+use crate::findings::WorkerSpread;
 use crate::requests::RequestRecord;
 use crate::scenario::ScenarioKind;
 use crate::table::MatrixRow;
@@ -60,13 +63,11 @@ fn draw_legend<'a>(
         .map_err(plot_error)
 }
 
-fn kind_colour(kind: &str) -> RGBColor {
-    if kind == ScenarioKind::Unloaded.as_str() {
-        UNLOADED
-    } else if kind == ScenarioKind::KeepAliveOff.as_str() {
-        KEEP_ALIVE_OFF
-    } else {
-        LOADED
+fn kind_colour(kind: ScenarioKind) -> RGBColor {
+    match kind {
+        ScenarioKind::Unloaded => UNLOADED,
+        ScenarioKind::KeepAliveOff => KEEP_ALIVE_OFF,
+        ScenarioKind::Loaded | ScenarioKind::SharedPool => LOADED,
     }
 }
 
@@ -126,7 +127,7 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<
             ];
             // A white outline keeps neighbouring bars of the same colour apart.
             [
-                Rectangle::new(corners.clone(), kind_colour(&row.kind).mix(0.8).filled()),
+                Rectangle::new(corners.clone(), kind_colour(row.kind).mix(0.8).filled()),
                 Rectangle::new(corners, WHITE.stroke_width(2)),
             ]
         }))
@@ -160,7 +161,7 @@ pub fn timeline_chart(
     let ok: Vec<(&RequestRecord, f64)> = records
         .iter()
         .filter(|r| r.is_ok())
-        .filter_map(|r| Some((r, r.latency_ms?)))
+        .filter_map(|r| Some((r, r.latency_ms?.0)))
         .collect();
     if ok.is_empty() {
         return Ok(None);
@@ -176,7 +177,7 @@ pub fn timeline_chart(
         / 1000.0;
     let max_ms = records
         .iter()
-        .filter_map(|r| r.latency_ms)
+        .filter_map(|r| Some(r.latency_ms?.0))
         .fold(1.0, f64::max)
         * 1.05;
     let mut chart = ChartBuilder::on(&root)
@@ -228,7 +229,7 @@ pub fn timeline_chart(
             ok.iter()
                 .filter(|(r, _)| r.class == LARGE)
                 .map(|(r, latency)| {
-                    TriangleMarker::new((r.scheduled_ms / 1000.0, *latency), 5, LOADED.filled())
+                    TriangleMarker::new((r.scheduled_ms.0 / 1000.0, *latency), 5, LOADED.filled())
                 }),
         )
         .map_err(plot_error)?
@@ -240,7 +241,7 @@ pub fn timeline_chart(
                 .filter(|(r, _)| r.class != LARGE)
                 .map(|(r, latency)| {
                     Circle::new(
-                        (r.scheduled_ms / 1000.0, *latency),
+                        (r.scheduled_ms.0 / 1000.0, *latency),
                         2,
                         SMALL_COLOUR.filled(),
                     )
@@ -253,7 +254,7 @@ pub fn timeline_chart(
     let failed: Vec<(f64, f64)> = records
         .iter()
         .filter(|r| !r.is_ok() && r.sent_ms.is_some())
-        .filter_map(|r| Some((r.scheduled_ms / 1000.0, r.latency_ms?)))
+        .filter_map(|r| Some((r.scheduled_ms.0 / 1000.0, r.latency_ms?.0)))
         .collect();
     if !failed.is_empty() {
         chart
@@ -367,6 +368,22 @@ pub fn worker_spread_chart(
         caption: format!("{endpoint}: requests per worker, new vs keepalive client"),
         file,
     }))
+}
+
+/// Draws every chart of the analysis into `dir`: the small p95 of every scenario, one
+/// timeline per endpoint, one worker-spread chart per endpoint. Returns the files written, in
+/// the order the report shows them.
+pub fn write_all(dir: &Path, analysis: &Analysis) -> anyhow::Result<Vec<PlotFile>> {
+    let mut files = Vec::new();
+    files.extend(small_p95_chart(dir, &analysis.rows)?);
+    for timeline in &analysis.timelines {
+        files.extend(timeline_chart(dir, &timeline.row, &timeline.records)?);
+    }
+    for group in &analysis.spread_groups {
+        let spreads: Vec<&WorkerSpread> = group.spreads.iter().collect();
+        files.extend(worker_spread_chart(dir, &group.endpoint, &spreads)?);
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

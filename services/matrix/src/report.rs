@@ -1,21 +1,22 @@
 //! `report.md`: the study's table (config | class | count | median | p95 | p99 | max) for every
-//! scenario, then findings whose every number is computed here from `matrix.csv` and the
-//! scenarios' `requests.csv`, then the plots. It states how it was made (command, date,
-//! cores) so it can be committed as-is.
+//! scenario, then the findings, then the plots. Every number comes from
+//! [`crate::findings::Findings`], computed in [`crate::analysis`]; this module only formats.
+//! The report states how it was made (command, date, cores) so it can be committed as-is.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
+use lab_core::classes::{LARGE, SMALL};
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::Analysis;
 use crate::findings::{
-    self, KeepAliveCost, LARGE, LoadedVsUnloaded, Overlap, SMALL, WorkerSpread, large_medians,
-    small_p95_grid, small_p95_ratios, unloaded_connection_cost,
+    Change, Direction, Findings, KeepAliveCost, LargeMedian, LoadedVsUnloaded, Overlap, Questions,
+    RatioExtremes, Trouble, WorkerShare, WorkerSpread,
 };
 use crate::plots::PlotFile;
 use crate::scenario::Workload;
 use crate::table::MatrixRow;
-use lab_loadgen::options::{Connection, Schedule};
+use lab_loadgen::options::Schedule;
 
 /// How and where the matrix ran.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,23 +39,6 @@ pub struct RunContext {
     pub done: usize,
     /// Whether Ctrl-C stopped the matrix early.
     pub interrupted: bool,
-}
-
-/// Everything the report is made from.
-#[derive(Debug, Clone)]
-pub struct ReportInput {
-    /// How the matrix ran.
-    pub context: RunContext,
-    /// `matrix.csv`'s rows.
-    pub rows: Vec<MatrixRow>,
-    /// Per-worker spread of every multi-worker scenario.
-    pub spreads: Vec<WorkerSpread>,
-    /// Small-during-large split of every single-worker loaded scenario.
-    pub overlaps: Vec<Overlap>,
-    /// The SVG files written next to the report.
-    pub plots: Vec<PlotFile>,
-    /// What failed, by (scenario, class), from [`findings::error_breakdown`].
-    pub error_breakdowns: BTreeMap<(String, String), String>,
 }
 
 /// Milliseconds with precision that suits their size (the study printed integers; sub-10 ms
@@ -90,7 +74,7 @@ pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     );
     for row in rows {
         let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
 }
@@ -117,25 +101,25 @@ fn study_table(rows: &[MatrixRow]) -> String {
     )
 }
 
-fn header(out: &mut String, context: &RunContext) {
+fn header(out: &mut String, context: &RunContext) -> fmt::Result {
     let w = &context.workload;
-    let _ = writeln!(
+    writeln!(
         out,
         "# Experiment matrix: small requests next to large uploads\n"
-    );
-    let _ = writeln!(out, "- Command: `{}`", context.command);
-    let _ = writeln!(out, "- Started: {}", context.started);
-    let _ = writeln!(
+    )?;
+    writeln!(out, "- Command: `{}`", context.command)?;
+    writeln!(out, "- Started: {}", context.started)?;
+    writeln!(
         out,
         "- Machine: {} CPUs (`nproc`), {}",
         context.cpus, context.platform
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "- Server: `{}`, started natively per scenario on 127.0.0.1",
         context.server_bin
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "- Workload per scenario: {} s; small {} MB every {} s; large {} MB every {} s \
          (none in unloaded baselines); SCHEDULE={}",
@@ -145,8 +129,8 @@ fn header(out: &mut String, context: &RunContext) {
         w.large_size_mb,
         w.large_interval_s,
         w.schedule.as_str()
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "- Scenarios: {} of {} measured{}",
         context.done,
@@ -156,8 +140,8 @@ fn header(out: &mut String, context: &RunContext) {
         } else {
             ""
         }
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "- All latencies are client-side, in ms, measured by lab-loadgen{}.\n",
         if w.schedule == Schedule::Open {
@@ -165,17 +149,20 @@ fn header(out: &mut String, context: &RunContext) {
         } else {
             " from each request's send (closed schedule)"
         }
-    );
+    )
 }
 
-fn ratios_section(out: &mut String, ratios: &[LoadedVsUnloaded]) {
-    let _ = writeln!(out, "### Small-request p95, loaded vs unloaded\n");
+fn ratios_section(
+    out: &mut String,
+    ratios: &[LoadedVsUnloaded],
+    extremes: Option<&RatioExtremes>,
+) -> fmt::Result {
+    writeln!(out, "### Small-request p95, loaded vs unloaded\n")?;
     if ratios.is_empty() {
-        let _ = writeln!(
+        return writeln!(
             out,
             "No unloaded baseline ran, so there is nothing to divide by.\n"
         );
-        return;
     }
     let lines: Vec<Vec<String>> = ratios
         .iter()
@@ -192,21 +179,16 @@ fn ratios_section(out: &mut String, ratios: &[LoadedVsUnloaded]) {
         &["config", "small p95 loaded", "small p95 unloaded", "ratio"],
         &lines,
     ));
-    let worst = ratios.iter().max_by(|a, b| a.ratio.total_cmp(&b.ratio));
-    let best = ratios.iter().min_by(|a, b| a.ratio.total_cmp(&b.ratio));
-    if let (Some(worst), Some(best)) = (worst, best)
-        && worst.scenario == best.scenario
-    {
-        let _ = writeln!(
+    match extremes {
+        Some(RatioExtremes::One(only)) => writeln!(
             out,
             "\nLarge uploads change the small p95 of **{}** from {} to {} ms ({}).\n",
-            worst.config,
-            ms(worst.unloaded_p95_ms),
-            ms(worst.loaded_p95_ms),
-            ratio(worst.ratio)
-        );
-    } else if let (Some(worst), Some(best)) = (worst, best) {
-        let _ = writeln!(
+            only.config,
+            ms(only.unloaded_p95_ms),
+            ms(only.loaded_p95_ms),
+            ratio(only.ratio)
+        ),
+        Some(RatioExtremes::Range { worst, best }) => writeln!(
             out,
             "\nLarge uploads raise the small p95 most in **{}** ({} → {} ms, {}) and least in **{}** \
              ({} → {} ms, {}).\n",
@@ -218,147 +200,108 @@ fn ratios_section(out: &mut String, ratios: &[LoadedVsUnloaded]) {
             ms(best.unloaded_p95_ms),
             ms(best.loaded_p95_ms),
             ratio(best.ratio)
-        );
+        ),
+        None => Ok(()),
     }
 }
 
-/// "A is 3.20× B" or "A is 0.50× B (lower)": the factor between two p95s, computed.
-fn compare(from: f64, to: f64) -> String {
-    if from <= 0.0 || to <= 0.0 {
-        return "n/a".to_string();
-    }
-    if to <= from {
-        format!("{} lower", ratio(from / to))
-    } else {
-        format!("{} higher", ratio(to / from))
+/// "3.20× higher" or "2.00× lower": which way a change went; "n/a" without a direction.
+fn direction(change: &Change) -> String {
+    match change.direction {
+        Some(Direction::Lower(factor)) => format!("{} lower", ratio(factor)),
+        Some(Direction::Higher(factor)) => format!("{} higher", ratio(factor)),
+        None => "n/a".to_string(),
     }
 }
 
 /// The study's open questions, each answered with the cells of the grid that bear on it.
-fn questions_section(out: &mut String, rows: &[MatrixRow]) {
-    let grid = small_p95_grid(rows);
-    let mut workers: Vec<usize> = grid.keys().map(|k| k.0).collect();
-    workers.sort_unstable();
-    workers.dedup();
-    let endpoints: Vec<String> = {
-        let mut seen = Vec::new();
-        for r in rows.iter().filter(|r| r.class == SMALL) {
-            if !seen.contains(&r.endpoint) {
-                seen.push(r.endpoint.clone());
-            }
-        }
-        seen
-    };
-    let connections = [Connection::New, Connection::Keepalive];
-    let _ = writeln!(
+fn questions_section(out: &mut String, questions: &Questions) -> fmt::Result {
+    writeln!(
         out,
         "### The study's questions, in numbers (small-request p95)\n"
-    );
-    let mut any = false;
-
-    if let (Some(&low), Some(&high)) = (workers.first(), workers.last())
-        && low != high
-    {
-        let _ = writeln!(
+    )?;
+    if let Some(more) = &questions.more_workers {
+        writeln!(
             out,
-            "**Do more workers fix it?** ({low} → {high} workers)\n"
-        );
-        for endpoint in &endpoints {
-            for connection in connections {
-                let (Some(&a), Some(&b)) = (
-                    grid.get(&(low, endpoint.clone(), connection.as_str())),
-                    grid.get(&(high, endpoint.clone(), connection.as_str())),
-                ) else {
-                    continue;
-                };
-                any = true;
-                let _ = writeln!(
-                    out,
-                    "- {endpoint}, {}: {} ms → {} ms ({}).",
-                    connection.as_str(),
-                    ms(a),
-                    ms(b),
-                    compare(a, b)
-                );
-            }
+            "**Do more workers fix it?** ({} → {} workers)\n",
+            more.fewest, more.most
+        )?;
+        for cell in &more.cells {
+            writeln!(
+                out,
+                "- {}, {}: {} ms → {} ms ({}).",
+                cell.endpoint,
+                cell.connection.as_str(),
+                ms(cell.small_p95.from_ms),
+                ms(cell.small_p95.to_ms),
+                direction(&cell.small_p95)
+            )?;
         }
-        let _ = writeln!(out);
+        writeln!(out)?;
     }
-
-    if let Some(&high) = workers.last() {
-        let mut lines = Vec::new();
-        for endpoint in &endpoints {
-            let (Some(&new), Some(&keep)) = (
-                grid.get(&(high, endpoint.clone(), Connection::New.as_str())),
-                grid.get(&(high, endpoint.clone(), Connection::Keepalive.as_str())),
-            ) else {
-                continue;
-            };
-            let shared = findings::shared_pool_small_p95(rows, high, endpoint)
+    if let Some(keep_alive) = &questions.keep_alive {
+        writeln!(
+            out,
+            "**Does keep-alive undo the multi-worker fix?** ({} workers, new vs keepalive client)\n",
+            keep_alive.workers
+        )?;
+        for cell in &keep_alive.cells {
+            let shared = cell
+                .shared_pool
                 .map(|shared| {
                     format!(
                         "; keepalive with one pool shared by all classes {} ms (vs new: {})",
-                        ms(shared),
-                        compare(new, shared)
+                        ms(shared.to_ms),
+                        direction(&shared)
                     )
                 })
                 .unwrap_or_default();
-            lines.push(format!(
-                "- {endpoint}: new {} ms, keepalive {} ms (keepalive {}){shared}.",
-                ms(new),
-                ms(keep),
-                compare(new, keep)
-            ));
-        }
-        if !lines.is_empty() {
-            any = true;
-            let _ = writeln!(
+            writeln!(
                 out,
-                "**Does keep-alive undo the multi-worker fix?** ({high} workers, new vs keepalive client)\n"
-            );
-            let _ = writeln!(out, "{}\n", lines.join("\n"));
+                "- {}: new {} ms, keepalive {} ms (keepalive {}){shared}.",
+                cell.endpoint,
+                ms(cell.keepalive.from_ms),
+                ms(cell.keepalive.to_ms),
+                direction(&cell.keepalive)
+            )?;
         }
+        writeln!(out)?;
     }
-
-    if let Some(&low) = workers.first() {
-        let mut lines = Vec::new();
-        for connection in connections {
-            let Some(&ping) = grid.get(&(low, "/ping".to_string(), connection.as_str())) else {
-                continue;
-            };
-            for endpoint in endpoints.iter().filter(|e| *e != "/ping") {
-                if let Some(&other) = grid.get(&(low, endpoint.clone(), connection.as_str())) {
-                    lines.push(format!(
-                        "- {}: /ping {} ms, {endpoint} {} ms ({endpoint} {}).",
-                        connection.as_str(),
-                        ms(ping),
-                        ms(other),
-                        compare(ping, other)
-                    ));
-                }
-            }
-        }
-        if !lines.is_empty() {
-            any = true;
-            let _ = writeln!(
+    if let Some(cheaper) = &questions.cheaper_parse {
+        writeln!(
+            out,
+            "**Do offloading or a cheaper parse fix it with {} worker{}?** (vs /ping)\n",
+            cheaper.workers,
+            if cheaper.workers == 1 { "" } else { "s" }
+        )?;
+        for cell in &cheaper.cells {
+            writeln!(
                 out,
-                "**Do offloading or a cheaper parse fix it with {low} worker{}?** (vs /ping)\n",
-                if low == 1 { "" } else { "s" }
-            );
-            let _ = writeln!(out, "{}\n", lines.join("\n"));
+                "- {}: /ping {} ms, {} {} ms ({} {}).",
+                cell.connection.as_str(),
+                ms(cell.small_p95.from_ms),
+                cell.endpoint,
+                ms(cell.small_p95.to_ms),
+                cell.endpoint,
+                direction(&cell.small_p95)
+            )?;
         }
+        writeln!(out)?;
     }
-    if !any {
-        let _ = writeln!(out, "The scenarios that ran do not form any comparison.\n");
+    if !questions.answered {
+        writeln!(out, "The scenarios that ran do not form any comparison.\n")?;
     }
+    Ok(())
 }
 
-fn large_section(out: &mut String, rows: &[MatrixRow]) {
-    let medians = large_medians(rows);
-    let _ = writeln!(out, "### Large-request median per strategy\n");
+fn large_section(
+    out: &mut String,
+    medians: &[LargeMedian],
+    fastest: Option<&LargeMedian>,
+) -> fmt::Result {
+    writeln!(out, "### Large-request median per strategy\n")?;
     if medians.is_empty() {
-        let _ = writeln!(out, "No large request succeeded in a loaded scenario.\n");
-        return;
+        return writeln!(out, "No large request succeeded in a loaded scenario.\n");
     }
     let lines: Vec<Vec<String>> = medians
         .iter()
@@ -366,10 +309,7 @@ fn large_section(out: &mut String, rows: &[MatrixRow]) {
             vec![
                 m.config.clone(),
                 ms(m.median_ms),
-                m.ping_median_ms
-                    .filter(|p| *p > 0.0)
-                    .map(|p| ratio(m.median_ms / p))
-                    .unwrap_or_else(|| "–".to_string()),
+                m.vs_ping.map(ratio).unwrap_or_else(|| "–".to_string()),
             ]
         })
         .collect();
@@ -377,37 +317,38 @@ fn large_section(out: &mut String, rows: &[MatrixRow]) {
         &["config", "large median", "vs /ping"],
         &lines,
     ));
-    if let Some(fastest) = medians
-        .iter()
-        .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))
-    {
-        let _ = writeln!(
+    if let Some(fastest) = fastest {
+        writeln!(
             out,
             "\nThe fastest large upload (median) is **{}** at {} ms.\n",
             fastest.config,
             ms(fastest.median_ms)
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn keep_alive_section(out: &mut String, rows: &[MatrixRow], costs: &[KeepAliveCost]) {
-    let _ = writeln!(out, "### What turning keep-alive off costs clients\n");
-    if let Some((new, keep)) = unloaded_connection_cost(rows) {
-        let _ = writeln!(
+fn keep_alive_section(
+    out: &mut String,
+    unloaded: Option<&Change>,
+    costs: &[KeepAliveCost],
+) -> fmt::Result {
+    writeln!(out, "### What turning keep-alive off costs clients\n")?;
+    if let Some(cost) = unloaded {
+        writeln!(
             out,
             "Unloaded, the small median with a fresh connection per request is {} ms vs {} ms \
              over kept-alive connections (new {}).\n",
-            ms(new),
-            ms(keep),
-            compare(keep, new)
-        );
+            ms(cost.to_ms),
+            ms(cost.from_ms),
+            direction(cost)
+        )?;
     }
     if costs.is_empty() {
-        let _ = writeln!(out, "No keep-alive-off scenario ran.\n");
-        return;
+        return writeln!(out, "No keep-alive-off scenario ran.\n");
     }
     for cost in costs {
-        let _ = writeln!(out, "{} workers, {}:\n", cost.workers, cost.endpoint);
+        writeln!(out, "{} workers, {}:\n", cost.workers, cost.endpoint)?;
         let lines: Vec<Vec<String>> = cost
             .lines
             .iter()
@@ -424,49 +365,41 @@ fn keep_alive_section(out: &mut String, rows: &[MatrixRow], costs: &[KeepAliveCo
             &["setting", "small median", "small p95", "large median"],
             &lines,
         ));
-        let Some(off) = cost.lines.first() else {
+        if cost.lines.is_empty() {
             continue;
-        };
-        let _ = writeln!(out);
-        for other in &cost.lines[1..] {
-            let (Some(off_median), Some(other_median), Some(off_p95), Some(other_p95)) = (
-                off.small_median_ms,
-                other.small_median_ms,
-                off.small_p95_ms,
-                other.small_p95_ms,
-            ) else {
-                continue;
-            };
-            let _ = writeln!(
+        }
+        writeln!(out)?;
+        for comparison in &cost.comparisons {
+            writeln!(
                 out,
                 "- {} vs {}: small median {} ms vs {} ms ({}), small p95 {} ms vs {} ms ({}).",
-                off.label,
-                other.label,
-                ms(off_median),
-                ms(other_median),
-                compare(other_median, off_median),
-                ms(off_p95),
-                ms(other_p95),
-                compare(other_p95, off_p95)
-            );
+                comparison.off,
+                comparison.other,
+                ms(comparison.small_median.to_ms),
+                ms(comparison.small_median.from_ms),
+                direction(&comparison.small_median),
+                ms(comparison.small_p95.to_ms),
+                ms(comparison.small_p95.from_ms),
+                direction(&comparison.small_p95)
+            )?;
         }
-        let _ = writeln!(out);
+        writeln!(out)?;
     }
+    Ok(())
 }
 
-fn spread_section(out: &mut String, spreads: &[WorkerSpread]) {
-    let _ = writeln!(
+fn spread_section(out: &mut String, spreads: &[WorkerSpread]) -> fmt::Result {
+    writeln!(
         out,
         "### How the accept loop spread the requests over workers\n"
-    );
+    )?;
     if spreads.is_empty() {
-        let _ = writeln!(out, "No multi-worker scenario ran.\n");
-        return;
+        return writeln!(out, "No multi-worker scenario ran.\n");
     }
     let lines: Vec<Vec<String>> = spreads
         .iter()
         .map(|s| {
-            let per_worker = |f: &dyn Fn(&findings::WorkerShare) -> String| {
+            let per_worker = |f: &dyn Fn(&WorkerShare) -> String| {
                 s.shares.iter().map(f).collect::<Vec<_>>().join(" / ")
             };
             vec![
@@ -474,8 +407,8 @@ fn spread_section(out: &mut String, spreads: &[WorkerSpread]) {
                 per_worker(&|w| w.small.to_string()),
                 per_worker(&|w| w.large.to_string()),
                 per_worker(&|w| opt_ms(w.small_p95_ms)),
-                format!("{} of {}", s.workers_used(), s.workers),
-                format!("{:.0}%", 100.0 * s.busiest_small_share()),
+                format!("{} of {}", s.workers_used, s.workers),
+                format!("{:.0}%", 100.0 * s.busiest_small_share),
             ]
         })
         .collect();
@@ -490,21 +423,20 @@ fn spread_section(out: &mut String, spreads: &[WorkerSpread]) {
         ],
         &lines,
     ));
-    let _ = writeln!(
+    writeln!(
         out,
         "\nPer worker: worker 0 / worker 1 / …, from the `worker` column of each scenario's \
          requests.csv (the server's `x-worker-id`); p95 by nearest rank.\n"
-    );
+    )
 }
 
-fn overlap_section(out: &mut String, overlaps: &[Overlap]) {
-    let _ = writeln!(
+fn overlap_section(out: &mut String, overlaps: &[Overlap]) -> fmt::Result {
+    writeln!(
         out,
         "### Do the small-request spikes line up with the large uploads?\n"
-    );
+    )?;
     if overlaps.is_empty() {
-        let _ = writeln!(out, "No single-worker loaded scenario ran.\n");
-        return;
+        return writeln!(out, "No single-worker loaded scenario ran.\n");
     }
     let lines: Vec<Vec<String>> = overlaps
         .iter()
@@ -528,32 +460,31 @@ fn overlap_section(out: &mut String, overlaps: &[Overlap]) {
         ],
         &lines,
     ));
-    let _ = writeln!(
+    writeln!(
         out,
         "\nA small request counts as \"in flight with a large upload\" when the span from its \
          scheduled start to its response overlaps a large request's span.\n"
-    );
+    )
 }
 
-fn problems_section(
-    out: &mut String,
-    rows: &[MatrixRow],
-    breakdowns: &BTreeMap<(String, String), String>,
-) {
-    let troubled: Vec<Vec<String>> = rows
+fn problems_section(out: &mut String, troubles: &[Trouble]) -> fmt::Result {
+    writeln!(out, "### Errors, skipped requests, interrupted scenarios\n")?;
+    if troubles.is_empty() {
+        return writeln!(
+            out,
+            "None: every request of every scenario got a 2xx, none was skipped.\n"
+        );
+    }
+    let lines: Vec<Vec<String>> = troubles
         .iter()
-        .filter(|r| r.errors > 0 || r.skipped > 0 || !r.completed)
-        .map(|r| {
+        .map(|t| {
             vec![
-                r.config.clone(),
-                r.class.clone(),
-                r.errors.to_string(),
-                breakdowns
-                    .get(&(r.scenario.clone(), r.class.clone()))
-                    .cloned()
-                    .unwrap_or_else(|| r.errors_by_kind.clone()),
-                r.skipped.to_string(),
-                if r.completed {
+                t.config.clone(),
+                t.class.clone(),
+                t.errors.to_string(),
+                t.what_failed.clone(),
+                t.skipped.to_string(),
+                if t.completed {
                     "yes"
                 } else {
                     "no (interrupted)"
@@ -562,58 +493,66 @@ fn problems_section(
             ]
         })
         .collect();
-    let _ = writeln!(out, "### Errors, skipped requests, interrupted scenarios\n");
-    if troubled.is_empty() {
-        let _ = writeln!(
-            out,
-            "None: every request of every scenario got a 2xx, none was skipped.\n"
-        );
-    } else {
-        out.push_str(&markdown_table(
-            &[
-                "config",
-                "class",
-                "errors",
-                "what failed",
-                "skipped",
-                "completed",
-            ],
-            &troubled,
-        ));
-        let _ = writeln!(out);
-    }
+    out.push_str(&markdown_table(
+        &[
+            "config",
+            "class",
+            "errors",
+            "what failed",
+            "skipped",
+            "completed",
+        ],
+        &lines,
+    ));
+    writeln!(out)
 }
 
-/// The whole report.
-pub fn render(input: &ReportInput) -> String {
-    let mut out = String::new();
-    header(&mut out, &input.context);
-    let _ = writeln!(out, "## Results (client-side, ms)\n");
-    out.push_str(&study_table(&input.rows));
-    let _ = writeln!(out, "\n## Findings (computed from the numbers above)\n");
-    ratios_section(&mut out, &small_p95_ratios(&input.rows));
-    questions_section(&mut out, &input.rows);
-    large_section(&mut out, &input.rows);
+fn write_report(
+    out: &mut String,
+    context: &RunContext,
+    rows: &[MatrixRow],
+    findings: &Findings,
+    plots: &[PlotFile],
+) -> fmt::Result {
+    header(out, context)?;
+    writeln!(out, "## Results (client-side, ms)\n")?;
+    out.push_str(&study_table(rows));
+    writeln!(out, "\n## Findings (computed from the numbers above)\n")?;
+    ratios_section(out, &findings.ratios, findings.ratio_extremes.as_ref())?;
+    questions_section(out, &findings.questions)?;
+    large_section(
+        out,
+        &findings.large_medians,
+        findings.fastest_large.as_ref(),
+    )?;
     keep_alive_section(
-        &mut out,
-        &input.rows,
-        &findings::keep_alive_costs(&input.rows),
-    );
-    spread_section(&mut out, &input.spreads);
-    overlap_section(&mut out, &input.overlaps);
-    problems_section(&mut out, &input.rows, &input.error_breakdowns);
-    if !input.plots.is_empty() {
-        let _ = writeln!(out, "## Plots\n");
-        for plot in &input.plots {
-            let _ = writeln!(out, "![{}]({})\n", plot.caption, plot.file);
+        out,
+        findings.unloaded_connection_cost.as_ref(),
+        &findings.keep_alive_costs,
+    )?;
+    spread_section(out, &findings.spreads)?;
+    overlap_section(out, &findings.overlaps)?;
+    problems_section(out, &findings.troubles)?;
+    if !plots.is_empty() {
+        writeln!(out, "## Plots\n")?;
+        for plot in plots {
+            writeln!(out, "![{}]({})\n", plot.caption, plot.file)?;
         }
     }
     // The class names the findings rely on, so a reader knows which rows they came from.
-    let _ = writeln!(
+    writeln!(
         out,
         "---\nFindings use the `{SMALL}` and `{LARGE}` classes; matrix.csv has every class and \
          every statistic (min, mean, p90 too)."
-    );
+    )
+}
+
+/// The whole report for the matrix `context` describes, from its analysis and the plots
+/// written next to it.
+pub fn render(context: &RunContext, analysis: &Analysis, plots: &[PlotFile]) -> String {
+    let mut out = String::new();
+    write_report(&mut out, context, &analysis.rows, &analysis.findings, plots)
+        .expect("writing to a String cannot fail");
     out
 }
 
@@ -622,36 +561,37 @@ mod tests {
     use super::*;
     use crate::findings::tests::sample_rows;
     use crate::scenario::ScenarioKind;
+    use lab_loadgen::options::Connection;
 
-    fn input() -> ReportInput {
-        ReportInput {
-            context: RunContext {
-                command: "lab-loadgen matrix --duration 20".to_string(),
-                started: "2026-11-25T12:00:00+00:00".to_string(),
-                cpus: 2,
-                platform: "linux/x86_64".to_string(),
-                server_bin: "target/release/lab-server".to_string(),
-                workload: Workload {
-                    duration_s: 20.0,
-                    small_size_mb: 0.001,
-                    small_interval_s: 0.1,
-                    large_size_mb: 25.0,
-                    large_interval_s: 1.0,
-                    schedule: Schedule::Open,
-                },
-                planned: 6,
-                done: 6,
-                interrupted: false,
+    fn context() -> RunContext {
+        RunContext {
+            command: "lab-matrix --duration 20".to_string(),
+            started: "2026-11-25T12:00:00+00:00".to_string(),
+            cpus: 2,
+            platform: "linux/x86_64".to_string(),
+            server_bin: "target/release/lab-server".to_string(),
+            workload: Workload {
+                duration_s: 20.0,
+                small_size_mb: 0.001,
+                small_interval_s: 0.1,
+                large_size_mb: 25.0,
+                large_interval_s: 1.0,
+                schedule: Schedule::Open,
             },
-            rows: sample_rows(),
-            spreads: Vec::new(),
-            overlaps: Vec::new(),
-            error_breakdowns: BTreeMap::new(),
-            plots: vec![PlotFile {
-                file: "small_p95.svg".to_string(),
-                caption: "small p95".to_string(),
-            }],
+            planned: 6,
+            done: 6,
+            interrupted: false,
         }
+    }
+
+    /// The report of `rows` (no requests.csv: no per-request findings) with one plot.
+    fn report_of(rows: Vec<MatrixRow>) -> String {
+        let analysis = crate::analysis::analyze(std::path::Path::new("/nonexistent"), rows);
+        let plots = [PlotFile {
+            file: "small_p95.svg".to_string(),
+            caption: "small p95".to_string(),
+        }];
+        render(&context(), &analysis, &plots)
     }
 
     /// Milliseconds keep decimals below 100 and are whole above.
@@ -665,14 +605,14 @@ mod tests {
     /// The report has the study's table and says command, date and CPUs.
     #[test]
     fn report_has_the_studys_table_and_states_how_it_was_made() {
-        let report = render(&input());
+        let report = report_of(sample_rows());
         assert!(report.contains(
             "| config | class | count | median | p95 | p99 | max |\n|---|---|---|---|---|---|---|\n"
         ));
         assert!(
             report.contains("| 1 w, /ping, new, loaded | large | 100 | 900 | 1000 | 1100 | 1200 |")
         );
-        assert!(report.contains("- Command: `lab-loadgen matrix --duration 20`"));
+        assert!(report.contains("- Command: `lab-matrix --duration 20`"));
         assert!(report.contains("2 CPUs (`nproc`)"));
         assert!(report.contains("![small p95](small_p95.svg)"));
     }
@@ -680,7 +620,7 @@ mod tests {
     /// Every finding sentence carries numbers computed from the rows.
     #[test]
     fn findings_are_computed_from_the_rows() {
-        let report = render(&input());
+        let report = report_of(sample_rows());
         // 300 / 1 = 300× for /ping keepalive at 4 workers, 3 / 2 = 1.5× for /offload.
         assert!(
             report.contains("most in **4 w, /ping, keepalive, loaded** (1.00 → 300 ms, 300×)"),
@@ -713,8 +653,8 @@ mod tests {
     /// The shared-pool scenario joins the keep-alive question at the same worker count.
     #[test]
     fn shared_pool_joins_the_keep_alive_question() {
-        let mut input = input();
-        input.rows.push(crate::findings::tests::row(
+        let mut rows = sample_rows();
+        rows.push(crate::findings::tests::row(
             "w4-ping-keepalive-shared",
             ScenarioKind::SharedPool,
             4,
@@ -723,7 +663,7 @@ mod tests {
             SMALL,
             (2.0, 40.0),
         ));
-        let report = render(&input);
+        let report = report_of(rows);
         assert!(
             report.contains(
                 "- /ping: new 8.00 ms, keepalive 300 ms (keepalive 38× higher); keepalive with \

@@ -5,43 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Deserialize;
+use lab_core::csv_rows::RequestRow;
 
-/// The columns of `requests.csv` the matrix uses (the others are ignored).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RequestRecord {
-    /// Request class (`small`, `large`, …).
-    pub class: String,
-    /// When the request was due, ms since the run started.
-    pub scheduled_ms: f64,
-    /// When it was actually sent, ms since the run started; empty when never sent.
-    pub sent_ms: Option<f64>,
-    /// Client-side latency, ms (from `scheduled_ms` on an open schedule); empty when the
-    /// request was never sent or never ended.
-    pub latency_ms: Option<f64>,
-    /// HTTP status; empty when no response came.
-    pub status: Option<u16>,
-    /// Worker that served it (`x-worker-id`); empty when unknown.
-    pub worker: Option<usize>,
-    /// Error kind; empty on success.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-impl RequestRecord {
-    /// Whether the server answered with a 2xx (and the latency is known).
-    pub fn is_ok(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
-            && self.error.as_deref().is_none_or(str::is_empty)
-            && self.latency_ms.is_some()
-    }
-
-    /// The time span, ms since the run started, during which the request was waiting for its
-    /// answer: from when it was due until the response arrived.
-    pub fn span_ms(&self) -> Option<(f64, f64)> {
-        Some((self.scheduled_ms, self.scheduled_ms + self.latency_ms?))
-    }
-}
+/// One row of `requests.csv`, read with the type the load generator wrote it with.
+pub type RequestRecord = RequestRow<'static>;
 
 /// All rows of the `requests.csv` at `path`.
 pub fn read_requests_csv(path: &Path) -> anyhow::Result<Vec<RequestRecord>> {
@@ -61,7 +28,7 @@ pub fn per_worker_counts(records: &[RequestRecord]) -> BTreeMap<usize, BTreeMap<
             *counts
                 .entry(worker)
                 .or_default()
-                .entry(record.class.clone())
+                .entry(record.class.to_string())
                 .or_default() += 1;
         }
     }

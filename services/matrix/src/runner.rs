@@ -8,7 +8,6 @@
 //! no further scenario starts. The servers run in their own process group, so the terminal's
 //! Ctrl-C reaches only this process and the order above holds.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
@@ -16,17 +15,13 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::findings::{
-    Overlap, SMALL, WorkerSpread, error_breakdown, overlap_with_large, worker_spread,
-};
+use crate::analysis::analyze;
 use crate::options::MatrixOptions;
-use crate::plots::{self, PlotFile};
-use crate::report::{ReportInput, RunContext, render};
-use crate::requests::read_requests_csv;
-use crate::scenario::{Scenario, ScenarioKind, Workload, plan};
+use crate::plots;
+use crate::report::{RunContext, render};
+use crate::scenario::{Scenario, Workload, plan};
 use crate::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
 use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
-use lab_core::csv_rows::REQUESTS_CSV;
 use lab_loadgen::RunOptions;
 use reqwest::Url;
 
@@ -339,74 +334,9 @@ pub fn rerender(dir: &Path) -> anyhow::Result<MatrixOutcome> {
 /// Writes report.md and the plots from the rows and each scenario's requests.csv
 /// (`dir/<scenario>/requests.csv`, where the load generator put it).
 fn render_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyhow::Result<()> {
-    // One small row per scenario, in run order: the scenario's settings and small statistics.
-    let scenario_rows: Vec<&MatrixRow> = rows.iter().filter(|r| r.class == SMALL).collect();
-    let is_loaded = |row: &MatrixRow| row.kind == ScenarioKind::Loaded.as_str();
-
-    let mut spreads: Vec<WorkerSpread> = Vec::new();
-    let mut overlaps: Vec<Overlap> = Vec::new();
-    let mut plot_files: Vec<PlotFile> = Vec::new();
-    let mut error_breakdowns = BTreeMap::new();
-    if let Some(plot) = plots::small_p95_chart(dir, rows)? {
-        plot_files.push(plot);
-    }
-    let fewest_workers = scenario_rows
-        .iter()
-        .filter(|r| is_loaded(r))
-        .map(|r| r.workers)
-        .min();
-    let mut timeline_endpoints = BTreeSet::new();
-    for &row in &scenario_rows {
-        let requests_csv = dir.join(&row.scenario).join(REQUESTS_CSV);
-        let records = match read_requests_csv(&requests_csv) {
-            Ok(records) => records,
-            Err(error) => {
-                tracing::warn!(%error, "skipping per-request findings of {}", row.scenario);
-                continue;
-            }
-        };
-        for (class, text) in error_breakdown(&records) {
-            error_breakdowns.insert((row.scenario.clone(), class), text);
-        }
-        if row.workers > 1 {
-            spreads.push(worker_spread(row, &records));
-        }
-        if is_loaded(row) && Some(row.workers) == fewest_workers {
-            overlaps.push(overlap_with_large(row, &records));
-            // One timeline per endpoint: the first connection mode that ran.
-            if timeline_endpoints.insert(row.endpoint.clone())
-                && let Some(plot) = plots::timeline_chart(dir, row, &records)?
-            {
-                plot_files.push(plot);
-            }
-        }
-    }
-    // Spread charts: per endpoint, the multi-worker scenarios at the most workers.
-    if let Some(most) = spreads.iter().map(|s| s.workers).max() {
-        let mut endpoints: Vec<&str> = Vec::new();
-        for spread in spreads.iter().filter(|s| s.workers == most) {
-            if !endpoints.contains(&spread.endpoint.as_str()) {
-                endpoints.push(&spread.endpoint);
-            }
-        }
-        for endpoint in endpoints {
-            let group: Vec<&WorkerSpread> = spreads
-                .iter()
-                .filter(|s| s.workers == most && s.endpoint == endpoint)
-                .collect();
-            if let Some(plot) = plots::worker_spread_chart(dir, endpoint, &group)? {
-                plot_files.push(plot);
-            }
-        }
-    }
-    let report = render(&ReportInput {
-        context: context.clone(),
-        rows: rows.to_vec(),
-        spreads,
-        overlaps,
-        plots: plot_files,
-        error_breakdowns,
-    });
+    let analysis = analyze(dir, rows.to_vec());
+    let plots = plots::write_all(dir, &analysis)?;
+    let report = render(context, &analysis, &plots);
     std::fs::write(dir.join(REPORT_MD), report)
         .with_context(|| format!("cannot write {REPORT_MD}"))?;
     Ok(())

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Scenario, Workload};
+use crate::scenario::{Scenario, ScenarioKind, Workload};
 use lab_loadgen::ClassSummary;
 use lab_loadgen::options::{Connection, Pool, Schedule};
 
@@ -15,8 +15,8 @@ use lab_loadgen::options::{Connection, Pool, Schedule};
 pub struct MatrixRow {
     /// Scenario name, also the subdirectory holding its `requests.csv` and `server.log`.
     pub scenario: String,
-    /// `loaded`, `unloaded`, `keep_alive_off` or `shared_pool`.
-    pub kind: String,
+    /// What the scenario is for: `loaded`, `unloaded`, `keep_alive_off` or `shared_pool`.
+    pub kind: ScenarioKind,
     /// The study's "config" column, e.g. `1 worker, /ping, new`.
     pub config: String,
     /// Server WORKERS.
@@ -85,7 +85,7 @@ impl MatrixRow {
         let large = scenario.has_large() && workload.large_size_mb > 0.0;
         Self {
             scenario: scenario.name.clone(),
-            kind: scenario.kind.as_str().to_string(),
+            kind: scenario.kind,
             config: scenario.config_label(),
             workers: scenario.workers,
             endpoint: scenario.endpoint.clone(),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use lab_matrix::table::MatrixRow;
-use lab_matrix::{MatrixOptions, rerender, run_with_shutdown};
+use lab_matrix::{MatrixOptions, ScenarioKind, rerender, run_with_shutdown};
 use support::server_bin;
 
 /// A fresh results directory under cargo's per-test scratch space.
@@ -145,7 +145,7 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
         pools,
         ["per-class", "per-class", "per-class", "shared", "shared"]
     );
-    assert_eq!(rows[3].kind, "shared_pool");
+    assert_eq!(rows[3].kind, ScenarioKind::SharedPool);
     assert_eq!(rows[3].config, "2 workers, /ping, keepalive, shared pool");
     for row in &rows {
         assert!(row.completed);
