@@ -21,9 +21,11 @@
 //! - [`analysis`]: reads the scenarios' requests.csv and computes the findings and what to
 //!   plot; nothing is formatted there.
 //! - [`report`]: `report.md`, the study's table format plus findings: formatting only.
+//! - [`error`]: [`MatrixError`], what can stop a matrix.
 //! - [`plots`]: SVG charts (plotters) of the analysis: drawing only.
 
 pub mod analysis;
+pub mod error;
 pub mod findings;
 pub mod options;
 pub mod plots;
@@ -34,6 +36,7 @@ pub mod scenario;
 pub mod server_process;
 pub mod table;
 
+pub use error::MatrixError;
 pub use options::{MatrixOptions, WorkerList};
 pub use runner::{MatrixOutcome, check, rerender, run, run_with_shutdown};
 pub use scenario::{Scenario, ScenarioKind, Workload};

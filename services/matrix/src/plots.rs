@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -18,6 +17,7 @@ use plotters::prelude::*;
 use lab_core::classes::{LARGE, SMALL};
 
 use crate::analysis::Analysis;
+use crate::error::MatrixError;
 use crate::findings::WorkerSpread;
 use crate::requests::RequestRecord;
 use crate::scenario::ScenarioKind;
@@ -46,14 +46,14 @@ const SMALL_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const SERIES: [RGBColor; 4] = [SMALL_COLOUR, LOADED, KEEP_ALIVE_OFF, UNLOADED];
 
 /// Plotters' errors carry the backend's error type; the matrix only needs the message.
-fn plot_error<E: std::fmt::Display>(error: E) -> anyhow::Error {
-    anyhow!("cannot draw chart: {error}")
+fn plot_error<E: std::fmt::Display>(error: E) -> MatrixError {
+    MatrixError::Plot(error.to_string())
 }
 
 /// The series legend of the timeline and spread charts: top right, on a translucent white box.
 fn draw_legend<'a>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-) -> anyhow::Result<()> {
+) -> Result<(), MatrixError> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -73,7 +73,7 @@ fn kind_colour(kind: ScenarioKind) -> RGBColor {
 
 /// Bar chart of the small-request p95 of every scenario. Returns `None` when no small row has
 /// a positive p95.
-pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> anyhow::Result<Option<PlotFile>> {
+pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile>, MatrixError> {
     let bars: Vec<(&MatrixRow, f64)> = rows
         .iter()
         .filter(|r| r.class == SMALL)
@@ -156,7 +156,7 @@ pub fn timeline_chart(
     dir: &Path,
     row: &MatrixRow,
     records: &[RequestRecord],
-) -> anyhow::Result<Option<PlotFile>> {
+) -> Result<Option<PlotFile>, MatrixError> {
     // (record, latency) of every successful request.
     let ok: Vec<(&RequestRecord, f64)> = records
         .iter()
@@ -281,7 +281,7 @@ fn spread_panel(
     title: &str,
     spreads: &[&WorkerSpread],
     value: impl Fn(&super::findings::WorkerShare) -> u64,
-) -> anyhow::Result<()> {
+) -> Result<(), MatrixError> {
     let workers = spreads.iter().map(|s| s.workers).max().unwrap_or(1);
     let max = spreads
         .iter()
@@ -338,7 +338,7 @@ pub fn worker_spread_chart(
     dir: &Path,
     endpoint: &str,
     spreads: &[&WorkerSpread],
-) -> anyhow::Result<Option<PlotFile>> {
+) -> Result<Option<PlotFile>, MatrixError> {
     if spreads.is_empty() {
         return Ok(None);
     }
@@ -373,7 +373,7 @@ pub fn worker_spread_chart(
 /// Draws every chart of the analysis into `dir`: the small p95 of every scenario, one
 /// timeline per endpoint, one worker-spread chart per endpoint. Returns the files written, in
 /// the order the report shows them.
-pub fn write_all(dir: &Path, analysis: &Analysis) -> anyhow::Result<Vec<PlotFile>> {
+pub fn write_all(dir: &Path, analysis: &Analysis) -> Result<Vec<PlotFile>, MatrixError> {
     let mut files = Vec::new();
     files.extend(small_p95_chart(dir, &analysis.rows)?);
     for timeline in &analysis.timelines {

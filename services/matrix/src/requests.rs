@@ -4,20 +4,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
+use crate::error::{Doing, MatrixError};
 use lab_core::csv_rows::RequestRow;
 
 /// One row of `requests.csv`, read with the type the load generator wrote it with.
 pub type RequestRecord = RequestRow<'static>;
 
 /// All rows of the `requests.csv` at `path`.
-pub fn read_requests_csv(path: &Path) -> anyhow::Result<Vec<RequestRecord>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub fn read_requests_csv(path: &Path) -> Result<Vec<RequestRecord>, MatrixError> {
+    let mut reader = csv::Reader::from_path(path).doing(|| format!("open {}", path.display()))?;
     reader
         .deserialize()
         .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot parse {}", path.display()))
+        .doing(|| format!("parse {}", path.display()))
 }
 
 /// Requests served per worker and class: `worker → class → count` (successful requests only).

@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::error::{Doing, MatrixError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -83,7 +83,7 @@ pub struct MatrixOutcome {
 
 /// `lab-loadgen matrix`: runs the matrix until done or until Ctrl-C / SIGTERM, then says
 /// where the results are.
-pub async fn run(options: MatrixOptions) -> anyhow::Result<()> {
+pub async fn run(options: MatrixOptions) -> Result<(), MatrixError> {
     let outcome = match &options.report_only {
         Some(dir) => rerender(dir)?,
         None => run_with_shutdown(options, lab_loadgen::shutdown::signal()).await?,
@@ -122,13 +122,13 @@ fn command_line() -> String {
 pub async fn run_with_shutdown(
     options: MatrixOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<MatrixOutcome> {
+) -> Result<MatrixOutcome, MatrixError> {
     let server_bin = match &options.server_bin {
         Some(path) => path.clone(),
         None => default_server_bin()?,
     };
     check_server_bin(&server_bin)?;
-    check(&options).map_err(anyhow::Error::msg)?;
+    check(&options).map_err(MatrixError::Options)?;
     let scenarios = plan(&options);
 
     let started = chrono::Local::now();
@@ -136,8 +136,10 @@ pub async fn run_with_shutdown(
         &options.results_dir.join("matrix"),
         None,
         &started.format("%Y%m%d-%H%M%S").to_string(),
-    )?;
-    std::fs::create_dir_all(dir.join(SERVER_LOGS))?;
+    )
+    .map_err(lab_loadgen::RunError::from)?;
+    std::fs::create_dir_all(dir.join(SERVER_LOGS))
+        .doing(|| format!("create {}", dir.join(SERVER_LOGS).display()))?;
 
     let cancel = CancellationToken::new();
     let on_shutdown = cancel.clone();
@@ -175,7 +177,10 @@ pub async fn run_with_shutdown(
                 context.interrupted = interrupted || cancel.is_cancelled();
             }
             Err(error) => {
-                failure = Some(error.context(format!("scenario {} failed", scenario.name)));
+                failure = Some(MatrixError::Scenario {
+                    scenario: scenario.name.clone(),
+                    error: Box::new(error),
+                });
             }
         }
         // Rewritten after every scenario: a matrix killed outright keeps what it measured.
@@ -237,7 +242,7 @@ async fn run_scenario(
     scenario: &Scenario,
     workload: &Workload,
     cancel: &CancellationToken,
-) -> anyhow::Result<(Vec<MatrixRow>, bool)> {
+) -> Result<(Vec<MatrixRow>, bool), MatrixError> {
     let log_path = dir.join(SERVER_LOGS).join(format!("{}.log", scenario.name));
     let expected = Expected {
         workers: scenario.workers,
@@ -251,7 +256,10 @@ async fn run_scenario(
         options.server_start_timeout,
     )
     .await?;
-    let target_url = server.base_url().parse().context("server URL")?;
+    let target_url = server
+        .base_url()
+        .parse()
+        .map_err(|error| MatrixError::Server(format!("lab-server's URL: {error}")))?;
     let load_options = load_options(options, scenario, target_url, dir);
     let report = lab_loadgen::run(load_options, cancel.clone().cancelled_owned()).await;
     // The server is stopped whatever the load run did.
@@ -266,12 +274,13 @@ async fn run_scenario(
         .into_iter()
         .map(|summary| MatrixRow::new(scenario, workload, completed, summary))
         .collect();
-    anyhow::ensure!(
-        report.dir == dir.join(&scenario.name),
-        "the load generator wrote to {} instead of {}",
-        report.dir.display(),
-        dir.join(&scenario.name).display()
-    );
+    if report.dir != dir.join(&scenario.name) {
+        return Err(MatrixError::Options(format!(
+            "the load generator wrote to {} instead of {}",
+            report.dir.display(),
+            dir.join(&scenario.name).display()
+        )));
+    }
     Ok((rows, report.interrupted))
 }
 
@@ -304,23 +313,26 @@ fn load_options(
 }
 
 /// Rewrites matrix.csv, the plots and report.md from what has run so far.
-fn write_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyhow::Result<()> {
+fn write_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> Result<(), MatrixError> {
     write_matrix_csv(&dir.join(MATRIX_CSV), rows)?;
-    std::fs::write(dir.join(RUN_JSON), serde_json::to_vec_pretty(context)?)
-        .with_context(|| format!("cannot write {RUN_JSON}"))?;
+    std::fs::write(
+        dir.join(RUN_JSON),
+        serde_json::to_vec_pretty(context).doing(|| format!("encode {RUN_JSON}"))?,
+    )
+    .doing(|| format!("write {RUN_JSON}"))?;
     render_outputs(dir, context, rows)
 }
 
 /// Re-renders report.md and the plots of an existing matrix directory from its matrix.csv,
 /// matrix-run.json and the scenarios' requests.csv, without running anything (e.g. after the
 /// report code changed, or on a run copied under docs/).
-pub fn rerender(dir: &Path) -> anyhow::Result<MatrixOutcome> {
+pub fn rerender(dir: &Path) -> Result<MatrixOutcome, MatrixError> {
     let rows = read_matrix_csv(&dir.join(MATRIX_CSV))?;
     let run_json = dir.join(RUN_JSON);
     let context: RunContext = serde_json::from_slice(
-        &std::fs::read(&run_json).with_context(|| format!("cannot read {}", run_json.display()))?,
+        &std::fs::read(&run_json).doing(|| format!("read {}", run_json.display()))?,
     )
-    .with_context(|| format!("cannot parse {}", run_json.display()))?;
+    .doing(|| format!("parse {}", run_json.display()))?;
     render_outputs(dir, &context, &rows)?;
     Ok(MatrixOutcome {
         dir: dir.to_path_buf(),
@@ -333,11 +345,10 @@ pub fn rerender(dir: &Path) -> anyhow::Result<MatrixOutcome> {
 
 /// Writes report.md and the plots from the rows and each scenario's requests.csv
 /// (`dir/<scenario>/requests.csv`, where the load generator put it).
-fn render_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> anyhow::Result<()> {
+fn render_outputs(dir: &Path, context: &RunContext, rows: &[MatrixRow]) -> Result<(), MatrixError> {
     let analysis = analyze(dir, rows.to_vec());
     let plots = plots::write_all(dir, &analysis)?;
     let report = render(context, &analysis, &plots);
-    std::fs::write(dir.join(REPORT_MD), report)
-        .with_context(|| format!("cannot write {REPORT_MD}"))?;
+    std::fs::write(dir.join(REPORT_MD), report).doing(|| format!("write {REPORT_MD}"))?;
     Ok(())
 }

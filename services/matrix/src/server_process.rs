@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use crate::error::{Doing, MatrixError};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Deserialize;
@@ -48,11 +48,11 @@ pub struct ServerProcess {
 
 /// The default lab-server binary: `lab-server` next to the running executable, which is where
 /// cargo puts both binaries of the workspace (target/<profile>/).
-pub fn default_server_bin() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot locate the running executable")?;
-    let dir = exe
-        .parent()
-        .context("the running executable has no directory")?;
+pub fn default_server_bin() -> Result<PathBuf, MatrixError> {
+    let exe = std::env::current_exe().doing(|| "locate the running executable".to_string())?;
+    let dir = exe.parent().ok_or_else(|| {
+        MatrixError::Server("the running executable has no directory".to_string())
+    })?;
     // `cargo test` runs test binaries from target/<profile>/deps/: look one level up too.
     let candidates = [dir.join("lab-server"), dir.join("../lab-server")];
     Ok(candidates
@@ -63,23 +63,26 @@ pub fn default_server_bin() -> anyhow::Result<PathBuf> {
 }
 
 /// Fails with a message that says how to fix it when `path` is not an executable file.
-pub fn check_server_bin(path: &Path) -> anyhow::Result<()> {
+pub fn check_server_bin(path: &Path) -> Result<(), MatrixError> {
     if !path.is_file() {
-        bail!(
+        return Err(MatrixError::Server(format!(
             "lab-server binary not found at {} (build it with `cargo build --release -p lab-server`, \
              or point --server-bin / SERVER_BIN at it)",
             path.display()
-        );
+        )));
     }
     Ok(())
 }
 
 /// A port that was free a moment ago on 127.0.0.1. The server binds it right after; if
 /// another process took it in between, the server exits and [`ServerProcess::start`] says so.
-fn free_port() -> anyhow::Result<u16> {
+fn free_port() -> Result<u16, MatrixError> {
     let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot find a free port")?;
-    Ok(listener.local_addr()?.port())
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).doing(|| "find a free port".to_string())?;
+    Ok(listener
+        .local_addr()
+        .doing(|| "find a free port".to_string())?
+        .port())
 }
 
 impl ServerProcess {
@@ -91,15 +94,18 @@ impl ServerProcess {
         expected: Expected,
         log_path: &Path,
         timeout: Duration,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, MatrixError> {
         check_server_bin(bin)?;
         let port = free_port()?;
-        let log = std::fs::File::create(log_path)
-            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let log =
+            std::fs::File::create(log_path).doing(|| format!("create {}", log_path.display()))?;
         let child = Command::new(bin)
             .args(args_for_port(port))
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
+            .stdout(
+                log.try_clone()
+                    .doing(|| "share the server log".to_string())?,
+            )
             .stderr(log)
             // The log is a file: no colour codes in it.
             .env("NO_COLOR", "1")
@@ -107,7 +113,7 @@ impl ServerProcess {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
+            .doing(|| format!("start {}", bin.display()))?;
         let mut server = Self {
             child,
             port,
@@ -136,48 +142,58 @@ impl ServerProcess {
 
     /// Polls `/healthz` until it answers 200 with the expected settings, the child exits, or
     /// `timeout` passes.
-    async fn wait_healthy(&mut self, expected: Expected, timeout: Duration) -> anyhow::Result<()> {
+    async fn wait_healthy(
+        &mut self,
+        expected: Expected,
+        timeout: Duration,
+    ) -> Result<(), MatrixError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
-            .build()?;
+            .build()
+            .map_err(|error| {
+                MatrixError::Server(format!("cannot build a health client: {error}"))
+            })?;
         let url = format!("{}/healthz", self.base_url());
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .doing(|| "check on lab-server".to_string())?
+            {
+                return Err(MatrixError::Server(format!(
                     "lab-server exited ({status}) before it was healthy; its log ({}):\n{}",
                     self.log_path.display(),
                     self.log_tail()
-                );
+                )));
             }
             if let Ok(response) = client.get(&url).send().await
                 && response.status().is_success()
             {
-                let health: Health = response
-                    .json()
-                    .await
-                    .context("lab-server's /healthz did not return the expected JSON")?;
+                let health: Health = response.json().await.map_err(|error| {
+                    MatrixError::Server(format!(
+                        "lab-server's /healthz did not return the expected JSON: {error}"
+                    ))
+                })?;
                 if health.workers != expected.workers
                     || expected
                         .keep_alive_s
                         .is_some_and(|k| k != health.keep_alive_seconds)
                 {
-                    bail!(
+                    return Err(MatrixError::Server(format!(
                         "lab-server runs workers={} keep_alive={}s, but the scenario asked for {:?}",
-                        health.workers,
-                        health.keep_alive_seconds,
-                        expected
-                    );
+                        health.workers, health.keep_alive_seconds, expected
+                    )));
                 }
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                bail!(
+                return Err(MatrixError::Server(format!(
                     "lab-server did not answer /healthz on port {} within {:?}; its log:\n{}",
                     self.port,
                     timeout,
                     self.log_tail()
-                );
+                )));
             }
             tokio::time::sleep(HEALTH_POLL_INTERVAL).await;
         }
@@ -185,22 +201,36 @@ impl ServerProcess {
 
     /// Sends SIGTERM and waits up to `timeout` for the server to drain and exit; kills it if
     /// it does not. Returns the exit status (0 after a clean drain).
-    pub async fn stop(mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
-        if let Some(status) = self.child.try_wait()? {
+    pub async fn stop(mut self, timeout: Duration) -> Result<ExitStatus, MatrixError> {
+        if let Some(status) = self
+            .child
+            .try_wait()
+            .doing(|| "check on lab-server".to_string())?
+        {
             return Ok(status);
         }
-        let pid = self.child.id().context("lab-server child has no pid")?;
-        kill(Pid::from_raw(pid as i32), Signal::SIGTERM)
-            .context("cannot send SIGTERM to lab-server")?;
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| MatrixError::Server("lab-server child has no pid".to_string()))?;
+        kill(Pid::from_raw(pid as i32), Signal::SIGTERM).map_err(|error| {
+            MatrixError::Server(format!("cannot send SIGTERM to lab-server: {error}"))
+        })?;
         match tokio::time::timeout(timeout, self.child.wait()).await {
-            Ok(status) => Ok(status?),
+            Ok(status) => status.doing(|| "wait for lab-server".to_string()),
             Err(_) => {
                 tracing::warn!(
                     port = self.port,
                     "lab-server did not stop after SIGTERM; killing it"
                 );
-                self.child.kill().await?;
-                Ok(self.child.wait().await?)
+                self.child
+                    .kill()
+                    .await
+                    .doing(|| "kill lab-server".to_string())?;
+                self.child
+                    .wait()
+                    .await
+                    .doing(|| "wait for lab-server".to_string())
             }
         }
     }

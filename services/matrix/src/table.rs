@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use crate::error::{Doing, MatrixError};
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Scenario, ScenarioKind, Workload};
@@ -122,22 +122,24 @@ impl MatrixRow {
 }
 
 /// Writes `rows` to `path` (replacing it), header first.
-pub fn write_matrix_csv(path: &Path, rows: &[MatrixRow]) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+pub fn write_matrix_csv(path: &Path, rows: &[MatrixRow]) -> Result<(), MatrixError> {
+    let mut writer = csv::Writer::from_path(path).doing(|| format!("create {}", path.display()))?;
     for row in rows {
-        writer.serialize(row)?;
+        writer
+            .serialize(row)
+            .doing(|| format!("write {}", path.display()))?;
     }
-    writer.flush()?;
+    writer
+        .flush()
+        .doing(|| format!("write {}", path.display()))?;
     Ok(())
 }
 
 /// Reads a `matrix.csv` back.
-pub fn read_matrix_csv(path: &Path) -> anyhow::Result<Vec<MatrixRow>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub fn read_matrix_csv(path: &Path) -> Result<Vec<MatrixRow>, MatrixError> {
+    let mut reader = csv::Reader::from_path(path).doing(|| format!("open {}", path.display()))?;
     reader
         .deserialize()
         .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot parse {}", path.display()))
+        .doing(|| format!("parse {}", path.display()))
 }
