@@ -81,7 +81,7 @@ pub struct MatrixOutcome {
     pub rows: Vec<MatrixRow>,
 }
 
-/// `lab-loadgen matrix`: runs the matrix until done or until Ctrl-C / SIGTERM, then says
+/// `lab-matrix`: runs the matrix until done or until Ctrl-C / SIGTERM, then says
 /// where the results are.
 pub async fn run(options: MatrixOptions) -> Result<(), MatrixError> {
     let outcome = match &options.report_only {

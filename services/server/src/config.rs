@@ -75,7 +75,7 @@ pub struct ServerConfig {
     /// together, in MiB. A strategy request charges each chunk of its body as it arrives, then
     /// what its parse will allocate; a request that would go over gets 503 `server_busy`
     /// instead of growing memory without bound. Peak RSS stays under about this plus the
-    /// server's own ~100 MiB (measured in the README).
+    /// server's own ~100 MiB (measured in docs/server.md, "Memory").
     #[arg(long, env = "BODY_BUDGET_MB", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub body_budget_mb: u32,
 

@@ -242,8 +242,8 @@ async fn an_upload_that_trickles_is_cut_off_for_being_too_slow() {
 }
 
 /// The protocol errors actix answers itself, before any lab code runs, with its own status and
-/// an empty body (the README lists them as the answers that are not JSON): the status of each
-/// is pinned here so the README stays true.
+/// an empty body (docs/server.md lists them as the answers that are not JSON): the status of each
+/// is pinned here so docs/server.md stays true.
 #[tokio::test]
 async fn protocol_errors_get_actix_s_own_answer() {
     let app = spawn_app(&[]).await;
