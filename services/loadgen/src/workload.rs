@@ -7,12 +7,7 @@ use bytes::Bytes;
 
 use lab_core::classes::LARGE;
 
-use crate::options::{ClassSpec, WorkloadArgs};
-
-/// Different bodies per class, used in turn. More than one so the server never sees the same
-/// bytes twice in a row; few enough that 25 MB bodies stay cheap to hold (they are shared,
-/// never copied: a `Bytes` clone is a reference count).
-pub const VARIANTS_PER_CLASS: usize = 3;
+use crate::options::{ClassSpec, WorkloadArgs, values::VARIANTS_PER_CLASS};
 
 /// One request class, ready to send.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@
 //!   is refused rather than rounded to 0, which would mean "until stopped" or
 //!   "back-to-back". Intervals and timeouts must be above 0.
 //! - Sizes: 0 to [`MAX_SIZE_MB`] MB per class, [`MAX_TOTAL_SIZE_MB`] MB for all classes
-//!   together (every body is built [`crate::workload::VARIANTS_PER_CLASS`] times, in memory).
+//!   together (every body is built [`values::VARIANTS_PER_CLASS`] times, in memory).
 //! - MAX_IN_FLIGHT: 1 to [`MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
 //!   [`MAX_EXTRA_CLASSES`] classes, names of at most [`MAX_NAME_LEN`] characters.
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path

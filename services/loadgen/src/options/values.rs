@@ -9,6 +9,11 @@ use reqwest::Url;
 
 use super::ClassSpec;
 
+/// Different bodies per class, used in turn. More than one so the server never sees the same
+/// bytes twice in a row; few enough that 25 MB bodies stay cheap to hold (they are shared,
+/// never copied: a `Bytes` clone is a reference count).
+pub const VARIANTS_PER_CLASS: usize = 3;
+
 /// Where runs go unless RESULTS_DIR says otherwise (relative to the working directory).
 pub const DEFAULT_RESULTS_DIR: &str = "results";
 
@@ -20,7 +25,7 @@ pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 /// (intervals).
 pub const MIN_SECONDS: f64 = 0.000_001;
 /// Largest nominal body of one class, in MB (1 GiB). Each body is built
-/// [`crate::workload::VARIANTS_PER_CLASS`] times before the clock starts, so this is already
+/// [`VARIANTS_PER_CLASS`] times before the clock starts, so this is already
 /// 3 GiB of memory for one class.
 pub const MAX_SIZE_MB: f64 = 1024.0;
 /// Largest sum of every class's nominal body size, in MB: a large class at [`MAX_SIZE_MB`]

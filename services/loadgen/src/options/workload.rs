@@ -11,7 +11,7 @@ use lab_core::classes::{LARGE, SMALL};
 use serde::{Deserialize, Serialize};
 
 use super::values::{
-    MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, parse_class_specs, parse_interval,
+    MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS, parse_class_specs, parse_interval,
     parse_seconds_or_zero, parse_size_mb,
 };
 
@@ -122,7 +122,7 @@ pub enum WorkloadError {
     #[error(
         "the classes' bodies add up to {total_mb} MB; at most {MAX_TOTAL_SIZE_MB} MB together \
          are allowed (each is built {variants} times, in memory)",
-        variants = crate::workload::VARIANTS_PER_CLASS
+        variants = VARIANTS_PER_CLASS
     )]
     TooMuchBody {
         /// The sum of every class's nominal size.
