@@ -2,7 +2,11 @@
 //!
 //! Keys are 10 random ASCII lowercase letters, values integers in 1..=1_000_000, about
 //! 50,000 pairs per MB as in the study. Bodies are written straight into a byte buffer
-//! (no intermediate map), and the load generator builds them before its clock starts.
+//! (no intermediate map), and the load generator builds them before its clock starts, with
+//! the [`Answer`] a correct server gives for each, so it can check any server's answers.
+//! [`generate_raw`] makes the other body kind: random bytes, as a file upload would send.
+
+use std::collections::HashMap;
 
 use rand::{Rng, RngExt, SeedableRng, rngs::StdRng};
 
@@ -20,8 +24,62 @@ pub fn pairs_for_size_mb(size_mb: f64) -> usize {
     ((size_mb * PAIRS_PER_MB).round() as usize).max(1)
 }
 
+/// What a correct server answers for a study body: the number of distinct keys (a repeated
+/// key counts once, its last value wins, as every JSON object parser here does) and the
+/// largest value after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// Distinct keys in `data`.
+    pub count: u64,
+    /// Largest value in `data` (last value of each key); 0 when `data` is empty.
+    pub maxval: i64,
+}
+
 /// A study-shaped body with `pairs` random pairs, drawn from `rng`.
 pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
+    write_body(name, pairs, rng, |_, _| {})
+}
+
+/// A study-shaped body of nominal `size_mb` (the same bytes for the same `seed`, as
+/// [`generate_seeded`]) and the answer a correct server gives for it.
+pub fn generate_seeded_with_answer(name: &str, size_mb: f64, seed: u64) -> (Vec<u8>, Answer) {
+    let pairs = pairs_for_size_mb(size_mb);
+    let mut last_values: HashMap<[u8; KEY_LEN], i64> = HashMap::with_capacity(pairs);
+    let body = write_body(
+        name,
+        pairs,
+        &mut StdRng::seed_from_u64(seed),
+        |key, value| {
+            last_values.insert(*key, value);
+        },
+    );
+    let answer = Answer {
+        count: last_values.len() as u64,
+        maxval: last_values.values().copied().max().unwrap_or(0),
+    };
+    (body, answer)
+}
+
+/// Bytes in a raw body of nominal `size_mb`: 1 MB = 1,000,000 bytes.
+pub fn raw_len(size_mb: f64) -> usize {
+    (size_mb * 1_000_000.0).round() as usize
+}
+
+/// A raw body: [`raw_len`]`(size_mb)` random bytes, the same for the same `seed`. Not JSON: what
+/// an upload endpoint that stores files receives (`application/octet-stream`).
+pub fn generate_raw(size_mb: f64, seed: u64) -> Vec<u8> {
+    let mut body = vec![0; raw_len(size_mb)];
+    StdRng::seed_from_u64(seed).fill_bytes(&mut body);
+    body
+}
+
+/// Writes a study-shaped body, telling `on_pair` every key and value in order.
+fn write_body(
+    name: &str,
+    pairs: usize,
+    rng: &mut impl Rng,
+    mut on_pair: impl FnMut(&[u8; KEY_LEN], i64),
+) -> Vec<u8> {
     // `"abcdefghij":1000000,` is at most 21 bytes per pair.
     let mut body = Vec::with_capacity(pairs * (KEY_LEN + 12) + name.len() + 32);
     body.extend_from_slice(b"{\"name\":");
@@ -31,16 +89,16 @@ pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
         if index > 0 {
             body.push(b',');
         }
-        body.push(b'"');
-        for _ in 0..KEY_LEN {
-            body.push(rng.random_range(b'a'..=b'z'));
+        let mut key = [0; KEY_LEN];
+        for letter in &mut key {
+            *letter = rng.random_range(b'a'..=b'z');
         }
+        let value = rng.random_range(MIN_VALUE..=MAX_VALUE);
+        on_pair(&key, value);
+        body.push(b'"');
+        body.extend_from_slice(&key);
         body.extend_from_slice(b"\":");
-        body.extend_from_slice(
-            rng.random_range(MIN_VALUE..=MAX_VALUE)
-                .to_string()
-                .as_bytes(),
-        );
+        body.extend_from_slice(value.to_string().as_bytes());
     }
     body.extend_from_slice(b"}}");
     body
@@ -91,6 +149,31 @@ mod tests {
     fn same_seed_same_bytes_other_seed_other_bytes() {
         assert_eq!(generate_seeded("x", 0.01, 3), generate_seeded("x", 0.01, 3));
         assert_ne!(generate_seeded("x", 0.01, 3), generate_seeded("x", 0.01, 4));
+    }
+
+    /// The answer that comes with a body is what a JSON parser finds in it: distinct keys,
+    /// last value wins; the bytes are those of [`generate_seeded`].
+    #[test]
+    fn the_answer_is_what_a_parser_finds_in_the_body() {
+        let (body, answer) = generate_seeded_with_answer("large", 0.5, 9);
+        assert_eq!(body, generate_seeded("large", 0.5, 9));
+        let data: serde_json::Map<String, Value> = serde_json::from_slice::<Value>(&body).unwrap()
+            ["data"]
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(answer.count, data.len() as u64);
+        let max = data.values().map(|v| v.as_i64().unwrap()).max().unwrap();
+        assert_eq!(answer.maxval, max);
+    }
+
+    /// Raw bodies have exactly size_mb × 10^6 bytes, seeded.
+    #[test]
+    fn raw_bodies_have_the_nominal_size_in_bytes() {
+        assert_eq!(generate_raw(0.25, 1).len(), 250_000);
+        assert_eq!(generate_raw(0.0, 1).len(), 0);
+        assert_eq!(generate_raw(0.01, 2), generate_raw(0.01, 2));
+        assert_ne!(generate_raw(0.01, 2), generate_raw(0.01, 3));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Collector {
     stats: Vec<ClassStats>,
     csv: RequestsCsv,
     metrics: ClientMetrics,
-    endpoint: String,
+    endpoints: Vec<String>,
     durations: Vec<Histogram>,
     progress: Option<Progress>,
     run_start: Instant,
@@ -41,12 +41,13 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// A collector for these classes (in the run's class order). If it cannot write
+    /// A collector for these classes (in the run's class order, with the path each one
+    /// requests). If it cannot write
     /// requests.csv (disk full…) it cancels `on_failure`, so the run stops instead of going
     /// on unrecorded.
     pub fn new(
         classes: &[String],
-        endpoint: &str,
+        endpoints: &[String],
         csv: RequestsCsv,
         metrics: ClientMetrics,
         progress: Option<Progress>,
@@ -55,17 +56,18 @@ impl Collector {
     ) -> Self {
         let durations = classes
             .iter()
-            .map(|class| {
+            .zip(endpoints)
+            .map(|(class, endpoint)| {
                 metrics
                     .request_duration
-                    .with_label_values(&[class.as_str(), endpoint])
+                    .with_label_values(&[class.as_str(), endpoint.as_str()])
             })
             .collect();
         Collector {
             stats: classes.iter().map(ClassStats::new).collect(),
             csv,
             metrics,
-            endpoint: endpoint.to_string(),
+            endpoints: endpoints.to_vec(),
             durations,
             progress,
             run_start,
@@ -144,7 +146,7 @@ impl Collector {
         }
         self.metrics
             .requests_total
-            .with_label_values(&[class, &self.endpoint, record.outcome.label()])
+            .with_label_values(&[class, &self.endpoints[record.class], record.outcome.label()])
             .inc();
         Ok(())
     }

@@ -3,25 +3,35 @@
 //! Clients are built once per class before the clock starts (the study built one per request,
 //! and paid for it in every "fast" measurement). What stays on the timed path is exactly what
 //! a user of the server pays: for CONNECTION=new a TCP connect, the request, the response.
+//!
+//! Any server can be measured: any 2xx is a success. What the answer says is read after the
+//! clock stops ([`read_answer`]): `worker` and `elapsed_server` when present (or the
+//! `x-worker-id` header), and, when the answer has `count` or `maxval`, whether they match
+//! the body that was sent (else the request is a `wrong_answer` error).
 
 use std::{net::SocketAddr, time::Duration};
 
-use bytes::Bytes;
 use lab_core::{
     http::{REQUEST_ID_HEADER, WORKER_ID_HEADER},
-    schema::LabResponse,
+    payload::Answer,
 };
 use reqwest::{
     Client, Url,
     header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue},
 };
+use serde::Deserialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    options::Connection,
+    options::{BodyKind, Connection, Method},
     record::{Outcome, Record, RequestError},
+    workload::Payload,
 };
+
+/// Answers larger than this are not read for `count`, `worker`…: a server that answers an
+/// upload with a large document is still measured, without parsing megabytes on the client.
+pub const MAX_ANSWER_READ: usize = 64 * 1024;
 
 /// Longest a TCP connect may take before it counts as an error (loopback connects take
 /// microseconds; a SYN that gets no answer should not wait for the whole request timeout).
@@ -44,7 +54,6 @@ pub fn build_client(
     resolved: &[SocketAddr],
 ) -> reqwest::Result<Client> {
     let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let mut builder = Client::builder()
         .timeout(request_timeout)
         .connect_timeout(CONNECT_TIMEOUT)
@@ -90,10 +99,83 @@ pub async fn resolve_target(target: &Url) -> Vec<SocketAddr> {
 pub struct Engine {
     /// The class's client.
     pub client: Client,
-    /// TARGET_URL joined with ENDPOINT.
+    /// The class's method.
+    pub method: reqwest::Method,
+    /// TARGET_URL joined with the class's path.
     pub url: Url,
+    /// The body's content type; `None` for a method that sends no body.
+    pub content_type: Option<HeaderValue>,
+    /// Whether a 2xx answer's `count`/`maxval` are checked against the body's.
+    pub check_answers: bool,
     /// The instant every offset in a [`Record`] is measured from.
     pub run_start: Instant,
+}
+
+/// The wire method for a class's method.
+pub fn wire_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Head => reqwest::Method::HEAD,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// The content type a body kind is sent with; `None` when the method sends no body.
+pub fn content_type(method: Method, body: BodyKind) -> Option<HeaderValue> {
+    method.sends_body().then(|| match body {
+        BodyKind::Json => HeaderValue::from_static("application/json"),
+        BodyKind::Raw => HeaderValue::from_static("application/octet-stream"),
+    })
+}
+
+/// The parts of an answer the lab knows how to read; every field is optional and anything
+/// else in the answer is ignored.
+#[derive(Debug, Default, Deserialize)]
+struct AnswerFields {
+    count: Option<u64>,
+    maxval: Option<i64>,
+    elapsed_server: Option<f64>,
+    worker: Option<usize>,
+}
+
+/// What a 2xx answer says: the server's own time and worker when it gives them, and an
+/// error when its `count`/`maxval` contradict `expected` (checked only when `check` is on
+/// and the body sent was the study's JSON). An answer that is empty, not JSON, not an
+/// object, or over [`MAX_ANSWER_READ`] bytes says nothing and is fine.
+pub fn read_answer(
+    body: &[u8],
+    expected: Option<Answer>,
+    check: bool,
+) -> (Option<u64>, Option<usize>, Result<(), RequestError>) {
+    let fields = if body.len() <= MAX_ANSWER_READ {
+        serde_json::from_slice::<AnswerFields>(body).unwrap_or_default()
+    } else {
+        AnswerFields::default()
+    };
+    let elapsed = fields
+        .elapsed_server
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| ms.round() as u64);
+    let verdict = match expected.filter(|_| check) {
+        Some(expected)
+            if fields.count.is_some_and(|count| count != expected.count)
+                || fields
+                    .maxval
+                    .is_some_and(|maxval| maxval != expected.maxval) =>
+        {
+            Err(RequestError::WrongAnswer {
+                expected_count: expected.count,
+                expected_maxval: expected.maxval,
+                count: fields.count,
+                maxval: fields.maxval,
+            })
+        }
+        _ => Ok(()),
+    };
+    (elapsed, fields.worker, verdict)
 }
 
 /// What the schedule asks the engine to send.
@@ -107,8 +189,8 @@ pub struct Request {
     pub request_id: String,
     /// When the schedule wanted it to start, since run start.
     pub scheduled: Duration,
-    /// The body (a shared, pre-built buffer).
-    pub body: Bytes,
+    /// The body (a shared, pre-built buffer) and its expected answer.
+    pub payload: Payload,
 }
 
 impl Engine {
@@ -120,7 +202,7 @@ impl Engine {
     /// Sends `request` and waits for the whole response, unless `cancel` fires first (the
     /// drain timeout ran out), in which case the record says [`RequestError::Cancelled`].
     pub async fn send(&self, request: Request, cancel: &CancellationToken) -> Record {
-        let bytes_sent = request.body.len() as u64;
+        let bytes_sent = request.payload.bytes.len() as u64;
         let sent = self.now();
         let mut record = Record {
             class: request.class,
@@ -134,12 +216,16 @@ impl Engine {
             worker: None,
             outcome: Outcome::Ok,
         };
-        let exchange = self
+        let mut builder = self
             .client
-            .post(self.url.clone())
-            .header(REQUEST_ID_HEADER, request.request_id)
-            .body(request.body)
-            .send();
+            .request(self.method.clone(), self.url.clone())
+            .header(REQUEST_ID_HEADER, request.request_id);
+        if let Some(content_type) = &self.content_type {
+            builder = builder
+                .header(CONTENT_TYPE, content_type.clone())
+                .body(request.payload.bytes);
+        }
+        let exchange = builder.send();
         // Timed part: from `sent` to the last byte of the response body.
         let result = tokio::select! {
             result = async {
@@ -166,15 +252,12 @@ impl Engine {
                 record.status = Some(status);
                 record.worker = worker_header;
                 if (200..300).contains(&status) {
-                    match serde_json::from_slice::<LabResponse>(&body) {
-                        Ok(response) => {
-                            record.server_elapsed_ms = Some(response.elapsed_server);
-                            record.worker = Some(response.worker);
-                        }
-                        Err(error) => {
-                            record.outcome =
-                                Outcome::Failed(RequestError::Decode(error.to_string()))
-                        }
+                    let (elapsed, worker, verdict) =
+                        read_answer(&body, request.payload.answer, self.check_answers);
+                    record.server_elapsed_ms = elapsed;
+                    record.worker = worker.or(worker_header);
+                    if let Err(error) = verdict {
+                        record.outcome = Outcome::Failed(error);
                     }
                 } else {
                     record.outcome = Outcome::Failed(RequestError::from_status(status));

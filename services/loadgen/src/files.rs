@@ -119,17 +119,18 @@ pub fn create_run_dir(
 pub struct RequestsCsv {
     writer: csv::Writer<BufWriter<File>>,
     run_id: String,
-    endpoint: String,
+    endpoints: Vec<String>,
     connection: &'static str,
     classes: Vec<String>,
 }
 
 impl RequestsCsv {
-    /// Creates `dir/requests.csv` and writes its header.
+    /// Creates `dir/requests.csv` and writes its header. `classes` and `endpoints` are in the
+    /// run's class order: each class's name and the path it requests.
     pub fn create(
         dir: &Path,
         run_id: &str,
-        endpoint: &str,
+        endpoints: Vec<String>,
         connection: &'static str,
         classes: Vec<String>,
     ) -> Result<Self, FilesError> {
@@ -152,7 +153,7 @@ impl RequestsCsv {
         Ok(RequestsCsv {
             writer,
             run_id: run_id.to_string(),
-            endpoint: endpoint.to_string(),
+            endpoints,
             connection,
             classes,
         })
@@ -170,7 +171,7 @@ impl RequestsCsv {
                 run_id: Cow::Borrowed(&self.run_id),
                 request_id: Cow::Owned(format!("{class}-{:06}", record.sequence)),
                 class: Cow::Borrowed(class),
-                endpoint: Cow::Borrowed(&self.endpoint),
+                endpoint: Cow::Borrowed(&self.endpoints[record.class]),
                 connection: Cow::Borrowed(self.connection),
                 scheduled_ms: Millis::from(record.scheduled),
                 sent_ms: record.sent.map(Millis::from),
@@ -196,11 +197,12 @@ impl RequestsCsv {
     }
 }
 
-/// Writes `dir/summary.csv`, one row per class.
+/// Writes `dir/summary.csv`, one row per class; `endpoints` are the paths the classes
+/// requested, in the same order.
 pub fn write_summary_csv(
     dir: &Path,
     run_id: &str,
-    endpoint: &str,
+    endpoints: &[String],
     connection: &str,
     schedule: &str,
     classes: &[ClassSummary],
@@ -214,7 +216,7 @@ pub fn write_summary_csv(
         file: SUMMARY_CSV,
         error,
     };
-    for summary in classes {
+    for (summary, endpoint) in classes.iter().zip(endpoints) {
         writer
             .serialize(SummaryRow {
                 run_id: Cow::Borrowed(run_id),
@@ -271,8 +273,14 @@ mod tests {
     fn requests_csv_has_the_contract_columns_and_one_row_per_record() {
         let dir = temp_dir("rows");
         fs::create_dir_all(&dir).unwrap();
-        let mut csv =
-            RequestsCsv::create(&dir, "r1", "/ping", "new", vec!["small".into()]).unwrap();
+        let mut csv = RequestsCsv::create(
+            &dir,
+            "r1",
+            vec!["/ping".into()],
+            "new",
+            vec!["small".into()],
+        )
+        .unwrap();
         csv.write(&Record {
             sent: Some(Duration::from_micros(100_250)),
             end: Some(Duration::from_micros(101_500)),

@@ -36,7 +36,7 @@ pub struct Record {
 /// How a scheduled request ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// A 2xx response with a `LabResponse` body.
+    /// A 2xx response (whose `count`/`maxval`, if any, matched the body).
     Ok,
     /// Sent, but it failed: counted as an error of this kind.
     Failed(RequestError),
@@ -112,9 +112,22 @@ pub enum RequestError {
     /// The response head arrived but its body could not be read.
     #[error("could not read the response body: {0}")]
     BodyRead(String),
-    /// A 2xx response whose body is not a `LabResponse`.
-    #[error("response body is not a LabResponse: {0}")]
-    Decode(String),
+    /// A 2xx answer whose `count` or `maxval` is not the body's (CHECK_ANSWERS): the server
+    /// answered fast, but wrong.
+    #[error(
+        "wrong answer: count {count:?} and maxval {maxval:?} where the body has \
+         {expected_count} distinct keys and maxval {expected_maxval}"
+    )]
+    WrongAnswer {
+        /// Distinct keys in the body sent.
+        expected_count: u64,
+        /// Largest value in the body sent.
+        expected_maxval: i64,
+        /// The answer's `count`, if it had one.
+        count: Option<u64>,
+        /// The answer's `maxval`, if it had one.
+        maxval: Option<i64>,
+    },
     /// Still in flight when DRAIN_TIMEOUT ran out after scheduling stopped.
     #[error("still in flight when the drain timeout ran out")]
     Cancelled,
@@ -135,7 +148,7 @@ impl RequestError {
             RequestError::Http5xx(_) => "http_5xx",
             RequestError::UnexpectedStatus(_) => "http_other",
             RequestError::BodyRead(_) => "body_read",
-            RequestError::Decode(_) => "decode",
+            RequestError::WrongAnswer { .. } => "wrong_answer",
             RequestError::Cancelled => "cancelled",
             RequestError::Other(_) => "other",
         }
@@ -176,10 +189,8 @@ impl RequestError {
             || detail.contains("IncompleteMessage");
         if closed_early {
             RequestError::Reset(detail)
-        } else if while_reading_body || error.is_body() {
+        } else if while_reading_body || error.is_body() || error.is_decode() {
             RequestError::BodyRead(detail)
-        } else if error.is_decode() {
-            RequestError::Decode(detail)
         } else {
             RequestError::Other(detail)
         }

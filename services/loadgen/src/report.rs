@@ -32,7 +32,7 @@ use lab_core::csv_rows::{REQUESTS_CSV, SUMMARY_CSV};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    options::{Connection, Pool, Schedule},
+    options::{BodyKind, Connection, Pool, Schedule},
     stats::ClassSummary,
 };
 
@@ -86,6 +86,9 @@ pub struct RunConfig {
     pub large_on_s: f64,
     /// LARGE_OFF in seconds.
     pub large_off_s: f64,
+    /// CHECK_ANSWERS: whether 2xx answers were checked against the bodies sent.
+    #[serde(default = "checked_by_default")]
+    pub check_answers: bool,
     /// The classes.
     pub classes: Vec<ClassConfig>,
 }
@@ -101,6 +104,19 @@ pub struct ClassConfig {
     pub interval_s: f64,
     /// Actual body size in bytes.
     pub body_bytes: usize,
+    /// `METHOD /path` the class requested (empty in reports written before classes had
+    /// their own requests).
+    #[serde(default)]
+    pub request: String,
+    /// What the body was.
+    #[serde(default)]
+    pub body: BodyKind,
+}
+
+/// Reports written before CHECK_ANSWERS existed checked nothing but the decoding: read them
+/// as checked.
+fn checked_by_default() -> bool {
+    true
 }
 
 impl RunReport {
@@ -184,6 +200,26 @@ impl RunReport {
                 String::new()
             },
         )?;
+        // Classes with their own request line or a raw body, said once (the line above names
+        // only ENDPOINT).
+        let default_request = format!("POST {}", config.endpoint);
+        let own: Vec<String> = config
+            .classes
+            .iter()
+            .filter(|c| {
+                (!c.request.is_empty() && c.request != default_request) || c.body != BodyKind::Json
+            })
+            .map(|c| format!("{} {} ({} body)", c.name, c.request, c.body.as_str()))
+            .collect();
+        if !own.is_empty() {
+            writeln!(out, "requests: {}", own.join(", "))?;
+        }
+        if !config.check_answers {
+            writeln!(
+                out,
+                "answers not checked (CHECK_ANSWERS=false): any 2xx is ok"
+            )?;
+        }
         writeln!(
             out,
             "elapsed {:.1}s{}; latency in ms from each request's {} to its last response byte",
@@ -293,11 +329,14 @@ mod tests {
                 drain_timeout_s: 10.0,
                 large_on_s: 0.0,
                 large_off_s: 0.0,
+                check_answers: true,
                 classes: vec![ClassConfig {
                     name: "small".into(),
                     size_mb: 0.001,
                     interval_s: 0.1,
                     body_bytes: 1066,
+                    request: "POST /ping".into(),
+                    body: BodyKind::Json,
                 }],
             },
             classes: vec![ClassSummary {

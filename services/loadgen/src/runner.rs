@@ -16,7 +16,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     collector::Collector,
-    engine::{Engine, build_client, resolve_target},
+    engine::{Engine, build_client, content_type, resolve_target, wire_method},
     files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
     options::{OptionsError, Pool, RunOptions, Schedule},
@@ -84,7 +84,7 @@ pub async fn run(
     };
     let plans: Vec<Arc<ClassPlan>> = {
         let options = options.clone();
-        tokio::task::spawn_blocking(move || build_classes(&options.workload))
+        tokio::task::spawn_blocking(move || build_classes(&options.workload, &options.endpoint))
             .await
             .map_err(|_| RunError::Task("payload generation"))?
             .into_iter()
@@ -92,17 +92,24 @@ pub async fn run(
             .collect()
     };
     let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
-    // ENDPOINT is a path (checked above), so the join keeps TARGET_URL's host; checked again
-    // here because sending the workload to another host must never happen.
-    let url = options
-        .target_url
-        .join(&options.endpoint)
-        .ok()
-        .filter(|url| url.origin() == options.target_url.origin())
-        .ok_or_else(|| RunError::OtherHost {
-            endpoint: options.endpoint.clone(),
-            target: options.target_url.origin().ascii_serialization(),
-        })?;
+    let class_paths: Vec<String> = plans.iter().map(|plan| plan.request.path.clone()).collect();
+    // Every path is checked to be a path (ENDPOINT, SMALL_REQUEST…), so the join keeps
+    // TARGET_URL's host; checked again here because sending the workload to another host
+    // must never happen.
+    let urls = class_paths
+        .iter()
+        .map(|path| {
+            options
+                .target_url
+                .join(path)
+                .ok()
+                .filter(|url| url.origin() == options.target_url.origin())
+                .ok_or_else(|| RunError::OtherHost {
+                    endpoint: path.clone(),
+                    target: options.target_url.origin().ascii_serialization(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let resolved = resolve_target(&options.target_url).await;
     let build = || {
         build_client(
@@ -137,7 +144,7 @@ pub async fn run(
     let csv = RequestsCsv::create(
         &dir,
         &run_id,
-        &options.endpoint,
+        class_paths.clone(),
         options.connection.as_str(),
         class_names.clone(),
     )?;
@@ -172,7 +179,7 @@ pub async fn run(
     if !options.quiet {
         tracing::info!(
             run_id,
-            url = %url,
+            target = %options.target_url,
             connection = options.connection.as_str(),
             pool = options.pool.as_str(),
             schedule = options.workload.schedule.as_str(),
@@ -189,7 +196,7 @@ pub async fn run(
     let stop = CancellationToken::new();
     let (records, collector) = Collector::new(
         &class_names,
-        &options.endpoint,
+        &class_paths,
         csv,
         metrics.clone(),
         Progress::for_terminal(options.quiet),
@@ -204,13 +211,16 @@ pub async fn run(
         on: options.workload.large_on,
         off: options.workload.large_off,
     };
-    for (index, (plan, client)) in plans.iter().zip(clients).enumerate() {
+    for (index, ((plan, client), url)) in plans.iter().zip(clients).zip(urls).enumerate() {
         let scheduler = ClassScheduler {
             index,
             plan: plan.clone(),
             engine: Engine {
                 client,
-                url: url.clone(),
+                method: wire_method(plan.request.method),
+                url,
+                content_type: content_type(plan.request.method, plan.body),
+                check_answers: options.workload.check_answers,
                 run_start,
             },
             records: records.clone(),
@@ -266,7 +276,7 @@ pub async fn run(
     write_summary_csv(
         &dir,
         &run_id,
-        &options.endpoint,
+        &class_paths,
         options.connection.as_str(),
         options.workload.schedule.as_str(),
         &classes,
@@ -298,6 +308,7 @@ fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
         drain_timeout_s: options.workload.drain_timeout.as_secs_f64(),
         large_on_s: options.workload.large_on.as_secs_f64(),
         large_off_s: options.workload.large_off.as_secs_f64(),
+        check_answers: options.workload.check_answers,
         classes: plans
             .iter()
             .map(|plan| ClassConfig {
@@ -305,6 +316,8 @@ fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
                 size_mb: plan.size_mb,
                 interval_s: plan.interval.as_secs_f64(),
                 body_bytes: plan.body_bytes(),
+                request: plan.request.to_string(),
+                body: plan.body,
             })
             .collect(),
     }
@@ -317,8 +330,12 @@ fn describe_classes(config: &RunConfig) -> String {
         .iter()
         .map(|class| {
             format!(
-                "{} {} MB every {} s",
-                class.name, class.size_mb, class.interval_s
+                "{} {} MB every {} s ({}, {} body)",
+                class.name,
+                class.size_mb,
+                class.interval_s,
+                class.request,
+                class.body.as_str()
             )
         })
         .collect::<Vec<_>>()

@@ -168,7 +168,7 @@ impl ClassScheduler {
             sequence,
             request_id: self.plan.request_id(sequence),
             scheduled,
-            body: self.plan.payload(sequence),
+            payload: self.plan.payload(sequence),
         }
     }
 

@@ -7,7 +7,21 @@ use bytes::Bytes;
 
 use lab_core::classes::LARGE;
 
-use crate::options::{ClassSpec, WorkloadArgs, values::VARIANTS_PER_CLASS};
+use lab_core::payload::{self, Answer};
+
+use crate::options::{
+    BodyKind, ClassSpec, Method, RequestLine, WorkloadArgs, values::VARIANTS_PER_CLASS,
+};
+
+/// One body, ready to send, with what a correct server answers for it.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// The bytes (shared, never copied: a `Bytes` clone is a reference count); empty for a
+    /// method that sends no body.
+    pub bytes: Bytes,
+    /// The distinct-key count and largest value of a JSON body, when answers are checked.
+    pub answer: Option<Answer>,
+}
 
 /// One request class, ready to send.
 #[derive(Debug, Clone)]
@@ -18,41 +32,71 @@ pub struct ClassPlan {
     pub size_mb: f64,
     /// Time between two scheduled starts (open) or between response and next send (closed).
     pub interval: Duration,
-    /// Pre-built study-shaped bodies, used round-robin.
-    pub payloads: Vec<Bytes>,
+    /// Method and path (the class's own, or `POST` to ENDPOINT).
+    pub request: RequestLine,
+    /// What the body is.
+    pub body: BodyKind,
+    /// Pre-built bodies, used round-robin.
+    pub payloads: Vec<Payload>,
     /// Whether the LARGE_ON/LARGE_OFF cycle applies to this class.
     pub cycled: bool,
 }
 
 impl ClassPlan {
-    /// Builds the bodies for `spec` now (seeded, so a rerun sends the same bytes).
-    pub fn build(spec: &ClassSpec, seed: u64) -> Self {
-        let payloads = (0..VARIANTS_PER_CLASS as u64)
+    /// Builds the bodies for `spec` now (seeded, so a rerun sends the same bytes). A class
+    /// without its own request line posts to `endpoint`; `check_answers` computes each JSON
+    /// body's [`Answer`] (a pass over its keys, before the clock starts).
+    pub fn build(spec: &ClassSpec, seed: u64, endpoint: &str, check_answers: bool) -> Self {
+        let request = spec.request.clone().unwrap_or_else(|| RequestLine {
+            method: Method::Post,
+            path: endpoint.to_string(),
+        });
+        let variants = if request.method.sends_body() {
+            VARIANTS_PER_CLASS as u64
+        } else {
+            1
+        };
+        let payloads = (0..variants)
             .map(|variant| {
-                Bytes::from(lab_core::payload::generate_seeded(
-                    &spec.name,
-                    spec.size_mb,
-                    seed.wrapping_mul(1_000).wrapping_add(variant),
-                ))
+                let seed = seed.wrapping_mul(1_000).wrapping_add(variant);
+                let (bytes, answer) = match (request.method.sends_body(), spec.body) {
+                    (false, _) => (Vec::new(), None),
+                    (true, BodyKind::Raw) => (payload::generate_raw(spec.size_mb, seed), None),
+                    (true, BodyKind::Json) if check_answers => {
+                        let (bytes, answer) =
+                            payload::generate_seeded_with_answer(&spec.name, spec.size_mb, seed);
+                        (bytes, Some(answer))
+                    }
+                    (true, BodyKind::Json) => (
+                        payload::generate_seeded(&spec.name, spec.size_mb, seed),
+                        None,
+                    ),
+                };
+                Payload {
+                    bytes: Bytes::from(bytes),
+                    answer,
+                }
             })
             .collect();
         ClassPlan {
             name: spec.name.clone(),
             size_mb: spec.size_mb,
             interval: spec.interval,
+            request,
+            body: spec.body,
             payloads,
             cycled: spec.name == LARGE,
         }
     }
 
     /// The body for the request with this 1-based sequence number.
-    pub fn payload(&self, sequence: u64) -> Bytes {
+    pub fn payload(&self, sequence: u64) -> Payload {
         self.payloads[sequence as usize % self.payloads.len()].clone()
     }
 
     /// Size of one body in bytes (all variants are within a few bytes of each other).
     pub fn body_bytes(&self) -> usize {
-        self.payloads[0].len()
+        self.payloads[0].bytes.len()
     }
 
     /// The request id sent as `x-request-id`: `small-000042`.
@@ -63,13 +107,17 @@ impl ClassPlan {
 
 /// Builds every class of a run, each on its own thread: 25 MB bodies take a moment, and all
 /// of it happens before the clock starts.
-pub fn build_classes(workload: &WorkloadArgs) -> Vec<ClassPlan> {
+pub fn build_classes(workload: &WorkloadArgs, endpoint: &str) -> Vec<ClassPlan> {
     let specs = workload.class_specs();
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()
             .enumerate()
-            .map(|(index, spec)| scope.spawn(move || ClassPlan::build(spec, index as u64 + 1)))
+            .map(|(index, spec)| {
+                scope.spawn(move || {
+                    ClassPlan::build(spec, index as u64 + 1, endpoint, workload.check_answers)
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -154,13 +202,51 @@ mod tests {
             name: "small".into(),
             size_mb: 0.001,
             interval: secs(0.1),
+            request: None,
+            body: BodyKind::Json,
         };
-        let plan = ClassPlan::build(&spec, 1);
+        let plan = ClassPlan::build(&spec, 1, "/ping", true);
         assert_eq!(plan.payloads.len(), VARIANTS_PER_CLASS);
-        assert_ne!(plan.payloads[0], plan.payloads[1]);
-        assert_eq!(plan.payload(1), plan.payload(1 + VARIANTS_PER_CLASS as u64));
+        assert_ne!(plan.payloads[0].bytes, plan.payloads[1].bytes);
+        assert_eq!(
+            plan.payload(1).bytes,
+            plan.payload(1 + VARIANTS_PER_CLASS as u64).bytes
+        );
         assert_eq!(plan.request_id(42), "small-000042");
-        let body: serde_json::Value = serde_json::from_slice(&plan.payload(2)).unwrap();
+        assert_eq!(plan.request.to_string(), "POST /ping");
+        let payload = plan.payload(2);
+        let body: serde_json::Value = serde_json::from_slice(&payload.bytes).unwrap();
         assert_eq!(body["name"], "small");
+        let answer = payload.answer.expect("JSON bodies know their answer");
+        assert_eq!(answer.count, body["data"].as_object().unwrap().len() as u64);
+    }
+
+    /// A GET class sends one empty body; a raw class sends random bytes of the nominal size
+    /// and expects no particular answer.
+    #[test]
+    fn bodyless_and_raw_classes() {
+        let get = ClassSpec {
+            name: "small".into(),
+            size_mb: 0.0,
+            interval: secs(0.1),
+            request: Some(RequestLine {
+                method: Method::Get,
+                path: "/healthz".into(),
+            }),
+            body: BodyKind::Json,
+        };
+        let plan = ClassPlan::build(&get, 1, "/ping", true);
+        assert_eq!(plan.payloads.len(), 1);
+        assert!(plan.payload(7).bytes.is_empty() && plan.payload(7).answer.is_none());
+        let raw = ClassSpec {
+            size_mb: 0.5,
+            request: None,
+            body: BodyKind::Raw,
+            ..get
+        };
+        let plan = ClassPlan::build(&raw, 2, "/upload", true);
+        assert_eq!(plan.body_bytes(), 500_000);
+        assert!(plan.payload(1).answer.is_none());
+        assert_eq!(plan.request.to_string(), "POST /upload");
     }
 }

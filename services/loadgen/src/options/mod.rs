@@ -33,7 +33,9 @@ use values::{
     DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_run_id,
     parse_seconds_or_zero, parse_target_url,
 };
-pub use workload::{ClassSpec, Schedule, WorkloadArgs, WorkloadError};
+pub use workload::{
+    BodyKind, ClassSpec, Method, RequestLine, Schedule, WorkloadArgs, WorkloadError,
+};
 
 const ABOUT: &str = "The study's mixed small/large JSON workload against lab-server, measured from the client side.";
 
@@ -217,10 +219,55 @@ mod tests {
             ClassSpec {
                 name: "medium".into(),
                 size_mb: 5.0,
-                interval: Duration::from_millis(500)
+                interval: Duration::from_millis(500),
+                request: None,
+                body: BodyKind::Json,
             }
         );
         assert_eq!(specs[3].name, "tiny");
+    }
+
+    /// Each class may have its own `METHOD /path` and body kind; nonsense is refused.
+    #[test]
+    fn classes_may_have_their_own_request_and_body() {
+        let options = RunOptions::from_args([
+            "--small-request",
+            "GET /healthz",
+            "--small-size-mb",
+            "0",
+            "--large-request",
+            "PUT /upload",
+            "--large-body",
+            "raw",
+        ])
+        .unwrap();
+        let specs = options.workload.class_specs();
+        assert_eq!(
+            specs[0].request.as_ref().unwrap().to_string(),
+            "GET /healthz"
+        );
+        assert_eq!(specs[1].request.as_ref().unwrap().method, Method::Put);
+        assert_eq!(specs[1].body, BodyKind::Raw);
+        assert!(options.workload.check_answers);
+        for args in [
+            vec!["--small-request", "GET /healthz"], // a GET with a body size
+            vec!["--small-request", "FETCH /x"],
+            vec!["--small-request", "get /x"],
+            vec!["--small-request", "GET"],
+            vec!["--small-request", "GET /x extra"],
+            vec!["--large-request", "POST //other-host/x"],
+            vec!["--large-body", "xml"],
+            vec!["--check-answers", "maybe"],
+        ] {
+            let error = RunOptions::from_args(args.clone()).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+        }
+        assert!(
+            !RunOptions::from_args(["--check-answers", "false"])
+                .unwrap()
+                .workload
+                .check_answers
+        );
     }
 
     #[test]

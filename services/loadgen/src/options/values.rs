@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use lab_core::classes::{LARGE, SMALL};
 use reqwest::Url;
 
-use super::ClassSpec;
+use super::{BodyKind, ClassSpec, Method, RequestLine};
 
 /// Different bodies per class, used in turn. More than one so the server never sees the same
 /// bytes twice in a row; few enough that 25 MB bodies stay cheap to hold (they are shared,
@@ -162,6 +162,35 @@ pub fn parse_target_url(text: &str) -> Result<Url, String> {
     Err(format!("`{text}` {problem}; {allowed}"))
 }
 
+/// A class's request, `METHOD /path` (e.g. `GET /healthz`), or empty for the default (`POST`
+/// to ENDPOINT). The method is one of [`Method::ALL`] in capitals; the path is checked as
+/// ENDPOINT is ([`parse_endpoint`]).
+pub fn parse_request_line(text: &str) -> Result<Option<RequestLine>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let methods: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
+    let usage = format!(
+        "a request is `METHOD /path`, e.g. `GET /healthz` or `POST /upload`, with METHOD one of {}",
+        methods.join(", ")
+    );
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [method, path] = parts[..] else {
+        return Err(format!("`{}`: {usage}", text.escape_debug()));
+    };
+    let Some(method) = Method::ALL.into_iter().find(|m| m.as_str() == method) else {
+        return Err(format!(
+            "`{}` is not a method; {usage}",
+            method.escape_debug()
+        ));
+    };
+    Ok(Some(RequestLine {
+        method,
+        path: parse_endpoint(path)?,
+    }))
+}
+
 /// A file or directory path: anything but empty (an empty environment variable reaches the
 /// parser as an empty value).
 pub fn parse_path(text: &str) -> Result<PathBuf, String> {
@@ -248,5 +277,7 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
         size_mb: parse_size_mb(size).map_err(|error| format!("class `{name}` size: {error}"))?,
         interval: parse_seconds_or_zero(interval)
             .map_err(|error| format!("class `{name}` interval: {error}"))?,
+        request: None,
+        body: BodyKind::Json,
     })
 }

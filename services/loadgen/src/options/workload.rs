@@ -9,10 +9,11 @@ use std::time::Duration;
 use clap::ValueEnum;
 use lab_core::classes::{LARGE, SMALL};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 use super::values::{
     MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS, parse_class_specs, parse_interval,
-    parse_seconds_or_zero, parse_size_mb,
+    parse_request_line, parse_seconds_or_zero, parse_size_mb,
 };
 
 /// What each class sends and when (SMALL_*, LARGE_*, EXTRA_CLASSES, SCHEDULE, the large
@@ -27,6 +28,18 @@ pub struct WorkloadArgs {
     #[arg(long, env = "SMALL_INTERVAL", default_value = "0.1", value_parser = parse_seconds_or_zero)]
     pub small_interval: Duration,
 
+    /// The small class's request, `METHOD /path` (e.g. `GET /healthz`, `POST /ping`); empty =
+    /// `POST` to ENDPOINT. GET and HEAD send no body, so they need SMALL_SIZE_MB=0.
+    // `std::option::Option`: an empty value means "the default".
+    #[arg(long, env = "SMALL_REQUEST", default_value = "", hide_default_value = true, value_parser = parse_request_line)]
+    pub small_request: std::option::Option<RequestLine>,
+
+    /// What the small class's body is: `json`, the study's `{"name", "data"}` body
+    /// (application/json); `raw`, SMALL_SIZE_MB × 10^6 random bytes
+    /// (application/octet-stream), as a file upload sends.
+    #[arg(long, env = "SMALL_BODY", value_enum, default_value = "json")]
+    pub small_body: BodyKind,
+
     /// Body size of the large class in MB, at most 1024; 0 = no large class: only the small class (and any
     /// EXTRA_CLASSES) runs, and no large row appears in the table, summary.csv or requests.csv
     /// (an unloaded baseline).
@@ -36,6 +49,22 @@ pub struct WorkloadArgs {
     /// Seconds between two large requests (0 = back-to-back, SCHEDULE=closed only).
     #[arg(long, env = "LARGE_INTERVAL", default_value = "1.0", value_parser = parse_seconds_or_zero)]
     pub large_interval: Duration,
+
+    /// The large class's request, `METHOD /path` (e.g. `POST /upload`); empty = `POST` to
+    /// ENDPOINT.
+    #[arg(long, env = "LARGE_REQUEST", default_value = "", hide_default_value = true, value_parser = parse_request_line)]
+    pub large_request: std::option::Option<RequestLine>,
+
+    /// What the large class's body is: `json` (the study's body) or `raw` (random bytes,
+    /// application/octet-stream).
+    #[arg(long, env = "LARGE_BODY", value_enum, default_value = "json")]
+    pub large_body: BodyKind,
+
+    /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
+    /// `maxval` (as the lab's servers and the study's answer), a value other than the body's
+    /// distinct-key count or largest value is a `wrong_answer` error. `false` accepts any 2xx.
+    #[arg(long, env = "CHECK_ANSWERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub check_answers: bool,
 
     /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
     /// `medium:5:0.5`); at most 32, names of letters, digits, '-', '_', '.' (64 at most).
@@ -95,7 +124,8 @@ impl Schedule {
     }
 }
 
-/// One request class from `EXTRA_CLASSES`: `name:size_mb:interval_s`.
+/// One request class: small, large, or one from `EXTRA_CLASSES` (`name:size_mb:interval_s`,
+/// always `POST` to ENDPOINT with the study's JSON body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassSpec {
     /// Class name: in the body's `name`, the request id, CSV rows and metric labels.
@@ -104,6 +134,93 @@ pub struct ClassSpec {
     pub size_mb: f64,
     /// Time between two scheduled starts (open) or between a response and the next send (closed).
     pub interval: Duration,
+    /// Method and path; `None` = `POST` to ENDPOINT.
+    pub request: Option<RequestLine>,
+    /// What the body is.
+    pub body: BodyKind,
+}
+
+/// An HTTP method a class may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET: no body.
+    Get,
+    /// HEAD: no body.
+    Head,
+    /// POST: the lab's default.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+}
+
+impl Method {
+    /// Every method, for parsing and messages.
+    pub const ALL: [Method; 6] = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Whether requests with this method carry a body (GET and HEAD do not).
+    pub fn sends_body(self) -> bool {
+        !matches!(self, Method::Get | Method::Head)
+    }
+}
+
+/// `METHOD /path`: what one class asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    /// The method.
+    pub method: Method,
+    /// A path on TARGET_URL's host (checked as ENDPOINT is).
+    pub path: String,
+}
+
+impl fmt::Display for RequestLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method.as_str(), self.path)
+    }
+}
+
+/// What a class's body is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    /// The study's JSON body, `application/json`; answers are checked against it.
+    #[default]
+    Json,
+    /// Random bytes, `application/octet-stream`: a file upload. Answers are not checked.
+    Raw,
+}
+
+impl BodyKind {
+    /// The lower-case name used in the report and the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::Json => "json",
+            BodyKind::Raw => "raw",
+        }
+    }
 }
 
 /// What the classes cannot be asked to do, found by [`WorkloadArgs::check`].
@@ -128,6 +245,17 @@ pub enum WorkloadError {
         /// The sum of every class's nominal size.
         total_mb: f64,
     },
+    /// A GET or HEAD class with a body size: those methods send no body.
+    #[error(
+        "class `{class}` sends `{request}`, which carries no body; set its size to 0 \
+         (e.g. SMALL_SIZE_MB=0) or use POST"
+    )]
+    BodyOnBodylessMethod {
+        /// The class.
+        class: String,
+        /// Its request line.
+        request: RequestLine,
+    },
 }
 
 impl WorkloadArgs {
@@ -141,6 +269,15 @@ impl WorkloadArgs {
         {
             return Err(WorkloadError::BackToBackOnOpenSchedule {
                 class: class.name.clone(),
+            });
+        }
+        if let Some(class) = specs
+            .iter()
+            .find(|c| c.size_mb > 0.0 && c.request.as_ref().is_some_and(|r| !r.method.sends_body()))
+        {
+            return Err(WorkloadError::BodyOnBodylessMethod {
+                class: class.name.clone(),
+                request: class.request.clone().expect("found by its request"),
             });
         }
         let total_mb: f64 = specs.iter().map(|c| c.size_mb).sum();
@@ -162,12 +299,16 @@ impl WorkloadArgs {
             name: SMALL.to_string(),
             size_mb: self.small_size_mb,
             interval: self.small_interval,
+            request: self.small_request.clone(),
+            body: self.small_body,
         }];
         if self.has_large() {
             specs.push(ClassSpec {
                 name: LARGE.to_string(),
                 size_mb: self.large_size_mb,
                 interval: self.large_interval,
+                request: self.large_request.clone(),
+                body: self.large_body,
             });
         }
         specs.extend(self.extra_classes.iter().cloned());

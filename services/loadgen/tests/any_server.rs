@@ -1,0 +1,197 @@
+//! lab-loadgen measures servers it did not write: any 2xx is a success, whatever the body;
+//! a JSON answer whose `count`/`maxval` contradict the body sent is a `wrong_answer` error;
+//! each class can have its own `METHOD /path` and a raw (octet-stream) body.
+
+mod support;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, http::header, web};
+use support::{read_csv, short_run};
+
+/// A server that is not lab-server: an empty 204, a text answer with only the worker header,
+/// a confidently wrong JSON answer, a health check, and an upload endpoint that takes raw bytes
+/// only (415 for anything that is not `application/octet-stream`).
+struct OtherServer {
+    port: u16,
+    handle: ServerHandle,
+}
+
+impl OtherServer {
+    fn start() -> Self {
+        let server = HttpServer::new(|| {
+            App::new()
+                .route(
+                    "/nothing",
+                    web::post().to(|| async { HttpResponse::NoContent().finish() }),
+                )
+                .route(
+                    "/text",
+                    web::post().to(|| async {
+                        HttpResponse::Ok()
+                            .insert_header(("x-worker-id", "7"))
+                            .content_type("text/plain")
+                            .body("thanks")
+                    }),
+                )
+                .route(
+                    "/wrong",
+                    web::post().to(|| async {
+                        HttpResponse::Ok().json(serde_json::json!({"count": 1, "maxval": 5}))
+                    }),
+                )
+                .route(
+                    "/healthz",
+                    web::get().to(|| async { HttpResponse::Ok().body("up") }),
+                )
+                .route(
+                    "/upload",
+                    web::post().to(|request: HttpRequest, body: web::Bytes| async move {
+                        let raw = request
+                            .headers()
+                            .get(header::CONTENT_TYPE)
+                            .is_some_and(|value| value == "application/octet-stream");
+                        if !raw {
+                            return HttpResponse::UnsupportedMediaType().finish();
+                        }
+                        HttpResponse::Created()
+                            .json(serde_json::json!({"stored": body.len(), "elapsed_server": 2.6}))
+                    }),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .bind(("127.0.0.1", 0))
+        .expect("binds");
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        OtherServer { port, handle }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A run of 0.5 s against `server` with `extra` options; returns the report.
+async fn run_against(
+    server: &OtherServer,
+    extra: &[&str],
+) -> (lab_loadgen::RunReport, tempfile::TempDir) {
+    let results = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--duration",
+        "0.5",
+        "--small-interval",
+        "0.1",
+        "--large-interval",
+        "0.25",
+    ];
+    args.extend_from_slice(extra);
+    let options = short_run(&server.url(), results.path(), &args);
+    let report = lab_loadgen::run(options, std::future::pending())
+        .await
+        .unwrap();
+    (report, results)
+}
+
+/// An empty 204 and a text 200 are successes; the worker comes from `x-worker-id` when the
+/// body does not say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_2xx_is_a_success_whatever_the_body() {
+    let server = OtherServer::start();
+    for (endpoint, status, worker) in [("/nothing", "204", ""), ("/text", "200", "7")] {
+        let (report, _results) = run_against(&server, &["--endpoint", endpoint]).await;
+        assert!(report.sent() >= 6, "{endpoint}: {report:?}");
+        for class in &report.classes {
+            assert_eq!(class.errors, 0, "{endpoint}: {class:?}");
+            assert!(class.p95_ms.is_some(), "{endpoint}: {class:?}");
+        }
+        for row in read_csv(&report.dir.join("requests.csv")) {
+            assert_eq!(
+                (row["status"].as_str(), row["error"].as_str()),
+                (status, "")
+            );
+            assert_eq!(row["worker"], worker, "{endpoint}");
+            assert_eq!(row["server_elapsed_ms"], "", "{endpoint}");
+        }
+    }
+    server.handle.stop(false).await;
+}
+
+/// An answer whose count and maxval are not the body's is a `wrong_answer` error (status 200
+/// in the CSV, counted per kind, and exit code 3 territory: nothing succeeded); with
+/// CHECK_ANSWERS=false the same answers are successes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
+    let server = OtherServer::start();
+    let (report, _results) = run_against(&server, &["--endpoint", "/wrong"]).await;
+    assert!(report.all_failed(), "{report:?}");
+    for class in &report.classes {
+        assert_eq!(
+            class.errors_by_kind["wrong_answer"], class.count,
+            "{class:?}"
+        );
+    }
+    for row in read_csv(&report.dir.join("requests.csv")) {
+        assert_eq!(
+            (row["status"].as_str(), row["error"].as_str()),
+            ("200", "wrong_answer")
+        );
+    }
+    let (report, _results) = run_against(
+        &server,
+        &["--endpoint", "/wrong", "--check-answers", "false"],
+    )
+    .await;
+    assert!(
+        report.classes.iter().all(|class| class.errors == 0),
+        "{report:?}"
+    );
+    server.handle.stop(false).await;
+}
+
+/// Small = `GET /healthz` with no body, large = `POST /upload` with a raw body: both classes
+/// reach their own endpoint with the right content type (the upload endpoint refuses any
+/// other), and the per-class paths land in requests.csv and summary.csv.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_class_has_its_own_request_line_and_body_kind() {
+    let server = OtherServer::start();
+    let (report, _results) = run_against(
+        &server,
+        &[
+            "--small-request",
+            "GET /healthz",
+            "--small-size-mb",
+            "0",
+            "--large-request",
+            "POST /upload",
+            "--large-body",
+            "raw",
+            "--large-size-mb",
+            "0.2",
+        ],
+    )
+    .await;
+    for class in &report.classes {
+        assert_eq!(class.errors, 0, "{class:?}");
+        assert!(class.count >= 2, "{class:?}");
+    }
+    let rows = read_csv(&report.dir.join("requests.csv"));
+    for row in &rows {
+        let (endpoint, bytes, status, elapsed) = match row["class"].as_str() {
+            "small" => ("/healthz", "0", "200", ""),
+            _ => ("/upload", "200000", "201", "3"),
+        };
+        assert_eq!(row["endpoint"], endpoint);
+        assert_eq!(row["bytes_sent"], bytes);
+        assert_eq!(row["status"], status);
+        assert_eq!(row["server_elapsed_ms"], elapsed);
+    }
+    let summary = read_csv(&report.dir.join("summary.csv"));
+    let endpoints: Vec<&str> = summary.iter().map(|row| row["endpoint"].as_str()).collect();
+    assert_eq!(endpoints, ["/healthz", "/upload"]);
+    assert_eq!(report.config.classes[1].request, "POST /upload");
+    server.handle.stop(false).await;
+}
