@@ -13,7 +13,7 @@ use crate::findings::{
     Findings, Overlap, WorkerSpread, error_breakdown, overlap_with_large, worker_spread,
 };
 use crate::requests::{RequestRecord, read_requests_csv};
-use crate::scenario::ScenarioKind;
+use crate::scenario::{ScenarioKind, ServerKind};
 use crate::table::MatrixRow;
 
 /// One loaded scenario's requests, drawn over time.
@@ -25,9 +25,12 @@ pub struct Timeline {
     pub records: Vec<RequestRecord>,
 }
 
-/// The multi-worker scenarios of one endpoint at the most workers, drawn side by side.
+/// The multi-worker scenarios of one server and endpoint at the most workers, drawn side by
+/// side.
 #[derive(Debug, Clone)]
 pub struct SpreadGroup {
+    /// The server.
+    pub server: ServerKind,
     /// Strategy endpoint.
     pub endpoint: String,
     /// Its scenarios' spreads (one per connection mode or pool that ran).
@@ -41,9 +44,10 @@ pub struct Analysis {
     pub rows: Vec<MatrixRow>,
     /// The computed findings.
     pub findings: Findings,
-    /// One timeline per endpoint, at the fewest workers (the first connection mode that ran).
+    /// One timeline per server and endpoint, at the fewest workers (the first connection mode
+    /// that ran).
     pub timelines: Vec<Timeline>,
-    /// Per-worker spreads to chart, one group per endpoint.
+    /// Per-worker spreads to chart, one group per server and endpoint.
     pub spread_groups: Vec<SpreadGroup>,
 }
 
@@ -79,7 +83,7 @@ pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
         }
         if row.kind == ScenarioKind::Loaded && Some(row.workers) == fewest_workers {
             overlaps.push(overlap_with_large(row, &records));
-            if timeline_endpoints.insert(row.endpoint.clone()) {
+            if timeline_endpoints.insert((row.server, row.endpoint.clone())) {
                 timelines.push(Timeline {
                     row: row.clone(),
                     records,
@@ -87,7 +91,7 @@ pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
             }
         }
     }
-    let spread_groups = spread_groups(&spreads);
+    let spread_groups = spread_groups(&spreads, &rows);
     let findings = Findings::compute(&rows, spreads, overlaps, &breakdowns);
     Analysis {
         rows,
@@ -97,16 +101,27 @@ pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
     }
 }
 
-/// Per endpoint, in order of appearance, the spreads of the scenarios at the most workers.
-fn spread_groups(spreads: &[WorkerSpread]) -> Vec<SpreadGroup> {
+/// Per server and endpoint, in order of appearance, the spreads of the scenarios at the most
+/// workers.
+fn spread_groups(spreads: &[WorkerSpread], rows: &[MatrixRow]) -> Vec<SpreadGroup> {
     let Some(most) = spreads.iter().map(|s| s.workers).max() else {
         return Vec::new();
     };
+    let server_of = |scenario: &str| {
+        rows.iter()
+            .find(|r| r.scenario == scenario)
+            .map_or(ServerKind::Actix, |r| r.server)
+    };
     let mut groups: Vec<SpreadGroup> = Vec::new();
     for spread in spreads.iter().filter(|s| s.workers == most) {
-        match groups.iter_mut().find(|g| g.endpoint == spread.endpoint) {
+        let server = server_of(&spread.scenario);
+        match groups
+            .iter_mut()
+            .find(|g| g.server == server && g.endpoint == spread.endpoint)
+        {
             Some(group) => group.spreads.push(spread.clone()),
             None => groups.push(SpreadGroup {
+                server,
                 endpoint: spread.endpoint.clone(),
                 spreads: vec![spread.clone()],
             }),

@@ -7,7 +7,7 @@ use lab_core::classes::{LARGE, SMALL};
 use lab_core::csv_rows::Millis;
 
 use crate::requests::{RequestRecord, per_worker_counts};
-use crate::scenario::ScenarioKind;
+use crate::scenario::{ScenarioKind, ServerKind};
 use crate::table::MatrixRow;
 use lab_loadgen::options::Connection;
 
@@ -685,6 +685,68 @@ fn troubles(rows: &[MatrixRow], breakdowns: &BTreeMap<(String, String), String>)
         .collect()
 }
 
+/// One FastAPI scenario next to actix in the same cell (workers × endpoint × connection),
+/// both measured by the same client in the same matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackComparison {
+    /// The FastAPI scenario's config label.
+    pub config: String,
+    /// Server WORKERS.
+    pub workers: usize,
+    /// Strategy endpoint.
+    pub endpoint: String,
+    /// Client CONNECTION.
+    pub connection: Connection,
+    /// Small p95 from FastAPI to actix, when both have one.
+    pub small_p95: Option<Change>,
+    /// Large median from FastAPI to actix, when both have one.
+    pub large_median: Option<Change>,
+    /// FastAPI's small p95 and large median, ms.
+    pub fastapi: (Option<f64>, Option<f64>),
+    /// actix's small p95 and large median, ms; `None` when actix did not run this cell.
+    pub actix: Option<(Option<f64>, Option<f64>)>,
+}
+
+/// Every loaded FastAPI scenario against the loaded actix scenario of the same cell.
+pub fn stack_comparisons(rows: &[MatrixRow]) -> Vec<StackComparison> {
+    let class_stat = |scenario: &str, class: &str, stat: fn(&MatrixRow) -> Option<f64>| {
+        find(rows, class, |r| r.scenario == scenario).and_then(stat)
+    };
+    rows.iter()
+        .filter(|r| {
+            r.class == SMALL && r.server == ServerKind::Fastapi && is_kind(r, ScenarioKind::Loaded)
+        })
+        .map(|fastapi| {
+            let numbers = |row: &MatrixRow| {
+                (
+                    row.p95_ms,
+                    class_stat(&row.scenario, LARGE, |r| r.median_ms),
+                )
+            };
+            let actix = find(rows, SMALL, |r| {
+                r.server == ServerKind::Actix
+                    && is_kind(r, ScenarioKind::Loaded)
+                    && r.workers == fastapi.workers
+                    && r.endpoint == fastapi.endpoint
+                    && r.connection == fastapi.connection
+            })
+            .map(numbers);
+            let ours = numbers(fastapi);
+            let change = |from: Option<f64>, to: Option<f64>| Some(Change::new(from?, to?));
+            StackComparison {
+                config: fastapi.config.clone(),
+                workers: fastapi.workers,
+                endpoint: fastapi.endpoint.clone(),
+                connection: fastapi.connection,
+                small_p95: actix.and_then(|a| change(ours.0, a.0)),
+                large_median: actix.and_then(|a| change(ours.1, a.1)),
+                fastapi: ours,
+                actix,
+            }
+        })
+        .collect()
+}
+
 /// Everything the report states, computed: the renderer only formats these values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Findings {
@@ -708,18 +770,34 @@ pub struct Findings {
     pub overlaps: Vec<Overlap>,
     /// Rows with errors, skips or interruptions.
     pub troubles: Vec<Trouble>,
+    /// The study's stack (FastAPI) beside actix, cell by cell.
+    pub stacks: Vec<StackComparison>,
 }
 
 impl Findings {
     /// The findings of `rows`, with what was computed from the scenarios' requests.csv:
-    /// spreads, overlaps and error breakdowns by (scenario, class).
+    /// spreads, overlaps and error breakdowns by (scenario, class). The study's questions are
+    /// asked of actix's grid; FastAPI's rows are compared with actix cell by cell, and keep
+    /// their own loaded-vs-unloaded ratio.
     pub fn compute(
-        rows: &[MatrixRow],
+        all_rows: &[MatrixRow],
         spreads: Vec<WorkerSpread>,
         overlaps: Vec<Overlap>,
         breakdowns: &BTreeMap<(String, String), String>,
     ) -> Self {
-        let ratios = small_p95_ratios(rows);
+        let actix: Vec<MatrixRow> = all_rows
+            .iter()
+            .filter(|r| r.server == ServerKind::Actix)
+            .cloned()
+            .collect();
+        let rows = actix.as_slice();
+        let fastapi: Vec<MatrixRow> = all_rows
+            .iter()
+            .filter(|r| r.server == ServerKind::Fastapi)
+            .cloned()
+            .collect();
+        let mut ratios = small_p95_ratios(rows);
+        ratios.extend(small_p95_ratios(&fastapi));
         let large_medians = large_medians(rows);
         Self {
             ratio_extremes: ratio_extremes(&ratios),
@@ -734,7 +812,8 @@ impl Findings {
             keep_alive_costs: keep_alive_costs(rows),
             spreads,
             overlaps,
-            troubles: troubles(rows, breakdowns),
+            troubles: troubles(all_rows, breakdowns),
+            stacks: stack_comparisons(all_rows),
         }
     }
 }
@@ -778,6 +857,7 @@ pub(crate) mod tests {
         (median_ms, p95_ms): (f64, f64),
     ) -> MatrixRow {
         MatrixRow {
+            server: ServerKind::Actix,
             scenario: scenario.to_string(),
             kind,
             config: format!(

@@ -87,6 +87,38 @@ pub struct MatrixOptions {
     )]
     pub shared_pool_workers: WorkerList,
 
+    /// The study's own server, FastAPI on uvicorn: the python of a virtualenv that has
+    /// services/fastapi's requirements (`just matrix` makes one in .venv-fastapi). When set,
+    /// the matrix adds FastAPI scenarios measured by the same client on the same machine;
+    /// empty = actix only.
+    // `std::option::Option`: an empty value means "none".
+    #[arg(long, env = "FASTAPI_PYTHON", default_value = "", hide_default_value = true, value_parser = parse_optional_path)]
+    pub fastapi_python: std::option::Option<PathBuf>,
+
+    /// Directory holding the `labfastapi` package (put on PYTHONPATH for the FastAPI server).
+    #[arg(long, env = "FASTAPI_DIR", default_value = "services/fastapi", value_parser = parse_path)]
+    pub fastapi_dir: PathBuf,
+
+    /// FastAPI scenarios: WORKERS values (uvicorn worker processes), comma separated.
+    #[arg(
+        long,
+        env = "MATRIX_FASTAPI_WORKERS",
+        default_value = "1,4",
+        value_parser = WorkerList::parse
+    )]
+    pub fastapi_workers: WorkerList,
+
+    /// FastAPI scenarios: endpoints, comma separated (the first also serves its unloaded
+    /// baseline). Its /ping is the study's typed endpoint, /pong its orjson one.
+    #[arg(
+        long,
+        env = "MATRIX_FASTAPI_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "/ping,/pong",
+        value_parser = parse_endpoint
+    )]
+    pub fastapi_endpoints: Vec<String>,
+
     /// The workload every scenario runs: lab-loadgen's options, with the same names and
     /// environment variables (SMALL_SIZE_MB, LARGE_SIZE_MB, SCHEDULE, EXTRA_CLASSES …). The
     /// unloaded baselines run it with LARGE_SIZE_MB=0; LARGE_SIZE_MB=0 here means no large
@@ -117,6 +149,11 @@ pub struct MatrixOptions {
     /// days).
     #[arg(long, env = "MATRIX_SERVER_STOP_TIMEOUT", default_value = "15", value_parser = parse_interval)]
     pub server_stop_timeout: Duration,
+}
+
+/// A path, or empty for none.
+fn parse_optional_path(text: &str) -> Result<Option<PathBuf>, String> {
+    Ok((!text.is_empty()).then(|| PathBuf::from(text)))
 }
 
 /// A comma-separated list of WORKERS values, e.g. `1,4`, each 1 to [`MAX_WORKERS`]; `none`

@@ -20,7 +20,7 @@ use crate::analysis::Analysis;
 use crate::error::MatrixError;
 use crate::findings::WorkerSpread;
 use crate::requests::RequestRecord;
-use crate::scenario::ScenarioKind;
+use crate::scenario::{ScenarioKind, ServerKind};
 use crate::table::MatrixRow;
 
 /// A chart written next to the report.
@@ -381,7 +381,12 @@ pub fn write_all(dir: &Path, analysis: &Analysis) -> Result<Vec<PlotFile>, Matri
     }
     for group in &analysis.spread_groups {
         let spreads: Vec<&WorkerSpread> = group.spreads.iter().collect();
-        files.extend(worker_spread_chart(dir, &group.endpoint, &spreads)?);
+        // actix's charts keep their names; the study's stack gets its own.
+        let title = match group.server {
+            ServerKind::Actix => group.endpoint.clone(),
+            ServerKind::Fastapi => format!("FastAPI {}", group.endpoint),
+        };
+        files.extend(worker_spread_chart(dir, &title, &spreads)?);
     }
     Ok(files)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::Analysis;
 use crate::findings::{
     Change, Direction, Findings, KeepAliveCost, LargeMedian, LoadedVsUnloaded, Overlap, Questions,
-    RatioExtremes, Trouble, WorkerShare, WorkerSpread,
+    RatioExtremes, StackComparison, Trouble, WorkerShare, WorkerSpread,
 };
 use crate::plots::PlotFile;
 use crate::scenario::Workload;
@@ -328,6 +328,84 @@ fn large_section(
     Ok(())
 }
 
+/// FastAPI beside actix, cell by cell; nothing when no FastAPI scenario ran.
+fn stacks_section(out: &mut String, stacks: &[StackComparison]) -> fmt::Result {
+    if stacks.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "### The study's stack beside actix: FastAPI on uvicorn\n\n\
+         The same client, machine and workload; FastAPI is services/fastapi (the study's \
+         endpoints), actix is lab-server.\n"
+    )?;
+    let lines: Vec<Vec<String>> = stacks
+        .iter()
+        .map(|s| {
+            let actix = s.actix.unwrap_or_default();
+            vec![
+                s.config.clone(),
+                opt_ms(s.fastapi.0),
+                opt_ms(actix.0),
+                opt_ms(s.fastapi.1),
+                opt_ms(actix.1),
+            ]
+        })
+        .collect();
+    out.push_str(&markdown_table(
+        &[
+            "config",
+            "small p95 FastAPI",
+            "small p95 actix",
+            "large median FastAPI",
+            "large median actix",
+        ],
+        &lines,
+    ));
+    writeln!(out)?;
+    for stack in stacks {
+        let workers = if stack.workers == 1 {
+            "1 worker".to_string()
+        } else {
+            format!("{} workers", stack.workers)
+        };
+        let mut parts = Vec::new();
+        if let Some(large) = &stack.large_median {
+            parts.push(format!(
+                "large median {} ms with FastAPI, {} ms with actix (actix {})",
+                ms(large.from_ms),
+                ms(large.to_ms),
+                direction(large)
+            ));
+        }
+        if let Some(small) = &stack.small_p95 {
+            parts.push(format!(
+                "small p95 {} ms vs {} ms (actix {})",
+                ms(small.from_ms),
+                ms(small.to_ms),
+                direction(small)
+            ));
+        }
+        if parts.is_empty() {
+            writeln!(
+                out,
+                "- {workers}, {}, {}: actix did not run this cell.",
+                stack.endpoint,
+                stack.connection.as_str()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "- {workers}, {}, {}: {}.",
+                stack.endpoint,
+                stack.connection.as_str(),
+                parts.join("; ")
+            )?;
+        }
+    }
+    writeln!(out)
+}
+
 fn keep_alive_section(
     out: &mut String,
     unloaded: Option<&Change>,
@@ -525,6 +603,7 @@ fn write_report(
         &findings.large_medians,
         findings.fastest_large.as_ref(),
     )?;
+    stacks_section(out, &findings.stacks)?;
     keep_alive_section(
         out,
         findings.unloaded_connection_cost.as_ref(),
@@ -671,5 +750,45 @@ mod tests {
             ),
             "{report}"
         );
+    }
+
+    /// A FastAPI scenario is set beside actix's in the same cell, with the factor computed.
+    #[test]
+    fn the_studys_stack_is_compared_with_actix_cell_by_cell() {
+        use crate::findings::tests::row;
+        use crate::scenario::ServerKind;
+        let mut rows = sample_rows();
+        for (class, latency) in [(SMALL, (100.0, 200.0)), (LARGE, (800.0, 900.0))] {
+            let mut fastapi = row(
+                "fastapi-w1-ping-new",
+                ScenarioKind::Loaded,
+                1,
+                "/ping",
+                Connection::New,
+                class,
+                latency,
+            );
+            fastapi.server = ServerKind::Fastapi;
+            fastapi.config = "FastAPI 1 worker, /ping, new".to_string();
+            rows.push(fastapi);
+        }
+        let report = report_of(rows);
+        assert!(
+            report.contains("### The study's stack beside actix: FastAPI on uvicorn"),
+            "{report}"
+        );
+        assert!(
+            report.contains("| FastAPI 1 worker, /ping, new | 200 | 400 | 800 | 900 |"),
+            "{report}"
+        );
+        assert!(
+            report.contains(
+                "- 1 worker, /ping, new: large median 800 ms with FastAPI, 900 ms with actix \
+                 (actix 1.12× higher); small p95 200 ms vs 400 ms (actix 2.00× higher)."
+            ),
+            "{report}"
+        );
+        // The study's questions stay actix's: the FastAPI row is not in their grid.
+        assert!(report.contains("- /ping, new: 400 ms → 8.00 ms (50× lower)."));
     }
 }

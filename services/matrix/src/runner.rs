@@ -19,7 +19,7 @@ use crate::analysis::analyze;
 use crate::options::MatrixOptions;
 use crate::plots;
 use crate::report::{RunContext, render};
-use crate::scenario::{Scenario, Workload, plan};
+use crate::scenario::{Launch, Scenario, Workload, plan};
 use crate::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
 use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use lab_loadgen::RunOptions;
@@ -35,8 +35,12 @@ pub const RUN_JSON: &str = "matrix-run.json";
 pub const SERVER_LOGS: &str = "server-logs";
 
 /// Environment variables that shape a matrix run; the report's command line shows those set.
-const ENV_KNOBS: [&str; 27] = [
+const ENV_KNOBS: [&str; 31] = [
     "SERVER_BIN",
+    "FASTAPI_PYTHON",
+    "FASTAPI_DIR",
+    "MATRIX_FASTAPI_WORKERS",
+    "MATRIX_FASTAPI_ENDPOINTS",
     "MATRIX_DURATION",
     "MATRIX_WORKERS",
     "MATRIX_ENDPOINTS",
@@ -129,6 +133,7 @@ pub async fn run_with_shutdown(
     };
     check_server_bin(&server_bin)?;
     check(&options).map_err(MatrixError::Options)?;
+    let launch = launch(&options, server_bin.clone())?;
     let scenarios = plan(&options);
 
     let started = chrono::Local::now();
@@ -170,7 +175,7 @@ pub async fn run_with_shutdown(
             break;
         }
         tracing::info!(scenario = %scenario.name, "scenario {}/{}", index + 1, scenarios.len());
-        match run_scenario(&options, &server_bin, &dir, scenario, &workload, &cancel).await {
+        match run_scenario(&options, &launch, &dir, scenario, &workload, &cancel).await {
             Ok((scenario_rows, interrupted)) => {
                 rows.extend(scenario_rows);
                 context.done += 1;
@@ -209,6 +214,27 @@ pub async fn run_with_shutdown(
     })
 }
 
+/// Where the servers are: the lab-server binary, and for FastAPI scenarios a python that
+/// exists and the package directory, made absolute (the server runs with its own PYTHONPATH).
+fn launch(options: &MatrixOptions, server_bin: PathBuf) -> Result<Launch, MatrixError> {
+    if let Some(python) = &options.fastapi_python
+        && !python.is_file()
+    {
+        return Err(MatrixError::Options(format!(
+            "FASTAPI_PYTHON {} is not a file: make the venv with `just matrix` (it creates \
+             .venv-fastapi from services/fastapi/requirements.txt) or leave FASTAPI_PYTHON empty",
+            python.display()
+        )));
+    }
+    let fastapi_dir = std::path::absolute(&options.fastapi_dir)
+        .doing(|| format!("find {}", options.fastapi_dir.display()))?;
+    Ok(Launch {
+        server_bin,
+        fastapi_python: options.fastapi_python.clone(),
+        fastapi_dir,
+    })
+}
+
 /// What the matrix options cannot ask for, checked before any server starts (the binary
 /// turns an `Err` into a usage error, exit code 2): no scenario at all, two scenarios with
 /// the same name (a value listed twice), or a scenario the load generator would refuse.
@@ -237,7 +263,7 @@ pub fn check(options: &MatrixOptions) -> Result<(), String> {
 /// cut short. The load generator writes its files to `dir/<scenario>/`.
 async fn run_scenario(
     options: &MatrixOptions,
-    server_bin: &Path,
+    launch: &Launch,
     dir: &Path,
     scenario: &Scenario,
     workload: &Workload,
@@ -249,8 +275,7 @@ async fn run_scenario(
         keep_alive_s: scenario.server_keep_alive_s,
     };
     let server = ServerProcess::start(
-        server_bin,
-        |port| scenario.server_args(port),
+        |port| scenario.server_command(port, launch),
         expected,
         &log_path,
         options.server_start_timeout,
@@ -259,7 +284,7 @@ async fn run_scenario(
     let target_url = server
         .base_url()
         .parse()
-        .map_err(|error| MatrixError::Server(format!("lab-server's URL: {error}")))?;
+        .map_err(|error| MatrixError::Server(format!("the server's URL: {error}")))?;
     let load_options = load_options(options, scenario, target_url, dir);
     let report = lab_loadgen::run(load_options, cancel.clone().cancelled_owned()).await;
     // The server is stopped whatever the load run did.

@@ -4,11 +4,15 @@
 //! WORKERS × ENDPOINT × CONNECTION under the study's workload, plus the two reference points
 //! its open questions need: an *unloaded* baseline (small requests only) per connection mode,
 //! to say how much worse "loaded" is, and a server with keep-alive *off*, to say what closing
-//! every connection costs the client.
+//! every connection costs the client. With FASTAPI_PYTHON set it also runs the study's own
+//! stack, FastAPI on uvicorn, on the same workload, measured by the same client.
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::options::MatrixOptions;
+use crate::server_process::ServerCommand;
 use lab_loadgen::options::{Connection, Pool, Schedule};
 
 /// What a scenario is for in the report.
@@ -40,11 +44,47 @@ impl ScenarioKind {
     }
 }
 
+/// Which server a scenario measures.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerKind {
+    /// lab-server (actix-web), this lab's server.
+    #[default]
+    Actix,
+    /// The study's stack, FastAPI on uvicorn (services/fastapi).
+    Fastapi,
+}
+
+impl ServerKind {
+    /// The name used in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::Actix => "actix",
+            ServerKind::Fastapi => "FastAPI",
+        }
+    }
+}
+
+/// Where the servers to start are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Launch {
+    /// The lab-server binary.
+    pub server_bin: PathBuf,
+    /// A python with services/fastapi's requirements; `None` when no FastAPI scenario runs.
+    pub fastapi_python: Option<PathBuf>,
+    /// The directory holding the `labfastapi` package.
+    pub fastapi_dir: PathBuf,
+}
+
 /// One server configuration plus one client configuration, run for the matrix duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
     /// Short, file-name-safe identifier, e.g. `w1-ping-new`; also the run id and subdirectory.
     pub name: String,
+    /// The server measured.
+    pub server: ServerKind,
     /// What the scenario is for.
     pub kind: ScenarioKind,
     /// The server's `WORKERS`.
@@ -72,7 +112,10 @@ impl Scenario {
         } else {
             format!("{} workers", self.workers)
         };
-        let base = format!("{workers}, {}, {}", self.endpoint, self.connection.as_str());
+        let mut base = format!("{workers}, {}, {}", self.endpoint, self.connection.as_str());
+        if self.server == ServerKind::Fastapi {
+            base = format!("FastAPI {base}");
+        }
         match self.kind {
             ScenarioKind::Loaded => base,
             ScenarioKind::Unloaded => format!("{base}, unloaded"),
@@ -84,19 +127,46 @@ impl Scenario {
         }
     }
 
-    /// The server's command-line flags for this scenario, bound to `127.0.0.1:port`.
-    pub fn server_args(&self, port: u16) -> Vec<String> {
-        let mut args = vec![
-            "--bind".to_string(),
-            format!("127.0.0.1:{port}"),
-            "--workers".to_string(),
-            self.workers.to_string(),
-        ];
-        if let Some(keep_alive) = self.server_keep_alive_s {
-            args.push("--keep-alive".to_string());
-            args.push(keep_alive.to_string());
+    /// The command that starts this scenario's server bound to `127.0.0.1:port`: lab-server
+    /// with flags, or `python -m labfastapi` with the same settings as environment variables.
+    pub fn server_command(&self, port: u16, launch: &Launch) -> ServerCommand {
+        let bind = format!("127.0.0.1:{port}");
+        match self.server {
+            ServerKind::Actix => {
+                let mut args = vec![
+                    "--bind".to_string(),
+                    bind,
+                    "--workers".to_string(),
+                    self.workers.to_string(),
+                ];
+                if let Some(keep_alive) = self.server_keep_alive_s {
+                    args.push("--keep-alive".to_string());
+                    args.push(keep_alive.to_string());
+                }
+                ServerCommand {
+                    name: "lab-server",
+                    program: launch.server_bin.clone(),
+                    args,
+                    envs: Vec::new(),
+                }
+            }
+            ServerKind::Fastapi => {
+                let mut envs = vec![
+                    ("BIND".to_string(), bind),
+                    ("WORKERS".to_string(), self.workers.to_string()),
+                    ("PYTHONPATH".to_string(), path_text(&launch.fastapi_dir)),
+                ];
+                if let Some(keep_alive) = self.server_keep_alive_s {
+                    envs.push(("KEEP_ALIVE".to_string(), keep_alive.to_string()));
+                }
+                ServerCommand {
+                    name: "FastAPI",
+                    program: launch.fastapi_python.clone().unwrap_or_default(),
+                    args: vec!["-m".to_string(), "labfastapi".to_string()],
+                    envs,
+                }
+            }
         }
-        args
     }
 }
 
@@ -160,6 +230,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
     if options.baseline {
         for &connection in &options.connections {
             scenarios.push(Scenario {
+                server: ServerKind::Actix,
                 name: format!(
                     "unloaded-w{first_workers}-{}-{}",
                     endpoint_slug(&first_endpoint),
@@ -178,6 +249,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
         for endpoint in &options.endpoints {
             for &connection in &options.connections {
                 scenarios.push(Scenario {
+                    server: ServerKind::Actix,
                     name: format!(
                         "w{workers}-{}-{}",
                         endpoint_slug(endpoint),
@@ -195,6 +267,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
     }
     for &workers in &options.keep_alive_off_workers.0 {
         scenarios.push(Scenario {
+            server: ServerKind::Actix,
             name: format!(
                 "w{workers}-{}-keepalive-ka0",
                 endpoint_slug(&first_endpoint)
@@ -209,6 +282,7 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
     }
     for &workers in &options.shared_pool_workers.0 {
         scenarios.push(Scenario {
+            server: ServerKind::Actix,
             name: format!(
                 "w{workers}-{}-keepalive-shared",
                 endpoint_slug(&first_endpoint)
@@ -221,7 +295,60 @@ pub fn plan(options: &MatrixOptions) -> Vec<Scenario> {
             server_keep_alive_s: None,
         });
     }
+    if options.fastapi_python.is_some() {
+        scenarios.extend(fastapi_plan(options));
+    }
     scenarios
+}
+
+/// The study's stack on the same workload: an unloaded baseline (first FastAPI workers and
+/// endpoint), then FASTAPI workers × endpoints, all with the grid's first connection mode (the
+/// study's client opened a new connection per request).
+fn fastapi_plan(options: &MatrixOptions) -> Vec<Scenario> {
+    let connection = options
+        .connections
+        .first()
+        .copied()
+        .unwrap_or(Connection::New);
+    let scenario = |kind: ScenarioKind, workers: usize, endpoint: &str| {
+        let prefix = match kind {
+            ScenarioKind::Unloaded => "fastapi-unloaded",
+            _ => "fastapi",
+        };
+        Scenario {
+            name: format!(
+                "{prefix}-w{workers}-{}-{}",
+                endpoint_slug(endpoint),
+                connection.as_str()
+            ),
+            server: ServerKind::Fastapi,
+            kind,
+            workers,
+            endpoint: endpoint.to_string(),
+            connection,
+            pool: Pool::PerClass,
+            server_keep_alive_s: None,
+        }
+    };
+    let mut scenarios = Vec::new();
+    if let (true, Some(&workers), Some(endpoint)) = (
+        options.baseline,
+        options.fastapi_workers.0.first(),
+        options.fastapi_endpoints.first(),
+    ) {
+        scenarios.push(scenario(ScenarioKind::Unloaded, workers, endpoint));
+    }
+    for &workers in &options.fastapi_workers.0 {
+        for endpoint in &options.fastapi_endpoints {
+            scenarios.push(scenario(ScenarioKind::Loaded, workers, endpoint));
+        }
+    }
+    scenarios
+}
+
+/// A path as an environment value.
+fn path_text(path: &Path) -> String {
+    path.display().to_string()
 }
 
 #[cfg(test)]
@@ -229,6 +356,57 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    fn launch() -> Launch {
+        Launch {
+            server_bin: PathBuf::from("target/release/lab-server"),
+            fastapi_python: Some(PathBuf::from(".venv-fastapi/bin/python")),
+            fastapi_dir: PathBuf::from("/lab/services/fastapi"),
+        }
+    }
+
+    /// With FASTAPI_PYTHON, the study's stack joins the matrix: an unloaded baseline, then
+    /// its workers × endpoints, started as `python -m labfastapi` with the same settings.
+    #[test]
+    fn fastapi_scenarios_run_the_studys_stack_with_the_same_settings() {
+        let scenarios = plan(&options(&["--fastapi-python", "/venv/bin/python"]));
+        let fastapi: Vec<&Scenario> = scenarios
+            .iter()
+            .filter(|s| s.server == ServerKind::Fastapi)
+            .collect();
+        let names: Vec<&str> = fastapi.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "fastapi-unloaded-w1-ping-new",
+                "fastapi-w1-ping-new",
+                "fastapi-w1-pong-new",
+                "fastapi-w4-ping-new",
+                "fastapi-w4-pong-new"
+            ]
+        );
+        assert_eq!(fastapi[1].config_label(), "FastAPI 1 worker, /ping, new");
+        let command = fastapi[3].server_command(8123, &launch());
+        assert_eq!(command.program, PathBuf::from(".venv-fastapi/bin/python"));
+        assert_eq!(command.args, ["-m", "labfastapi"]);
+        assert!(command.envs.contains(&("WORKERS".into(), "4".into())));
+        assert!(
+            command
+                .envs
+                .contains(&("BIND".into(), "127.0.0.1:8123".into()))
+        );
+        assert!(
+            command
+                .envs
+                .contains(&("PYTHONPATH".into(), "/lab/services/fastapi".into()))
+        );
+        // Without it, no FastAPI row.
+        assert!(
+            plan(&options(&[]))
+                .iter()
+                .all(|s| s.server == ServerKind::Actix)
+        );
+    }
 
     #[derive(Parser)]
     struct Cli {
@@ -245,7 +423,7 @@ mod tests {
     /// The default plan is the lab's grid (workers × endpoint × connection) plus two baselines, one keep-alive-off case and
     /// one shared-pool case.
     #[test]
-    fn default_plan_is_the_issue_grid_plus_baselines_keep_alive_off_and_shared_pool() {
+    fn default_plan_is_the_lab_grid_plus_baselines_keep_alive_off_and_shared_pool() {
         let scenarios = plan(&options(&[]));
         // 2 baselines + 2 workers × 4 endpoints × 2 connections + keep-alive off + shared pool.
         assert_eq!(scenarios.len(), 2 + 16 + 1 + 1);
@@ -268,7 +446,11 @@ mod tests {
             shared[0].config_label(),
             "4 workers, /ping, keepalive, shared pool"
         );
-        assert_eq!(shared[0].server_args(9).len(), 4, "the server's defaults");
+        assert_eq!(
+            shared[0].server_command(9, &launch()).args.len(),
+            4,
+            "the server's defaults"
+        );
         let unloaded: Vec<_> = scenarios
             .iter()
             .filter(|s| s.kind == ScenarioKind::Unloaded)
@@ -287,7 +469,7 @@ mod tests {
         assert_eq!(off[0].workers, 4);
         assert_eq!(off[0].connection, Connection::Keepalive);
         assert_eq!(
-            off[0].server_args(9)[4..],
+            off[0].server_command(9, &launch()).args[4..],
             ["--keep-alive".to_string(), "0".to_string()]
         );
         let mut names: Vec<_> = scenarios.iter().map(|s| s.name.clone()).collect();
@@ -320,7 +502,7 @@ mod tests {
             "4 workers, /offload, keepalive"
         );
         assert_eq!(
-            scenarios[0].server_args(8123),
+            scenarios[0].server_command(8123, &launch()).args,
             ["--bind", "127.0.0.1:8123", "--workers", "4"].map(String::from)
         );
     }

@@ -1,6 +1,7 @@
-//! One `lab-server` child process per scenario: started natively with the scenario's flags on
-//! a free 127.0.0.1 port, ready when `/healthz` answers with the settings asked for, stopped
-//! with SIGTERM (the server drains and exits 0), killed if it does not stop in time.
+//! One server child process per scenario (lab-server, or the study's FastAPI server): started
+//! natively with the scenario's settings on a free 127.0.0.1 port, ready when `/healthz`
+//! answers with the settings asked for, stopped with SIGTERM (the server drains and exits 0),
+//! killed if it does not stop in time.
 //!
 //! A [`ServerProcess`] never outlives its owner: the child is spawned with `kill_on_drop`, so
 //! an early return or a panic in the runner kills it too. The child also gets its own process
@@ -13,21 +14,14 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Doing, MatrixError};
+use lab_core::http::{HEALTH_PATH, Health};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Deserialize;
 use tokio::process::{Child, Command};
 
 /// How often `/healthz` is polled while the server starts. Short, because the server is
 /// usually up within a few milliseconds and every scenario pays this once.
 const HEALTH_POLL_INTERVAL: Duration = Duration::from_millis(25);
-
-/// The part of `/healthz` the matrix checks: the server really runs what was asked.
-#[derive(Debug, Deserialize)]
-struct Health {
-    workers: usize,
-    keep_alive_seconds: u64,
-}
 
 /// What a started server must report on `/healthz` before a scenario may begin.
 #[derive(Debug, Clone, Copy)]
@@ -38,10 +32,25 @@ pub struct Expected {
     pub keep_alive_s: Option<u64>,
 }
 
-/// A running `lab-server` child.
+/// How to start one server: a program, its arguments and environment, and its name for
+/// messages. Built per scenario, for the port the server must bind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerCommand {
+    /// `lab-server` or `FastAPI`, in messages.
+    pub name: &'static str,
+    /// The executable (the lab-server binary, or a venv's python).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables set for it (on top of the matrix's own environment).
+    pub envs: Vec<(String, String)>,
+}
+
+/// A running server child.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
+    name: &'static str,
     port: u16,
     log_path: PathBuf,
 }
@@ -86,21 +95,28 @@ fn free_port() -> Result<u16, MatrixError> {
 }
 
 impl ServerProcess {
-    /// Starts `bin` with `args` plus `--bind 127.0.0.1:<free port>` (from `args_for_port`),
-    /// logging to `log_path`, and waits until `/healthz` reports `expected`.
+    /// Starts the command `command_for_port` gives for a free 127.0.0.1 port, logging to
+    /// `log_path`, and waits until `/healthz` reports `expected`.
     pub async fn start(
-        bin: &Path,
-        args_for_port: impl FnOnce(u16) -> Vec<String>,
+        command_for_port: impl FnOnce(u16) -> ServerCommand,
         expected: Expected,
         log_path: &Path,
         timeout: Duration,
     ) -> Result<Self, MatrixError> {
-        check_server_bin(bin)?;
         let port = free_port()?;
+        let command = command_for_port(port);
+        if !command.program.is_file() {
+            return Err(MatrixError::Server(format!(
+                "{} cannot start: {} is not a file",
+                command.name,
+                command.program.display()
+            )));
+        }
         let log =
             std::fs::File::create(log_path).doing(|| format!("create {}", log_path.display()))?;
-        let child = Command::new(bin)
-            .args(args_for_port(port))
+        let child = Command::new(&command.program)
+            .args(&command.args)
+            .envs(command.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(
                 log.try_clone()
@@ -113,9 +129,10 @@ impl ServerProcess {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .doing(|| format!("start {}", bin.display()))?;
+            .doing(|| format!("start {}", command.program.display()))?;
         let mut server = Self {
             child,
+            name: command.name,
             port,
             log_path: log_path.to_path_buf(),
         };
@@ -153,16 +170,17 @@ impl ServerProcess {
             .map_err(|error| {
                 MatrixError::Server(format!("cannot build a health client: {error}"))
             })?;
-        let url = format!("{}/healthz", self.base_url());
+        let url = format!("{}{HEALTH_PATH}", self.base_url());
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self
                 .child
                 .try_wait()
-                .doing(|| "check on lab-server".to_string())?
+                .doing(|| format!("check on {}", self.name))?
             {
                 return Err(MatrixError::Server(format!(
-                    "lab-server exited ({status}) before it was healthy; its log ({}):\n{}",
+                    "{} exited ({status}) before it was healthy; its log ({}):\n{}",
+                    self.name,
                     self.log_path.display(),
                     self.log_tail()
                 )));
@@ -172,7 +190,8 @@ impl ServerProcess {
             {
                 let health: Health = response.json().await.map_err(|error| {
                     MatrixError::Server(format!(
-                        "lab-server's /healthz did not return the expected JSON: {error}"
+                        "{}'s /healthz did not return the expected JSON: {error}",
+                        self.name
                     ))
                 })?;
                 if health.workers != expected.workers
@@ -181,15 +200,16 @@ impl ServerProcess {
                         .is_some_and(|k| k != health.keep_alive_seconds)
                 {
                     return Err(MatrixError::Server(format!(
-                        "lab-server runs workers={} keep_alive={}s, but the scenario asked for {:?}",
-                        health.workers, health.keep_alive_seconds, expected
+                        "{} runs workers={} keep_alive={}s, but the scenario asked for {:?}",
+                        self.name, health.workers, health.keep_alive_seconds, expected
                     )));
                 }
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(MatrixError::Server(format!(
-                    "lab-server did not answer /healthz on port {} within {:?}; its log:\n{}",
+                    "{} did not answer /healthz on port {} within {:?}; its log:\n{}",
+                    self.name,
                     self.port,
                     timeout,
                     self.log_tail()
@@ -205,32 +225,33 @@ impl ServerProcess {
         if let Some(status) = self
             .child
             .try_wait()
-            .doing(|| "check on lab-server".to_string())?
+            .doing(|| format!("check on {}", self.name))?
         {
             return Ok(status);
         }
         let pid = self
             .child
             .id()
-            .ok_or_else(|| MatrixError::Server("lab-server child has no pid".to_string()))?;
+            .ok_or_else(|| MatrixError::Server(format!("{} child has no pid", self.name)))?;
         kill(Pid::from_raw(pid as i32), Signal::SIGTERM).map_err(|error| {
-            MatrixError::Server(format!("cannot send SIGTERM to lab-server: {error}"))
+            MatrixError::Server(format!("cannot send SIGTERM to {}: {error}", self.name))
         })?;
         match tokio::time::timeout(timeout, self.child.wait()).await {
-            Ok(status) => status.doing(|| "wait for lab-server".to_string()),
+            Ok(status) => status.doing(|| format!("wait for {}", self.name)),
             Err(_) => {
                 tracing::warn!(
                     port = self.port,
-                    "lab-server did not stop after SIGTERM; killing it"
+                    server = self.name,
+                    "the server did not stop after SIGTERM; killing it"
                 );
                 self.child
                     .kill()
                     .await
-                    .doing(|| "kill lab-server".to_string())?;
+                    .doing(|| format!("kill {}", self.name))?;
                 self.child
                     .wait()
                     .await
-                    .doing(|| "wait for lab-server".to_string())
+                    .doing(|| format!("wait for {}", self.name))
             }
         }
     }

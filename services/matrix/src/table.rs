@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{Doing, MatrixError};
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Scenario, ScenarioKind, Workload};
+use crate::scenario::{Scenario, ScenarioKind, ServerKind, Workload};
 use lab_loadgen::ClassSummary;
 use lab_loadgen::options::{Connection, Pool, Schedule};
 
@@ -17,6 +17,10 @@ pub struct MatrixRow {
     pub scenario: String,
     /// What the scenario is for: `loaded`, `unloaded`, `keep_alive_off` or `shared_pool`.
     pub kind: ScenarioKind,
+    /// The server measured: `actix` (lab-server) or `fastapi` (the study's stack); `actix`
+    /// when reading a matrix.csv written before the column existed.
+    #[serde(default)]
+    pub server: ServerKind,
     /// The study's "config" column, e.g. `1 worker, /ping, new`.
     pub config: String,
     /// Server WORKERS.
@@ -86,6 +90,7 @@ impl MatrixRow {
         Self {
             scenario: scenario.name.clone(),
             kind: scenario.kind,
+            server: scenario.server,
             config: scenario.config_label(),
             workers: scenario.workers,
             endpoint: scenario.endpoint.clone(),

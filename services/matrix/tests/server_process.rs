@@ -1,11 +1,11 @@
-//! The matrix's handling of one lab-server child process, against the real binary.
+//! The matrix's handling of one server child process, against the real lab-server binary.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lab_matrix::server_process::{Expected, ServerProcess};
+use lab_matrix::server_process::{Expected, ServerCommand, ServerProcess};
 use support::server_bin;
 
 fn log_path(name: &str) -> PathBuf {
@@ -14,7 +14,8 @@ fn log_path(name: &str) -> PathBuf {
     dir.join(format!("matrix-server-{name}-{}.log", std::process::id()))
 }
 
-fn args(workers: usize, keep_alive: Option<u64>) -> impl FnOnce(u16) -> Vec<String> {
+/// lab-server with these settings, for the port the matrix picks.
+fn lab_server(workers: usize, keep_alive: Option<u64>) -> impl FnOnce(u16) -> ServerCommand {
     move |port| {
         let mut args = vec![
             "--bind".to_string(),
@@ -25,7 +26,16 @@ fn args(workers: usize, keep_alive: Option<u64>) -> impl FnOnce(u16) -> Vec<Stri
         if let Some(seconds) = keep_alive {
             args.extend(["--keep-alive".to_string(), seconds.to_string()]);
         }
-        args
+        command(args)
+    }
+}
+
+fn command(args: Vec<String>) -> ServerCommand {
+    ServerCommand {
+        name: "lab-server",
+        program: server_bin(),
+        args,
+        envs: Vec::new(),
     }
 }
 
@@ -39,8 +49,7 @@ async fn server_starts_healthy_and_stops_on_sigterm() {
     };
     let log = log_path("start-stop");
     let server = ServerProcess::start(
-        &server_bin(),
-        args(3, Some(0)),
+        lab_server(3, Some(0)),
         expected,
         &log,
         Duration::from_secs(30),
@@ -72,15 +81,9 @@ async fn server_with_other_settings_is_an_error() {
         keep_alive_s: None,
     };
     let log = log_path("mismatch");
-    let error = ServerProcess::start(
-        &server_bin(),
-        args(1, None),
-        expected,
-        &log,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap_err();
+    let error = ServerProcess::start(lab_server(1, None), expected, &log, Duration::from_secs(30))
+        .await
+        .unwrap_err();
     assert!(format!("{error:#}").contains("workers=1"), "{error:#}");
 }
 
@@ -92,16 +95,10 @@ async fn server_that_exits_at_once_is_reported_with_its_log() {
         keep_alive_s: None,
     };
     let log = log_path("bad-flag");
-    let bad_args = |_port: u16| vec!["--workers".to_string(), "not-a-number".to_string()];
-    let error = ServerProcess::start(
-        &server_bin(),
-        bad_args,
-        expected,
-        &log,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap_err();
+    let bad_args = |_port: u16| command(vec!["--workers".into(), "not-a-number".into()]);
+    let error = ServerProcess::start(bad_args, expected, &log, Duration::from_secs(30))
+        .await
+        .unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains("exited"), "{message}");
     assert!(
