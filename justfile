@@ -43,6 +43,17 @@ matrix *args:
 server *args:
     cargo run --release -p lab-server -- {{args}}
 
+# Run the study's FastAPI server natively, settings as env assignments: `just fastapi WORKERS=4 SERVER=gunicorn` (venv in .venv-fastapi; see services/fastapi/README.md)
+fastapi *args:
+    test -x .venv-fastapi/bin/python || (python3 -m venv .venv-fastapi && .venv-fastapi/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements.txt)
+    env PYTHONPATH=services/fastapi {{args}} .venv-fastapi/bin/python -m labfastapi
+
+# Test the FastAPI server against the real thing started as subprocesses (pytest, in a venv under .e2e/)
+test-fastapi:
+    python3 -m venv .e2e/fastapi-venv
+    .e2e/fastapi-venv/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements-dev.txt
+    .e2e/fastapi-venv/bin/python -m pytest services/fastapi/tests -q
+
 # Peak and idle RSS of lab-server under 4 and 30 concurrent 25 MB uploads per endpoint (WORKERS, BODY_BUDGET_MB from the env)
 memory *args:
     cargo build --release -p lab-server

@@ -1,0 +1,23 @@
+"""labfastapi: the study's server stack, FastAPI on uvicorn, with lab-server's API.
+
+The Python study this lab grows from ran FastAPI on uvicorn (1 worker) or gunicorn (uvicorn
+workers). This package is that server, grown the API of the Rust `lab-server` (same
+endpoints, errors, headers, `/healthz` body and Prometheus series), so the lab can put the
+two side by side and measure both with the same load generator.
+
+Layout:
+
+| module           | its one job                                                        |
+|------------------|--------------------------------------------------------------------|
+| `__main__`       | `python -m labfastapi`: calls the launcher                         |
+| `launcher`       | settings, shared state dir, bind, run uvicorn or gunicorn, clean up |
+| `config`         | the environment variables, checked                                 |
+| `app`            | the FastAPI app: routes, lifespan, middlewares                     |
+| `strategies`     | `/ping`, `/pong`, `/offload`: one way each to handle a big body    |
+| `gate`           | upload rules before a body is read: content type, MAX_BODY_MB      |
+| `observe`        | timing, metrics and headers of every request                       |
+| `errors`         | every error as lab-server's JSON `{"error", "message"}`            |
+| `metrics`        | every series, lab-server's names and buckets, multiprocess scrape  |
+| `worker`         | which worker this process is (a locked slot file), event-loop lag  |
+| `connections`    | counting TCP connections (uvicorn's protocol, one line added)      |
+"""

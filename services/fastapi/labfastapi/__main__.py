@@ -1,0 +1,7 @@
+"""`python -m labfastapi`: the launcher (see launcher.py)."""
+
+import sys
+
+from .launcher import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The strategy endpoints' answers, and the headers and /healthz every client relies on."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from conftest import Server
+
+ENDPOINTS = ["/ping", "/pong", "/offload"]
+JSON = {"content-type": "application/json"}
+SMALL = b'{"name":"small","data":{"abcdefghij": 123, "klmnopqrst": 7, "uvwxyzabcd": 999}}'
+
+
+def expected(body: bytes) -> tuple[str, int, int]:
+    """name, count and maxval as Python's json module sees the body (last duplicate wins)."""
+    document = json.loads(body)
+    return document["name"], len(document["data"]), max(document["data"].values(), default=0)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_small_study_body_is_counted(client: httpx.Client, path: str) -> None:
+    """Every endpoint answers name, count, maxval, elapsed_server (int ms) and worker 0."""
+    response = client.post(path, content=SMALL, headers=JSON)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"name", "count", "maxval", "elapsed_server", "profiling", "worker"}
+    assert (body["name"], body["count"], body["maxval"]) == ("small", 3, 999)
+    assert isinstance(body["elapsed_server"], int) and body["elapsed_server"] >= 0
+    assert body["worker"] == 0
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_repeated_key_counts_once_and_keeps_its_last_value(client: httpx.Client, path: str) -> None:
+    """Duplicate keys in data: the last value wins, as in a Python dict (and in lab-server)."""
+    body = b'{"name":"dup","data":{"abcdefghij": 900, "b": 5, "abcdefghij": 1}}'
+    answer = client.post(path, content=body, headers=JSON).json()
+    assert (answer["count"], answer["maxval"]) == (2, 5)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_empty_data_has_maxval_zero(client: httpx.Client, path: str) -> None:
+    """An empty data object counts 0 keys and reports maxval 0."""
+    answer = client.post(path, content=b'{"name":"none","data":{}}', headers=JSON).json()
+    assert (answer["count"], answer["maxval"]) == (0, 0)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_five_megabyte_body_is_counted(client: httpx.Client, path: str, five_mb_body: bytes) -> None:
+    """A ~5 MB study body (~250,000 pairs) gives the same count and maxval on every endpoint."""
+    assert 4_500_000 < len(five_mb_body) < 6_000_000
+    answer = client.post(path, content=five_mb_body, headers=JSON).json()
+    assert (answer["name"], answer["count"], answer["maxval"]) == expected(five_mb_body)
+
+
+def test_ping_reports_no_phases(client: httpx.Client) -> None:
+    """/ping is the framework's typed endpoint: its profiling is empty."""
+    assert client.post("/ping", content=SMALL, headers=JSON).json()["profiling"] == {}
+
+
+def test_pong_reports_each_phase_in_ms(client: httpx.Client, five_mb_body: bytes) -> None:
+    """/pong's profiling has read_body, parse, compute and drop in ms; for 5 MB the parse shows."""
+    profiling = client.post("/pong", content=five_mb_body, headers=JSON).json()["profiling"]
+    assert set(profiling) == {"read_body", "parse", "compute", "drop"}
+    assert all(isinstance(ms, float) and ms >= 0 for ms in profiling.values())
+    assert profiling["parse"] > 1.0
+
+
+def test_offload_sends_only_large_bodies_to_a_thread(client: httpx.Client, five_mb_body: bytes) -> None:
+    """/offload parses a small body on the loop, and a large one in a thread (blocking_wait)."""
+    small = client.post("/offload", content=SMALL, headers=JSON).json()["profiling"]
+    assert set(small) == {"read_body", "parse", "compute", "drop"}
+    large = client.post("/offload", content=five_mb_body, headers=JSON).json()["profiling"]
+    assert set(large) == {"read_body", "blocking_wait", "parse", "compute", "drop"}
+
+
+def test_json_with_a_suffix_and_a_charset_is_accepted(client: httpx.Client) -> None:
+    """`application/vnd.lab+json; charset=utf-8` is JSON too, as lab-server accepts it."""
+    headers = {"content-type": "application/vnd.lab+json; charset=utf-8"}
+    assert client.post("/pong", content=SMALL, headers=headers).status_code == 200
+
+
+def test_every_response_names_its_worker(client: httpx.Client) -> None:
+    """x-worker-id is on answers, errors, /healthz and /metrics alike."""
+    for response in [
+        client.post("/ping", content=SMALL, headers=JSON),
+        client.post("/ping", content=b"{", headers=JSON),
+        client.get("/healthz"),
+        client.get("/metrics"),
+        client.get("/nowhere"),
+    ]:
+        assert response.headers["x-worker-id"] == "0", response.request.url
+
+
+def test_the_request_id_is_echoed_when_sent(client: httpx.Client) -> None:
+    """x-request-id comes back as sent, and only when sent."""
+    sent = client.post("/pong", content=SMALL, headers={**JSON, "x-request-id": "small-000042"})
+    assert sent.headers["x-request-id"] == "small-000042"
+    assert "x-request-id" not in client.post("/pong", content=SMALL, headers=JSON).headers
+
+
+def test_healthz_reports_the_settings(server: Server) -> None:
+    """/healthz is lab-server's body: status, workers, keep_alive_seconds."""
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.json() == {"status": "ok", "workers": 1, "keep_alive_seconds": 5}
+    assert response.headers["content-type"] == "application/json"

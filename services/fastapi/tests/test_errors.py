@@ -1,0 +1,139 @@
+"""Every bad request gets lab-server's JSON error: same kind, same status, never a 500."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from conftest import MAX_BODY_MB, Server
+
+ENDPOINTS = ["/ping", "/pong", "/offload"]
+JSON = {"content-type": "application/json"}
+OVER_LIMIT = MAX_BODY_MB * 1024 * 1024 + 512 * 1024
+
+MALFORMED = {
+    "truncated": b'{"name":"x","data":{"a":1',
+    "syntax": b'{"name":"x","data":{"a":}}',
+    "trailing data": b'{"name":"x","data":{}} x',
+    "empty body": b"",
+    "NaN": b'{"name":"x","data":{"a":NaN}}',
+}
+WRONG_SHAPE = {
+    "missing name": b'{"data":{"a":1}}',
+    "missing data": b'{"name":"x"}',
+    "string value": b'{"name":"x","data":{"a":"7"}}',
+    "float value": b'{"name":"x","data":{"a":1.5}}',
+    "exponent": b'{"name":"x","data":{"a":1e3}}',
+    "bool value": b'{"name":"x","data":{"a":true}}',
+    "null value": b'{"name":"x","data":{"a":null}}',
+    "above i64": b'{"name":"x","data":{"a":9223372036854775808}}',
+    "above u64": b'{"name":"x","data":{"a":99999999999999999999999}}',
+    "below i64": b'{"name":"x","data":{"a":-9223372036854775809}}',
+    "name not a string": b'{"name":1,"data":{}}',
+    "data not an object": b'{"name":"x","data":[1]}',
+    "not an object": b"[1,2]",
+}
+
+
+def assert_error(response: httpx.Response, status: int, kind: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "message"} and body["error"] == kind, body
+    assert 0 < len(body["message"]) <= 400
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_json_is_400(client: httpx.Client, path: str, case: str) -> None:
+    """What is not JSON (syntax, truncated, trailing data, empty, NaN) is 400 malformed_json."""
+    assert_error(client.post(path, content=MALFORMED[case], headers=JSON), 400, "malformed_json")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("case", WRONG_SHAPE)
+def test_json_of_the_wrong_shape_is_422(client: httpx.Client, path: str, case: str) -> None:
+    """Valid JSON of the wrong shape (missing field, non-integer, outside i64) is 422 wrong_shape."""
+    assert_error(client.post(path, content=WRONG_SHAPE[case], headers=JSON), 422, "wrong_shape")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"content-type": "text/plain"}, {"content-type": "application/json", "content-encoding": "gzip"}],
+    ids=["missing", "text/plain", "compressed"],
+)
+def test_a_body_that_is_not_plain_json_is_415(client: httpx.Client, path: str, headers: dict) -> None:
+    """A missing or non-JSON Content-Type, or a compressed body, is 415 unsupported_media_type."""
+    response = client.post(path, content=b'{"name":"x","data":{}}', headers=headers)
+    assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_body_over_the_limit_is_413(server: Server, path: str) -> None:
+    """A body over MAX_BODY_MB with its Content-Length is 413, and the client reads the answer."""
+    response = httpx.post(f"{server.url}{path}", content=b" " * OVER_LIMIT, headers=JSON, timeout=30)
+    assert_error(response, 413, "body_too_large")
+    assert response.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_chunked_body_is_stopped_once_it_passes_the_limit(server: Server, path: str) -> None:
+    """A chunked body (no declared length) is counted as it arrives: past the limit, 413."""
+
+    def chunks():
+        for _ in range(OVER_LIMIT // 65536 + 1):
+            yield b" " * 65536
+
+    response = httpx.post(f"{server.url}{path}", content=chunks(), headers=JSON, timeout=30)
+    assert "content-length" not in response.request.headers
+    assert_error(response, 413, "body_too_large")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_an_announced_large_body_is_refused_before_it_is_sent(server: Server, path: str) -> None:
+    """With `Expect: 100-continue` and a length over the limit, 413 comes at once, no 100."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {OVER_LIMIT}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large", answer[:200]
+    assert b"connection: close" in rest.lower() and b'"body_too_large"' in rest
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_client_that_leaves_mid_body_does_not_hurt_the_server(server: Server, path: str) -> None:
+    """A client that sends half its body and closes leaves the server serving."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head + b'{"name":"x","data":{')
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_an_unknown_path_is_a_json_404(client: httpx.Client) -> None:
+    """Unknown paths (a trailing slash too: no redirect) are 404 not_found in JSON."""
+    assert_error(client.get("/nowhere"), 404, "not_found")
+    assert_error(client.post("/ping/", content=b"{}", headers=JSON), 404, "not_found")
+
+
+@pytest.mark.parametrize("request_line", [("GET", "/ping"), ("PUT", "/pong"), ("POST", "/healthz"), ("DELETE", "/metrics")])
+def test_a_known_path_with_the_wrong_method_is_a_json_405(client: httpx.Client, request_line: tuple) -> None:
+    """A known path with the wrong method is 405 method_not_allowed in JSON."""
+    method, path = request_line
+    assert_error(client.request(method, path), 405, "method_not_allowed")
+
+
+def test_the_server_is_still_healthy_after_every_error(client: httpx.Client) -> None:
+    """After all the bad input above, the server answers normally."""
+    response = client.post("/ping", content=b'{"name":"ok","data":{"a":1}}', headers=JSON)
+    assert response.status_code == 200

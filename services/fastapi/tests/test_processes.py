@@ -1,0 +1,127 @@
+"""The launcher: settings, several workers in one scrape, gunicorn, and a graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from conftest import SERVICE_DIR, start
+from test_metrics import value
+
+JSON = {"content-type": "application/json"}
+SMALL = b'{"name":"small","data":{"abcdefghij": 123}}'
+
+
+def worker_ids_seen(url: str, seconds: float = 20.0) -> set[str]:
+    """x-worker-id over fresh connections, 8 at a time, until two ids show or time runs out."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+
+    def one(_: int) -> str:
+        return httpx.post(f"{url}/pong", content=SMALL, headers=JSON, timeout=30).headers["x-worker-id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen.update(pool.map(one, range(16)))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("WORKERS", "0"),
+        ("WORKERS", "two"),
+        ("KEEP_ALIVE", "-1"),
+        ("MAX_BODY_MB", "0"),
+        ("LAG_PROBE_INTERVAL_MS", "0"),
+        ("BIND", "nowhere"),
+        ("BIND", "127.0.0.1:70000"),
+        ("SERVER", "nginx"),
+    ],
+)
+def test_a_bad_setting_is_named_and_exits_2(name: str, raw: str) -> None:
+    """A bad environment value stops the launcher with a message naming it, exit status 2."""
+    result = subprocess.run(
+        [sys.executable, "-m", "labfastapi"],
+        cwd=SERVICE_DIR,
+        env={**os.environ, name: raw},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr and result.stdout == ""
+
+
+def test_two_uvicorn_workers_share_the_load_and_one_scrape() -> None:
+    """WORKERS=2: fresh connections reach both workers, and one /metrics scrape shows both."""
+    server = start(WORKERS=2)
+    try:
+        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 5}
+        assert worker_ids_seen(server.url) == {"0", "1"}
+        scrape = httpx.get(f"{server.url}/metrics").text
+        assert value(scrape, "lab_server_workers") == 2
+        for worker in ("0", "1"):
+            assert value(scrape, "lab_server_requests_total", worker=worker) > 0, worker
+            assert value(scrape, "lab_server_event_loop_lag_seconds_count", worker=worker) > 0, worker
+            assert value(scrape, "lab_server_connections_total", worker=worker) > 0, worker
+    finally:
+        assert server.stop() == 0, server.logs()
+
+
+def test_gunicorn_with_uvicorn_workers_answers() -> None:
+    """SERVER=gunicorn starts two uvicorn workers that answer, with KEEP_ALIVE=0 honoured."""
+    server = start(SERVER="gunicorn", WORKERS=2, KEEP_ALIVE=0)
+    try:
+        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 0}
+        response = httpx.post(f"{server.url}/ping", content=SMALL, headers=JSON)
+        assert response.status_code == 200 and response.json()["count"] == 1
+        assert response.headers["connection"] == "close"
+        assert worker_ids_seen(server.url) == {"0", "1"}
+    finally:
+        assert server.stop() == 0, server.logs()
+
+
+def test_sigterm_lets_an_upload_in_flight_finish_and_exits_0() -> None:
+    """SIGTERM mid-upload: the upload still gets its 200, then the launcher exits 0."""
+    server = start()
+    body = SMALL
+    head = (
+        f"POST /pong HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head + body[:10])
+        # The request is in flight once the server counts it as active.
+        deadline = time.monotonic() + 10
+        while value(httpx.get(f"{server.url}/metrics").text, "http_server_active_requests", endpoint="pong") < 1:
+            assert time.monotonic() < deadline, "the upload never became active"
+            time.sleep(0.02)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)  # give the signal time to land before the rest of the body
+        connection.sendall(body[10:])
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer[:200]
+    assert server.stop() == 0, server.logs()
+
+
+def test_sigterm_stops_two_workers_and_exits_0() -> None:
+    """SIGTERM to the launcher of two workers stops them all, exits 0 and removes its state."""
+    server = start(WORKERS=2)
+    assert server.stop(signal.SIGTERM) == 0, server.logs()
+    state_dir = re.search(r"state directory \(removed on exit\): (\S+)", server.logs()).group(1)
+    assert not os.path.exists(state_dir), "the launcher left its state directory behind"
