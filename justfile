@@ -34,22 +34,27 @@ export *args:
 demo:
     scripts/demo.sh
 
-# Experiment matrix without Docker (lab-matrix starts lab-server per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
-matrix *args:
+# Experiment matrix without Docker (lab-matrix starts lab-server, and the study's FastAPI server unless FASTAPI_PYTHON= is empty, per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
+matrix *args: fastapi-venv
     cargo build --release -p lab-server
-    cargo run --release -p lab-matrix -- {{args}}
+    FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" cargo run --release -p lab-matrix -- {{args}}
 
 # Run lab-server in release (BIND, WORKERS, KEEP_ALIVE, MAX_BODY_MB, BLOCKING_THREADS…; `just server --help`)
 server *args:
     cargo run --release -p lab-server -- {{args}}
 
 # Run the study's FastAPI server natively, settings as env assignments: `just fastapi WORKERS=4 SERVER=gunicorn` (venv in .venv-fastapi; see services/fastapi/README.md)
-fastapi *args:
-    test -x .venv-fastapi/bin/python || (python3 -m venv .venv-fastapi && .venv-fastapi/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements.txt)
+fastapi *args: fastapi-venv
     env PYTHONPATH=services/fastapi {{args}} .venv-fastapi/bin/python -m labfastapi
 
-# Test the FastAPI server against the real thing started as subprocesses (pytest, in a venv under .e2e/)
+# The FastAPI server's virtualenv (.venv-fastapi), made once from its pinned requirements
+[private]
+fastapi-venv:
+    test -x .venv-fastapi/bin/python || (python3 -m venv .venv-fastapi && .venv-fastapi/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements.txt)
+
+# Test the FastAPI server against the real thing started as subprocesses, and measured by lab-loadgen (pytest, in a venv under .e2e/)
 test-fastapi:
+    cargo build -p lab-loadgen
     python3 -m venv .e2e/fastapi-venv
     .e2e/fastapi-venv/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements-dev.txt
     .e2e/fastapi-venv/bin/python -m pytest services/fastapi/tests -q
