@@ -35,14 +35,14 @@ fn parse_compute_drop(criterion: &mut Criterion) {
     });
     group.bench_function("lean (/lean)", |bench| {
         bench.iter(|| {
-            let parsed = parse_lean(black_box(&body)).unwrap();
+            let mut parsed = parse_lean(black_box(&body)).unwrap();
             black_box(parsed.summary());
             drop(parsed);
         })
     });
     group.bench_function("alternative: lean visitor on serde_json", |bench| {
         bench.iter(|| {
-            let parsed = parse_lean_with_serde_json(black_box(&body)).unwrap();
+            let mut parsed = parse_lean_with_serde_json(black_box(&body)).unwrap();
             black_box(parsed.summary());
             drop(parsed);
         })

@@ -135,7 +135,7 @@ fn owned_outcome(body: &[u8]) -> Outcome {
 
 fn lean_outcome(body: &[u8]) -> Outcome {
     parse_lean(body)
-        .map(|parsed| (parsed.name.to_string(), parsed.summary()))
+        .map(|mut parsed| (parsed.name.to_string(), parsed.summary()))
         .map_err(|error| (error.status_code().as_u16(), error.kind()))
 }
 

@@ -117,7 +117,7 @@ fn owned(body: &[u8]) {
 }
 
 fn lean(body: &[u8]) {
-    let parsed = parse_lean(body).expect("a valid body");
+    let mut parsed = parse_lean(body).expect("a valid body");
     std::hint::black_box(parsed.summary());
 }
 

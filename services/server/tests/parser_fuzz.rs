@@ -106,13 +106,13 @@ impl Oracle {
             })
             .map_err(|error| from_error(&error));
         let lean = parse_lean(body)
-            .map(|parsed| {
+            .map(|mut parsed| {
                 let summary = parsed.summary();
                 (parsed.name.into_owned(), summary.count, summary.maxval)
             })
             .map_err(|error| from_error(&error));
         let lean_serde = parse_lean_with_serde_json(body)
-            .map(|parsed| {
+            .map(|mut parsed| {
                 let summary = parsed.summary();
                 (parsed.name.into_owned(), summary.count, summary.maxval)
             })
