@@ -17,7 +17,7 @@ use std::{
     borrow::Cow,
     collections::HashMap,
     fmt,
-    hash::{BuildHasher, Hash, Hasher},
+    hash::BuildHasher,
 };
 
 use serde::{
@@ -70,9 +70,8 @@ impl<'body> LeanPairs<'body> {
 
     /// Appends a pair; a later pair with the same key will win.
     fn push(&mut self, key: Cow<'body, str>, value: i64) {
-        let mut hasher = self.hasher.build_hasher();
-        key.as_ref().hash(&mut hasher);
-        self.order.push((hasher.finish(), self.pairs.len()));
+        let hash = self.hasher.hash_one(key.as_ref());
+        self.order.push((hash, self.pairs.len()));
         self.pairs.push((key, value));
     }
 
