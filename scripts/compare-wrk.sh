@@ -2,7 +2,7 @@
 # Unloaded small-request latency against a RUNNING lab-server, measured by lab-loadgen and by
 # wrk, in the same connection mode and with the same kind of body, printed side by side.
 #
-# The target: lab-loadgen's numbers within 10% of wrk's. Take them on a quiet machine.
+# The lab's target: lab-loadgen's numbers within 10% of wrk's. Take them on a quiet machine.
 #
 #   scripts/compare-wrk.sh                    # against http://127.0.0.1:8000
 #   TARGET_URL=http://127.0.0.1:18000 DURATION=30 scripts/compare-wrk.sh

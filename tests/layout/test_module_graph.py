@@ -37,6 +37,26 @@ def module_imports(src: Path) -> dict[str, set[str]]:
     return {module: names & modules for module, names in graph.items()}
 
 
+def submodule_imports(directory: Path, crate_path: str) -> dict[str, set[str]]:
+    """For a module that is a directory (`src/options/`): each file -> the sibling files its
+    non-test, non-comment code names through `super::` or `crate::<module>::`."""
+    graph: dict[str, set[str]] = {}
+    for path in directory.glob("*.rs"):
+        module = path.stem
+        if module == "mod":
+            continue
+        code = path.read_text().split("#[cfg(test)]")[0]
+        code = "\n".join(l for l in code.splitlines() if not l.strip().startswith("//"))
+        names = set(re.findall(r"super::([a-z_]+)", code))
+        names |= set(re.findall(rf"crate::{crate_path}::([a-z_]+)", code))
+        for block in re.findall(r"use super::\{([^;]*)\};", code, re.S):
+            names |= set(re.findall(r"(?:^|[\s,{])([a-z_]+)(?=::|[,\s}])", block))
+        names.discard(module)
+        graph[module] = names
+    modules = set(graph)
+    return {module: names & modules for module, names in graph.items()}
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Every module that can reach itself, with the path back (depth-first search)."""
     found = []
@@ -60,6 +80,16 @@ def test_no_module_import_circle(crate):
     graph = module_imports(SERVICES / crate / "src")
     assert graph, f"no modules found in services/{crate}/src"
     assert cycles(graph) == []
+
+
+@pytest.mark.parametrize("crate", sorted(ALLOWED_LAB_DEPENDENCIES))
+def test_no_import_circle_inside_a_directory_module(crate):
+    """Inside a module that is a directory (e.g. lab-loadgen's `options/`), no file reaches
+    itself through its siblings."""
+    for directory in (SERVICES / crate / "src").iterdir():
+        if directory.is_dir():
+            graph = submodule_imports(directory, directory.name)
+            assert cycles(graph) == [], directory
 
 
 @pytest.mark.parametrize("crate", sorted(ALLOWED_LAB_DEPENDENCIES))

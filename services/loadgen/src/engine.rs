@@ -11,6 +11,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use bytes::Bytes;
 use lab_core::{
     http::{REQUEST_ID_HEADER, WORKER_ID_HEADER},
     payload::Answer,
@@ -20,6 +21,7 @@ use reqwest::{
     header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue},
 };
 use serde::Deserialize;
+use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -131,51 +133,88 @@ pub fn content_type(method: Method, body: BodyKind) -> Option<HeaderValue> {
     })
 }
 
-/// The parts of an answer the lab knows how to read; every field is optional and anything
-/// else in the answer is ignored.
+/// The parts of an answer the lab knows how to read, each read on its own and leniently (a
+/// field of an unexpected type is as good as absent); anything else is ignored.
 #[derive(Debug, Default, Deserialize)]
 struct AnswerFields {
-    count: Option<u64>,
-    maxval: Option<i64>,
-    elapsed_server: Option<f64>,
-    worker: Option<usize>,
+    count: Option<Value>,
+    maxval: Option<Value>,
+    elapsed_server: Option<Value>,
+    worker: Option<Value>,
+}
+
+/// The first [`MAX_ANSWER_READ`] bytes of an answer, kept while it arrives: one chunk is kept
+/// as it came (no copy), more are joined; a longer answer is not kept at all.
+#[derive(Debug, Default)]
+pub struct AnswerBytes {
+    first: Option<Bytes>,
+    joined: Vec<u8>,
+    total: usize,
+}
+
+impl AnswerBytes {
+    /// Adds the next chunk of the answer.
+    pub fn push(&mut self, chunk: Bytes) {
+        self.total = self.total.saturating_add(chunk.len());
+        if self.total > MAX_ANSWER_READ {
+            self.first = None;
+            self.joined = Vec::new();
+        } else if self.first.is_none() && self.joined.is_empty() {
+            self.first = Some(chunk);
+        } else {
+            if let Some(first) = self.first.take() {
+                self.joined.extend_from_slice(&first);
+            }
+            self.joined.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The answer, or nothing when it was longer than [`MAX_ANSWER_READ`].
+    pub fn bytes(&self) -> &[u8] {
+        self.first.as_deref().unwrap_or(&self.joined)
+    }
 }
 
 /// What a 2xx answer says: the server's own time and worker when it gives them, and an
-/// error when its `count`/`maxval` contradict `expected` (checked only when `check` is on
-/// and the body sent was the study's JSON). An answer that is empty, not JSON, not an
+/// error when its `count` and `maxval` (both present) contradict `expected` (checked only when
+/// `check` is on and the body sent was the study's JSON). An answer that is empty, not a JSON
 /// object, or over [`MAX_ANSWER_READ`] bytes says nothing and is fine.
 pub fn read_answer(
     body: &[u8],
     expected: Option<Answer>,
     check: bool,
 ) -> (Option<u64>, Option<usize>, Result<(), RequestError>) {
-    let fields = if body.len() <= MAX_ANSWER_READ {
+    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let fields = if is_object {
         serde_json::from_slice::<AnswerFields>(body).unwrap_or_default()
     } else {
         AnswerFields::default()
     };
     let elapsed = fields
         .elapsed_server
+        .and_then(|ms| ms.as_f64())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| ms.round() as u64);
-    let verdict = match expected.filter(|_| check) {
-        Some(expected)
-            if fields.count.is_some_and(|count| count != expected.count)
-                || fields
-                    .maxval
-                    .is_some_and(|maxval| maxval != expected.maxval) =>
+    let worker = fields
+        .worker
+        .and_then(|worker| worker.as_u64())
+        .and_then(|worker| usize::try_from(worker).ok());
+    let count = fields.count.and_then(|count| count.as_u64());
+    let maxval = fields.maxval.and_then(|maxval| maxval.as_i64());
+    let verdict = match (expected.filter(|_| check), count, maxval) {
+        (Some(expected), Some(count), Some(maxval))
+            if count != expected.count || maxval != expected.maxval =>
         {
             Err(RequestError::WrongAnswer {
                 expected_count: expected.count,
                 expected_maxval: expected.maxval,
-                count: fields.count,
-                maxval: fields.maxval,
+                count: Some(count),
+                maxval: Some(maxval),
             })
         }
         _ => Ok(()),
     };
-    (elapsed, fields.worker, verdict)
+    (elapsed, worker, verdict)
 }
 
 /// What the schedule asks the engine to send.
@@ -237,10 +276,15 @@ impl Engine {
                     .headers()
                     .get(WORKER_ID_HEADER)
                     .and_then(|value| value.to_str().ok()?.parse().ok());
-                let body = response
-                    .bytes()
+                let mut response = response;
+                let mut body = AnswerBytes::default();
+                while let Some(chunk) = response
+                    .chunk()
                     .await
-                    .map_err(|error| (Some(status), RequestError::from_transport(&error, true)))?;
+                    .map_err(|error| (Some(status), RequestError::from_transport(&error, true)))?
+                {
+                    body.push(chunk);
+                }
                 Ok((status, worker_header, body))
             } => result,
             () = cancel.cancelled() => Err((None, RequestError::Cancelled)),
@@ -253,7 +297,7 @@ impl Engine {
                 record.worker = worker_header;
                 if (200..300).contains(&status) {
                     let (elapsed, worker, verdict) =
-                        read_answer(&body, request.payload.answer, self.check_answers);
+                        read_answer(body.bytes(), request.payload.answer, self.check_answers);
                     record.server_elapsed_ms = elapsed;
                     record.worker = worker.or(worker_header);
                     if let Err(error) = verdict {
@@ -269,5 +313,64 @@ impl Engine {
             }
         }
         record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXPECTED: Option<Answer> = Some(Answer {
+        count: 50,
+        maxval: 999,
+    });
+
+    /// Only an object with both `count` and `maxval` is checked; arrays, text, odd types and
+    /// half answers are read leniently and never called wrong.
+    #[test]
+    fn answers_are_read_leniently_and_checked_only_when_complete() {
+        let verdict = |body: &str| read_answer(body.as_bytes(), EXPECTED, true).2;
+        assert!(verdict(r#"{"count":50,"maxval":999}"#).is_ok());
+        assert!(verdict(r#"{"count":49,"maxval":999}"#).is_err());
+        assert!(verdict(r#" {"count":50,"maxval":1}"#).is_err());
+        for fine in [
+            "[1,2,3,4]",
+            "thanks",
+            "",
+            r#"{"count":7}"#,
+            r#"{"count":"7","maxval":1}"#,
+            r#"{"count":-1,"maxval":1}"#,
+        ] {
+            assert!(verdict(fine).is_ok(), "{fine}");
+        }
+        assert!(
+            read_answer(br#"{"count":1,"maxval":1}"#, EXPECTED, false)
+                .2
+                .is_ok()
+        );
+        assert!(
+            read_answer(br#"{"count":1,"maxval":1}"#, None, true)
+                .2
+                .is_ok()
+        );
+        let (elapsed, worker, _) =
+            read_answer(br#"{"worker":"3","elapsed_server":2.6}"#, EXPECTED, true);
+        assert_eq!((elapsed, worker), (Some(3), None));
+    }
+
+    /// The kept answer is the first 64 KiB at most: one chunk kept as is, several joined, a
+    /// longer answer dropped.
+    #[test]
+    fn answer_bytes_keep_at_most_the_readable_prefix() {
+        let mut one = AnswerBytes::default();
+        one.push(Bytes::from_static(b"{\"a\":"));
+        assert_eq!(one.bytes(), b"{\"a\":");
+        one.push(Bytes::from_static(b"1}"));
+        assert_eq!(one.bytes(), b"{\"a\":1}");
+        let mut long = AnswerBytes::default();
+        long.push(Bytes::from(vec![b' '; MAX_ANSWER_READ]));
+        assert_eq!(long.bytes().len(), MAX_ANSWER_READ);
+        long.push(Bytes::from_static(b"x"));
+        assert!(long.bytes().is_empty());
     }
 }

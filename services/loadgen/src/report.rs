@@ -5,7 +5,7 @@
 //! ```json
 //! {
 //!   "run_id": "20261125-120000-ping-new-open",
-//!   "dir": "./results/20261125-120000-ping-new-open",
+//!   "dir": "results/20261125-120000-ping-new-open",
 //!   "started_at": "2026-11-25T12:00:00.000Z",
 //!   "elapsed_s": 10.02,
 //!   "interrupted": false,
@@ -113,10 +113,10 @@ pub struct ClassConfig {
     pub body: BodyKind,
 }
 
-/// Reports written before CHECK_ANSWERS existed checked nothing but the decoding: read them
-/// as checked.
+/// Reports written before CHECK_ANSWERS existed never compared count or maxval: read them as
+/// unchecked.
 fn checked_by_default() -> bool {
-    true
+    false
 }
 
 impl RunReport {
@@ -127,7 +127,7 @@ impl RunReport {
     }
 
     /// Whether the run failed as a whole: at least one request was sent and not one
-    /// succeeded (a 2xx with a valid body), e.g. no server at TARGET_URL. The binary then
+    /// succeeded (a 2xx, with a right answer when it was checked), e.g. no server at TARGET_URL. The binary then
     /// exits [`EXIT_ALL_FAILED`], after writing its CSVs and printing the report as usual.
     /// Some errors next to one success are data, not a failed run; a run that sent nothing
     /// (stopped before the first request was due) has not failed either.

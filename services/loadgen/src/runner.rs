@@ -135,7 +135,7 @@ pub async fn run(
     let default_id = format!(
         "{}-{}-{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        options.endpoint.trim_matches('/').replace('/', "_"),
+        path_slug(&class_paths),
         options.connection.as_str(),
         options.workload.schedule.as_str(),
     );
@@ -295,6 +295,37 @@ pub async fn run(
     })
 }
 
+/// Longest part of a default run id that comes from the paths requested.
+const MAX_SLUG_LEN: usize = 64;
+
+/// The paths the classes request, as one file-name-safe word for the default run id:
+/// `ping` for the usual run, `healthz+upload` when the classes ask for different paths.
+fn path_slug(paths: &[String]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for path in paths {
+        if !distinct.contains(&path.as_str()) {
+            distinct.push(path);
+        }
+    }
+    let slug: String = distinct
+        .iter()
+        .map(|path| {
+            let word: String = path
+                .trim_matches('/')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            if word.is_empty() {
+                "root".to_string()
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("+");
+    slug.chars().take(MAX_SLUG_LEN).collect()
+}
+
 fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
     RunConfig {
         target_url: options.target_url.to_string(),
@@ -340,4 +371,24 @@ fn describe_classes(config: &RunConfig) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run id's path part is short and file-name safe whatever the paths.
+    #[test]
+    fn path_slugs_are_file_name_safe_and_short() {
+        let slug =
+            |paths: &[&str]| path_slug(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        assert_eq!(slug(&["/ping", "/ping"]), "ping");
+        assert_eq!(slug(&["/healthz", "/upload"]), "healthz+upload");
+        assert_eq!(slug(&["/"]), "root");
+        assert_eq!(slug(&["/a:b@c/d'e%20"]), "a_b_c_d_e_20");
+        assert_eq!(
+            slug(&[&format!("/{}", "x".repeat(1000))]).len(),
+            MAX_SLUG_LEN
+        );
+    }
 }

@@ -22,7 +22,8 @@ pub struct ClassStats {
     pub latency_us: Histogram<u64>,
     /// Requests sent (successes and errors; skipped ticks not included).
     pub count: u64,
-    /// 2xx responses with a valid body.
+    /// 2xx responses (with the right count and maxval, when the answer had them and
+    /// CHECK_ANSWERS was on).
     pub ok: u64,
     /// Requests that failed, any kind.
     pub errors: u64,

@@ -56,11 +56,15 @@ pub struct Analysis {
 pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
     // One small row per scenario, in run order: the scenario's settings and small statistics.
     let scenario_rows: Vec<&MatrixRow> = rows.iter().filter(|r| r.class == SMALL).collect();
-    let fewest_workers = scenario_rows
+    // Per server: its own grid's fewest workers (actix's and FastAPI's lists may differ).
+    let mut fewest_workers: BTreeMap<ServerKind, usize> = BTreeMap::new();
+    for row in scenario_rows
         .iter()
         .filter(|r| r.kind == ScenarioKind::Loaded)
-        .map(|r| r.workers)
-        .min();
+    {
+        let fewest = fewest_workers.entry(row.server).or_insert(row.workers);
+        *fewest = (*fewest).min(row.workers);
+    }
     let mut spreads: Vec<WorkerSpread> = Vec::new();
     let mut overlaps: Vec<Overlap> = Vec::new();
     let mut breakdowns = BTreeMap::new();
@@ -81,7 +85,8 @@ pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
         if row.workers > 1 {
             spreads.push(worker_spread(row, &records));
         }
-        if row.kind == ScenarioKind::Loaded && Some(row.workers) == fewest_workers {
+        if row.kind == ScenarioKind::Loaded && fewest_workers.get(&row.server) == Some(&row.workers)
+        {
             overlaps.push(overlap_with_large(row, &records));
             if timeline_endpoints.insert((row.server, row.endpoint.clone())) {
                 timelines.push(Timeline {
@@ -101,20 +106,25 @@ pub fn analyze(dir: &Path, rows: Vec<MatrixRow>) -> Analysis {
     }
 }
 
-/// Per server and endpoint, in order of appearance, the spreads of the scenarios at the most
-/// workers.
+/// Per server and endpoint, in order of appearance, the spreads of the scenarios at that
+/// server's most workers.
 fn spread_groups(spreads: &[WorkerSpread], rows: &[MatrixRow]) -> Vec<SpreadGroup> {
-    let Some(most) = spreads.iter().map(|s| s.workers).max() else {
-        return Vec::new();
-    };
     let server_of = |scenario: &str| {
         rows.iter()
             .find(|r| r.scenario == scenario)
             .map_or(ServerKind::Actix, |r| r.server)
     };
+    let mut most: BTreeMap<ServerKind, usize> = BTreeMap::new();
+    for spread in spreads {
+        let entry = most.entry(server_of(&spread.scenario)).or_insert(0);
+        *entry = (*entry).max(spread.workers);
+    }
     let mut groups: Vec<SpreadGroup> = Vec::new();
-    for spread in spreads.iter().filter(|s| s.workers == most) {
+    for spread in spreads {
         let server = server_of(&spread.scenario);
+        if most.get(&server) != Some(&spread.workers) {
+            continue;
+        }
         match groups
             .iter_mut()
             .find(|g| g.server == server && g.endpoint == spread.endpoint)

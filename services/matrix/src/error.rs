@@ -33,7 +33,7 @@ pub enum MatrixError {
         /// Why it failed.
         error: serde_json::Error,
     },
-    /// A started lab-server did not become healthy, answered with other settings than asked
+    /// A started server did not become healthy, answered with other settings than asked
     /// for, or could not be stopped.
     #[error("{0}")]
     Server(String),

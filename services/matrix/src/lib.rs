@@ -1,8 +1,10 @@
 //! `lab-matrix`: the study's experiment as one command, with its report.
 //!
 //! For every scenario (WORKERS × ENDPOINT × CONNECTION, an unloaded baseline per connection
-//! mode, a server with keep-alive off, and a keep-alive client with one shared pool) the matrix starts the real `lab-server` binary with
-//! the scenario's settings, waits for `/healthz`, runs the study's workload in-process with
+//! mode, a server with keep-alive off, a keep-alive client with one shared pool, and with
+//! FASTAPI_PYTHON the study's own FastAPI server) the matrix starts the real server (the
+//! `lab-server` binary, or `python -m labfastapi`) with the scenario's settings, waits for
+//! `/healthz`, runs the study's workload in-process with
 //! [`lab_loadgen::run`] (the load generator's library), stops the server, and records the client-side numbers. Everything lands in
 //! `RESULTS_DIR/matrix/<timestamp>/`, and is rewritten after every scenario, so an interrupted
 //! matrix keeps what it measured.
@@ -11,7 +13,8 @@
 //! - [`options`]: the command line, [`MatrixOptions`]; the workload is lab-loadgen's
 //!   [`lab_loadgen::WorkloadArgs`].
 //! - [`scenario`]: the scenario list, from [`MatrixOptions`].
-//! - [`server_process`]: one `lab-server` child process: free port, health wait, SIGTERM, kill
+//! - [`launch`]: where the servers are, and the command that starts one.
+//! - [`server_process`]: one server child process (group): free port, health wait, SIGTERM, kill
 //!   on timeout or drop.
 //! - [`runner`]: the loop over scenarios, with Ctrl-C handling.
 //! - [`table`]: `matrix.csv`, one row per scenario × class.
@@ -27,6 +30,7 @@
 pub mod analysis;
 pub mod error;
 pub mod findings;
+pub mod launch;
 pub mod options;
 pub mod plots;
 pub mod report;

@@ -31,8 +31,8 @@ pub struct MatrixOptions {
     pub server_bin: Option<PathBuf>,
 
     /// Seconds of load per scenario (above 0, at most 604800 = 7 days). The full default
-    /// matrix is 20 scenarios: at 25 s each, plus payload generation, drain and server
-    /// start/stop, about 11 minutes on 2 cores.
+    /// matrix is 20 scenarios (25 with FASTAPI_PYTHON): at 25 s each, plus payload
+    /// generation, drain and server start/stop, about 11 (14) minutes on 2 cores.
     #[arg(long, env = "MATRIX_DURATION", default_value = "25", value_parser = parse_interval)]
     pub duration: Duration,
 

@@ -14,7 +14,7 @@ use crate::findings::{
     RatioExtremes, StackComparison, Trouble, WorkerShare, WorkerSpread,
 };
 use crate::plots::PlotFile;
-use crate::scenario::Workload;
+use crate::scenario::{Workload, workers_label};
 use crate::table::MatrixRow;
 use lab_loadgen::options::Schedule;
 
@@ -31,6 +31,9 @@ pub struct RunContext {
     pub platform: String,
     /// The lab-server binary that was started.
     pub server_bin: String,
+    /// The python that ran the FastAPI scenarios (`python -m labfastapi`, uvicorn), if any.
+    #[serde(default)]
+    pub fastapi_python: Option<String>,
     /// The workload every scenario ran.
     pub workload: Workload,
     /// Scenarios planned.
@@ -119,6 +122,12 @@ fn header(out: &mut String, context: &RunContext) -> fmt::Result {
         "- Server: `{}`, started natively per scenario on 127.0.0.1",
         context.server_bin
     )?;
+    if let Some(python) = &context.fastapi_python {
+        writeln!(
+            out,
+            "- FastAPI: `{python} -m labfastapi` (services/fastapi, uvicorn), started the same way"
+        )?;
+    }
     writeln!(
         out,
         "- Workload per scenario: {} s; small {} MB every {} s; large {} MB every {} s \
@@ -364,11 +373,7 @@ fn stacks_section(out: &mut String, stacks: &[StackComparison]) -> fmt::Result {
     ));
     writeln!(out)?;
     for stack in stacks {
-        let workers = if stack.workers == 1 {
-            "1 worker".to_string()
-        } else {
-            format!("{} workers", stack.workers)
-        };
+        let workers = workers_label(stack.workers);
         let mut parts = Vec::new();
         if let Some(large) = &stack.large_median {
             parts.push(format!(
@@ -649,6 +654,7 @@ mod tests {
             cpus: 2,
             platform: "linux/x86_64".to_string(),
             server_bin: "target/release/lab-server".to_string(),
+            fastapi_python: None,
             workload: Workload {
                 duration_s: 20.0,
                 small_size_mb: 0.001,

@@ -42,7 +42,7 @@ mod tests {
 run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error
 r,small-000001,small,/ping,new,0.0,0.1,1.5,200,60,0,0,
 r,large-000001,large,/ping,new,0.0,0.2,900.25,200,25000000,850,1,
-r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connection_refused
+r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connect_refused
 r,large-000002,large,/ping,new,1000.0,,,,0,,,skipped
 ";
 

@@ -1,4 +1,4 @@
-//! The matrix loop: for each scenario, start lab-server, run the workload in-process, stop
+//! The matrix loop: for each scenario, start its server, run the workload in-process, stop
 //! the server, record the numbers, rewrite every output.
 //!
 //! Shutdown, step by step: Ctrl-C (or SIGTERM, or the caller's shutdown future) cancels one
@@ -16,13 +16,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::analysis::analyze;
+use crate::launch::Launch;
 use crate::options::MatrixOptions;
 use crate::plots;
 use crate::report::{RunContext, render};
-use crate::scenario::{Launch, Scenario, Workload, plan};
+use crate::scenario::{Scenario, Workload, plan};
 use crate::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
 use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use lab_loadgen::RunOptions;
+use lab_loadgen::options::BodyKind;
 use reqwest::Url;
 
 /// The table of every scenario × class, inside the matrix directory.
@@ -34,40 +36,20 @@ pub const RUN_JSON: &str = "matrix-run.json";
 /// Directory (inside the matrix directory) holding each scenario's server log.
 pub const SERVER_LOGS: &str = "server-logs";
 
-/// Environment variables that shape a matrix run; the report's command line shows those set.
-const ENV_KNOBS: [&str; 31] = [
-    "SERVER_BIN",
-    "FASTAPI_PYTHON",
-    "FASTAPI_DIR",
-    "MATRIX_FASTAPI_WORKERS",
-    "MATRIX_FASTAPI_ENDPOINTS",
-    "MATRIX_DURATION",
-    "MATRIX_WORKERS",
-    "MATRIX_ENDPOINTS",
-    "MATRIX_CONNECTIONS",
-    "MATRIX_BASELINE",
-    "MATRIX_KEEP_ALIVE_OFF_WORKERS",
-    "MATRIX_SHARED_POOL_WORKERS",
-    "MATRIX_SERVER_START_TIMEOUT",
-    "MATRIX_SERVER_STOP_TIMEOUT",
-    "SMALL_SIZE_MB",
-    "SMALL_INTERVAL",
-    "LARGE_SIZE_MB",
-    "LARGE_INTERVAL",
-    "SCHEDULE",
-    "RESULTS_DIR",
-    "EXTRA_CLASSES",
-    "MAX_IN_FLIGHT",
-    "REQUEST_TIMEOUT",
-    "DRAIN_TIMEOUT",
-    "METRICS_BIND",
-    // lab-server's own settings: each scenario's server inherits the environment.
+/// The servers' own settings: each scenario's server inherits the matrix's environment, so
+/// the report's command line shows those that are set (the matrix's own options are read
+/// from its command line definition, see [`command_line`]).
+const SERVER_ENV_KNOBS: [&str; 10] = [
     "BLOCKING_THREADS",
     "OFFLOAD_MIN_KB",
     "MAX_BODY_MB",
     "BODY_BUDGET_MB",
+    "BODY_IDLE_TIMEOUT",
+    "BODY_MIN_RATE_KB",
     "CLIENT_REQUEST_TIMEOUT",
     "LAG_PROBE_INTERVAL_MS",
+    "KEEP_ALIVE",
+    "RUST_LOG",
 ];
 
 /// What a matrix run left behind.
@@ -110,7 +92,14 @@ pub async fn run(options: MatrixOptions) -> Result<(), MatrixError> {
 
 /// The command line that reproduces this run: set knobs first, then the arguments.
 fn command_line() -> String {
-    let mut parts: Vec<String> = ENV_KNOBS
+    let command = <MatrixOptions as clap::CommandFactory>::command();
+    let own = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_env()?.to_str().map(str::to_string));
+    let names: Vec<String> = own
+        .chain(SERVER_ENV_KNOBS.iter().map(|name| name.to_string()))
+        .collect();
+    let mut parts: Vec<String> = names
         .iter()
         .filter_map(|name| {
             std::env::var(name)
@@ -161,6 +150,10 @@ pub async fn run_with_shutdown(
         cpus: std::thread::available_parallelism().map_or(1, usize::from),
         platform: format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
         server_bin: server_bin.display().to_string(),
+        fastapi_python: launch
+            .fastapi_python
+            .as_ref()
+            .map(|python| python.display().to_string()),
         workload: workload.clone(),
         planned: scenarios.len(),
         done: 0,
@@ -232,6 +225,12 @@ fn launch(options: &MatrixOptions, server_bin: PathBuf) -> Result<Launch, Matrix
         server_bin,
         fastapi_python: options.fastapi_python.clone(),
         fastapi_dir,
+        // 5 s to spare (at least 1 s of drain).
+        shutdown_timeout_s: options
+            .server_stop_timeout
+            .as_secs()
+            .saturating_sub(5)
+            .max(1),
     })
 }
 
@@ -243,11 +242,25 @@ pub fn check(options: &MatrixOptions) -> Result<(), String> {
     if scenarios.is_empty() {
         return Err("the matrix options select no scenario".to_string());
     }
+    let workload = &options.workload;
+    if workload.small_request.is_some()
+        || workload.large_request.is_some()
+        || workload.small_body != BodyKind::Json
+        || workload.large_body != BodyKind::Json
+    {
+        return Err(
+            "the matrix sends the study's JSON to each scenario's endpoint: \
+                    SMALL_REQUEST, LARGE_REQUEST, SMALL_BODY and LARGE_BODY are for a single \
+                    lab-loadgen run"
+                .to_string(),
+        );
+    }
     for (index, scenario) in scenarios.iter().enumerate() {
         if scenarios[..index].iter().any(|s| s.name == scenario.name) {
             return Err(format!(
                 "scenario {} would run twice: a value is listed twice in MATRIX_WORKERS, \
-                 MATRIX_ENDPOINTS or MATRIX_CONNECTIONS",
+                 MATRIX_ENDPOINTS, MATRIX_CONNECTIONS or their MATRIX_FASTAPI_ twins, or two \
+                 endpoints have the same file-name form",
                 scenario.name
             ));
         }
@@ -290,7 +303,7 @@ async fn run_scenario(
     // The server is stopped whatever the load run did.
     let status = server.stop(options.server_stop_timeout).await?;
     if !status.success() {
-        tracing::warn!(scenario = %scenario.name, %status, "lab-server did not exit cleanly");
+        tracing::warn!(scenario = %scenario.name, %status, "the server did not exit cleanly");
     }
     let report = report?;
     let completed = !report.interrupted;

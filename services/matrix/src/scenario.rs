@@ -7,12 +7,12 @@
 //! every connection costs the client. With FASTAPI_PYTHON set it also runs the study's own
 //! stack, FastAPI on uvicorn, on the same workload, measured by the same client.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::launch::{Launch, ServerCommand};
 use crate::options::MatrixOptions;
-use crate::server_process::ServerCommand;
 use lab_loadgen::options::{Connection, Pool, Schedule};
 
 /// What a scenario is for in the report.
@@ -67,17 +67,6 @@ impl ServerKind {
     }
 }
 
-/// Where the servers to start are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Launch {
-    /// The lab-server binary.
-    pub server_bin: PathBuf,
-    /// A python with services/fastapi's requirements; `None` when no FastAPI scenario runs.
-    pub fastapi_python: Option<PathBuf>,
-    /// The directory holding the `labfastapi` package.
-    pub fastapi_dir: PathBuf,
-}
-
 /// One server configuration plus one client configuration, run for the matrix duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -105,16 +94,17 @@ impl Scenario {
         self.kind != ScenarioKind::Unloaded
     }
 
-    /// The "config" column of the study's table, e.g. `1 worker, /ping, new`.
+    /// The "config" column of the study's table, e.g. `1 worker, /ping, new`; FastAPI's
+    /// scenarios say so first (`FastAPI 1 worker, /ping, new`).
     pub fn config_label(&self) -> String {
-        let workers = if self.workers == 1 {
-            "1 worker".to_string()
-        } else {
-            format!("{} workers", self.workers)
-        };
-        let mut base = format!("{workers}, {}, {}", self.endpoint, self.connection.as_str());
-        if self.server == ServerKind::Fastapi {
-            base = format!("FastAPI {base}");
+        let mut base = format!(
+            "{}, {}, {}",
+            workers_label(self.workers),
+            self.endpoint,
+            self.connection.as_str()
+        );
+        if self.server != ServerKind::Actix {
+            base = format!("{} {base}", self.server.label());
         }
         match self.kind {
             ScenarioKind::Loaded => base,
@@ -147,7 +137,10 @@ impl Scenario {
                     name: "lab-server",
                     program: launch.server_bin.clone(),
                     args,
-                    envs: Vec::new(),
+                    envs: vec![(
+                        "SHUTDOWN_TIMEOUT".to_string(),
+                        launch.shutdown_timeout_s.to_string(),
+                    )],
                 }
             }
             ServerKind::Fastapi => {
@@ -155,6 +148,12 @@ impl Scenario {
                     ("BIND".to_string(), bind),
                     ("WORKERS".to_string(), self.workers.to_string()),
                     ("PYTHONPATH".to_string(), path_text(&launch.fastapi_dir)),
+                    // The study's stack: uvicorn's own process manager, whatever the shell has.
+                    ("SERVER".to_string(), "uvicorn".to_string()),
+                    (
+                        "SHUTDOWN_TIMEOUT".to_string(),
+                        launch.shutdown_timeout_s.to_string(),
+                    ),
                 ];
                 if let Some(keep_alive) = self.server_keep_alive_s {
                     envs.push(("KEEP_ALIVE".to_string(), keep_alive.to_string()));
@@ -198,6 +197,15 @@ impl Workload {
             large_interval_s: options.workload.large_interval.as_secs_f64(),
             schedule: options.workload.schedule,
         }
+    }
+}
+
+/// `1 worker`, `4 workers`.
+pub fn workers_label(workers: usize) -> String {
+    if workers == 1 {
+        "1 worker".to_string()
+    } else {
+        format!("{workers} workers")
     }
 }
 
@@ -355,6 +363,8 @@ fn path_text(path: &Path) -> String {
 mod tests {
     use clap::Parser;
 
+    use std::path::PathBuf;
+
     use super::*;
 
     fn launch() -> Launch {
@@ -362,6 +372,7 @@ mod tests {
             server_bin: PathBuf::from("target/release/lab-server"),
             fastapi_python: Some(PathBuf::from(".venv-fastapi/bin/python")),
             fastapi_dir: PathBuf::from("/lab/services/fastapi"),
+            shutdown_timeout_s: 10,
         }
     }
 

@@ -3,10 +3,12 @@
 //! answers with the settings asked for, stopped with SIGTERM (the server drains and exits 0),
 //! killed if it does not stop in time.
 //!
-//! A [`ServerProcess`] never outlives its owner: the child is spawned with `kill_on_drop`, so
-//! an early return or a panic in the runner kills it too. The child also gets its own process
-//! group, so a Ctrl-C in the terminal reaches only the matrix, which then stops the current
-//! scenario and the server in order instead of the server vanishing mid-run.
+//! A [`ServerProcess`] never outlives its owner. The child gets its own process group, so a
+//! Ctrl-C in the terminal reaches only the matrix, which then stops the current scenario and
+//! the server in order instead of the server vanishing mid-run; and every signal the matrix
+//! sends goes to that whole group, so a server with worker processes (uvicorn, gunicorn)
+//! leaves none behind: not when stopped, not when killed, not when the runner returns early or
+//! panics (dropping a `ServerProcess` kills its group).
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Doing, MatrixError};
 use lab_core::http::{HEALTH_PATH, Health};
-use nix::sys::signal::{Signal, kill};
+
+pub use crate::launch::ServerCommand;
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
@@ -32,24 +36,12 @@ pub struct Expected {
     pub keep_alive_s: Option<u64>,
 }
 
-/// How to start one server: a program, its arguments and environment, and its name for
-/// messages. Built per scenario, for the port the server must bind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerCommand {
-    /// `lab-server` or `FastAPI`, in messages.
-    pub name: &'static str,
-    /// The executable (the lab-server binary, or a venv's python).
-    pub program: PathBuf,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Environment variables set for it (on top of the matrix's own environment).
-    pub envs: Vec<(String, String)>,
-}
-
 /// A running server child.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
+    /// The child's process group (its own pid); `None` once the group is known to be gone.
+    group: Option<Pid>,
     name: &'static str,
     port: u16,
     log_path: PathBuf,
@@ -130,8 +122,10 @@ impl ServerProcess {
             .kill_on_drop(true)
             .spawn()
             .doing(|| format!("start {}", command.program.display()))?;
+        let group = child.id().map(|pid| Pid::from_raw(pid as i32));
         let mut server = Self {
             child,
+            group,
             name: command.name,
             port,
             log_path: log_path.to_path_buf(),
@@ -166,6 +160,7 @@ impl ServerProcess {
     ) -> Result<(), MatrixError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
+            .no_proxy()
             .build()
             .map_err(|error| {
                 MatrixError::Server(format!("cannot build a health client: {error}"))
@@ -219,9 +214,17 @@ impl ServerProcess {
         }
     }
 
-    /// Sends SIGTERM and waits up to `timeout` for the server to drain and exit; kills it if
-    /// it does not. Returns the exit status (0 after a clean drain).
+    /// Sends SIGTERM to the server's process group and waits up to `timeout` for the server
+    /// to drain and exit; kills the group if it does not. Returns the exit status (0 after a
+    /// clean drain). Whatever is left of the group afterwards (a worker that outlived its
+    /// parent) is killed too.
     pub async fn stop(mut self, timeout: Duration) -> Result<ExitStatus, MatrixError> {
+        let status = self.stop_group(timeout).await;
+        self.kill_group();
+        status
+    }
+
+    async fn stop_group(&mut self, timeout: Duration) -> Result<ExitStatus, MatrixError> {
         if let Some(status) = self
             .child
             .try_wait()
@@ -229,13 +232,11 @@ impl ServerProcess {
         {
             return Ok(status);
         }
-        let pid = self
-            .child
-            .id()
-            .ok_or_else(|| MatrixError::Server(format!("{} child has no pid", self.name)))?;
-        kill(Pid::from_raw(pid as i32), Signal::SIGTERM).map_err(|error| {
-            MatrixError::Server(format!("cannot send SIGTERM to {}: {error}", self.name))
-        })?;
+        if let Some(group) = self.group {
+            killpg(group, Signal::SIGTERM).map_err(|error| {
+                MatrixError::Server(format!("cannot send SIGTERM to {}: {error}", self.name))
+            })?;
+        }
         match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(status) => status.doing(|| format!("wait for {}", self.name)),
             Err(_) => {
@@ -244,6 +245,7 @@ impl ServerProcess {
                     server = self.name,
                     "the server did not stop after SIGTERM; killing it"
                 );
+                self.kill_group();
                 self.child
                     .kill()
                     .await
@@ -254,5 +256,18 @@ impl ServerProcess {
                     .doing(|| format!("wait for {}", self.name))
             }
         }
+    }
+
+    /// SIGKILL to the whole group, once (a group that is already gone is fine).
+    fn kill_group(&mut self) {
+        if let Some(group) = self.group.take() {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill_group();
     }
 }

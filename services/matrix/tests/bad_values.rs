@@ -61,6 +61,16 @@ fn every_matrix_option_refuses_nonsense_with_exit_2() {
         ),
         (&["--metrics-bind", "nowhere"], &[], "not an address"),
         (&["--server-bin="], &[], "empty path"),
+        (
+            &["--small-request", "GET /healthz"],
+            &[],
+            "for a single lab-loadgen run",
+        ),
+        (
+            &[],
+            &[("LARGE_BODY", "raw")],
+            "for a single lab-loadgen run",
+        ),
     ];
     for (args, envs, mentions) in cases {
         refused(args, envs, mentions);

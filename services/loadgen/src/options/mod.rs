@@ -19,6 +19,7 @@
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
+mod class;
 mod modes;
 pub mod values;
 mod workload;
@@ -28,18 +29,17 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{ArgAction, Parser, builder::BoolishValueParser};
 use reqwest::Url;
 
+pub use class::{BodyKind, ClassSpec, Method, RequestLine};
 pub use modes::{Connection, Pool};
 use values::{
     DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_run_id,
     parse_seconds_or_zero, parse_target_url,
 };
-pub use workload::{
-    BodyKind, ClassSpec, Method, RequestLine, Schedule, WorkloadArgs, WorkloadError,
-};
+pub use workload::{Schedule, WorkloadArgs, WorkloadError};
 
-const ABOUT: &str = "The study's mixed small/large JSON workload against lab-server, measured from the client side.";
+const ABOUT: &str = "The study's mixed small/large workload against any HTTP server (lab-server by default), measured from the client side.";
 
-const LONG_ABOUT: &str = "The study's mixed small/large JSON workload against lab-server, measured from the client side.\n\n\
+const LONG_ABOUT: &str = "The study's mixed small/large workload against any HTTP server (lab-server by default), measured from the client side.\n\n\
 Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies on its own schedule; \
 LARGE_SIZE_MB=0 leaves the large class out (small requests only: an unloaded baseline). \
 Latency is counted from each request's scheduled start (SCHEDULE=open), so a stalled server is not \
@@ -72,7 +72,8 @@ pub struct RunOptions {
     #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 
-    /// Path every class posts to: /ping, /pong, /offload or /lean. A path on TARGET_URL's
+    /// Path the classes post to (lab-server's /ping, /pong, /offload or /lean, or any path),
+    /// unless a class has its own SMALL_REQUEST/LARGE_REQUEST. A path on TARGET_URL's
     /// host only: one leading `/`, no scheme, host, query, spaces or control characters.
     #[arg(long, env = "ENDPOINT", default_value = "/ping", value_parser = parse_endpoint)]
     pub endpoint: String,

@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use lab_core::classes::{LARGE, SMALL};
 use reqwest::Url;
 
-use super::{BodyKind, ClassSpec, Method, RequestLine};
+use super::class::{BodyKind, ClassSpec, Method, RequestLine};
 
 /// Different bodies per class, used in turn. More than one so the server never sees the same
 /// bytes twice in a row; few enough that 25 MB bodies stay cheap to hold (they are shared,

@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::ValueEnum;
 use lab_core::classes::{LARGE, SMALL};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
+use super::class::{BodyKind, ClassSpec, RequestLine};
 use super::values::{
     MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS, parse_class_specs, parse_interval,
     parse_request_line, parse_seconds_or_zero, parse_size_mb,
@@ -63,7 +63,7 @@ pub struct WorkloadArgs {
     /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
     /// `maxval` (as the lab's servers and the study's answer), a value other than the body's
     /// distinct-key count or largest value is a `wrong_answer` error. `false` accepts any 2xx.
-    #[arg(long, env = "CHECK_ANSWERS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "CHECK_ANSWERS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub check_answers: bool,
 
     /// More classes, comma separated `name:size_mb:interval_s` (the study's prompt had
@@ -120,105 +120,6 @@ impl Schedule {
         match self {
             Schedule::Open => "open",
             Schedule::Closed => "closed",
-        }
-    }
-}
-
-/// One request class: small, large, or one from `EXTRA_CLASSES` (`name:size_mb:interval_s`,
-/// always `POST` to ENDPOINT with the study's JSON body).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassSpec {
-    /// Class name: in the body's `name`, the request id, CSV rows and metric labels.
-    pub name: String,
-    /// Nominal body size in MB (about 50,000 pairs per MB).
-    pub size_mb: f64,
-    /// Time between two scheduled starts (open) or between a response and the next send (closed).
-    pub interval: Duration,
-    /// Method and path; `None` = `POST` to ENDPOINT.
-    pub request: Option<RequestLine>,
-    /// What the body is.
-    pub body: BodyKind,
-}
-
-/// An HTTP method a class may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Method {
-    /// GET: no body.
-    Get,
-    /// HEAD: no body.
-    Head,
-    /// POST: the lab's default.
-    Post,
-    /// PUT.
-    Put,
-    /// PATCH.
-    Patch,
-    /// DELETE.
-    Delete,
-}
-
-impl Method {
-    /// Every method, for parsing and messages.
-    pub const ALL: [Method; 6] = [
-        Method::Get,
-        Method::Head,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ];
-
-    /// The method's name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-
-    /// Whether requests with this method carry a body (GET and HEAD do not).
-    pub fn sends_body(self) -> bool {
-        !matches!(self, Method::Get | Method::Head)
-    }
-}
-
-/// `METHOD /path`: what one class asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestLine {
-    /// The method.
-    pub method: Method,
-    /// A path on TARGET_URL's host (checked as ENDPOINT is).
-    pub path: String,
-}
-
-impl fmt::Display for RequestLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method.as_str(), self.path)
-    }
-}
-
-/// What a class's body is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BodyKind {
-    /// The study's JSON body, `application/json`; answers are checked against it.
-    #[default]
-    Json,
-    /// Random bytes, `application/octet-stream`: a file upload. Answers are not checked.
-    Raw,
-}
-
-impl BodyKind {
-    /// The lower-case name used in the report and the JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyKind::Json => "json",
-            BodyKind::Raw => "raw",
         }
     }
 }
@@ -287,9 +188,14 @@ impl WorkloadArgs {
         Ok(())
     }
 
-    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off.
+    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off, unless its request is
+    /// a GET or HEAD (which carries no body, so its size is 0 anyway: a large download).
     pub fn has_large(&self) -> bool {
         self.large_size_mb > 0.0
+            || self
+                .large_request
+                .as_ref()
+                .is_some_and(|request| !request.method.sends_body())
     }
 
     /// All classes of this run in order: small, large (unless LARGE_SIZE_MB = 0), then the
