@@ -50,6 +50,12 @@ pub struct ServerConfig {
     #[arg(long, env = "OFFLOAD_MIN_KB", default_value_t = 64)]
     pub offload_min_kb: u64,
 
+    /// The scheduling priority (Linux nice value, 1 to 19) of the blocking-pool threads that
+    /// run /offload's parses: above the event loop's 0, so when a loop and a parse want the
+    /// same core, the loop wins. 0 = the same priority as the loop (to see what it buys).
+    #[arg(long, env = "OFFLOAD_NICE", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub offload_nice: u8,
+
     /// Seconds a new connection's first request head may take to arrive whole, counted from
     /// when the worker first looks at the connection; 0 = no limit. Past it the server answers
     /// 408 and closes the connection. actix's default is 5 s, meant for slow clients; here it

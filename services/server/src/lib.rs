@@ -19,6 +19,7 @@
 //! - [`budget`]: the cap on memory held by request bodies and their parsed maps, all workers
 //!   together.
 //! - [`observe`]: the middleware that times every request, labels it, and sets headers.
+//! - [`priority`]: the offload threads' lower scheduling priority, so the loop wins the CPU.
 //! - [`worker`]: each worker's index, its connection counter, its event-loop lag probe.
 //! - [`metrics`]: every Prometheus series: names as constants, buckets, size classes.
 //! - [`ops`]: `/healthz`, `/metrics`, JSON 404/405.
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod observe;
 pub mod ops;
 pub mod parse;
+pub mod priority;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -13,12 +13,7 @@
 //! `serde_json` in both, so the status and message are the same (see the `agreement` tests and
 //! the differential fuzz in `tests/parser_fuzz.rs`).
 
-use std::{
-    borrow::Cow,
-    collections::HashMap,
-    fmt,
-    hash::BuildHasher,
-};
+use std::{borrow::Cow, collections::HashMap, fmt, hash::BuildHasher};
 
 use serde::{
     Deserialize, Deserializer,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub upload_rules: UploadRules,
     /// OFFLOAD_MIN_KB in bytes: /offload parses smaller bodies on the loop.
     pub offload_min_bytes: usize,
+    /// OFFLOAD_NICE: the nice value of the threads that run offloaded parses.
+    pub offload_nice: u8,
     /// Requests dropped before they were answered (see `observe`): read at shutdown to tell
     /// a drain from a cut.
     pub abandoned_requests: Arc<AtomicUsize>,
@@ -35,6 +37,7 @@ impl AppState {
             max_body_bytes: config.max_body_bytes(),
             upload_rules: config.upload_rules(),
             offload_min_bytes: config.offload_min_bytes(),
+            offload_nice: config.offload_nice,
             abandoned_requests: Arc::default(),
             workers: usize::from(config.workers),
             keep_alive_seconds: config.keep_alive,

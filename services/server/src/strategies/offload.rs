@@ -16,7 +16,9 @@ use crate::{
 /// thread pool with `web::block`; the event loop only awaits the result and keeps serving
 /// other requests meanwhile. Rust has no GIL, so the threads really run in parallel: the fix
 /// the study could not get from threads in Python. `blocking_wait` shows time spent waiting
-/// for a free pool thread (BLOCKING_THREADS per worker).
+/// for a free pool thread (BLOCKING_THREADS per worker). The pool threads run at a lower
+/// priority than the loop (OFFLOAD_NICE, see [`crate::priority`]), so the loop wins the CPU
+/// whenever both want it.
 ///
 /// Only bodies of at least OFFLOAD_MIN_KB go to the pool: a 1 KB body parses in microseconds
 /// on the loop, while sending it to the pool would make it wait for a thread behind 25 MB
@@ -34,7 +36,9 @@ pub async fn offload(
         (outcome, profile)
     } else {
         let queued = Instant::now();
+        let nice = state.offload_nice;
         web::block(move || {
+            crate::priority::lower_this_thread(nice);
             profile.record(BLOCKING_WAIT, queued.elapsed());
             let outcome = parse_compute_drop(&mut profile, &body, parse_owned);
             drop(body);
