@@ -64,6 +64,10 @@ memory *args:
     cargo build --release -p lab-server
     python3 scripts/memory.py {{args}}
 
+# The study's best Python parse (orjson loads + count + max + del) on the same 25 MB body as the benchmark: the reference (`just bench-python --runs 20`)
+bench-python *args: fastapi-venv
+    .venv-fastapi/bin/python scripts/bench_python.py {{args}}
+
 # Criterion micro-benchmark: each strategy's parse + compute + drop of one 25 MB body
 bench-server *args:
     cargo bench -p lab-server --bench parse_strategies {{args}}
