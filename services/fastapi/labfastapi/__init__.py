@@ -14,10 +14,11 @@ Layout:
 | `config`         | the environment variables, checked                                 |
 | `app`            | the FastAPI app: routes, lifespan, middlewares                     |
 | `strategies`     | `/ping`, `/pong`, `/offload`: one way each to handle a big body    |
-| `gate`           | upload rules before a body is read: content type, MAX_BODY_MB      |
+| `gate`           | upload rules: content type, MAX_BODY_MB, budget, idle timeout      |
+| `budget`         | BODY_BUDGET_MB: what bodies and their parses may hold, the bound   |
 | `observe`        | timing, metrics and headers of every request                       |
 | `errors`         | every error as lab-server's JSON `{"error", "message"}`            |
 | `metrics`        | every series, lab-server's names and buckets, multiprocess scrape  |
-| `worker`         | which worker this process is (a locked slot file), event-loop lag  |
+| `worker`         | which worker this process is (a locked slot file), readiness, lag  |
 | `connections`    | counting TCP connections (uvicorn's protocol, one line added)      |
 """

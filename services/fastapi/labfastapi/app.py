@@ -2,13 +2,15 @@
 wrapped in the two lab middlewares.
 
     ObserveRequests         times every request, sets x-worker-id / x-request-id
-      └─ UploadGate         content type, MAX_BODY_MB (strategy POSTs only)
+      └─ UploadGate         content type, MAX_BODY_MB, BODY_BUDGET_MB, BODY_IDLE_TIMEOUT
+                            (strategy POSTs only)
            └─ FastAPI       routes, exception handlers (errors.py)
 
 `app` is built at import from the environment: the launcher (`python -m labfastapi`) has
 checked the settings by then and points uvicorn or gunicorn at `labfastapi.app:app`, which
 every worker process imports. The lifespan runs once in each worker: it claims the worker's
-index, sets the configuration gauges, sizes the thread pool and starts the lag probe.
+index, sets the configuration gauges, sizes the thread pool, starts the lag probe and, last,
+marks the worker ready for `/healthz`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from . import errors, metrics, strategies
+from .budget import BodyBudget
 from .config import Settings
 from .errors import json_response
 from .gate import UploadGate
 from .observe import ObserveRequests
-from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag
+from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag, workers_ready
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -46,6 +49,7 @@ def create_app(settings: Settings) -> ASGIApp:
                 settings.lag_probe_interval_ms / 1000,
             )
         )
+        slot.mark_ready()
         try:
             yield
         finally:
@@ -69,9 +73,27 @@ def create_app(settings: Settings) -> ASGIApp:
 
     @api.get("/healthz")
     async def healthz() -> Response:
-        """The server is up, with the two settings the experiments vary (lab-server's body)."""
+        """The server is up, with the two settings the experiments vary (lab-server's body),
+        once every one of the WORKERS processes has started: until then 503 `starting`, so
+        that nothing measures a WORKERS=4 server while it runs on fewer (worker.py)."""
+        ready = workers_ready(os.environ.get(WORKER_DIR_ENV), settings.workers)
+        if ready < settings.workers:
+            return json_response(
+                {
+                    "status": "starting",
+                    "workers": settings.workers,
+                    "workers_ready": ready,
+                    "keep_alive_seconds": settings.keep_alive,
+                },
+                status=503,
+            )
         return json_response(
-            {"status": "ok", "workers": settings.workers, "keep_alive_seconds": settings.keep_alive}
+            {
+                "status": "ok",
+                "workers": settings.workers,
+                "keep_alive_seconds": settings.keep_alive,
+                "workers_ready": ready,
+            }
         )
 
     @api.get("/metrics")
@@ -80,7 +102,10 @@ def create_app(settings: Settings) -> ASGIApp:
         loop as the uploads, so a scrape waits behind a parse too: one more symptom."""
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
-    return ObserveRequests(UploadGate(api, settings.max_body_bytes), settings.keep_alive)
+    # This process's share of BODY_BUDGET_MB (budget.py); the gate charges and releases it.
+    budget = BodyBudget(settings.body_budget_bytes_per_worker)
+    gate = UploadGate(api, settings.max_body_bytes, budget, settings.body_idle_timeout)
+    return ObserveRequests(gate, settings.keep_alive)
 
 
 app = create_app(Settings.from_env())

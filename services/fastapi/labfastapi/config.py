@@ -10,6 +10,8 @@
 | `BLOCKING_THREADS`      | `2`            | threads /offload may use in each worker                   |
 | `OFFLOAD_MIN_KB`        | `64`           | /offload sends bodies of at least this many KiB to a thread |
 | `SHUTDOWN_TIMEOUT`      | `30`           | seconds in-flight requests get after SIGTERM              |
+| `BODY_BUDGET_MB`        | `2048`         | MiB that bodies and their parses may hold, all workers together (each worker gets an equal share: budget.py); 503 past it |
+| `BODY_IDLE_TIMEOUT`     | `30`           | seconds an upload may go without a body byte (408 past it); 0 = no limit |
 | `SERVER`                | `uvicorn`      | `uvicorn` (its own supervisor) or `gunicorn` (uvicorn workers) |
 
 A bad value is a `ConfigError` whose message names the variable; the launcher prints it and
@@ -43,12 +45,20 @@ class Settings:
     blocking_threads: int = 2
     offload_min_kb: int = 64
     shutdown_timeout: int = 30
+    body_budget_mb: int = 2048
+    body_idle_timeout: int = 30
     server: str = "uvicorn"
 
     @property
     def max_body_bytes(self) -> int:
         """MAX_BODY_MB in bytes (MiB, as lab-server counts them)."""
         return self.max_body_mb * 1024 * 1024
+
+    @property
+    def body_budget_bytes_per_worker(self) -> int:
+        """This worker's share of BODY_BUDGET_MB in bytes: the budget split evenly between the
+        WORKERS processes (see budget.py for why it is not one shared counter)."""
+        return self.body_budget_mb * 1024 * 1024 // self.workers
 
     @property
     def offload_min_bytes(self) -> int:
@@ -73,6 +83,8 @@ class Settings:
             blocking_threads=_integer(env, "BLOCKING_THREADS", 2, 1, 1024),
             offload_min_kb=_integer(env, "OFFLOAD_MIN_KB", 64, 0, 1_048_576),
             shutdown_timeout=_integer(env, "SHUTDOWN_TIMEOUT", 30, 0, 86_400),
+            body_budget_mb=_integer(env, "BODY_BUDGET_MB", 2048, 1, 1_048_576),
+            body_idle_timeout=_integer(env, "BODY_IDLE_TIMEOUT", 30, 0, 86_400),
             server=server,
         )
 

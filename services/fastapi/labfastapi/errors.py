@@ -7,14 +7,20 @@
 | `wrong_shape`            | 422    | valid JSON, wrong shape: missing field, string, bool or  |
 |                          |        | float value, integer outside i64                         |
 | `body_read_failed`       | 400    | the client stopped sending mid-body                      |
+| `body_read_timeout`      | 408    | no body byte for BODY_IDLE_TIMEOUT seconds               |
 | `body_too_large`         | 413    | the body is larger than MAX_BODY_MB                      |
 | `unsupported_media_type` | 415    | Content-Type missing or not JSON, or a compressed body   |
+| `server_busy`            | 503    | the body and its parse do not fit BODY_BUDGET_MB's rest  |
 | `not_found`              | 404    | unknown path                                             |
 | `method_not_allowed`     | 405    | known path, wrong method                                 |
 | `internal`               | 500    | a bug: never for bad input, and never with a traceback   |
 
-FastAPI raises its own exceptions for some of these (404, 405, and `RequestValidationError`
-for /ping's typed body); the handlers here turn each into the same answer lab-server gives.
+FastAPI raises its own exceptions for some of these (404, 405, a 400 when reading or decoding
+/ping's body failed, and `RequestValidationError` for /ping's typed body); the handlers here
+turn each into the same answer lab-server gives. FastAPI's 400 says nothing about what went
+wrong, so its cause decides: a client that went away is `body_read_failed`; anything else
+(invalid UTF-8, nesting deeper than Python's recursion limit, an integer over Python's 4300
+digits) is the JSON decoder's and `malformed_json`, as serde_json classifies the same bodies.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 #: Longest message sent back, in characters: a parser message may quote a huge value.
@@ -77,9 +84,31 @@ class LabError(HTTPException):
         )
 
     @classmethod
+    def body_read_timeout(cls, idle_seconds: int) -> LabError:
+        """No body byte for BODY_IDLE_TIMEOUT: the connection closes after the answer."""
+        return cls(
+            408,
+            "body_read_timeout",
+            f"no request body byte arrived for {idle_seconds} s (BODY_IDLE_TIMEOUT)",
+            close=True,
+        )
+
+    @classmethod
     def unsupported_media_type(cls, message: str) -> LabError:
         """The request is not plain JSON."""
         return cls(415, "unsupported_media_type", message)
+
+    @classmethod
+    def server_busy(cls, needed: int, left: int, *, close: bool) -> LabError:
+        """The body and its parse do not fit what is left of this worker's BODY_BUDGET_MB
+        share; `close` when the rest of the body may still be on its way."""
+        return cls(
+            503,
+            "server_busy",
+            f"the server is busy: this request needs {needed} bytes of its body budget, "
+            f"{left} are left (BODY_BUDGET_MB); retry later",
+            close=close,
+        )
 
     def response(self) -> Response:
         """The JSON answer."""
@@ -106,8 +135,12 @@ async def _http_exception(request: Request, error: StarletteHTTPException) -> Re
         message = f"method {request.method} is not allowed on {request.url.path}"
         return error_response(405, "method_not_allowed", message, headers)
     if error.status_code == 400:
-        # FastAPI's answer when reading /ping's body failed (the client went away).
-        return error_response(400, "body_read_failed", f"reading the request body failed: {error.detail}", headers)
+        # FastAPI's answer when reading or decoding /ping's body raised; the cause says which.
+        cause = error.__cause__
+        if isinstance(cause, ClientDisconnect):
+            return LabError.body_read_failed("the client went away before the end of the body").response()
+        what = f"{type(cause).__name__}: {cause}" if cause is not None else str(error.detail)
+        return LabError.malformed_json(what).response()
     return error_response(error.status_code, f"http_{error.status_code}", str(error.detail), headers)
 
 
@@ -120,9 +153,25 @@ def _line_and_column(document: object, position: object) -> str:
     return f"line {line} column {column} (char {position})"
 
 
+def _not_json_number(value: object) -> str | None:
+    """Why `value`, as Python's json module read it, is a number the other parsers refuse
+    outright (400, not 422), or None. json reads `NaN`, `Infinity` and `1e400` (inf), which
+    are not JSON numbers, and integers of any size, where serde_json and orjson fall back to
+    a double and refuse one that overflows it (`number out of range`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a JSON number"
+    if type(value) is int:
+        try:
+            float(value)
+        except OverflowError:
+            return f"an integer of {len(str(abs(value)))} digits is out of range (infinity as a double)"
+    return None
+
+
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     """/ping's typed body: FastAPI says 422 for everything; lab-server says 400 for what is
-    not JSON (including an empty body) and 422 for JSON of the wrong shape."""
+    not JSON (including an empty body) and 422 for JSON of the wrong shape. Every error is
+    looked at, not only the first: a body with a string value before a NaN is still not JSON."""
     errors = error.errors()
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
@@ -130,9 +179,10 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         position = (first.get("loc") or ("body", None))[-1]
         where = _line_and_column(error.body, position)
         return LabError.malformed_json(f"{context.get('error', 'invalid JSON')} at {where}").response()
-    if isinstance(first.get("input"), float) and not math.isfinite(first["input"]):
-        # Python's json module reads NaN and Infinity, which are not JSON; the others refuse.
-        return LabError.malformed_json(f"{first['input']} is not a JSON value").response()
+    for each in errors:
+        why = _not_json_number(each.get("input"))
+        if why is not None:
+            return LabError.malformed_json(why).response()
     if request.scope.get("lab.body_bytes", 0) == 0:
         return LabError.malformed_json("EOF while parsing a value at line 1 column 0 (empty body)").response()
     location = ".".join(str(part) for part in first.get("loc", ()))

@@ -1,6 +1,7 @@
 """`python -m labfastapi`: reads the settings, prepares what the workers share, binds, runs
 uvicorn or gunicorn, and cleans up.
 
+0. Python 3.11 or newer (the gate's `asyncio.timeout`); an older one: a message, exit status 2.
 1. Settings from the environment (config.py). A bad value: its message, exit status 2.
 2. A fresh state directory, removed on exit: `metrics/` for prometheus-client's
    multiprocess files (PROMETHEUS_MULTIPROC_DIR, set before anything imports
@@ -32,12 +33,18 @@ from .config import ConfigError, Settings
 APP = "labfastapi.app:app"
 #: Exit status for bad settings (as clap's usage errors in lab-server).
 USAGE_ERROR = 2
+#: The oldest Python the server runs on: the gate uses `asyncio.timeout` (new in 3.11).
+MIN_PYTHON = (3, 11)
 
 logger = logging.getLogger("labfastapi")
 
 
 def main() -> int:
     """Runs the server until it is stopped; returns the exit status."""
+    too_old = python_problem(sys.version_info)
+    if too_old is not None:
+        print(f"labfastapi: {too_old}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         settings = Settings.from_env()
     except ConfigError as error:
@@ -70,6 +77,15 @@ def main() -> int:
         return 0
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def python_problem(version: tuple[int, ...]) -> str | None:
+    """Why this Python cannot run the server, or None."""
+    if tuple(version[:2]) >= MIN_PYTHON:
+        return None
+    found = ".".join(str(part) for part in version[:3])
+    wanted = ".".join(str(part) for part in MIN_PYTHON)
+    return f"Python {wanted} or newer is needed (asyncio.timeout), this is Python {found}"
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -57,8 +57,17 @@ KEEP_ALIVE_SECONDS = "lab_server_keep_alive_seconds"
 BLOCKING_THREADS = "lab_server_blocking_threads"
 #: How late each worker's lag-probe timer woke: time its event loop was busy elsewhere.
 EVENT_LOOP_LAG = "lab_server_event_loop_lag_seconds"
-#: Uploads stopped before their end, by reason (here only `too_large`: MAX_BODY_MB passed).
+#: Uploads stopped before their end, by reason: `idle` (BODY_IDLE_TIMEOUT without a byte),
+#: `over_budget` (BODY_BUDGET_MB spent), `too_large` (MAX_BODY_MB passed).
 UPLOADS_CUT_OFF = "lab_server_uploads_cut_off_total"
+#: Bytes of bodies and parses charged to BODY_BUDGET_MB right now (all workers summed).
+BUDGET_IN_USE = "lab_server_body_budget_in_use_bytes"
+#: BODY_BUDGET_MB in bytes (the workers' shares summed).
+BUDGET_CAPACITY = "lab_server_body_budget_bytes"
+
+#: The `reason` label values of UPLOADS_CUT_OFF this server uses (lab-server also has
+#: `too_slow`, for BODY_MIN_RATE_KB, which this server does not implement).
+CUT_OFF_REASONS = ("idle", "over_budget", "too_large")
 
 #: The strategy endpoints' label values; every other path is labelled `OTHER_ENDPOINT`.
 ENDPOINTS = ("ping", "pong", "offload")
@@ -137,8 +146,21 @@ event_loop_lag = Histogram(
 )
 uploads_cut_off = Counter(
     UPLOADS_CUT_OFF,
-    "Uploads stopped before their end: too_large (MAX_BODY_MB).",
+    "Uploads stopped before their end: idle (BODY_IDLE_TIMEOUT), over_budget (BODY_BUDGET_MB), "
+    "too_large (MAX_BODY_MB).",
     ["reason"],
+)
+# Each worker sets its own share and what it holds; `livesum` adds the live workers' values,
+# so the scrape shows the whole budget, as lab-server's single counter does.
+body_budget_in_use = Gauge(
+    BUDGET_IN_USE,
+    "Bytes of request bodies and parsed maps charged to BODY_BUDGET_MB right now.",
+    multiprocess_mode="livesum",
+)
+body_budget_capacity = Gauge(
+    BUDGET_CAPACITY,
+    "BODY_BUDGET_MB in bytes (all workers).",
+    multiprocess_mode="livesum",
 )
 # Configuration gauges: every worker sets the same value; `max` shows it once.
 workers_gauge = Gauge(WORKERS, "Number of worker processes (event loops).", multiprocess_mode="max")
@@ -180,7 +202,10 @@ def start_worker(settings: Settings) -> None:
         connections_total.labels(worker=str(worker))
     for endpoint in ENDPOINTS:
         active_requests.labels(endpoint=endpoint)
-    uploads_cut_off.labels(reason="too_large")
+    for reason in CUT_OFF_REASONS:
+        uploads_cut_off.labels(reason=reason)
+    body_budget_capacity.set(settings.body_budget_bytes_per_worker)
+    body_budget_in_use.set(0)
 
 
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")

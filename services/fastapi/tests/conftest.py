@@ -24,6 +24,9 @@ import pytest
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = SERVICE_DIR.parents[1]
+# A few tests check a module's pure functions in-process (never `labfastapi.app`, which
+# builds the app from the environment at import).
+sys.path.insert(0, str(SERVICE_DIR))
 #: Longest a server may take to start (import FastAPI, spawn workers) or to stop.
 START_SECONDS = 30.0
 STOP_SECONDS = 20.0

@@ -102,7 +102,7 @@ def test_the_request_id_is_echoed_when_sent(client: httpx.Client) -> None:
 
 
 def test_healthz_reports_the_settings(server: Server) -> None:
-    """/healthz is lab-server's body: status, workers, keep_alive_seconds."""
+    """/healthz is lab-server's body (status, workers, keep_alive_seconds), plus workers_ready."""
     response = httpx.get(f"{server.url}/healthz")
-    assert response.json() == {"status": "ok", "workers": 1, "keep_alive_seconds": 5}
+    assert response.json() == {"status": "ok", "workers": 1, "keep_alive_seconds": 5, "workers_ready": 1}
     assert response.headers["content-type"] == "application/json"

@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from conftest import MAX_BODY_MB, Server
+from labfastapi.gate import declared_length
+from starlette.datastructures import Headers
 
 ENDPOINTS = ["/ping", "/pong", "/offload"]
 JSON = {"content-type": "application/json"}
@@ -19,6 +21,16 @@ MALFORMED = {
     "trailing data": b'{"name":"x","data":{}} x',
     "empty body": b"",
     "NaN": b'{"name":"x","data":{"a":NaN}}',
+    # /ping: pydantic lists the string first; the NaN behind it still makes the body not JSON.
+    "NaN after a wrong value": b'{"name":"x","data":{"a":"7","b":NaN}}',
+    "Infinity from an exponent": b'{"name":"x","data":{"a":1e400}}',
+    "invalid UTF-8": b'{"name":"\xff\xfe","data":{}}',
+    # Python's json: RecursionError; orjson: depth limit; serde_json: recursion limit.
+    "deep nesting": b'{"name":"x","data":{},"z":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    # Beyond a double: serde_json and orjson say `number out of range` / `infinity`.
+    "integer of 400 digits": b'{"name":"x","data":{"a":' + b"9" * 400 + b"}}",
+    # Python's json refuses over 4300 digits with a ValueError (FastAPI's 400).
+    "integer of 5000 digits": b'{"name":"x","data":{"a":' + b"9" * 5000 + b"}}",
 }
 WRONG_SHAPE = {
     "missing name": b'{"data":{"a":1}}',
@@ -47,7 +59,8 @@ def assert_error(response: httpx.Response, status: int, kind: str) -> None:
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("case", MALFORMED)
 def test_malformed_json_is_400(client: httpx.Client, path: str, case: str) -> None:
-    """What is not JSON (syntax, truncated, trailing data, empty, NaN) is 400 malformed_json."""
+    """What is not JSON (syntax, truncated, trailing data, empty, NaN, bad UTF-8, too deep,
+    an integer beyond a double) is 400 malformed_json, never body_read_failed."""
     assert_error(client.post(path, content=MALFORMED[case], headers=JSON), 400, "malformed_json")
 
 
@@ -118,6 +131,32 @@ def test_a_client_that_leaves_mid_body_does_not_hurt_the_server(server: Server, 
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(head + b'{"name":"x","data":{')
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+#: Digits str.isdigit takes, as they arrive on the wire: `²` in latin-1 (how headers are
+#: decoded), `٣` in UTF-8.
+UNICODE_DIGITS = {"superscript two": "\u00b2".encode("latin-1"), "arabic-indic three": "\u0663".encode()}
+
+
+@pytest.mark.parametrize("length", UNICODE_DIGITS.values(), ids=UNICODE_DIGITS.keys())
+def test_a_content_length_of_unicode_digits_is_400(server: Server, length: bytes) -> None:
+    """A Content-Length made of non-ASCII digits is 400 (uvicorn's parser refuses it before
+    the gate would see it), not a crash of the gate (500)."""
+    head = (
+        b"POST /pong HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + length + b"\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head + b"{}")
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+
+
+def test_the_gate_reads_only_ascii_digits_as_a_length() -> None:
+    """declared_length takes `123` and nothing that str.isdigit alone would take."""
+    assert declared_length(Headers(raw=[(b"content-length", b"123")])) == 123
+    for raw in [*UNICODE_DIGITS.values(), b"1\xb2", b"-1", b"+1", b""]:
+        assert declared_length(Headers(raw=[(b"content-length", raw)])) is None, raw
 
 
 def test_an_unknown_path_is_a_json_404(client: httpx.Client) -> None:

@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from conftest import SERVICE_DIR, start
+from labfastapi.launcher import python_problem
+from labfastapi.worker import workers_ready
 from test_metrics import value
 
 JSON = {"content-type": "application/json"}
@@ -66,7 +68,7 @@ def test_two_uvicorn_workers_share_the_load_and_one_scrape() -> None:
     """WORKERS=2: fresh connections reach both workers, and one /metrics scrape shows both."""
     server = start(WORKERS=2)
     try:
-        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 5}
+        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 5, "workers_ready": 2}
         assert worker_ids_seen(server.url) == {"0", "1"}
         scrape = httpx.get(f"{server.url}/metrics").text
         assert value(scrape, "lab_server_workers") == 2
@@ -82,7 +84,7 @@ def test_gunicorn_with_uvicorn_workers_answers() -> None:
     """SERVER=gunicorn starts two uvicorn workers that answer, with KEEP_ALIVE=0 honoured."""
     server = start(SERVER="gunicorn", WORKERS=2, KEEP_ALIVE=0)
     try:
-        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 0}
+        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 0, "workers_ready": 2}
         response = httpx.post(f"{server.url}/ping", content=SMALL, headers=JSON)
         assert response.status_code == 200 and response.json()["count"] == 1
         assert response.headers["connection"] == "close"
@@ -125,3 +127,48 @@ def test_sigterm_stops_two_workers_and_exits_0() -> None:
     assert server.stop(signal.SIGTERM) == 0, server.logs()
     state_dir = re.search(r"state directory \(removed on exit\): (\S+)", server.logs()).group(1)
     assert not os.path.exists(state_dir), "the launcher left its state directory behind"
+
+
+def test_healthz_waits_for_every_worker() -> None:
+    """WORKERS=2: with one worker killed, /healthz (answered by the other) says 503 `starting`
+    with workers_ready 1 until the supervisor's replacement has started, then 200 again."""
+    server = start(WORKERS=2)
+    try:
+        assert server.wait_healthy()["workers_ready"] == 2
+        state_dir = re.search(r"state directory \(removed on exit\): (\S+)", server.logs()).group(1)
+        with open(os.path.join(state_dir, "workers", "ready-1")) as marker:
+            os.kill(int(marker.read()), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            response = httpx.get(f"{server.url}/healthz", timeout=5)
+            if response.status_code == 503:
+                break
+            assert time.monotonic() < deadline, "no 503 while a worker was missing"
+            time.sleep(0.01)
+        assert response.json() == {"status": "starting", "workers": 2, "workers_ready": 1, "keep_alive_seconds": 5}
+        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 5, "workers_ready": 2}
+    finally:
+        assert server.stop() == 0, server.logs()
+
+
+def test_a_ready_marker_counts_only_for_the_live_holder_of_its_slot(tmp_path) -> None:
+    """workers_ready counts `ready-<i>` only when its pid is alive and is the pid the slot's
+    lock file names; it never locks a slot, so it cannot take one from a starting worker."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    me = os.getpid()
+    slots = {0: (me, me), 1: (dead.pid, dead.pid), 2: (me, dead.pid), 3: (None, me)}
+    for index, (marker_pid, lock_pid) in slots.items():
+        (tmp_path / f"worker-{index}.lock").write_text(f"{lock_pid}\n")
+        if marker_pid is not None:
+            (tmp_path / f"ready-{index}").write_text(f"{marker_pid}\n")
+    assert workers_ready(str(tmp_path), 4) == 1
+    assert workers_ready(None, 4) == 1
+
+
+def test_an_old_python_is_refused_by_name() -> None:
+    """The launcher needs Python 3.11 (asyncio.timeout): an older one gets a message naming
+    both versions, which main() prints before exiting 2."""
+    assert python_problem((3, 11, 0)) is None and python_problem((3, 13, 1)) is None
+    message = python_problem((3, 10, 14))
+    assert message is not None and "3.11" in message and "3.10.14" in message
