@@ -5,15 +5,22 @@
 #   lab-local/debian:bookworm          debootstrap'ed bookworm (docker/build-base.sh; cached)
 #   lab-local/prometheus:debian        Debian's prometheus package, laid out like prom/prometheus (cached)
 #   lab-local/large-request-lab:e2e    the runtime layout with the host's release binaries (rebuilt every time)
+#   lab-local/large-request-lab-fastapi:e2e
+#                                      services/fastapi's image: Debian's python3 and the wheels of
+#                                      services/fastapi/requirements.txt, downloaded here on the host
+#                                      (rebuilt every time; Docker's layer cache keeps the installed
+#                                      packages while the wheels are the same)
 #
-# Needs: docker, debootstrap (root), and target/release/lab-server + lab-loadgen
-# (cargo build --release -p lab-server -p lab-loadgen).
+# Needs: docker, debootstrap (root), target/release/lab-server + lab-loadgen
+# (cargo build --release -p lab-server -p lab-loadgen), and python3 with pip that reaches PyPI.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 base_image="${LAB_BASE_IMAGE:-lab-local/debian:bookworm}"
 prometheus_image="${LAB_PROMETHEUS_IMAGE:-lab-local/prometheus:debian}"
 runtime_image="${LAB_RUNTIME_IMAGE:-lab-local/large-request-lab:e2e}"
+fastapi_image="${LAB_FASTAPI_IMAGE:-lab-local/large-request-lab-fastapi:e2e}"
+fastapi_dir="$repo/services/fastapi"
 binaries="${LAB_BINARIES_DIR:-$repo/target/release}"
 
 step() { echo "build-local-images: $*"; }
@@ -36,10 +43,30 @@ step "prometheus ready after $((SECONDS - started)) s"
 for binary in lab-server lab-loadgen; do
     [ -x "$binaries/$binary" ] || { echo "build-local-images: $binaries/$binary missing (cargo build --release -p lab-server -p lab-loadgen)" >&2; exit 1; }
 done
-context="$(mktemp -d)"
-trap 'rm -rf "$context"' EXIT
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+context="$work/runtime"
+mkdir "$context"
 cp "$binaries/lab-server" "$binaries/lab-loadgen" "$context/"
 step "building $runtime_image with $binaries/lab-server and lab-loadgen"
 docker build --build-arg "BASE_IMAGE=$base_image" -t "$runtime_image" \
     -f "$repo/docker/runtime-local.Dockerfile" "$context"
+step "runtime ready after $((SECONDS - started)) s"
+
+# The FastAPI stand-in: the same requirements.txt as services/fastapi/Dockerfile, resolved on
+# the host for the image's Python (CPython 3.11, manylinux wheels only: nothing is compiled),
+# then installed in the image with --no-index from exactly those wheels.
+[ -f "$fastapi_dir/requirements.txt" ] && [ -d "$fastapi_dir/labfastapi" ] \
+    || { echo "build-local-images: $fastapi_dir/requirements.txt or labfastapi/ missing" >&2; exit 1; }
+context="$work/fastapi"
+mkdir "$context"
+step "downloading the wheels of services/fastapi/requirements.txt"
+python3 -m pip download --quiet --disable-pip-version-check --dest "$context/wheels" \
+    --only-binary=:all: --implementation cp --python-version 3.11 --abi cp311 \
+    --platform "manylinux2014_$(uname -m)" -r "$fastapi_dir/requirements.txt"
+cp "$fastapi_dir/requirements.txt" "$context/"
+tar -C "$fastapi_dir" --exclude=__pycache__ --exclude='*.pyc' -cf - labfastapi | tar -C "$context" -xf -
+step "building $fastapi_image ($(ls "$context/wheels" | wc -l) wheels)"
+docker build --build-arg "BASE_IMAGE=$base_image" -t "$fastapi_image" \
+    -f "$repo/docker/fastapi-local.Dockerfile" "$context"
 step "all images ready after $((SECONDS - started)) s"

@@ -1,25 +1,33 @@
 #!/usr/bin/env python3
 """End-to-end check of the Compose lab: `just e2e` (run by .ci/run).
 
-It runs the user's docker-compose.yml, prometheus.yml, .env, env vars and volumes, with
-docker-compose.local.yml swapping the images for local stand-ins (no registry is reachable
-here; see docker/build-local-images.sh). Grafana is not started (it cannot run here), but every
-query of its dashboard is evaluated through Prometheus's HTTP API.
+It runs the user's docker-compose.yml with its fastapi profile, prometheus.yml, .env, env vars
+and volumes, with docker-compose.local.yml swapping the images for local stand-ins (no registry
+is reachable here; see docker/build-local-images.sh). Grafana is not started (it cannot run
+here), but every query of its dashboard is evaluated through Prometheus's HTTP API, once per
+target of its `$target` selector.
 
 Steps (each prints a line; any failure stops the run, and the stack is torn down anyway):
-  1. cargo build --release of lab-server and lab-loadgen; build the stand-in images
+  1. cargo build --release of lab-server and lab-loadgen; build the stand-in images (the
+     FastAPI one from wheels of services/fastapi/requirements.txt downloaded on the host)
   2. promtool check config prometheus.yml (inside the Prometheus stand-in)
-  3. up server, loadgen, prometheus with WORKERS=1, ENDPOINT=/ping; wait for both scrape
-     targets; the Grafana datasource's URL answers PromQL from inside the compose network;
+  3. up server, loadgen, prometheus (no profile) with WORKERS=1, ENDPOINT=/ping; wait for both
+     scrape jobs; the Grafana datasource's URL answers PromQL from inside the compose network;
      wait until the upload cycle has been on and off at least twice
   4. small-request p95 while uploads run is clearly above p95 between bursts
      (query_range of the small-request histogram, split by lab_client_large_uploads_enabled
      and lab_client_requests_in_flight{class="large"})
-  5. WORKERS=4 ENDPOINT=/pong via the environment (`up -d` again): /healthz and
-     lab_server_workers report 4; the first run's requests.csv and summary.csv are in ./results
-  6. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
-     over both runs (polled until it does, or a timeout); `scripts/export.py` writes them to CSV
-  7. down -v (also on failure or Ctrl-C)
+  5. stop loadgen (its requests.csv and summary.csv are in ./results); `--profile fastapi up`
+     fastapi and loadgen-fastapi with FASTAPI_WORKERS=1 and the same workload, for as many
+     upload cycles; print both servers' numbers side by side (each from its own run: two
+     servers parsing 25 MB at once would share this machine's two cores)
+  6. WORKERS=4 FASTAPI_WORKERS=4 ENDPOINT=/pong via the environment (`up -d` again, all five
+     services): each server's /healthz and lab_server_workers report 4; FastAPI's first run's
+     CSV files are in ./results/fastapi
+  7. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
+     over the three runs for $target=actix and for $target=fastapi, every series labelled with
+     that target (polled until it does, or a timeout); `scripts/export.py` writes them to CSV
+  8. down -v (also on failure or Ctrl-C)
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,8 +55,35 @@ from labtools.prometheus import Prometheus, finite_points, wait_for  # noqa: E40
 
 REPO = dash.REPO_ROOT
 PROJECT = "large-request-lab-e2e"
-SERVICES = ["server", "loadgen", "prometheus"]
+PROFILE = "fastapi"
+#: The lab without the profile, and what the profile adds.
+ACTIX_SERVICES = ["server", "loadgen", "prometheus"]
+FASTAPI_SERVICES = ["fastapi", "loadgen-fastapi"]
+SERVICES = ACTIX_SERVICES + FASTAPI_SERVICES
 PROMETHEUS_STANDIN = "lab-local/prometheus:debian"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server under test, as prometheus.yml's `target` label names it."""
+
+    name: str
+    server_job: str
+    loadgen_job: str
+    #: Host port of its /healthz (the variable in .env) and the variable that sets its workers.
+    port_variable: str
+    workers_variable: str
+    #: Where its loadgen writes run folders, under ./results.
+    results_subdir: str
+
+
+TARGETS = [
+    Target("actix", "lab-server", "lab-loadgen", "SERVER_PORT", "WORKERS", ""),
+    Target("fastapi", "fastapi", "loadgen-fastapi", "FASTAPI_PORT", "FASTAPI_WORKERS", "fastapi"),
+]
+#: The target whose burst/quiet ratio is asserted (the lab's own server); the others' numbers
+#: are printed beside it.
+CHECKED = TARGETS[0]
 
 REQUESTS_CSV_COLUMNS = (
     "run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,"
@@ -72,7 +108,7 @@ class Stack:
 
     def __init__(self, env: dict[str, str]):
         self.base = compose_command() + [
-            "-p", PROJECT,
+            "-p", PROJECT, "--profile", PROFILE,
             "-f", str(REPO / "docker-compose.yml"),
             "-f", str(REPO / "docker-compose.local.yml"),
         ]
@@ -84,8 +120,8 @@ class Stack:
             capture_output=capture, text=True,
         )
 
-    def up(self, env: dict[str, str]) -> None:
-        self.run("up", "-d", "--no-build", *SERVICES, env=env)
+    def up(self, env: dict[str, str], services: list[str] = SERVICES) -> None:
+        self.run("up", "-d", "--no-build", *services, env=env)
 
     def down(self) -> None:
         self.run("down", "-v", "--remove-orphans", "--timeout", "40", check=False)
@@ -135,25 +171,35 @@ def promtool_check() -> None:
     log("promtool check config prometheus.yml: SUCCESS")
 
 
-def wait_for_scrapes(prom: Prometheus) -> None:
+def wait_for_scrapes(prom: Prometheus, targets: list[Target]) -> None:
     wait_for("Prometheus ready", prom.ready, timeout=90)
 
-    def both_targets_up():
-        health = {t["labels"]["job"]: t["health"] for t in prom.targets()}
-        return health.get("lab-server") == "up" and health.get("lab-loadgen") == "up" and health
+    jobs = [job for target in targets for job in (target.server_job, target.loadgen_job)]
 
-    health = wait_for("both scrape targets up", both_targets_up, timeout=120)
-    log(f"scrape targets: {health}")
-    wait_for("small-request samples",
-             lambda: prom.scalar('sum(lab_client_requests_total{class="small"})'), timeout=60)
+    def all_jobs_up():
+        health = {t["labels"]["job"]: (t["health"], t["labels"].get("target")) for t in prom.targets()}
+        return all(health.get(job, ("",))[0] == "up" for job in jobs) and health
+
+    health = wait_for(f"scrape jobs {jobs} up", all_jobs_up, timeout=120)
+    log(f"scrape jobs (health, target label): {health}")
+    for target in targets:
+        wait_for(f"small-request samples of {target.name}",
+                 lambda: prom.scalar(f'sum(lab_client_requests_total{{class="small", target="{target.name}"}})'),
+                 timeout=60)
 
 
-def wait_for_cycles(prom: Prometheus, since: float, cycles: int, timeout: float) -> float:
-    """Wait until lab_client_large_uploads_enabled has been seen going 0 -> 1 (or starting at
-    1) and 1 -> 0 at least `cycles` times each, plus a few quiet seconds; return the time."""
+def wait_for_cycles(prom: Prometheus, targets: list[Target], since: float, cycles: int, timeout: float) -> float:
+    """Wait until the targets' lab_client_large_uploads_enabled has been seen going 0 -> 1
+    (or starting at 1) and 1 -> 0 at least `cycles` times each, plus a few quiet seconds;
+    return the time."""
+    names = " and ".join(target.name for target in targets)
 
     def completed_cycles() -> int:
-        series = prom.query_range("max(lab_client_large_uploads_enabled)", since, time.time(), 1)
+        return min(target_cycles(target) for target in targets)
+
+    def target_cycles(target: Target) -> int:
+        series = prom.query_range(
+            f'max(lab_client_large_uploads_enabled{{target="{target.name}"}})', since, time.time(), 1)
         if not series:
             return 0
         values = [v for _, v in finite_points(series[0])]
@@ -179,62 +225,70 @@ def wait_for_cycles(prom: Prometheus, since: float, cycles: int, timeout: float)
     while True:
         done = completed_cycles()
         if done >= cycles:
-            log(f"upload cycle seen on/off {done} times")
+            log(f"upload cycle seen on/off {done} times ({names})")
             return time.time()
         if time.monotonic() > deadline:
-            raise CheckFailed(f"only {done} upload on/off cycles after {timeout:.0f} s")
+            raise CheckFailed(f"only {done} upload on/off cycles ({names}) after {timeout:.0f} s")
         if time.monotonic() - last_report > 15:
-            log(f"waiting for {cycles} upload on/off cycles ({done} so far)")
+            log(f"waiting for {cycles} upload on/off cycles of {names} ({done} so far)")
             last_report = time.monotonic()
         time.sleep(2)
 
 
 def evaluate_panel_queries(prom: Prometheus, start: float, end: float, verbose: bool) -> list[str]:
-    """Every dashboard query, expanded as Grafana would for this range; returns the names of
-    those that returned no data."""
-    queries = dash.panel_queries(dash.load_dashboard())
-    empty = []
-    for query in queries:
-        ready = dash.interpolate(query, end - start)
-        left = dash.unexpanded_variables(ready.expr)
-        if left:
-            raise CheckFailed(f"{query.name}: unexpanded Grafana variables {left}")
-        if query.instant:
-            result = prom.query(ready.expr, at=end)
-            finite = [v for v in (float(s["value"][1]) for s in result) if math.isfinite(v)]
-            shown = ", ".join(f"{v:g}" for v in finite[:4])
-        else:
-            result = prom.query_range(ready.expr, start, end, ready.step_seconds)
-            finite = [p for s in result for p in finite_points(s)]
-            shown = f"{len(result)} series, {len(finite)} points"
-        if verbose:
-            status = "ok" if finite else "EMPTY"
-            print(f"  [{status:5}] {query.name}: {shown}   ({ready.expr[:80]}...)", flush=True)
-        if not finite:
-            empty.append(query.name)
-    return empty
+    """Every dashboard query, expanded as Grafana would for this range, once with each target
+    chosen in the `$target` selector; returns `<target>: <query>` for each that returned no
+    data, or a series not labelled with that target (a query that mixes or drops targets)."""
+    board = dash.load_dashboard()
+    failed = []
+    for target in TARGETS:
+        variables = dash.variable_values(board, {"target": target.name})
+        for query in dash.panel_queries(board):
+            ready = dash.interpolate(query, end - start, variables=variables)
+            left = dash.unexpanded_variables(ready.expr)
+            if left:
+                raise CheckFailed(f"{query.name}: unexpanded Grafana variables {left}")
+            if query.instant:
+                result = prom.query(ready.expr, at=end)
+                finite = [v for v in (float(s["value"][1]) for s in result) if math.isfinite(v)]
+                shown = ", ".join(f"{v:g}" for v in finite[:4])
+            else:
+                result = prom.query_range(ready.expr, start, end, ready.step_seconds)
+                finite = [p for s in result for p in finite_points(s)]
+                shown = f"{len(result)} series, {len(finite)} points"
+            labelled = {s["metric"].get("target") for s in result}
+            ok = bool(finite) and labelled == {target.name}
+            if verbose:
+                status = "ok" if ok else ("EMPTY" if not finite else "LABEL")
+                print(f"  [{status:5}] {target.name:8} {query.name}: {shown}"
+                      + ("" if ok or not finite else f"; target labels {sorted(map(str, labelled))}"),
+                      flush=True)
+            if not ok:
+                failed.append(f"{target.name}: {query.name}")
+    return failed
 
 
 def check_panel_queries(prom: Prometheus, start: float, timeout: float) -> float:
-    """Poll until every dashboard query returns data over [start, now]; fail after `timeout`.
-    Returns the end of the range that passed."""
+    """Poll until every dashboard query returns data over [start, now] for every target;
+    fail after `timeout`. Returns the end of the range that passed."""
     deadline = time.monotonic() + timeout
     while True:
         end = time.time()
         final = time.monotonic() > deadline
-        empty = evaluate_panel_queries(prom, start, end, verbose=False)
-        if not empty or final:
-            empty = evaluate_panel_queries(prom, start, end, verbose=True)
-            if empty:
-                raise CheckFailed(f"{len(empty)} dashboard queries returned no data: {empty}")
+        failed = evaluate_panel_queries(prom, start, end, verbose=False)
+        if not failed or final:
+            failed = evaluate_panel_queries(prom, start, end, verbose=True)
+            if failed:
+                raise CheckFailed(f"{len(failed)} dashboard queries returned no data for their target: {failed}")
             log(f"all {len(dash.panel_queries(dash.load_dashboard()))} dashboard queries returned data "
-                f"over the last {end - start:.0f} s")
+                f"for {' and '.join(t.name for t in TARGETS)} over the last {end - start:.0f} s")
             return end
         time.sleep(3)
 
 
-def split_small_latency(prom: Prometheus, start: float, end: float) -> dict:
-    """Small-request p95 while 25 MB uploads run vs between bursts, from the client histogram.
+def split_small_latency(prom: Prometheus, target: Target, start: float, end: float) -> dict:
+    """Small-request p95 while 25 MB uploads run vs between bursts, from the client histogram of
+    one target (its own loadgen's uploads decide the phases).
 
     One query_range at a 1 s step (the scrape interval) gives the small-request histogram's
     cumulative buckets; the increase of each bucket between two steps is added to the "burst"
@@ -243,12 +297,13 @@ def split_small_latency(prom: Prometheus, start: float, end: float) -> dict:
     otherwise (the edges). p95 of each is computed like histogram_quantile.
     """
     step = 1.0
+    only = f'target="{target.name}"'
     buckets = prom.query_range(
-        'sum by (le) (lab_client_request_duration_seconds_bucket{class="small"})', start, end, step)
-    enabled = prom.query_range("max(lab_client_large_uploads_enabled)", start, end, step)
-    in_flight = prom.query_range('sum(lab_client_requests_in_flight{class="large"})', start, end, step)
+        f'sum by (le) (lab_client_request_duration_seconds_bucket{{class="small", {only}}})', start, end, step)
+    enabled = prom.query_range(f"max(lab_client_large_uploads_enabled{{{only}}})", start, end, step)
+    in_flight = prom.query_range(f'sum(lab_client_requests_in_flight{{class="large", {only}}})', start, end, step)
     if not buckets or not enabled or not in_flight:
-        raise CheckFailed("small-request buckets, uploads-enabled or in-flight series missing")
+        raise CheckFailed(f"{target.name}: small-request buckets, uploads-enabled or in-flight series missing")
 
     enabled_at = dict(finite_points(enabled[0]))
     in_flight_at = dict(finite_points(in_flight[0]))
@@ -298,17 +353,16 @@ def burst_vs_quiet(prom: Prometheus, start: float, min_ratio: float, timeout: fl
     last_report = 0.0
     while True:
         end = time.time()
-        result = split_small_latency(prom, start, end)
+        result = split_small_latency(prom, CHECKED, start, end)
         enough = min(result["burst_count"], result["quiet_count"]) >= MIN_SMALL_PER_PHASE
         if enough or time.monotonic() > deadline:
             break
         if time.monotonic() - last_report > 15:
-            log(f"small requests so far: {result['burst_count']:.0f} during bursts, "
+            log(f"{CHECKED.name} small requests so far: {result['burst_count']:.0f} during bursts, "
                 f"{result['quiet_count']:.0f} between (need {MIN_SMALL_PER_PHASE} each)")
             last_report = time.monotonic()
         time.sleep(5)
-    log("small requests, WORKERS=1 /ping: " + json.dumps(
-        {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()}))
+    log(f"{CHECKED.name} small requests, WORKERS=1 /ping: " + rounded_json(result))
     for phase in ("burst", "quiet"):
         if result[f"{phase}_count"] < MIN_SMALL_PER_PHASE:
             raise CheckFailed(f"too few small requests in the {phase} phase after {timeout:.0f} s: "
@@ -318,12 +372,56 @@ def burst_vs_quiet(prom: Prometheus, start: float, min_ratio: float, timeout: fl
         raise CheckFailed(
             f"small-request p95 during bursts ({result['burst_p95_ms']:.1f} ms) is not clearly above "
             f"p95 between bursts ({result['quiet_p95_ms']:.1f} ms): ratio {ratio:.2f} < {min_ratio}")
-    log(f"p95 during bursts is {ratio:.1f}x p95 between bursts (need >= {min_ratio}): ok")
-    scraped = prom.query(f'avg_over_time(up{{job="lab-server"}}[{int(end - start)}s])', at=end)
-    if scraped:
-        log(f"server scrapes that succeeded in this run: {float(scraped[0]['value'][1]):.0%} "
-            "(a scrape waits behind a 25 MB parse like any request; 1 s timeout)")
+    log(f"{CHECKED.name}: p95 during bursts is {ratio:.1f}x p95 between bursts (need >= {min_ratio}): ok")
     return end
+
+
+def rounded_json(values: dict) -> str:
+    return json.dumps({k: (round(v, 2) if isinstance(v, float) and math.isfinite(v) else
+                           (None if isinstance(v, float) else v)) for k, v in values.items()})
+
+
+def side_by_side(prom: Prometheus, windows: dict[str, tuple[float, float]]) -> None:
+    """Every target's numbers, each over its own run with the same settings and workload
+    (target name -> (start, end)), printed beside each other: small p95 during its bursts and
+    between them, the large median, the worst worker's event-loop lag p99, the client's
+    outcomes and the share of server scrapes that succeeded. Only printed: the lab asserts its
+    own server's effect above, and the rest is what the run saw."""
+    for target in TARGETS:
+        start, end = windows[target.name]
+        window = f"{int(end - start)}s"
+        only = f'target="{target.name}"'
+
+        def value(expr: str) -> float:
+            result = prom.query(expr, at=end)
+            return float(result[0]["value"][1]) if result else math.nan
+
+        large_median = value(
+            f"histogram_quantile(0.5, sum by (le) "
+            f'(increase(lab_client_request_duration_seconds_bucket{{class="large", {only}}}[{window}])))')
+        lag_p99 = value(
+            f"max(histogram_quantile(0.99, sum by (worker, le) "
+            f"(increase(lab_server_event_loop_lag_seconds_bucket{{{only}}}[{window}]))))")
+        scraped = value(f'avg_over_time(up{{job="{target.server_job}"}}[{window}])')
+        outcomes = {}
+        for series in prom.query(
+                f"sum by (class, outcome) (increase(lab_client_requests_total{{{only}}}[{window}]))", at=end):
+            count = round(float(series["value"][1]))
+            if count:
+                outcomes[f"{series['metric']['class']} {series['metric']['outcome']}"] = count
+        split = split_small_latency(prom, target, start, end)
+        log(f"side by side, {target.name} (WORKERS=1, /ping, {int(end - start)} s): " + rounded_json({
+            "small_p95_ms_during_uploads": split["burst_p95_ms"],
+            "small_p95_ms_between_bursts": split["quiet_p95_ms"],
+            "small_p50_ms_during_uploads": split["burst_p50_ms"],
+            "small_during_uploads": split["burst_count"],
+            "small_between_bursts": split["quiet_count"],
+            "large_median_ms": large_median * 1000,
+            "event_loop_lag_p99_ms_worst_worker": lag_p99 * 1000,
+            "server_scrapes_succeeded": scraped,
+        }) + f" requests: {json.dumps(outcomes, sort_keys=True)}")
+    log("(a server scrape waits behind a 25 MB parse like any request, with a 1 s timeout, so "
+        "server-side numbers miss the worst moments; the client's are served from their own thread)")
 
 
 def check_grafana_datasource_url(stack: Stack) -> None:
@@ -349,26 +447,27 @@ def check_grafana_datasource_url(stack: Stack) -> None:
     log(f"Grafana's datasource url http://{host}:{port} answers PromQL inside the compose network")
 
 
-def check_workers(prom: Prometheus, server_url: str, expected: int) -> None:
+def check_workers(prom: Prometheus, target: Target, server_url: str, expected: int) -> None:
     health = wait_for(
-        f"/healthz reporting {expected} workers",
+        f"{target.name} /healthz reporting {expected} workers",
         lambda: (lambda h: h if h.get("workers") == expected else None)(http_json(server_url + "/healthz")),
         timeout=120,
     )
-    log(f"/healthz: {health}")
+    log(f"{target.name} /healthz: {health}")
     value = wait_for(
-        f"lab_server_workers == {expected} in Prometheus",
-        lambda: prom.scalar("max(lab_server_workers)") == expected, timeout=60)
-    board_query = next(q for q in dash.panel_queries(dash.load_dashboard())
-                       if q.panel_title == "Server workers")
-    shown = prom.scalar(board_query.expr)
+        f"lab_server_workers{{target=\"{target.name}\"}} == {expected} in Prometheus",
+        lambda: prom.scalar(f'max(lab_server_workers{{target="{target.name}"}})') == expected, timeout=60)
+    board = dash.load_dashboard()
+    board_query = next(q for q in dash.panel_queries(board) if q.panel_title == "Server workers")
+    ready = dash.interpolate(board_query, 60, variables=dash.variable_values(board, {"target": target.name}))
+    shown = prom.scalar(ready.expr)
     if shown != expected:
-        raise CheckFailed(f"the dashboard's 'Server workers' query shows {shown}, not {expected}")
-    log(f"lab_server_workers and the 'Server workers' panel report {expected}: {value}")
+        raise CheckFailed(f"the dashboard's 'Server workers' query shows {shown} for {target.name}, not {expected}")
+    log(f"{target.name}: lab_server_workers and the 'Server workers' panel report {expected}: {value}")
 
 
-def check_results_csv(run_id: str) -> Path:
-    run_dir = REPO / "results" / run_id
+def check_results_csv(target: Target, run_id: str) -> Path:
+    run_dir = REPO / "results" / target.results_subdir / run_id
     requests = run_dir / "requests.csv"
     summary = run_dir / "summary.csv"
     wait_for(f"{requests} and {summary}", lambda: requests.is_file() and summary.is_file(), timeout=60)
@@ -401,7 +500,12 @@ def check_export(prometheus_url: str, start: float, end: float) -> None:
     queries = dash.panel_queries(dash.load_dashboard())
     if len(files) < len(queries):
         raise CheckFailed(f"export wrote {len(files)} CSV files for {len(queries)} queries")
-    log(f"export: {len(files)} CSV files in {out.relative_to(REPO)}")
+    # The export takes the dashboard's default selection (All): every target, labelled.
+    with open(files[0], newline="") as file:
+        exported = {row.get("target") for row in csv.DictReader(file)}
+    if not {t.name for t in TARGETS} <= exported:
+        raise CheckFailed(f"{files[0].name}: targets {sorted(map(str, exported))}, not every one of the run")
+    log(f"export: {len(files)} CSV files in {out.relative_to(REPO)}, every target in them")
 
 
 # --- main --------------------------------------------------------------------------------
@@ -431,9 +535,12 @@ def main() -> int:
     env["LAB_UID"] = str(results.stat().st_uid)
     env["LAB_GID"] = str(results.stat().st_gid)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    run_env = dict(env, WORKERS="1", ENDPOINT="/ping", RUN_ID=f"e2e-{stamp}-workers1")
+    run_env = dict(env, WORKERS="1", FASTAPI_WORKERS="1", ENDPOINT="/ping", RUN_ID=f"e2e-{stamp}-workers1")
     prometheus_url = f"http://127.0.0.1:{host_port(env, 'PROMETHEUS_PORT', defaults.get('PROMETHEUS_PORT', '9090'))}"
-    server_url = f"http://127.0.0.1:{host_port(env, 'SERVER_PORT', defaults.get('SERVER_PORT', '8000'))}"
+    server_urls = {
+        target.name: f"http://127.0.0.1:{host_port(env, target.port_variable, defaults[target.port_variable])}"
+        for target in TARGETS
+    }
     prom = Prometheus(prometheus_url)
 
     total = time.monotonic()
@@ -442,27 +549,51 @@ def main() -> int:
 
     stack = Stack(run_env)
     stack.down()  # leftovers of an interrupted run
+    actix, fastapi = TARGETS
     ok = False
     try:
-        log(f"up {SERVICES} with WORKERS=1 ENDPOINT=/ping LARGE_ON={env.get('LARGE_ON', defaults['LARGE_ON'])} "
+        # First run: the lab as users start it without the profile (actix alone on the
+        # machine, so its bursts and pauses are its own).
+        log(f"up {ACTIX_SERVICES} with WORKERS=1 ENDPOINT=/ping "
+            f"LARGE_ON={env.get('LARGE_ON', defaults['LARGE_ON'])} "
             f"LARGE_OFF={env.get('LARGE_OFF', defaults['LARGE_OFF'])}")
         up_started = time.monotonic()
-        stack.up(run_env)
-        wait_for_scrapes(prom)
+        stack.up(run_env, ACTIX_SERVICES)
+        wait_for_scrapes(prom, [actix])
         start = time.time() - 5
         log(f"scraping after {time.monotonic() - up_started:.0f} s")
-        check_workers(prom, server_url, 1)
+        check_workers(prom, actix, server_urls[actix.name], 1)
         check_grafana_datasource_url(stack)
-        wait_for_cycles(prom, start, args.cycles, timeout=300)
-        burst_vs_quiet(prom, start, args.min_ratio, timeout=240)
+        wait_for_cycles(prom, [actix], start, args.cycles, timeout=300)
+        actix_end = burst_vs_quiet(prom, start, args.min_ratio, timeout=240)
 
-        # Second run, switched through the environment only, as a user would: 4 workers, and
-        # /pong, whose phases the "Where server time goes" panel shows (/ping has none).
-        log("WORKERS=4 ENDPOINT=/pong via the environment: up -d again")
-        stack.up(dict(run_env, WORKERS="4", ENDPOINT="/pong", RUN_ID=f"e2e-{stamp}-workers4-pong"))
-        check_workers(prom, server_url, 4)
-        # The first run's loadgen was replaced (SIGTERM): its CSV files must be there.
-        check_results_csv(run_env["RUN_ID"])
+        # The profile, same settings and workload: FastAPI on its own for as many upload cycles
+        # (actix's loadgen stops, writing its CSV files, so the two servers do not share the
+        # machine's two cores while each one's numbers are taken).
+        log(f"stop loadgen; --profile {PROFILE} up {FASTAPI_SERVICES} with FASTAPI_WORKERS=1 ENDPOINT=/ping")
+        phase_started = time.monotonic()
+        stack.run("stop", "--timeout", "40", "loadgen")
+        check_results_csv(actix, run_env["RUN_ID"])
+        stack.up(run_env, FASTAPI_SERVICES)
+        wait_for_scrapes(prom, [fastapi])
+        fastapi_start = time.time() - 5
+        check_workers(prom, fastapi, server_urls[fastapi.name], 1)
+        fastapi_end = wait_for_cycles(prom, [fastapi], fastapi_start, args.cycles, timeout=300)
+        log(f"FastAPI's run took {time.monotonic() - phase_started:.0f} s")
+        side_by_side(prom, {actix.name: (start, actix_end), fastapi.name: (fastapi_start, fastapi_end)})
+
+        # Last run, everything up at once as `docker compose --profile fastapi up` starts it,
+        # switched through the environment only, as a user would: 4 workers in each server,
+        # and /pong, whose phases the "Where server time goes" panel shows (/ping has none).
+        log("WORKERS=4 FASTAPI_WORKERS=4 ENDPOINT=/pong via the environment: up -d again, both targets")
+        phase_started = time.monotonic()
+        stack.up(dict(run_env, WORKERS="4", FASTAPI_WORKERS="4", ENDPOINT="/pong",
+                      RUN_ID=f"e2e-{stamp}-workers4-pong"))
+        log(f"all five services up again after {time.monotonic() - phase_started:.0f} s")
+        for target in TARGETS:
+            check_workers(prom, target, server_urls[target.name], 4)
+        # FastAPI's first loadgen was replaced (SIGTERM): its CSV files must be there.
+        check_results_csv(fastapi, run_env["RUN_ID"])
         end = check_panel_queries(prom, start, timeout=90)
         check_export(prometheus_url, start, end)
         ok = True

@@ -7,8 +7,9 @@ run's time range, through Prometheus's HTTP API (/api/v1/query_range). `just exp
     scripts/export.py --prometheus http://127.0.0.1:9090 --out results/my-export
 
 The queries are the dashboard's own (grafana/dashboards/large-request-lab.json), with
-$__rate_interval and friends expanded as Grafana would for this range, so the numbers in the
-CSV are the numbers on screen. One CSV per query (long format: one row per series and
+$__rate_interval and friends expanded as Grafana would for this range and $target as its
+default, All (every target, each series labelled with its own), so the numbers in the CSV are
+the numbers on screen. One CSV per query (long format: one row per series and
 timestamp) plus index.csv, which lists each file with its panel, legend and exact PromQL.
 """
 
@@ -76,8 +77,11 @@ def export(prom: Prometheus, start: float, end: float, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     index_rows = []
-    for number, query in enumerate(dash.panel_queries(dash.load_dashboard()), start=1):
-        ready = dash.interpolate(query, end - start)
+    board = dash.load_dashboard()
+    # The dashboard's default selection: every target (All), each series labelled with its own.
+    variables = dash.variable_values(board)
+    for number, query in enumerate(dash.panel_queries(board), start=1):
+        ready = dash.interpolate(query, end - start, variables=variables)
         series = prom.query_range(ready.expr, start, end, ready.step_seconds)
         label_names = sorted({name for s in series for name in s["metric"]})
         path = out / f"{number:02d}-{slug(query.panel_title)}-{query.ref_id}.csv"

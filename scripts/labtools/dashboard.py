@@ -8,6 +8,10 @@ panel's query outside Grafana (the e2e check, `just export`) we expand them the 
     $__rate_interval  max($__interval + scrape interval, 4 x scrape interval): a window that
                       always holds at least four scrapes, so rate() has two points to work with
     $__range          the whole time range
+
+and the dashboard's own template variables (`$target`: which servers to show), formatted as
+Grafana's Prometheus datasource formats them: a multi-value or "All"-able variable is
+regex-escaped, several values become `(a|b)`, "All" becomes the variable's allValue.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ _ROUND_TABLE_MS = [
     (5400000, 3600000), (9000000, 7200000), (16200000, 10800000), (32400000, 21600000),
     (86400000, 43200000),
 ]
+
+#: Grafana's value for "All" in a variable's selection.
+ALL = "$__all"
+#: Characters Grafana escapes in a regex-formatted variable value (prometheusSpecialRegexEscape).
+_REGEX_SPECIAL = re.compile(r"[$^*{}\[\]'+?.()|]")
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -97,6 +106,43 @@ def panel_queries(dashboard: dict) -> list[PanelQuery]:
     return queries
 
 
+def template_variables(dashboard: dict) -> dict[str, dict]:
+    """The dashboard's template variables by name (`$target`, ...)."""
+    return {variable["name"]: variable for variable in dashboard.get("templating", {}).get("list", [])}
+
+
+def regex_escape(value: str) -> str:
+    """A value as Grafana puts it into a PromQL regex matcher: regex characters escaped, with
+    the backslash doubled because the regex sits inside a PromQL string."""
+    return _REGEX_SPECIAL.sub(lambda m: "\\\\" + m.group(0), value.replace("\\", "\\\\\\\\"))
+
+
+def variable_value(variable: dict, selected: str | list[str]) -> str:
+    """The text Grafana substitutes for `variable` when `selected` is chosen: the allValue for
+    "All", one escaped value, or `(a|b)` for several."""
+    values = [selected] if isinstance(selected, str) else list(selected)
+    if not values:
+        raise ValueError(f"${variable['name']}: nothing selected")
+    if ALL in values:
+        if variable.get("allValue") is None:
+            raise ValueError(f"${variable['name']}: All needs an allValue to be expanded here")
+        return variable["allValue"]
+    if not variable.get("multi") and not variable.get("includeAll"):
+        return values[0]
+    escaped = [regex_escape(value) for value in values]
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+
+
+def variable_values(dashboard: dict, selection: dict[str, str | list[str]] | None = None) -> dict[str, str]:
+    """Every template variable's substitution: as in `selection` (name -> chosen values), else
+    the dashboard's default (its saved `current` selection: All for `$target`)."""
+    values = {}
+    for name, variable in template_variables(dashboard).items():
+        chosen = (selection or {}).get(name, variable.get("current", {}).get("value", ALL))
+        values[name] = variable_value(variable, chosen)
+    return values
+
+
 def parse_duration(text: str) -> float:
     """`5s` -> 5.0, `250ms` -> 0.25, `1m` -> 60.0 (Grafana's interval syntax)."""
     match = _DURATION_RE.match(text.strip())
@@ -137,9 +183,11 @@ def interpolate(
     range_seconds: float,
     scrape_interval: float = SCRAPE_INTERVAL_SECONDS,
     max_data_points: int | None = None,
+    variables: dict[str, str] | None = None,
 ) -> Interpolated:
     """Expand $__interval, $__rate_interval and $__range as Grafana would for a panel of this
-    width showing `range_seconds` of data."""
+    width showing `range_seconds` of data, and the template variables in `variables` (name ->
+    substitution, see `variable_values`)."""
     if max_data_points is None:
         max_data_points = max(100, FULL_WIDTH_PIXELS * query.panel_width // 24)
     interval = round_interval(range_seconds / max_data_points)
@@ -162,6 +210,8 @@ def interpolate(
     for variable, value in replacements:
         expr = expr.replace(variable, value)
         expr = expr.replace("${" + variable[1:] + "}", value)
+    for name, value in (variables or {}).items():
+        expr = re.sub(r"\$\{" + re.escape(name) + r"\}|\$" + re.escape(name) + r"\b", lambda _: value, expr)
     return Interpolated(expr, interval, interval, rate_interval)
 
 

@@ -17,12 +17,15 @@ def services(compose_file):
     return compose_file["services"]
 
 
-def test_the_override_only_swaps_images(repo):
+def test_the_override_only_swaps_images(repo, compose_file):
     override = yaml.safe_load((repo / "docker-compose.local.yml").read_text())
     assert set(override) == {"services"}
     for name, service in override["services"].items():
         assert set(service) == {"image"}, f"{name} sets more than its image: {set(service)}"
         assert service["image"].startswith("lab-local/")
+    # Every service the e2e starts, the fastapi profile's included (Grafana cannot run here).
+    assert set(override["services"]) == set(services(compose_file)) - {"grafana"}
+    assert override["services"]["loadgen-fastapi"]["image"] == override["services"]["loadgen"]["image"]
 
 
 def test_user_facing_images_are_official_and_pinned(compose_file, repo):
@@ -63,6 +66,8 @@ def test_host_ports_are_bound_to_loopback(compose_file):
     for name, service in services(compose_file).items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name}: {port}"
+    published = [p.split(":")[1] for s in services(compose_file).values() for p in s.get("ports", [])]
+    assert len(published) == len(set(published)), f"two services publish one host port: {published}"
 
 
 def test_workers_and_other_knobs_come_from_the_environment(compose_file):
@@ -84,7 +89,9 @@ def test_env_file_documents_every_variable_with_the_same_default(repo):
         assert name in env, f"{name} is not in .env"
         if name not in ("LAB_UID", "LAB_GID"):
             assert env[name] == default, f"{name}: .env says {env[name]}, compose defaults to {default}"
-    for name in re.findall(r"^      ([A-Z_]+):\s*$", text, flags=re.M):
+    pass_through = re.findall(r"^\s+([A-Z_]+):\s*$", text, flags=re.M)
+    assert {"EXTRA_CLASSES", "RUN_ID"} <= set(pass_through)
+    for name in pass_through:
         assert name in documented, f"pass-through {name} is not documented in .env"
 
 
@@ -125,11 +132,115 @@ def test_dashboard_provider_reads_the_mounted_dashboards_folder(repo, compose_fi
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in mounts
 
 
-def test_prometheus_scrapes_both_services_every_second(prometheus_config, compose_file):
+def test_prometheus_scrapes_the_lab_services_every_second(prometheus_config, compose_file):
     assert prometheus_config["global"]["scrape_interval"] == "1s"
-    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prometheus_config["scrape_configs"]}
-    assert targets == {"lab-server": ["server:8000"], "lab-loadgen": ["loadgen:9100"]}
+    jobs = {job["job_name"]: job for job in prometheus_config["scrape_configs"]}
+    static = {name: job["static_configs"][0]["targets"] for name, job in jobs.items() if "static_configs" in job}
+    assert static == {"lab-server": ["server:8000"], "lab-loadgen": ["loadgen:9100"]}
     assert {"server", "loadgen"} <= set(services(compose_file))
+
+
+def job_target_label(job: dict) -> str:
+    """The `target` label a scrape job gives its series: a static label, or set by relabelling."""
+    labels = {config.get("labels", {}).get("target") for config in job.get("static_configs", [])}
+    for rule in job.get("relabel_configs", []):
+        if rule.get("target_label") == "target" and not rule.get("source_labels"):
+            labels.add(rule["replacement"])
+    labels.discard(None)
+    assert len(labels) == 1, f"{job['job_name']}: target labels {labels}"
+    return labels.pop()
+
+
+def test_every_scrape_job_carries_the_target_it_measures(prometheus_config):
+    """Servers and their load generators alike: `actix` for lab-server, `fastapi` for FastAPI."""
+    targets = {job["job_name"]: job_target_label(job) for job in prometheus_config["scrape_configs"]}
+    assert targets == {"lab-server": "actix", "lab-loadgen": "actix",
+                       "fastapi": "fastapi", "loadgen-fastapi": "fastapi"}
+
+
+def test_the_fastapi_jobs_find_the_profile_services_by_dns(prometheus_config, compose_file):
+    """Found by DNS (the compose service names, on their container ports): without the profile
+    the names do not resolve and the jobs have no targets, instead of targets shown down."""
+    jobs = {job["job_name"]: job for job in prometheus_config["scrape_configs"]}
+    for job_name, service, port in [("fastapi", "fastapi", 8000), ("loadgen-fastapi", "loadgen-fastapi", 9100)]:
+        (dns,) = jobs[job_name]["dns_sd_configs"]
+        assert dns["names"] == [service] and dns["type"] == "A" and dns["port"] == port
+        assert "static_configs" not in jobs[job_name]
+        assert services(compose_file)[service]["profiles"] == ["fastapi"]
+        published = services(compose_file)[service]["ports"][0]
+        assert published.endswith(f":{port}"), f"{service} does not listen on {port}: {published}"
+
+
+# --- the fastapi profile ------------------------------------------------------------------
+
+
+def test_the_fastapi_profile_adds_two_services_and_nothing_else(compose_file):
+    profiled = {name: s["profiles"] for name, s in services(compose_file).items() if "profiles" in s}
+    assert profiled == {"fastapi": ["fastapi"], "loadgen-fastapi": ["fastapi"]}
+    # Without the profile the lab is what it was: these four, none depending on the profile.
+    default = {name for name, s in services(compose_file).items() if "profiles" not in s}
+    assert default == {"server", "loadgen", "prometheus", "grafana"}
+    for name in default:
+        assert not set(services(compose_file)[name].get("depends_on", {})) & set(profiled), name
+
+
+def test_the_fastapi_server_is_built_from_its_dockerfile_and_checked_without_curl(compose_file, repo):
+    fastapi = services(compose_file)["fastapi"]
+    assert fastapi["build"] == {"context": "services/fastapi", "dockerfile": "Dockerfile"}
+    assert (repo / "services/fastapi/Dockerfile").is_file()
+    assert fastapi["image"] == "large-request-lab-fastapi:local"
+    assert fastapi["environment"]["BIND"] == "0.0.0.0:8000"
+    assert fastapi["environment"]["WORKERS"] == "${FASTAPI_WORKERS:-1}"
+    assert fastapi["ports"] == ["127.0.0.1:${FASTAPI_PORT:-8001}:8000"]
+    health = fastapi["healthcheck"]["test"]
+    assert health[:2] == ["CMD", "python"] and "http://127.0.0.1:8000/healthz" in health[-1]
+    assert "curl" not in " ".join(health)
+
+
+def test_both_servers_share_their_settings_through_one_anchor(compose_file, repo):
+    server = services(compose_file)["server"]["environment"]
+    fastapi = services(compose_file)["fastapi"]["environment"]
+    shared = {"KEEP_ALIVE", "MAX_BODY_MB", "BLOCKING_THREADS", "OFFLOAD_MIN_KB"}
+    assert {k: server[k] for k in shared} == {k: fastapi[k] for k in shared}
+    text = (repo / "docker-compose.yml").read_text()
+    assert text.count("<<: *server-settings") == 2
+
+
+def test_both_loadgens_run_one_workload_from_one_anchor(compose_file, repo):
+    """The same workload, merged from one anchor so it cannot drift; only the target and the
+    results folder differ (its own subfolder: the run folders are named alike)."""
+    loadgen = services(compose_file)["loadgen"]
+    fastapi = services(compose_file)["loadgen-fastapi"]
+    text = (repo / "docker-compose.yml").read_text()
+    assert text.count("<<: *workload") == 2 and text.count("<<: *loadgen") == 2
+    differ = {k for k in set(loadgen["environment"]) | set(fastapi["environment"])
+              if loadgen["environment"].get(k) != fastapi["environment"].get(k)}
+    assert differ == {"TARGET_URL", "RESULTS_DIR"}
+    assert fastapi["environment"]["TARGET_URL"] == "http://fastapi:8000"
+    assert fastapi["environment"]["RESULTS_DIR"].startswith(loadgen["environment"]["RESULTS_DIR"] + "/")
+    assert fastapi["environment"]["METRICS_BIND"] == "0.0.0.0:9100"
+    assert fastapi["depends_on"] == {"fastapi": {"condition": "service_healthy"}}
+    for key in ("image", "build", "command", "user", "volumes", "stop_grace_period"):
+        assert fastapi[key] == loadgen[key], key
+    assert fastapi["ports"] == ["127.0.0.1:${LOADGEN_FASTAPI_METRICS_PORT:-9101}:9100"]
+
+
+def dockerfile_instructions(text: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined and spaces collapsed."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [" ".join(line.split()) for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_local_fastapi_stand_in_matches_the_fastapi_dockerfile(repo):
+    """Same user, paths, port, environment, healthcheck and command; only the base and where the
+    packages come from differ (Debian's python3 and pre-downloaded wheels)."""
+    keep = ("RUN useradd", "USER", "WORKDIR", "EXPOSE", "ENV PYTHON", "ENV BIND", "HEALTHCHECK", "CMD",
+            "COPY requirements.txt", "COPY labfastapi")
+    real = [i for i in dockerfile_instructions((repo / "services/fastapi/Dockerfile").read_text()) if i.startswith(keep)]
+    local_text = (repo / "docker/fastapi-local.Dockerfile").read_text()
+    local = [i for i in dockerfile_instructions(local_text) if i.startswith(keep)]
+    assert real == local
+    assert "pip install --no-index --find-links" in local_text and "requirements.txt" in local_text
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
@@ -146,8 +257,10 @@ def test_compose_accepts_the_file_alone_and_with_the_override(repo):
 
     base = compose_command() + ["-f", "docker-compose.yml"]
     for extra in ([], ["-f", "docker-compose.local.yml"]):
-        result = subprocess.run(base + extra + ["config", "-q"], cwd=repo, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
+        for profile in ([], ["--profile", "fastapi"]):
+            result = subprocess.run(base + extra + profile + ["config", "-q"], cwd=repo,
+                                    capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
 
 
 def test_histogram_quantile_interpolates_inside_the_bucket_like_promql():

@@ -35,6 +35,15 @@ REQUIRED_PANELS = {
     "Endpoint",
     "Client connections",
 }
+# The row that sets the two servers side by side (the fastapi profile), and its panels.
+SIDE_BY_SIDE_ROW = "actix beside FastAPI"
+SIDE_BY_SIDE_PANELS = {
+    "Small-request p95 per target, same uploads",
+    "Large (25 MB) median per target",
+    "Event-loop lag p99 per target (worst worker)",
+}
+#: Every selector of a lab metric carries this matcher: the `$target` selector filters it.
+TARGET_MATCHER = 'target=~"$target"'
 
 
 def sdk_roundtrip(raw: dict) -> dict:
@@ -138,28 +147,32 @@ def test_the_required_panels_are_there_with_the_headline_at_the_top(dashboard_js
 
 def test_the_headline_overlays_uploads_in_flight_on_small_request_quantiles(dashboard_json):
     headline = next(p for p in panels(dashboard_json) if p["title"] == HEADLINE)
-    by_legend = {t["legendFormat"]: t["expr"] for t in headline["targets"]}
+    by_legend = {t["legendFormat"]: t for t in headline["targets"]}
     for quantile, legend in [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")]:
-        assert by_legend[legend].startswith(f"histogram_quantile({quantile},")
-        assert 'lab_client_request_duration_seconds_bucket{class="small"}' in by_legend[legend]
-    overlay = by_legend["25 MB uploads in flight"]
-    assert 'lab_client_requests_in_flight{class="large"}' in overlay
+        expr = by_legend["{{target}} " + legend]["expr"]
+        assert expr.startswith(f"histogram_quantile({quantile},")
+        assert 'lab_client_request_duration_seconds_bucket{class="small", target=~"$target"}' in expr
+    overlay = by_legend["{{target}} 25 MB uploads in flight"]
+    assert 'lab_client_requests_in_flight{class="large", target=~"$target"}' in overlay["expr"]
     # ... on its own axis, so seconds and counts do not share one scale.
     override = next(o for o in headline["fieldConfig"]["overrides"]
-                    if o["matcher"]["options"] == "25 MB uploads in flight")
+                    if o["matcher"] == {"id": "byFrameRefID", "options": overlay["refId"]})
     properties = {p["id"]: p["value"] for p in override["properties"]}
     assert properties["custom.axisPlacement"] == "right"
 
 
 def test_stat_panels_read_workers_endpoint_and_connection_mode(dashboard_json):
     stats = {p["title"]: p for p in panels(dashboard_json) if p["type"] == "stat"}
-    assert stats["Server workers"]["targets"][0]["expr"] == "max(last_over_time(lab_server_workers[1m]))"
+    assert stats["Server workers"]["targets"][0]["expr"] == (
+        'max by (target) (last_over_time(lab_server_workers{target=~"$target"}[1m]))')
     assert "lab_client_info" in stats["Endpoint"]["targets"][0]["expr"]
     assert "{{endpoint}}" in stats["Endpoint"]["targets"][0]["legendFormat"]
     assert "{{connection}}" in stats["Client connections"]["targets"][0]["legendFormat"]
     # A label shown as text: the stat must display the series name, not the value 1.
     assert stats["Endpoint"]["options"]["textMode"] == "name"
     assert stats["Client connections"]["options"]["textMode"] == "name"
+    # A number: alone it shows as before, with two targets each is named (textMode auto).
+    assert stats["Server workers"]["options"]["textMode"] == "auto"
 
 
 def test_quantiles_come_from_rates_of_buckets_summed_by_le(dashboard_json):
@@ -260,3 +273,89 @@ def test_the_text_panel_explains_in_markdown(dashboard_json):
     text = next(p for p in panels(dashboard_json) if p["type"] == "text")
     assert text["options"]["mode"] == "markdown"
     assert "client" in text["options"]["content"] and "server" in text["options"]["content"]
+
+
+# --- the target selector and the side-by-side row ----------------------------------------
+
+
+def test_the_target_selector_lists_the_client_metric_targets_with_all_by_default(dashboard_json, datasource_file):
+    """`$target`: the `target` label of lab_client_info (one series per load generator),
+    several at once, All by default; All expands to a regex that keeps every target."""
+    variables = dash.template_variables(dashboard_json)
+    assert list(variables) == ["target"]
+    target = variables["target"]
+    (datasource,) = datasource_file["datasources"]
+    assert target["type"] == "query"
+    assert target["datasource"] == {"type": "prometheus", "uid": datasource["uid"]}
+    assert re.fullmatch(r"label_values\(lab_client_\w+, target\)", target["query"])
+    assert target["multi"] is True and target["includeAll"] is True
+    assert target["current"]["value"] == [dash.ALL]
+    assert target["allValue"] == ".*"
+    assert target["refresh"] == 2, "refresh on time range change, so a profile started later shows up"
+    assert dash.variable_values(dashboard_json) == {"target": ".*"}
+
+
+def selectors(expr: str):
+    """(metric, matchers) of every lab metric selector in a PromQL expression."""
+    for match in re.finditer(r"\b((?:lab|http)_[a-z_]+)(\{[^}]*\})?", expr):
+        yield match.group(1), (match.group(2) or "")
+
+
+def test_every_query_filters_every_selector_on_the_target(dashboard_json):
+    for query in dash.panel_queries(dashboard_json):
+        found = list(selectors(query.expr))
+        assert found, f"{query.name} reads no lab metric"
+        for metric, matchers in found:
+            assert TARGET_MATCHER in matchers, f"{query.name}: {metric}{matchers} is not filtered on $target"
+
+
+def test_every_aggregation_keeps_the_targets_apart(dashboard_json):
+    """A sum or max over the series of two servers would mix them: every aggregation is `by
+    (target, ...)`, and every legend names the target."""
+    for query in dash.panel_queries(dashboard_json):
+        aggregations = re.findall(r"\b(sum|max|min|avg|count)\b\s*(by\s*\(([^)]*)\))?\s*\(", query.expr)
+        for operator, grouping, labels in aggregations:
+            assert grouping, f"{query.name}: {operator}(...) without by (target)"
+            assert "target" in [label.strip() for label in labels.split(",")], (
+                f"{query.name}: {operator} by ({labels}) drops the target")
+        assert query.legend.startswith("{{target}}"), f"{query.name}: legend {query.legend!r} does not name the target"
+
+
+def test_the_target_filter_expands_as_grafana_does(dashboard_json):
+    query = next(q for q in dash.panel_queries(dashboard_json) if q.panel_title == HEADLINE)
+    one = dash.interpolate(query, 600, variables=dash.variable_values(dashboard_json, {"target": "fastapi"}))
+    assert 'target=~"fastapi"' in one.expr and not dash.unexpanded_variables(one.expr)
+    both = dash.variable_values(dashboard_json, {"target": ["actix", "fastapi"]})
+    assert both == {"target": "(actix|fastapi)"}
+    # Regex characters are escaped twice: once for the regex, once for the PromQL string.
+    assert dash.variable_values(dashboard_json, {"target": "a.b"}) == {"target": "a\\\\.b"}
+    assert "$target" in dash.interpolate(query, 600).expr, "no variables given: left for the caller to see"
+
+
+def test_the_side_by_side_row_holds_one_panel_per_comparison(dashboard_json):
+    rows = [p for p in dashboard_json["panels"] if p["type"] == "row"]
+    row = next(p for p in rows if p["title"] == SIDE_BY_SIDE_ROW)
+    below = [p for p in dashboard_json["panels"] if p["gridPos"]["y"] == row["gridPos"]["y"] + 1]
+    assert {p["title"] for p in below} == SIDE_BY_SIDE_PANELS
+    # Side by side: one line of the grid, equal widths, the full width used.
+    assert len({p["gridPos"]["w"] for p in below}) == 1
+    assert sum(p["gridPos"]["w"] for p in below) == 24
+    assert row["gridPos"]["y"] == max(p["gridPos"]["y"] for p in rows), "the row comes last"
+
+
+def test_the_side_by_side_panels_show_each_target_and_teach_in_a_sentence_or_two(dashboard_json):
+    by_title = {p["title"]: p for p in panels(dashboard_json)}
+    for title in SIDE_BY_SIDE_PANELS:
+        panel = by_title[title]
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", panel["description"].strip()) if s]
+        assert 1 <= len(sentences) <= 2, f"{title}: {len(sentences)} sentences"
+        for target in panel["targets"]:
+            assert re.search(r"\bby \(target\b", target["expr"]), f"{title}: not split by target"
+    small = by_title["Small-request p95 per target, same uploads"]["targets"]
+    assert small[0]["expr"].startswith("histogram_quantile(0.95,") and 'class="small"' in small[0]["expr"]
+    assert any("lab_client_requests_in_flight" in t["expr"] for t in small), "the uploads beside the p95"
+    (large,) = by_title["Large (25 MB) median per target"]["targets"]
+    assert large["expr"].startswith("histogram_quantile(0.5,") and 'class="large"' in large["expr"]
+    (lag,) = by_title["Event-loop lag p99 per target (worst worker)"]["targets"]
+    assert "histogram_quantile(0.99," in lag["expr"] and "lab_server_event_loop_lag_seconds_bucket" in lag["expr"]
+    assert lag["expr"].startswith("max by (target) ("), "the worst worker of each target"
