@@ -36,8 +36,10 @@ demo:
 
 # Experiment matrix without Docker (lab-matrix starts lab-server, and the study's FastAPI server unless FASTAPI_PYTHON= is empty, per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
 matrix *args: fastapi-venv
-    cargo build --release -p lab-server
-    FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" cargo run --release -p lab-matrix -- {{args}}
+    # One build of both: built apart, the shared dependencies' features differ and each build
+    # undoes the other's.
+    cargo build --release -p lab-server -p lab-matrix
+    FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" target/release/lab-matrix {{args}}
 
 # Run lab-server in release (BIND, WORKERS, KEEP_ALIVE, MAX_BODY_MB, BLOCKING_THREADS…; `just server --help`)
 server *args:
