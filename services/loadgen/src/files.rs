@@ -27,7 +27,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
     /// A directory or file could not be created.
-    #[error("cannot create {}: {error}", path.display())]
+    #[error("cannot create {}: {error}{}", path.display(), permission_hint(error))]
     Create {
         /// What could not be created.
         path: PathBuf,
@@ -69,6 +69,21 @@ pub enum FilesError {
         /// Why.
         error: io::Error,
     },
+}
+
+/// What to do when the results directory is not ours to write: said with the error, because
+/// in Docker the usual cause is a bind mount owned by another uid than the container's.
+fn permission_hint(error: &io::Error) -> String {
+    if error.kind() != io::ErrorKind::PermissionDenied {
+        return String::new();
+    }
+    // SAFETY: getuid and getgid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    format!(
+        " (this process runs as uid {uid}, gid {gid}: make RESULTS_DIR writable for it; in \
+         Docker Compose, ./results must belong to LAB_UID/LAB_GID: `just up` passes your own, \
+         or set them in .env, or `sudo chown {uid}:{gid} results`)"
+    )
 }
 
 fn create_error(path: &Path) -> impl FnOnce(io::Error) -> FilesError + '_ {
@@ -256,6 +271,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lab-loadgen-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    /// A results directory that is not writable says who this process is and what to do.
+    #[test]
+    fn a_permission_error_says_what_to_do() {
+        let denied = FilesError::Create {
+            path: PathBuf::from("/results/run"),
+            error: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        let text = denied.to_string();
+        assert!(
+            text.contains("runs as uid") && text.contains("LAB_UID"),
+            "{text}"
+        );
+        let other = FilesError::Create {
+            path: PathBuf::from("/results/run"),
+            error: io::Error::from(io::ErrorKind::StorageFull),
+        };
+        assert!(!other.to_string().contains("LAB_UID"));
     }
 
     #[test]

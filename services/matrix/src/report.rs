@@ -392,9 +392,14 @@ fn stacks_section(out: &mut String, stacks: &[StackComparison]) -> fmt::Result {
             ));
         }
         if parts.is_empty() {
+            let why = if stack.actix.is_none() {
+                "actix did not run this cell"
+            } else {
+                "no successful request on one side to compare"
+            };
             writeln!(
                 out,
-                "- {workers}, {}, {}: actix did not run this cell.",
+                "- {workers}, {}, {}: {why}.",
                 stack.endpoint,
                 stack.connection.as_str()
             )?;

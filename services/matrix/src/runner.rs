@@ -20,7 +20,7 @@ use crate::launch::Launch;
 use crate::options::MatrixOptions;
 use crate::plots;
 use crate::report::{RunContext, render};
-use crate::scenario::{Scenario, Workload, plan};
+use crate::scenario::{FASTAPI_ENDPOINTS, Scenario, Workload, plan};
 use crate::server_process::{Expected, ServerProcess, check_server_bin, default_server_bin};
 use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 use lab_loadgen::RunOptions;
@@ -254,6 +254,17 @@ pub fn check(options: &MatrixOptions) -> Result<(), String> {
                     lab-loadgen run"
                 .to_string(),
         );
+    }
+    if options.fastapi_python.is_some()
+        && let Some(endpoint) = options
+            .fastapi_endpoints
+            .iter()
+            .find(|endpoint| !FASTAPI_ENDPOINTS.contains(&endpoint.as_str()))
+    {
+        return Err(format!(
+            "MATRIX_FASTAPI_ENDPOINTS: the FastAPI server has no {endpoint}; it has {}",
+            FASTAPI_ENDPOINTS.join(", ")
+        ));
     }
     for (index, scenario) in scenarios.iter().enumerate() {
         if scenarios[..index].iter().any(|s| s.name == scenario.name) {

@@ -44,6 +44,9 @@ impl ScenarioKind {
     }
 }
 
+/// The endpoints the study's FastAPI server has (it has no /lean).
+pub const FASTAPI_ENDPOINTS: [&str; 3] = ["/ping", "/pong", "/offload"];
+
 /// Which server a scenario measures.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
