@@ -205,20 +205,26 @@ async fn an_upload_that_stalls_is_cut_off_with_408() {
 }
 
 /// A client that trickles a byte at a time, often enough to dodge the idle timeout, is cut off
-/// once its average falls below BODY_MIN_RATE_KB (counted as `too_slow`).
+/// once its average falls below BODY_MIN_RATE_KB (counted as `too_slow`). The minimum rate
+/// applies after a grace period equal to the idle timeout; the idle timeout (3 s) is thirty
+/// times the gap between bytes, so even a busy machine that delays this test's task by a
+/// second cannot make the cut-off an `idle` one.
 #[tokio::test]
 async fn an_upload_that_trickles_is_cut_off_for_being_too_slow() {
-    let app = spawn_app(&["--body-idle-timeout", "1", "--body-min-rate-kb", "64"]).await;
+    let app = spawn_app(&["--body-idle-timeout", "3", "--body-min-rate-kb", "64"]).await;
     let mut stream = start_json_post(&app, "/pong", &["content-length: 1000".into()]).await;
     let trickle = async {
-        // Bounded: at most 100 bytes, one every 100 ms (10 s), far slower than 64 KiB/s.
+        // Bounded: at most 100 bytes, one every 100 ms (10 s, past the 3 s grace), far slower
+        // than 64 KiB/s.
         for byte in SMALL_BODY.bytes().cycle().take(100) {
             if stream.write_all(&[byte]).await.is_err() {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Wait up to 100 ms for the answer (peek waits for data), then send the next byte.
             let mut peek = [0u8; 1];
-            if stream.peek(&mut peek).await.is_ok_and(|read| read > 0) {
+            let answered =
+                tokio::time::timeout(Duration::from_millis(100), stream.peek(&mut peek)).await;
+            if answered.is_ok_and(|read| read.is_ok_and(|read| read > 0)) {
                 break;
             }
         }
