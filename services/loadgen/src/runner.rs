@@ -19,6 +19,7 @@ use crate::{
     engine::{Engine, build_client, content_type, resolve_target, wire_method},
     files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
+    options::values::path_word,
     options::{OptionsError, Pool, RunOptions, Schedule},
     progress::Progress,
     report::{ClassConfig, RunConfig, RunReport},
@@ -309,18 +310,7 @@ fn path_slug(paths: &[String]) -> String {
     }
     let slug: String = distinct
         .iter()
-        .map(|path| {
-            let word: String = path
-                .trim_matches('/')
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            if word.is_empty() {
-                "root".to_string()
-            } else {
-                word
-            }
-        })
+        .map(|path| path_word(path, '_'))
         .collect::<Vec<_>>()
         .join("+");
     slug.chars().take(MAX_SLUG_LEN).collect()

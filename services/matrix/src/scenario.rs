@@ -214,16 +214,7 @@ pub fn workers_label(workers: usize) -> String {
 
 /// File-name-safe form of an endpoint: `/ping` → `ping`.
 fn endpoint_slug(endpoint: &str) -> String {
-    let slug: String = endpoint
-        .trim_matches('/')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if slug.is_empty() {
-        "root".to_string()
-    } else {
-        slug
-    }
+    lab_loadgen::options::values::path_word(endpoint, '-')
 }
 
 /// The scenario list the options ask for, in run order: unloaded baselines first (so the

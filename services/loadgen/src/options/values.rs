@@ -14,6 +14,22 @@ use super::class::{BodyKind, ClassSpec, Method, RequestLine};
 /// never copied: a `Bytes` clone is a reference count).
 pub const VARIANTS_PER_CLASS: usize = 3;
 
+/// A path as one file-name-safe word: its slashes at both ends dropped, every other character
+/// that is not an ASCII letter or digit replaced by `filler`; `root` for `/`. Used for run ids
+/// and the matrix's scenario names.
+pub fn path_word(path: &str, filler: char) -> String {
+    let word: String = path
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { filler })
+        .collect();
+    if word.is_empty() {
+        "root".to_string()
+    } else {
+        word
+    }
+}
+
 /// Where runs go unless RESULTS_DIR says otherwise (relative to the working directory).
 pub const DEFAULT_RESULTS_DIR: &str = "results";
 
