@@ -8,7 +8,11 @@ use crate::{
     strategies::{lean, offload, ping, pong},
 };
 
-/// Registers the four strategy endpoints, `/healthz`, `/metrics`, and the JSON 404/405s.
+/// The strategy endpoints, in the order they are registered: what `/healthz` reports, so a
+/// load generator can tell a server that gained or lost one.
+pub const STRATEGY_PATHS: [&str; 4] = ["/ping", "/pong", "/offload", "/lean"];
+
+/// Registers the strategy endpoints, `/healthz`, `/metrics`, and the JSON 404/405s.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(strategy("/ping", ping::ping))
         .service(strategy("/pong", pong::pong))
