@@ -66,8 +66,20 @@ def test_host_ports_are_bound_to_loopback(compose_file):
     for name, service in services(compose_file).items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name}: {port}"
-    published = [p.split(":")[1] for s in services(compose_file).values() for p in s.get("ports", [])]
+    published = []
+    for service in services(compose_file).values():
+        for port in service.get("ports", []):
+            # 127.0.0.1:${NAME:-8000}:8000 or a range, 127.0.0.1:${NAME:-9100-9104}:9100
+            first, last = re.fullmatch(r"127\.0\.0\.1:\$\{[A-Z_]+:-(\d+)(?:-(\d+))?\}:\d+", port).groups()
+            published += list(range(int(first), int(last or first) + 1))
     assert len(published) == len(set(published)), f"two services publish one host port: {published}"
+
+
+def test_scaled_load_generators_each_get_a_host_port_of_their_own(compose_file):
+    """`--scale loadgen=3`: a range of host ports, one per replica, never a single port."""
+    for name in ("loadgen", "loadgen-fastapi"):
+        (port,) = services(compose_file)[name]["ports"]
+        assert re.fullmatch(r"127\.0\.0\.1:\$\{[A-Z_]+:-\d+-\d+\}:9100", port), f"{name}: {port}"
 
 
 def test_workers_and_other_knobs_come_from_the_environment(compose_file):
@@ -81,14 +93,26 @@ def test_workers_and_other_knobs_come_from_the_environment(compose_file):
     assert "./results:/results" in services(compose_file)["loadgen"]["volumes"]
 
 
+def test_the_loadgen_writes_results_as_the_owner_of_the_results_folder(compose_file, repo):
+    """Root by default only to switch to the owner of /results; a fixed LAB_UID still wins."""
+    loadgen = services(compose_file)["loadgen"]
+    assert loadgen["user"] == "${LAB_UID:-0}:${LAB_GID:-0}"
+    assert loadgen["environment"]["RUN_AS_RESULTS_OWNER"] == "true"
+    assert loadgen["environment"]["REPLICA"] == "@hostname"
+    # ./results comes with the repository, so a clone's ./results belongs to whoever cloned it.
+    assert (repo / "results/README.md").is_file()
+
+
 def test_env_file_documents_every_variable_with_the_same_default(repo):
     text = (repo / "docker-compose.yml").read_text()
     env = read_env_file(repo / ".env")
     documented = set(env) | set(re.findall(r"^# ([A-Z_]+)=", (repo / ".env").read_text(), flags=re.M))
     for name, default in re.findall(r"\$\{([A-Z_]+):-([^}]*)\}", text):
+        if name in ("LAB_UID", "LAB_GID"):
+            assert name in documented, f"{name} is not in .env"
+            continue
         assert name in env, f"{name} is not in .env"
-        if name not in ("LAB_UID", "LAB_GID"):
-            assert env[name] == default, f"{name}: .env says {env[name]}, compose defaults to {default}"
+        assert env[name] == default, f"{name}: .env says {env[name]}, compose defaults to {default}"
     pass_through = re.findall(r"^\s+([A-Z_]+):\s*$", text, flags=re.M)
     assert {"EXTRA_CLASSES", "RUN_ID"} <= set(pass_through)
     for name in pass_through:
@@ -136,7 +160,7 @@ def test_prometheus_scrapes_the_lab_services_every_second(prometheus_config, com
     assert prometheus_config["global"]["scrape_interval"] == "1s"
     jobs = {job["job_name"]: job for job in prometheus_config["scrape_configs"]}
     static = {name: job["static_configs"][0]["targets"] for name, job in jobs.items() if "static_configs" in job}
-    assert static == {"lab-server": ["server:8000"], "lab-loadgen": ["loadgen:9100"]}
+    assert static == {"lab-server": ["server:8000"]}
     assert {"server", "loadgen"} <= set(services(compose_file))
 
 
@@ -158,15 +182,18 @@ def test_every_scrape_job_carries_the_target_it_measures(prometheus_config):
                        "fastapi": "fastapi", "loadgen-fastapi": "fastapi"}
 
 
-def test_the_fastapi_jobs_find_the_profile_services_by_dns(prometheus_config, compose_file):
-    """Found by DNS (the compose service names, on their container ports): without the profile
-    the names do not resolve and the jobs have no targets, instead of targets shown down."""
+def test_the_load_generators_and_fastapi_are_found_by_dns(prometheus_config, compose_file):
+    """Found by DNS (the compose service names, on their container ports): a scaled service's
+    name resolves to every replica, and without the profile the fastapi names do not resolve
+    and those jobs have no targets, instead of targets shown down."""
     jobs = {job["job_name"]: job for job in prometheus_config["scrape_configs"]}
-    for job_name, service, port in [("fastapi", "fastapi", 8000), ("loadgen-fastapi", "loadgen-fastapi", 9100)]:
+    for job_name, service, port in [("fastapi", "fastapi", 8000), ("loadgen-fastapi", "loadgen-fastapi", 9100),
+                                    ("lab-loadgen", "loadgen", 9100)]:
         (dns,) = jobs[job_name]["dns_sd_configs"]
         assert dns["names"] == [service] and dns["type"] == "A" and dns["port"] == port
         assert "static_configs" not in jobs[job_name]
-        assert services(compose_file)[service]["profiles"] == ["fastapi"]
+        if service != "loadgen":
+            assert services(compose_file)[service]["profiles"] == ["fastapi"]
         published = services(compose_file)[service]["ports"][0]
         assert published.endswith(f":{port}"), f"{service} does not listen on {port}: {published}"
 
@@ -222,7 +249,7 @@ def test_both_loadgens_run_one_workload_from_one_anchor(compose_file, repo):
     assert fastapi["depends_on"] == {"fastapi": {"condition": "service_healthy"}}
     for key in ("image", "build", "command", "user", "volumes", "stop_grace_period"):
         assert fastapi[key] == loadgen[key], key
-    assert fastapi["ports"] == ["127.0.0.1:${LOADGEN_FASTAPI_METRICS_PORT:-9101}:9100"]
+    assert fastapi["ports"] == ["127.0.0.1:${LOADGEN_FASTAPI_METRICS_PORTS:-9105-9109}:9100"]
 
 
 def dockerfile_instructions(text: str) -> list[str]:
