@@ -218,3 +218,94 @@ def interpolate(
 def unexpanded_variables(expr: str) -> list[str]:
     """Grafana variables left in an expression (a typo, or one this module doesn't know)."""
     return re.findall(r"\$\{?[A-Za-z_]\w*", expr)
+
+
+# --- annotations -------------------------------------------------------------------------
+#
+# A Prometheus annotation (the dashboard's `annotations.list`) is a query Grafana runs over the
+# time range like a panel's, with `step` as its min interval. Grafana 11 turns the answer into
+# events (the Prometheus datasource's `processEvents`): for each series, every step whose value
+# is above 0 is active (NaN and 0 are not), and active steps at most one step apart are merged
+# into one event from the first to the last (a region; one step alone is a point). The title
+# and text are `titleFormat`/`textFormat` with `{{label}}` replaced by the series' labels, the
+# tags are the values of the labels named in `tagKeys`.
+
+
+@dataclass(frozen=True)
+class AnnotationQuery:
+    """One Prometheus annotation of the dashboard, as written in its JSON."""
+
+    name: str
+    expr: str
+    step: str | None
+    title_format: str
+    text_format: str
+    tag_keys: tuple[str, ...]
+    enabled: bool
+
+    def as_query(self) -> PanelQuery:
+        """The annotation as a full-width panel query, so `interpolate` expands its variables
+        (its `step` is the min interval, as in Grafana's annotation editor)."""
+        return PanelQuery(0, f"annotation: {self.name}", "annotation", 24, self.step or None,
+                          "Anno", self.expr, self.title_format, False)
+
+
+@dataclass(frozen=True)
+class AnnotationEvent:
+    """One event Grafana draws: a point (time == time_end) or a region, in unix seconds."""
+
+    time: float
+    time_end: float
+    title: str
+    text: str
+    tags: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+
+
+def annotation_queries(dashboard: dict) -> list[AnnotationQuery]:
+    """Every Prometheus annotation of the dashboard (Grafana's built-in one excluded)."""
+    found = []
+    for item in dashboard.get("annotations", {}).get("list", []):
+        if item.get("datasource", {}).get("type") != "prometheus":
+            continue
+        found.append(AnnotationQuery(
+            name=item["name"],
+            expr=item["expr"],
+            step=item.get("step") or None,
+            title_format=item.get("titleFormat", ""),
+            text_format=item.get("textFormat", ""),
+            tag_keys=tuple(key.strip() for key in item.get("tagKeys", "").split(",") if key.strip()),
+            enabled=bool(item.get("enable")),
+        ))
+    return found
+
+
+def render_legend(pattern: str, labels: dict[str, str]) -> str:
+    """Grafana's renderLegendFormat: `{{name}}` becomes the label's value, or the name itself
+    when the series has no such label (or an empty one)."""
+    return re.sub(r"\{\{\s*(.+?)\s*\}\}", lambda m: labels.get(m.group(1)) or m.group(1), pattern)
+
+
+def annotation_events(annotation: AnnotationQuery, series: list[dict], step_seconds: float) -> list[AnnotationEvent]:
+    """The events Grafana draws for `series` (a query_range answer of the annotation's query at
+    `step_seconds`), merged as Grafana 11's Prometheus datasource merges them."""
+    events = []
+    for one in series:
+        labels = one["metric"]
+        active = [float(t) for t, value in one.get("values", []) if float(value) > 0]
+        regions: list[list[float]] = []
+        for stamp in active:
+            if regions and regions[-1][1] + step_seconds >= stamp:
+                regions[-1][1] = stamp
+            else:
+                regions.append([stamp, stamp])
+        for start, end in regions:
+            events.append(AnnotationEvent(
+                time=start,
+                time_end=end,
+                title=render_legend(annotation.title_format, labels),
+                text=render_legend(annotation.text_format, labels),
+                tags=tuple(labels[key] for key in labels if key in annotation.tag_keys),
+                labels=tuple(sorted(labels.items())),
+            ))
+    return sorted(events, key=lambda event: (event.time, event.title))

@@ -44,6 +44,21 @@ SIDE_BY_SIDE_PANELS = {
 }
 #: Every selector of a lab metric carries this matcher: the `$target` selector filters it.
 TARGET_MATCHER = 'target=~"$target"'
+# The collapsed row at the bottom: one line per load generator replica (--scale loadgen=N).
+REPLICA_ROW = "Load generator replicas"
+REPLICA_PANELS = {
+    "Requests per second per load generator replica",
+    "Small-request p95 per load generator replica",
+    "Load generators scraped",
+}
+#: What a Prometheus annotation of Grafana 11.6 carries besides the common fields
+#: (name, datasource, enable, hide, iconColor): the Prometheus datasource's annotation editor
+#: writes these, and its processEvents reads them.
+ANNOTATION_FIELDS = {"expr", "step", "titleFormat", "textFormat", "tagKeys", "useValueForTime"}
+
+
+def prometheus_annotations(dashboard_json) -> list[dict]:
+    return [a for a in dashboard_json["annotations"]["list"] if a["datasource"]["type"] == "prometheus"]
 
 
 def sdk_roundtrip(raw: dict) -> dict:
@@ -90,8 +105,15 @@ def test_the_sdk_model_loads_the_dashboard_into_typed_panels_and_queries(dashboa
 
 def test_every_field_survives_the_sdk_roundtrip(dashboard_json):
     """No field is unknown to Grafana's schema (a typo like `fieldconfig` or `legnd` would be
-    dropped by the model and show up here)."""
-    assert lost_keys(dashboard_json, sdk_roundtrip(dashboard_json)) == []
+    dropped by the model and show up here). One exception: the SDK's model of an annotation
+    keeps the common fields and `expr` only, so the Prometheus annotation fields it drops are
+    set aside here and checked by name in the annotation tests below."""
+    lost = lost_keys(dashboard_json, sdk_roundtrip(dashboard_json))
+    annotation_only = {f"/annotations/list[{index}]/{field}"
+                       for index, item in enumerate(dashboard_json["annotations"]["list"])
+                       if item["datasource"]["type"] == "prometheus"
+                       for field in ANNOTATION_FIELDS - {"expr"}}
+    assert [path for path in lost if path not in annotation_only] == []
 
 
 def test_the_roundtrip_check_catches_a_misspelled_field(dashboard_json):
@@ -132,8 +154,9 @@ def test_panels_and_targets_use_the_provisioned_datasource(dashboard_json, datas
 
 
 def test_no_query_hard_codes_an_instance_or_host(dashboard_json):
+    """`instance` may group or join (one line per replica), never pick one."""
     for query in dash.panel_queries(dashboard_json):
-        assert "instance" not in query.expr, query.name
+        assert not re.search(r"\binstance\s*!?[=~]", query.expr), f"{query.name} matches on an instance"
         assert not re.search(r"[\w.-]+:\d{2,5}", query.expr), f"{query.name} names a host:port"
 
 
@@ -225,9 +248,12 @@ def test_panels_fit_the_grid_without_overlapping(dashboard_json):
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
 def test_every_query_parses_as_promql(dashboard_json, tmp_path):
-    """promtool parses each query (Grafana variables expanded) as a recording rule."""
+    """promtool parses each query, the panels' and the annotations' (Grafana variables
+    expanded), as a recording rule."""
+    queries = dash.panel_queries(dashboard_json) + [a.as_query() for a in dash.annotation_queries(dashboard_json)]
+    assert len(queries) > len(dash.panel_queries(dashboard_json)), "the annotations are in"
     rules = []
-    for index, query in enumerate(dash.panel_queries(dashboard_json)):
+    for index, query in enumerate(queries):
         expr = dash.interpolate(query, 900).expr
         rules.append(f"      - record: lab:panel_query_{index}\n        expr: {json.dumps(expr)}")
     path = tmp_path / "panel-queries.rules.yml"
@@ -296,8 +322,9 @@ def test_the_target_selector_lists_the_client_metric_targets_with_all_by_default
 
 
 def selectors(expr: str):
-    """(metric, matchers) of every lab metric selector in a PromQL expression."""
-    for match in re.finditer(r"\b((?:lab|http)_[a-z_]+)(\{[^}]*\})?", expr):
+    """(metric, matchers) of every lab metric selector in a PromQL expression: the binaries'
+    `lab_*`/`http_*` series, their `process_*` series and Prometheus's `up`."""
+    for match in re.finditer(r"\b((?:lab|http|process)_[a-z_]+|up\b)(\{[^}]*\})?", expr):
         yield match.group(1), (match.group(2) or "")
 
 
@@ -340,7 +367,8 @@ def test_the_side_by_side_row_holds_one_panel_per_comparison(dashboard_json):
     # Side by side: one line of the grid, equal widths, the full width used.
     assert len({p["gridPos"]["w"] for p in below}) == 1
     assert sum(p["gridPos"]["w"] for p in below) == 24
-    assert row["gridPos"]["y"] == max(p["gridPos"]["y"] for p in rows), "the row comes last"
+    expanded = [p for p in rows if not p.get("collapsed")]
+    assert row["gridPos"]["y"] == max(p["gridPos"]["y"] for p in expanded), "the last row open"
 
 
 def test_the_side_by_side_panels_show_each_target_and_teach_in_a_sentence_or_two(dashboard_json):
@@ -359,3 +387,157 @@ def test_the_side_by_side_panels_show_each_target_and_teach_in_a_sentence_or_two
     (lag,) = by_title["Event-loop lag p99 per target (worst worker)"]["targets"]
     assert "histogram_quantile(0.99," in lag["expr"] and "lab_server_event_loop_lag_seconds_bucket" in lag["expr"]
     assert lag["expr"].startswith("max by (target) ("), "the worst worker of each target"
+
+
+# --- load generator replicas: aggregation across instances, the replica row -----------------
+
+
+def client_histogram_quantiles(dashboard_json):
+    """(query, quantile, grouping labels) of every histogram_quantile over a client histogram."""
+    for query in dash.panel_queries(dashboard_json):
+        for match in re.finditer(r"histogram_quantile\(([\d.]+),\s*sum by \(([^)]*)\) \(rate\((\w+)_bucket", query.expr):
+            if match.group(3).startswith("lab_client_"):
+                yield query, match.group(1), [label.strip() for label in match.group(2).split(",")]
+
+
+def test_every_client_quantile_sums_the_replicas_buckets_before_the_quantile(dashboard_json):
+    """With several load generators each is its own `instance`: a quantile must come from
+    their buckets summed (`sum by (..., le)` without `instance`), never from one quantile per
+    instance averaged. Only the replica row keeps `instance`, to show each replica apart."""
+    found = list(client_histogram_quantiles(dashboard_json))
+    assert len(found) >= 8, "every client latency panel is covered"
+    replica_panels = {p["title"] for p in replica_row(dashboard_json)["panels"]}
+    for query, _, labels in found:
+        assert labels[-1] == "le", f"{query.name}: sum by ({', '.join(labels)}) must end with le"
+        if query.panel_title not in replica_panels:
+            assert "instance" not in labels, f"{query.name}: a quantile per instance"
+    for query in dash.panel_queries(dashboard_json):
+        assert not re.search(r"\b(avg|sum|min)\b[^(]*\(\s*histogram_quantile", query.expr), (
+            f"{query.name}: quantiles are not averaged or added")
+        # The one aggregation over quantiles: the worst server worker (a max, not a merge).
+        for match in re.finditer(r"\bmax\b[^(]*\(\s*histogram_quantile\([^,]+, sum by \(([^)]*)\)", query.expr):
+            assert "worker" in match.group(1), f"{query.name}: max over quantiles of what?"
+
+
+def test_counts_and_rates_of_the_replicas_are_summed_and_infos_taken_once(dashboard_json):
+    """A rate or a gauge of load generators is summed over the replicas (a request counts once
+    wherever it was sent from); lab_client_info and the settings gauges are taken with max, so
+    three replicas show one endpoint, not three."""
+    for query in dash.panel_queries(dashboard_json):
+        expr = query.expr
+        for match in re.finditer(r"(\w+)(?: by \([^)]*\))? \(rate\(lab_client_requests_total", expr):
+            assert match.group(1) == "sum", f"{query.name}: {match.group(1)} of a client rate"
+        for match in re.finditer(r"(\w+)(?: by \([^)]*\))? \(lab_client_requests_in_flight", expr):
+            assert match.group(1) == "sum", f"{query.name}: {match.group(1)} of uploads in flight"
+        for match in re.finditer(r"(\w+)(?: by \([^)]*\))? \(lab_client_(?:info|large_uploads_enabled)\b", expr):
+            assert match.group(1) == "max", f"{query.name}: {match.group(1)} of an info or on/off gauge"
+
+
+def replica_row(dashboard_json) -> dict:
+    return next(p for p in dashboard_json["panels"] if p["type"] == "row" and p["title"] == REPLICA_ROW)
+
+
+def test_the_replica_row_is_collapsed_at_the_bottom_so_the_first_view_is_unchanged(dashboard_json):
+    row = replica_row(dashboard_json)
+    assert row["collapsed"] is True
+    assert row["gridPos"]["y"] == max(p["gridPos"]["y"] for p in dashboard_json["panels"]), "the last row"
+    assert {p["title"] for p in row["panels"]} == REPLICA_PANELS
+    for panel in row["panels"]:
+        # A collapsed row keeps its panels' positions for when it opens: right below it, in
+        # one line of the grid.
+        assert panel["gridPos"]["y"] == row["gridPos"]["y"] + 1, panel["title"]
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", panel["description"].strip()) if s]
+        assert 1 <= len(sentences) <= 2, f"{panel['title']}: {len(sentences)} sentences"
+    assert sum(p["gridPos"]["w"] for p in row["panels"]) == 24
+
+
+def test_the_replica_panels_split_by_instance_and_name_each_replica(dashboard_json):
+    by_title = {p["title"]: p for p in replica_row(dashboard_json)["panels"]}
+    (rps,) = by_title["Requests per second per load generator replica"]["targets"]
+    assert rps["expr"].startswith("sum by (target, instance, replica) (rate(lab_client_requests_total{")
+    assert "group_left (replica)" in rps["expr"] and "lab_client_info" in rps["expr"]
+    assert "{{replica}}" in rps["legendFormat"] and "{{instance}}" in rps["legendFormat"]
+    own, merged = by_title["Small-request p95 per load generator replica"]["targets"]
+    assert own["expr"].startswith("histogram_quantile(0.95, sum by (target, instance, le) (rate(")
+    assert "group_left (replica)" in own["expr"]
+    assert merged["expr"].startswith("histogram_quantile(0.95, sum by (target, le) (rate(")
+    (scraped,) = by_title["Load generators scraped"]["targets"]
+    assert scraped["instant"] is True
+    assert scraped["expr"] == 'count by (target) (up{job=~"lab-loadgen|loadgen-fastapi", target=~"$target"} == 1)'
+
+
+def test_the_replica_count_reads_the_jobs_prometheus_scrapes(dashboard_json, prometheus_config):
+    """The stat counts the loadgen jobs of prometheus.yml, and only them."""
+    (scraped,) = next(p for p in replica_row(dashboard_json)["panels"] if p["title"] == "Load generators scraped")["targets"]
+    jobs = set(re.search(r'job=~"([^"]+)"', scraped["expr"]).group(1).split("|"))
+    loadgen_jobs = {job["job_name"] for job in prometheus_config["scrape_configs"] if "loadgen" in job["job_name"]}
+    assert jobs == loadgen_jobs
+
+
+# --- annotations ---------------------------------------------------------------------------
+
+ANNOTATIONS = {"Server restarted or reconfigured", "New load generator run", "25 MB uploads on"}
+
+
+def test_the_annotations_are_prometheus_queries_in_grafanas_format(dashboard_json, datasource_file):
+    """Grafana 11.6's Prometheus annotation: expr, a min step, title and text formats, tags
+    from labels, the series' own timestamps (useValueForTime false), on by default, with a
+    toggle above the panels."""
+    (datasource,) = datasource_file["datasources"]
+    found = prometheus_annotations(dashboard_json)
+    assert {a["name"] for a in found} == ANNOTATIONS
+    for annotation in found:
+        name = annotation["name"]
+        assert annotation["datasource"] == {"type": "prometheus", "uid": datasource["uid"]}, name
+        assert ANNOTATION_FIELDS <= set(annotation), f"{name}: {ANNOTATION_FIELDS - set(annotation)} missing"
+        assert annotation["enable"] is True and annotation["hide"] is False, name
+        assert annotation["useValueForTime"] is False, name
+        assert annotation["iconColor"], name
+        assert dash.parse_duration(annotation["step"]) == dash.SCRAPE_INTERVAL_SECONDS, name
+        assert annotation["tagKeys"] == "target", name
+        assert annotation["titleFormat"].startswith("{{target}}"), name
+        assert len(annotation["textFormat"]) >= 60, f"{name}: the text should teach"
+    # The built-in annotation (Grafana's own, for annotations made by hand) stays first.
+    assert dashboard_json["annotations"]["list"][0]["builtIn"] == 1
+
+
+def test_every_annotation_filters_on_the_target_and_keeps_targets_apart(dashboard_json):
+    for annotation in dash.annotation_queries(dashboard_json):
+        found = list(selectors(annotation.expr))
+        assert found, annotation.name
+        for metric, matchers in found:
+            assert TARGET_MATCHER in matchers, f"{annotation.name}: {metric}{matchers} is not filtered on $target"
+        for operator, labels in re.findall(r"\b(sum|max|min|avg|count) by \(([^)]*)\)", annotation.expr):
+            assert "target" in [label.strip() for label in labels.split(",")], annotation.name
+        assert not re.search(r"\b(sum|max|min|avg|count)\s*\(", annotation.expr), f"{annotation.name}: an aggregation without by"
+
+
+def test_the_annotations_read_what_the_brief_names(dashboard_json):
+    by_name = {a.name: a for a in dash.annotation_queries(dashboard_json)}
+    server = by_name["Server restarted or reconfigured"].expr
+    for metric in ["lab_server_workers", "lab_server_keep_alive_seconds", 'process_start_time_seconds{job="lab-server"']:
+        assert f"changes({metric}" in server, metric
+    assert "offset $__interval" in server, "each change is marked once, at the first step that sees it"
+    run = by_name["New load generator run"].expr
+    assert "changes(lab_client_runs_total{" in run and "lab_client_run_info{" in run
+    uploads = by_name["25 MB uploads on"].expr
+    assert uploads == 'max by (target) (lab_client_large_uploads_enabled{target=~"$target"})'
+
+
+def test_every_metric_the_annotations_read_is_declared_by_the_binaries(dashboard_json, repo):
+    declared = source_metric_names(repo)
+    for annotation in dash.annotation_queries(dashboard_json):
+        for name in re.findall(r"\b((?:lab|http)_[a-z_]+)", annotation.expr):
+            assert name in declared, f"{annotation.name}: {name} is not declared in the crates' metrics.rs"
+
+
+def test_annotation_events_merge_active_steps_as_grafana_does():
+    """labtools' copy of Grafana's processEvents: steps above 0 at most one step apart make one
+    region; a lone step is a point; 0 and NaN are not events; formats take the labels."""
+    annotation = dash.AnnotationQuery("x", "x", "1s", "{{target}} on", "{{missing}}", ("target",), True)
+    series = [{"metric": {"target": "actix", "job": "j"},
+               "values": [[10, "0"], [11, "1"], [12, "2"], [13, "0"], [14, "NaN"], [15, "1"], [20, "1"]]}]
+    events = dash.annotation_events(annotation, series, 3.0)
+    assert [(e.time, e.time_end) for e in events] == [(11, 15), (20, 20)]
+    assert events[0].title == "actix on" and events[0].text == "missing" and events[0].tags == ("actix",)
+    assert [(e.time, e.time_end) for e in dash.annotation_events(annotation, series, 1.0)] == [(11, 12), (15, 15), (20, 20)]
