@@ -11,6 +11,13 @@ $__rate_interval and friends expanded as Grafana would for this range and $targe
 default, All (every target, each series labelled with its own), so the numbers in the CSV are
 the numbers on screen. One CSV per query (long format: one row per series and
 timestamp) plus index.csv, which lists each file with its panel, legend and exact PromQL.
+
+Several load generators (`docker compose up --scale loadgen=3`) are all in it: the panels'
+series merge the replicas as the dashboard does (histogram buckets summed, then the
+quantile; rates summed), and the "Load generator replicas" row's series have `instance` and
+`replica` columns, one series per replica. annotations.csv lists the dashboard's annotation
+events (server restarted or reconfigured, new load generator runs, upload bursts), found in the
+answers as Grafana finds them.
 """
 
 from __future__ import annotations
@@ -98,11 +105,37 @@ def export(prom: Prometheus, start: float, end: float, out: Path) -> list[Path]:
         index_rows.append([path.name, query.panel_title, query.ref_id, query.legend,
                            f"{ready.step_seconds:g}", len(series), ready.expr])
         print(f"  {path.name}: {len(series)} series", flush=True)
+    annotations = export_annotations(prom, board, variables, start, end, out / "annotations.csv")
+    index_rows.append(["annotations.csv", "(annotations)", "", "", "", annotations, ""])
     with open(out / "index.csv", "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["file", "panel", "ref_id", "legend", "step_seconds", "series", "promql"])
         writer.writerows(index_rows)
     return written
+
+
+def utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_annotations(prom: Prometheus, board: dict, variables: dict[str, str], start: float, end: float,
+                       path: Path) -> int:
+    """Every event of every Prometheus annotation of the dashboard over [start, end], one row
+    each (a point has time == time_end); returns how many."""
+    count = 0
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["annotation", "target", "time", "time_utc", "time_end", "time_end_utc", "title", "text",
+                         "promql"])
+        for query in dash.annotation_queries(board):
+            ready = dash.interpolate(query.as_query(), end - start, variables=variables)
+            series = prom.query_range(ready.expr, start, end, ready.step_seconds)
+            for event in dash.annotation_events(query, series, ready.step_seconds):
+                writer.writerow([query.name, dict(event.labels).get("target", ""), f"{event.time:.3f}", utc(event.time),
+                                 f"{event.time_end:.3f}", utc(event.time_end), event.title, event.text, ready.expr])
+                count += 1
+    print(f"  {path.name}: {count} events", flush=True)
+    return count
 
 
 def main() -> int:
@@ -134,7 +167,7 @@ def main() -> int:
         files = export(prom, start, end, out)
     except PrometheusError as error:
         raise SystemExit(f"export: {error} (is Prometheus up at {args.prometheus}?)") from error
-    print(f"export: {len(files)} CSV files and index.csv in {out}")
+    print(f"export: {len(files)} CSV files, annotations.csv and index.csv in {out}")
     return 0
 
 

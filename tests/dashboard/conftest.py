@@ -1,0 +1,261 @@
+"""A real Prometheus scraping stand-in exporters, for the tests that evaluate the dashboard's
+queries and annotations (tests/dashboard/test_replicas_live.py).
+
+Grafana cannot run here, but Prometheus can (Debian's `prometheus` package): the queries are
+the dashboard's own, evaluated by the real PromQL engine over series Prometheus really
+scraped. Only the exporters are stand-ins: small HTTP servers that serve the lab's metric
+names in the text format, each as one scrape target:
+
+    server            lab-server (job lab-server): workers, keep-alive, process start time
+    loadgen a, b      two replicas of lab-loadgen (job lab-loadgen, one `instance` each)
+    fastapi           the FastAPI server (job fastapi)
+    loadgen-fastapi   its load generator (job loadgen-fastapi)
+
+The scrape configuration is the repository's prometheus.yml, each job's discovery (DNS or a
+listed host) replaced by the stand-ins' addresses, so the `target` labels come from the real
+configuration. The scenario (`LiveLab.run`) changes the stand-ins at known times: an upload
+burst on one replica, the server reconfigured (both replicas start a new run), the server
+restarted after a gap in its scrapes, FastAPI reconfigured on its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from labtools.prometheus import Prometheus, wait_for
+
+#: Upper bounds of the stand-in client histogram (seconds); +Inf is added.
+BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1.0]
+
+
+class Exporter:
+    """One scrape target: /metrics answers `render()` at the time of the scrape, or 503 while
+    `down` (a server being restarted)."""
+
+    def __init__(self, render):
+        self.render = render
+        self.down = False
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if exporter.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                body = exporter.render().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class Server:
+    """lab-server's settings series (the FastAPI server's have the same names)."""
+
+    workers: int = 1
+    keep_alive: int = 5
+    start_time: float = field(default_factory=time.time)
+    process_metrics: bool = True
+
+    def render(self) -> str:
+        lines = [f"lab_server_workers {self.workers}", f"lab_server_keep_alive_seconds {self.keep_alive}"]
+        if self.process_metrics:
+            lines.append(f"process_start_time_seconds {self.start_time:.3f}")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Loadgen:
+    """One lab-loadgen replica: small requests at `rate` per second, all taking `latency`
+    seconds (counters grow linearly with time, so every rate() of them is exact)."""
+
+    replica: str
+    rate: float
+    latency: float
+    uploads: int = 0
+    runs: int = 1
+    run_id: str = "run-1"
+    server_workers: int = 1
+    server_keep_alive: int = 5
+    born: float = field(default_factory=time.time)
+
+    def render(self) -> str:
+        count = self.rate * (time.time() - self.born)
+        lines = ["# TYPE lab_client_request_duration_seconds histogram"]
+        for bound in BUCKETS:
+            inside = count if self.latency <= bound else 0.0
+            lines.append(f'lab_client_request_duration_seconds_bucket{{class="small",le="{bound}"}} {inside}')
+        lines += [
+            f'lab_client_request_duration_seconds_bucket{{class="small",le="+Inf"}} {count}',
+            f'lab_client_request_duration_seconds_sum{{class="small"}} {count * self.latency}',
+            f'lab_client_request_duration_seconds_count{{class="small"}} {count}',
+            "# TYPE lab_client_requests_total counter",
+            f'lab_client_requests_total{{class="small",outcome="ok"}} {count}',
+            f'lab_client_requests_in_flight{{class="large"}} {self.uploads}',
+            f'lab_client_info{{connection="new",endpoint="/ping",pool="per-class",replica="{self.replica}",schedule="open"}} 1',
+            f"lab_client_large_uploads_enabled {self.uploads}",
+            "# TYPE lab_client_runs_total counter",
+            f"lab_client_runs_total {self.runs}",
+            f'lab_client_run_info{{run_id="{self.run_id}",server_keep_alive_seconds="{self.server_keep_alive}",'
+            f'server_workers="{self.server_workers}"}} 1',
+        ]
+        return "\n".join(lines) + "\n"
+
+    def new_run(self, workers: int, keep_alive: int):
+        """What lab-loadgen does when /healthz shows other settings: count a run, show only it."""
+        self.runs += 1
+        self.run_id = f"run-{self.runs}"
+        self.server_workers, self.server_keep_alive = workers, keep_alive
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scrape_config(repo, targets: dict[str, list[str]]) -> dict:
+    """The repository's prometheus.yml with each job's targets replaced by `targets[job]`;
+    labels and relabelling stay as written. Jobs not in `targets` are left out."""
+    import yaml
+
+    config = yaml.safe_load((repo / "prometheus.yml").read_text())
+    jobs = []
+    for job in config["scrape_configs"]:
+        name = job["job_name"]
+        if name not in targets:
+            continue
+        labels = {}
+        for static in job.pop("static_configs", []):
+            labels.update(static.get("labels", {}))
+        job.pop("dns_sd_configs", None)
+        job["static_configs"] = [{"targets": targets[name], **({"labels": labels} if labels else {})}]
+        jobs.append(job)
+    config["scrape_configs"] = jobs
+    return config
+
+
+@dataclass
+class LiveLab:
+    """The stand-ins, Prometheus, and the times at which the scenario changed something."""
+
+    prom: Prometheus
+    server: Server
+    server_exporter: Exporter
+    replicas: dict[str, Loadgen]
+    instances: dict[str, str]
+    fastapi: Server
+    fastapi_loadgen: Loadgen
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def run(self):
+        """The scenario, 3 to 4 scrapes between steps (scrapes are 1 s apart)."""
+        a, b = self.replicas["a"], self.replicas["b"]
+        self.marks["start"] = time.time()
+        time.sleep(5)
+        # FastAPI reconfigured: its own marker, never actix's.
+        self.marks["fastapi_reconfigured"] = time.time()
+        self.fastapi.workers = 2
+        self.fastapi_loadgen.new_run(2, 5)
+        # An upload burst on replica a only.
+        self.marks["uploads_on"] = time.time()
+        a.uploads = 1
+        time.sleep(4)
+        # The server reconfigured (WORKERS=4); both replicas notice and start a new run.
+        self.marks["reconfigured"] = time.time()
+        self.server.workers = 4
+        a.new_run(4, 5)
+        b.new_run(4, 5)
+        time.sleep(4)
+        self.marks["uploads_off"] = time.time()
+        a.uploads = 0
+        # The server restarts: 3 s without a scrape, then a new process.
+        self.server_exporter.down = True
+        time.sleep(3)
+        self.server.start_time = time.time()
+        self.server_exporter.down = False
+        self.marks["restarted"] = time.time()
+        time.sleep(5)
+        self.marks["end"] = time.time()
+
+
+@pytest.fixture(scope="session")
+def live_lab(repo, tmp_path_factory):
+    """Prometheus scraping the stand-ins through the scenario above; skipped without the
+    `prometheus` binary."""
+    import yaml
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus not installed (apt-get install prometheus)")
+    workdir = tmp_path_factory.mktemp("live-prometheus")
+    server = Server()
+    fastapi = Server(process_metrics=False)  # multiprocess prometheus-client: no process_* series
+    replicas = {"a": Loadgen("a", rate=9.0, latency=0.003), "b": Loadgen("b", rate=1.0, latency=0.3)}
+    fastapi_loadgen = Loadgen("f", rate=5.0, latency=0.01)
+    exporters = {
+        "server": Exporter(server.render),
+        "a": Exporter(replicas["a"].render),
+        "b": Exporter(replicas["b"].render),
+        "fastapi": Exporter(fastapi.render),
+        "loadgen-fastapi": Exporter(fastapi_loadgen.render),
+    }
+    config = scrape_config(repo, {
+        "lab-server": [exporters["server"].address],
+        "lab-loadgen": [exporters["a"].address, exporters["b"].address],
+        "fastapi": [exporters["fastapi"].address],
+        "loadgen-fastapi": [exporters["loadgen-fastapi"].address],
+    })
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = open(workdir / "prometheus.log", "w")
+    process = subprocess.Popen(
+        [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        prom = Prometheus(f"http://127.0.0.1:{port}")
+        wait_for("Prometheus ready", prom.ready, timeout=30, poll=0.2)
+        wait_for("every stand-in scraped",
+                 lambda: prom.scalar("count(up == 1)") == len(exporters), timeout=30, poll=0.5)
+        lab = LiveLab(prom, server, exporters["server"], replicas,
+                      {name: exporters[name].address for name in replicas}, fastapi, fastapi_loadgen)
+        lab.run()
+        yield lab
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        for exporter in exporters.values():
+            exporter.close()
