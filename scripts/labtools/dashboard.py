@@ -12,6 +12,9 @@ panel's query outside Grafana (the e2e check, `just export`) we expand them the 
 and the dashboard's own template variables (`$target`: which servers to show), formatted as
 Grafana's Prometheus datasource formats them: a multi-value or "All"-able variable is
 regex-escaped, several values become `(a|b)`, "All" becomes the variable's allValue.
+
+The dashboard's Prometheus annotations are read the same way (`annotation_queries`), and
+`annotation_events` turns a query's answer into the events Grafana would draw.
 """
 
 from __future__ import annotations

@@ -392,31 +392,56 @@ def test_the_side_by_side_panels_show_each_target_and_teach_in_a_sentence_or_two
 # --- load generator replicas: aggregation across instances, the replica row -----------------
 
 
-def client_histogram_quantiles(dashboard_json):
-    """(query, quantile, grouping labels) of every histogram_quantile over a client histogram."""
-    for query in dash.panel_queries(dashboard_json):
-        for match in re.finditer(r"histogram_quantile\(([\d.]+),\s*sum by \(([^)]*)\) \(rate\((\w+)_bucket", query.expr):
-            if match.group(3).startswith("lab_client_"):
-                yield query, match.group(1), [label.strip() for label in match.group(2).split(",")]
+AGGREGATION = r"\b(sum|avg|min|max)\b(?:\s+by\s*\(([^)]*)\))?\s*\(\s*"
+
+
+def quantile_merge_problems(name: str, expr: str, per_replica: bool = False) -> list[str]:
+    """What is wrong with how `expr` merges the load generators' histograms: a client quantile
+    whose buckets are not summed `by (..., le)`, or keep `instance` (allowed in the per-replica
+    row only), and any quantiles added or averaged afterwards (a max over server workers, the
+    worst worker, is the one aggregation of quantiles that is no merge)."""
+    problems = []
+    for match in re.finditer(r"histogram_quantile\(([\d.]+),\s*sum by \(([^)]*)\) \(rate\((\w+)_bucket", expr):
+        if not match.group(3).startswith("lab_client_"):
+            continue
+        labels = [label.strip() for label in match.group(2).split(",")]
+        if "le" not in labels:
+            problems.append(f"{name}: sum by ({match.group(2)}) drops le, the buckets")
+        if "instance" in labels and not per_replica:
+            problems.append(f"{name}: a quantile per instance")
+    for match in re.finditer(AGGREGATION + r"histogram_quantile\([^,]+,\s*sum by \(([^)]*)\)", expr):
+        operator, inner = match.group(1), match.group(3)
+        if operator != "max" or "worker" not in inner:
+            problems.append(f"{name}: {operator} over quantiles (by {inner}) merges nothing")
+    return problems
 
 
 def test_every_client_quantile_sums_the_replicas_buckets_before_the_quantile(dashboard_json):
     """With several load generators each is its own `instance`: a quantile must come from
     their buckets summed (`sum by (..., le)` without `instance`), never from one quantile per
     instance averaged. Only the replica row keeps `instance`, to show each replica apart."""
-    found = list(client_histogram_quantiles(dashboard_json))
-    assert len(found) >= 8, "every client latency panel is covered"
     replica_panels = {p["title"] for p in replica_row(dashboard_json)["panels"]}
-    for query, _, labels in found:
-        assert labels[-1] == "le", f"{query.name}: sum by ({', '.join(labels)}) must end with le"
-        if query.panel_title not in replica_panels:
-            assert "instance" not in labels, f"{query.name}: a quantile per instance"
+    client = [q for q in dash.panel_queries(dashboard_json)
+              if "histogram_quantile" in q.expr and "lab_client_request_duration_seconds_bucket" in q.expr]
+    assert len(client) >= 8, "every client latency panel is covered"
     for query in dash.panel_queries(dashboard_json):
-        assert not re.search(r"\b(avg|sum|min)\b[^(]*\(\s*histogram_quantile", query.expr), (
-            f"{query.name}: quantiles are not averaged or added")
-        # The one aggregation over quantiles: the worst server worker (a max, not a merge).
-        for match in re.finditer(r"\bmax\b[^(]*\(\s*histogram_quantile\([^,]+, sum by \(([^)]*)\)", query.expr):
-            assert "worker" in match.group(1), f"{query.name}: max over quantiles of what?"
+        assert quantile_merge_problems(query.name, query.expr, query.panel_title in replica_panels) == []
+
+
+def test_the_merge_check_catches_averaged_and_per_instance_quantiles():
+    """The check above is not vacuous: the wrong merges are reported, the right one is not."""
+    bucket = 'rate(lab_client_request_duration_seconds_bucket{class="small"}[5s])'
+    right = f"histogram_quantile(0.95, sum by (target, le) ({bucket}))"
+    per_instance = f"histogram_quantile(0.95, sum by (target, instance, le) ({bucket}))"
+    assert quantile_merge_problems("right", right) == []
+    assert quantile_merge_problems("row", per_instance, per_replica=True) == []
+    assert quantile_merge_problems("per instance", per_instance) == ["per instance: a quantile per instance"]
+    averaged = quantile_merge_problems("averaged", f"avg by (target) ({per_instance})")
+    assert "averaged: avg over quantiles (by target, instance, le) merges nothing" in averaged
+    assert quantile_merge_problems("no le", f"histogram_quantile(0.5, sum by (target) ({bucket}))")
+    worst_worker = ("max by (target) (histogram_quantile(0.99, sum by (target, worker, le) "
+                    "(rate(lab_server_event_loop_lag_seconds_bucket[5s]))))")
+    assert quantile_merge_problems("worst worker", worst_worker) == []
 
 
 def test_counts_and_rates_of_the_replicas_are_summed_and_infos_taken_once(dashboard_json):
@@ -438,6 +463,7 @@ def replica_row(dashboard_json) -> dict:
 
 
 def test_the_replica_row_is_collapsed_at_the_bottom_so_the_first_view_is_unchanged(dashboard_json):
+    """The per-replica panels wait in a collapsed last row, each explained in a sentence or two."""
     row = replica_row(dashboard_json)
     assert row["collapsed"] is True
     assert row["gridPos"]["y"] == max(p["gridPos"]["y"] for p in dashboard_json["panels"]), "the last row"
@@ -452,6 +478,8 @@ def test_the_replica_row_is_collapsed_at_the_bottom_so_the_first_view_is_unchang
 
 
 def test_the_replica_panels_split_by_instance_and_name_each_replica(dashboard_json):
+    """One line per `instance`, named by lab_client_info's `replica` (joined on the instance),
+    the merged p95 beside the replicas' own, and a count of the scraped load generators."""
     by_title = {p["title"]: p for p in replica_row(dashboard_json)["panels"]}
     (rps,) = by_title["Requests per second per load generator replica"]["targets"]
     assert rps["expr"].startswith("sum by (target, instance, replica) (rate(lab_client_requests_total{")
@@ -502,6 +530,7 @@ def test_the_annotations_are_prometheus_queries_in_grafanas_format(dashboard_jso
 
 
 def test_every_annotation_filters_on_the_target_and_keeps_targets_apart(dashboard_json):
+    """As the panels: every selector matches `$target`, every aggregation is `by (target, ...)`."""
     for annotation in dash.annotation_queries(dashboard_json):
         found = list(selectors(annotation.expr))
         assert found, annotation.name
@@ -512,7 +541,9 @@ def test_every_annotation_filters_on_the_target_and_keeps_targets_apart(dashboar
         assert not re.search(r"\b(sum|max|min|avg|count)\s*\(", annotation.expr), f"{annotation.name}: an aggregation without by"
 
 
-def test_the_annotations_read_what_the_brief_names(dashboard_json):
+def test_the_annotations_read_the_settings_the_restarts_the_runs_and_the_upload_cycle(dashboard_json):
+    """The server's settings gauges and start time, the loadgens' run counter and run info, and
+    the upload cycle's on/off gauge."""
     by_name = {a.name: a for a in dash.annotation_queries(dashboard_json)}
     server = by_name["Server restarted or reconfigured"].expr
     for metric in ["lab_server_workers", "lab_server_keep_alive_seconds", 'process_start_time_seconds{job="lab-server"']:
@@ -525,6 +556,7 @@ def test_the_annotations_read_what_the_brief_names(dashboard_json):
 
 
 def test_every_metric_the_annotations_read_is_declared_by_the_binaries(dashboard_json, repo):
+    """No annotation waits on a metric name that no binary exports."""
     declared = source_metric_names(repo)
     for annotation in dash.annotation_queries(dashboard_json):
         for name in re.findall(r"\b((?:lab|http)_[a-z_]+)", annotation.expr):
