@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `just demo`: the lab without Docker. Builds lab-server and lab-loadgen in release mode, starts
 # the server on 127.0.0.1, starts Prometheus (Debian's `prometheus` package, if installed) with
-# the lab's prometheus.yml pointed at 127.0.0.1, and runs the load generator in the foreground
-# until Ctrl-C or DURATION. Settings come from the environment, then from .env, like compose.
+# the lab's scrape jobs pointed at 127.0.0.1 (from deploy/prometheus-hosts.yml), and runs the
+# load generator in the foreground until Ctrl-C or DURATION. Settings come from the
+# environment, then from .env, like compose.
 #
 #   just demo
 #   WORKERS=4 DURATION=120 just demo
@@ -30,6 +31,18 @@ mkdir -p "$scratch" results
 
 cargo build --release -p lab-server -p lab-loadgen
 
+# Prometheus's config for a native run: deploy/prometheus-hosts.yml (prometheus.yml's jobs and
+# target labels, every target listed, as on hosts without Docker) with its placeholder hosts
+# on loopback ports, without its optional FastAPI jobs. prometheus.yml itself finds the
+# loadgens by Docker's DNS, which a native run does not have. Arguments: server port, loadgen
+# metrics port. (tests/compose/test_stack.py runs this function.)
+demo_prometheus_config() {
+    echo "# made by scripts/demo.sh from deploy/prometheus-hosts.yml"
+    sed -e '/^  # --- optional: the study/,$d' -e '/^#/d' \
+        -e "s/server-host:8000/127.0.0.1:$1/" \
+        -e "s/loadgen-host:9100/127.0.0.1:$2/" deploy/prometheus-hosts.yml
+}
+
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -48,9 +61,7 @@ curl -fsS "http://127.0.0.1:$server_port/healthz" || { echo "demo: lab-server di
 echo
 
 if command -v prometheus >/dev/null 2>&1; then
-    # The same scrape config as compose, with the service names replaced by loopback ports.
-    sed -e "s/\"server:8000\"/\"127.0.0.1:$server_port\"/" \
-        -e "s/\"loadgen:9100\"/\"127.0.0.1:$metrics_port\"/" prometheus.yml > "$scratch/prometheus.yml"
+    demo_prometheus_config "$server_port" "$metrics_port" > "$scratch/prometheus.yml"
     prometheus --config.file="$scratch/prometheus.yml" --storage.tsdb.path="$scratch/prometheus-data" \
         --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn &
     pids+=($!)
