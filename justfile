@@ -26,6 +26,10 @@ logs *services:
 e2e *args:
     python3 scripts/e2e.py {{args}}
 
+# End-to-end check of the Swarm stack (docker-stack.yml): a one-node swarm of its own, 2 loadgen replicas, every one scraped, left as found; see scripts/e2e_swarm.py
+e2e-swarm *args:
+    python3 scripts/e2e_swarm.py {{args}}
+
 # Export the last run's Prometheus series (every dashboard query) to CSV under results/
 export *args:
     python3 scripts/export.py {{args}}

@@ -11,6 +11,8 @@
 #                                      (rebuilt every time; Docker's layer cache keeps the installed
 #                                      packages while the wheels are the same)
 #
+# LAB_SKIP_FASTAPI=1 skips the FastAPI stand-in (`just e2e-swarm` needs only the other three).
+#
 # Needs: docker, debootstrap (root), target/release/lab-server + lab-loadgen
 # (cargo build --release -p lab-server -p lab-loadgen), and python3 with pip that reaches PyPI.
 set -euo pipefail
@@ -52,6 +54,11 @@ step "building $runtime_image with $binaries/lab-server and lab-loadgen"
 docker build --build-arg "BASE_IMAGE=$base_image" -t "$runtime_image" \
     -f "$repo/docker/runtime-local.Dockerfile" "$context"
 step "runtime ready after $((SECONDS - started)) s"
+
+if [ -n "${LAB_SKIP_FASTAPI:-}" ]; then
+    step "LAB_SKIP_FASTAPI set: not building $fastapi_image; ready after $((SECONDS - started)) s"
+    exit 0
+fi
 
 # The FastAPI stand-in: the same requirements.txt as services/fastapi/Dockerfile, resolved on
 # the host for the image's Python (CPython 3.11, manylinux wheels only: nothing is compiled),
