@@ -39,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -288,18 +289,31 @@ def read_results(run_id: str) -> dict[str, dict]:
 
 
 def check_results(run_id: str, replicas: int) -> dict[str, dict]:
+    """Every replica's run directories, by slot: `<run-id>-replica-<slot>`, and
+    `<run-id>-replica-<slot>-<n>` if lab-loadgen split its run (it opens a new run directory
+    when the server's /healthz changes). Returns slot -> rows by class over its directories."""
     runs = wait_for("every replica's requests.csv and summary.csv in the results volume",
                     lambda: (lambda r: r if len(r) >= replicas and all(v["summary"] for v in r.values()) else None)(
                         read_results(run_id)), timeout=60, poll=3)
-    expected = {f"{run_id}-replica-{slot}" for slot in range(1, replicas + 1)}
-    if set(runs) != expected:
-        raise CheckFailed(f"run directories {sorted(runs)}, expected {sorted(expected)}")
+    pattern = re.compile(re.escape(run_id) + r"-replica-(\d+)(?:-\d+)?")
+    by_slot: dict[str, dict] = {}
     for name, run in sorted(runs.items()):
-        if not {"small", "large"} <= set(run["rows"]):
-            raise CheckFailed(f"{name}/requests.csv: rows by class {run['rows']}: not both classes")
+        match = pattern.fullmatch(name)
+        if not match:
+            raise CheckFailed(f"run directory {name} is not <run-id>-replica-<slot>")
         log(f"results volume: {name}: {sum(run['rows'].values())} rows {json.dumps(run['rows'], sort_keys=True)}, "
             "summary.csv written")
-    return runs
+        slot = by_slot.setdefault(match.group(1), {"dirs": [], "rows": {}})
+        slot["dirs"].append(name)
+        for cls, count in run["rows"].items():
+            slot["rows"][cls] = slot["rows"].get(cls, 0) + count
+    expected = {str(slot) for slot in range(1, replicas + 1)}
+    if set(by_slot) != expected:
+        raise CheckFailed(f"run directories {sorted(runs)}: replicas {sorted(by_slot)}, expected {sorted(expected)}")
+    for slot, found in sorted(by_slot.items()):
+        if not {"small", "large"} <= set(found["rows"]):
+            raise CheckFailed(f"replica {slot}: rows by class {found['rows']}: not both classes")
+    return by_slot
 
 
 def scrape_success(prom: Prometheus, window: str, at: float) -> dict:
@@ -390,8 +404,7 @@ def main() -> int:
         log(f"share of scrapes that succeeded over {at - first_scrape:.0f} s: {json.dumps(figures['scrape_success'])}")
         wait_for_runs_to_end(timeout=args.duration + 90)
         runs = check_results(run_id, args.replicas)
-        figures["rows_per_replica"] = {name.rsplit("-", 1)[-1]: sum(run["rows"].values())
-                                       for name, run in sorted(runs.items())}
+        figures["rows_per_replica"] = {slot: sum(found["rows"].values()) for slot, found in sorted(runs.items())}
         ok = True
     except KeyboardInterrupt:
         log("interrupted")
