@@ -13,8 +13,11 @@ pub const WORKER_ID_HEADER: &str = "x-worker-id";
 /// The path of the health check.
 pub const HEALTH_PATH: &str = "/healthz";
 
-/// `GET /healthz`'s answer: the server is up, with the two settings the experiments vary.
-/// The matrix waits for it before a scenario starts, and checks it runs what was asked.
+/// `GET /healthz`'s answer: the server is up, with the settings the experiments vary and
+/// which server process answered. The matrix waits for it before a scenario starts, and
+/// checks it runs what was asked; the load generator reads it during a run and starts a new
+/// run when it changes (another WORKERS, a restarted server), so one run never mixes two
+/// configurations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     /// Always `ok` when the server answers.
@@ -23,15 +26,82 @@ pub struct Health {
     pub workers: usize,
     /// KEEP_ALIVE in seconds (0 = off).
     pub keep_alive_seconds: u64,
+    /// The strategy endpoints it serves (`/ping`, `/pong`…); empty from a server that does
+    /// not say.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Names this start of the server: another value means the server was restarted (same
+    /// settings or not). Empty from a server that does not say.
+    #[serde(default)]
+    pub instance: String,
 }
 
 impl Health {
-    /// A healthy server with these settings.
-    pub fn ok(workers: usize, keep_alive_seconds: u64) -> Self {
+    /// A healthy server with these settings, endpoints and start id.
+    pub fn ok(
+        workers: usize,
+        keep_alive_seconds: u64,
+        endpoints: impl IntoIterator<Item = impl Into<String>>,
+        instance: impl Into<String>,
+    ) -> Self {
         Self {
             status: "ok".to_string(),
             workers,
             keep_alive_seconds,
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
+            instance: instance.into(),
         }
+    }
+
+    /// Whether `other` is another configuration or another start of the server: what ends a
+    /// load generator's run.
+    pub fn differs_from(&self, other: &Health) -> bool {
+        self.workers != other.workers
+            || self.keep_alive_seconds != other.keep_alive_seconds
+            || self.endpoints != other.endpoints
+            || self.instance != other.instance
+    }
+
+    /// `workers=4 keep_alive=5s endpoints=/ping,/pong instance=…`, for logs.
+    pub fn describe(&self) -> String {
+        format!(
+            "workers={} keep_alive={}s endpoints={} instance={}",
+            self.workers,
+            self.keep_alive_seconds,
+            self.endpoints.join(","),
+            self.instance
+        )
+    }
+}
+
+/// A name for this start of a server process: the process id and the start time in
+/// milliseconds since the Unix epoch, in hex (`1f2a-18c3b2a9f00`). Two starts differ unless
+/// the same pid starts again within the same millisecond.
+pub fn instance_id() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    format!("{:x}-{millis:x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_health_body_without_endpoints_or_instance_still_reads() {
+        let old: Health =
+            serde_json::from_str(r#"{"status":"ok","workers":2,"keep_alive_seconds":5}"#).unwrap();
+        assert_eq!(old, Health::ok(2, 5, Vec::<String>::new(), ""));
+    }
+
+    #[test]
+    fn any_setting_or_a_restart_is_a_difference() {
+        let base = Health::ok(1, 5, ["/ping"], "a");
+        assert!(!base.differs_from(&base.clone()));
+        assert!(base.differs_from(&Health::ok(4, 5, ["/ping"], "a")));
+        assert!(base.differs_from(&Health::ok(1, 0, ["/ping"], "a")));
+        assert!(base.differs_from(&Health::ok(1, 5, ["/ping", "/lean"], "a")));
+        assert!(base.differs_from(&Health::ok(1, 5, ["/ping"], "b")));
     }
 }

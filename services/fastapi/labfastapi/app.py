@@ -31,7 +31,7 @@ from .config import Settings
 from .errors import json_response
 from .gate import UploadGate
 from .observe import ObserveRequests
-from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag, workers_ready
+from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag, server_instance, workers_ready
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -73,9 +73,10 @@ def create_app(settings: Settings) -> ASGIApp:
 
     @api.get("/healthz")
     async def healthz() -> Response:
-        """The server is up, with the two settings the experiments vary (lab-server's body),
-        once every one of the WORKERS processes has started: until then 503 `starting`, so
-        that nothing measures a WORKERS=4 server while it runs on fewer (worker.py)."""
+        """The server is up, with the settings the experiments vary, its strategy endpoints and
+        this start's id (lab-server's body), once every one of the WORKERS processes has
+        started: until then 503 `starting`, so that nothing measures a WORKERS=4 server while
+        it runs on fewer (worker.py)."""
         ready = workers_ready(os.environ.get(WORKER_DIR_ENV), settings.workers)
         if ready < settings.workers:
             return json_response(
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> ASGIApp:
                 "status": "ok",
                 "workers": settings.workers,
                 "keep_alive_seconds": settings.keep_alive,
+                "endpoints": list(strategies.HANDLERS),
+                "instance": server_instance(),
                 "workers_ready": ready,
             }
         )

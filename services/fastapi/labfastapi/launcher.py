@@ -28,6 +28,7 @@ import tempfile
 from typing import Any
 
 from .config import ConfigError, Settings
+from .worker import INSTANCE_ENV, new_instance_id
 
 #: The ASGI app every worker imports.
 APP = "labfastapi.app:app"
@@ -61,6 +62,9 @@ def main() -> int:
     try:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _subdir(state_dir, "metrics")
         os.environ["LABFASTAPI_WORKER_DIR"] = _subdir(state_dir, "workers")
+        # One name for this start of the server, the same in every worker process: /healthz
+        # reports it, so a load generator sees a restart (lab-server's pid-and-time form).
+        os.environ[INSTANCE_ENV] = new_instance_id()
         try:
             listener = bind(settings.host, settings.port)
         except OSError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -102,7 +103,11 @@ def test_the_request_id_is_echoed_when_sent(client: httpx.Client) -> None:
 
 
 def test_healthz_reports_the_settings(server: Server) -> None:
-    """/healthz is lab-server's body (status, workers, keep_alive_seconds), plus workers_ready."""
+    """/healthz is lab-server's body (status, workers, keep_alive_seconds, endpoints, instance),
+    plus workers_ready."""
     response = httpx.get(f"{server.url}/healthz")
-    assert response.json() == {"status": "ok", "workers": 1, "keep_alive_seconds": 5, "workers_ready": 1}
+    health = response.json()
+    assert re.fullmatch(r"[0-9a-f]+-[0-9a-f]+", health.pop("instance"))
+    assert health == {"status": "ok", "workers": 1, "keep_alive_seconds": 5,
+                      "endpoints": ["/ping", "/pong", "/offload"], "workers_ready": 1}
     assert response.headers["content-type"] == "application/json"

@@ -26,6 +26,9 @@ pub struct AppState {
     pub workers: usize,
     /// KEEP_ALIVE in seconds, reported by /healthz.
     pub keep_alive_seconds: u64,
+    /// Names this start of the server, reported by /healthz (see
+    /// [`lab_core::http::instance_id`]).
+    pub instance: String,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             abandoned_requests: Arc::default(),
             workers: usize::from(config.workers),
             keep_alive_seconds: config.keep_alive,
+            instance: lab_core::http::instance_id(),
         }
     }
 }

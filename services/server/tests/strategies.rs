@@ -142,21 +142,31 @@ async fn json_media_type_variants_are_accepted_everywhere() {
     }
 }
 
-/// /healthz reports the two settings the experiments vary.
+/// /healthz reports the settings the experiments vary, the strategy endpoints, and a name
+/// for this start of the server that another start does not share.
 #[tokio::test]
-async fn healthz_reports_workers_and_keep_alive() {
+async fn healthz_reports_settings_endpoints_and_this_start() {
+    let health = |app: &TestApp| {
+        let request = app.client.get(app.url("/healthz")).send();
+        async move {
+            let mut body: serde_json::Value = request.await.unwrap().json().await.unwrap();
+            let instance = body["instance"].as_str().unwrap().to_owned();
+            body.as_object_mut().unwrap().remove("instance");
+            (body, instance)
+        }
+    };
     let app = spawn_app(&["--workers", "2", "--keep-alive", "0"]).await;
-    let health: serde_json::Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (body, first) = health(&app).await;
     assert_eq!(
-        health,
-        serde_json::json!({"status": "ok", "workers": 2, "keep_alive_seconds": 0})
+        body,
+        serde_json::json!({"status": "ok", "workers": 2, "keep_alive_seconds": 0,
+                           "endpoints": lab_server::routes::STRATEGY_PATHS})
     );
+    // Every worker reports the same start; another start of the server has another name.
+    for _ in 0..10 {
+        assert_eq!(health(&app).await.1, first);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let other = spawn_app(&["--workers", "2", "--keep-alive", "0"]).await;
+    assert_ne!(health(&other).await.1, first);
 }
