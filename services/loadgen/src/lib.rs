@@ -19,20 +19,29 @@
 //! - [`progress`]: the live progress line (terminal only).
 //! - [`report`]: [`RunReport`], printed as a table or JSON.
 //! - [`shutdown`]: Ctrl-C / SIGTERM as a future.
+//! - [`watch`]: the server's /healthz during a run: a change of settings or a restart
+//!   starts a new run.
+//! - [`owner`]: RUN_AS_RESULTS_OWNER, from root to the owner of the results directory.
+//! - [`merge`]: several replicas' run directories joined into one (`lab-loadgen-merge`).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = lab_loadgen::RunOptions::from_args(["--duration", "5", "--large-size-mb", "1"])?;
-//! let report = lab_loadgen::run(options, std::future::pending()).await?;
-//! println!("small p95: {:?} ms", report.class(lab_core::classes::SMALL).and_then(|s| s.p95_ms));
+//! // One report per run: more than one only when the server changed during the run.
+//! let reports = lab_loadgen::run(options, std::future::pending()).await?;
+//! for report in &reports {
+//!     println!("small p95: {:?} ms", report.class(lab_core::classes::SMALL).and_then(|s| s.p95_ms));
+//! }
 //! # Ok(()) }
 //! ```
 
 pub mod collector;
 pub mod engine;
 pub mod files;
+pub mod merge;
 pub mod metrics;
 pub mod options;
+pub mod owner;
 pub mod progress;
 pub mod record;
 pub mod report;
@@ -40,9 +49,10 @@ mod runner;
 pub mod schedule;
 pub mod shutdown;
 pub mod stats;
+pub mod watch;
 pub mod workload;
 
 pub use options::{Connection, OptionsError, Pool, RunOptions, Schedule, WorkloadArgs};
-pub use report::{EXIT_ALL_FAILED, RunReport};
+pub use report::{EXIT_ALL_FAILED, RunEnd, RunReport};
 pub use runner::{RunError, run};
 pub use stats::ClassSummary;

@@ -11,8 +11,8 @@ use std::net::{SocketAddr, TcpListener};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Latency of successful requests, from the scheduled start to the end of the response.
@@ -25,6 +25,12 @@ pub const REQUESTS_IN_FLIGHT: &str = "lab_client_requests_in_flight";
 pub const INFO: &str = "lab_client_info";
 /// 1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.
 pub const LARGE_UPLOADS_ENABLED: &str = "lab_client_large_uploads_enabled";
+/// Runs this load generator has started: more than one when the server's settings or
+/// instance changed during the process (each change ends a run and starts the next).
+pub const RUNS_TOTAL: &str = "lab_client_runs_total";
+/// Always 1, for the current run only; its labels name the run and the server settings it
+/// measures.
+pub const RUN_INFO: &str = "lab_client_run_info";
 
 /// Handles to every client metric of one run.
 #[derive(Debug, Clone)]
@@ -37,10 +43,14 @@ pub struct ClientMetrics {
     pub requests_total: IntCounterVec,
     /// [`REQUESTS_IN_FLIGHT`]{class}.
     pub in_flight: IntGaugeVec,
-    /// [`INFO`]{endpoint,connection,pool,schedule}.
+    /// [`INFO`]{endpoint,connection,pool,schedule,replica}.
     pub info: GaugeVec,
     /// [`LARGE_UPLOADS_ENABLED`].
     pub large_uploads_enabled: Gauge,
+    /// [`RUNS_TOTAL`].
+    pub runs_total: IntCounter,
+    /// [`RUN_INFO`]{run_id,server_workers,server_keep_alive_seconds}.
+    pub run_info: GaugeVec,
 }
 
 impl ClientMetrics {
@@ -69,17 +79,32 @@ impl ClientMetrics {
         )?;
         let info = GaugeVec::new(
             Opts::new(INFO, "Always 1; the labels describe how this client runs."),
-            &["endpoint", "connection", "pool", "schedule"],
+            &["endpoint", "connection", "pool", "schedule", "replica"],
         )?;
         let large_uploads_enabled = Gauge::new(
             LARGE_UPLOADS_ENABLED,
             "1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.",
+        )?;
+        let runs_total = IntCounter::new(
+            RUNS_TOTAL,
+            "Runs started; each change of the server's settings or instance ends one and \
+             starts the next.",
+        )?;
+        let run_info = GaugeVec::new(
+            Opts::new(
+                RUN_INFO,
+                "Always 1, for the current run: its id and the server settings it measures \
+                 (empty when the server does not report them).",
+            ),
+            &["run_id", "server_workers", "server_keep_alive_seconds"],
         )?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(info.clone()))?;
         registry.register(Box::new(large_uploads_enabled.clone()))?;
+        registry.register(Box::new(runs_total.clone()))?;
+        registry.register(Box::new(run_info.clone()))?;
         Ok(ClientMetrics {
             registry,
             request_duration,
@@ -87,7 +112,24 @@ impl ClientMetrics {
             in_flight,
             info,
             large_uploads_enabled,
+            runs_total,
+            run_info,
         })
+    }
+
+    /// A run starts: counts it, and makes it the only one [`RUN_INFO`] shows.
+    pub fn start_run(&self, run_id: &str, server: Option<&lab_core::http::Health>) {
+        self.runs_total.inc();
+        self.run_info.reset();
+        let (workers, keep_alive) = server.map_or((String::new(), String::new()), |health| {
+            (
+                health.workers.to_string(),
+                health.keep_alive_seconds.to_string(),
+            )
+        });
+        self.run_info
+            .with_label_values(&[run_id, workers.as_str(), keep_alive.as_str()])
+            .set(1.0);
     }
 
     /// The registry in Prometheus' text format.
@@ -174,9 +216,14 @@ mod tests {
         metrics.in_flight.with_label_values(&["small"]).set(0);
         metrics
             .info
-            .with_label_values(&["/ping", "new", "per-class", "open"])
+            .with_label_values(&["/ping", "new", "per-class", "open", ""])
             .set(1.0);
         metrics.large_uploads_enabled.set(1.0);
+        metrics.start_run("first", None);
+        metrics.start_run(
+            "second",
+            Some(&lab_core::http::Health::ok(4, 5, ["/ping"], "a")),
+        );
         let text = metrics.encode();
         for name in [
             REQUEST_DURATION,
@@ -184,9 +231,20 @@ mod tests {
             REQUESTS_IN_FLIGHT,
             INFO,
             LARGE_UPLOADS_ENABLED,
+            RUNS_TOTAL,
+            RUN_INFO,
         ] {
             assert!(text.contains(name), "{name} missing");
         }
+        // Only the current run is shown, with the settings it measures.
+        assert!(text.contains("lab_client_runs_total 2"), "{text}");
+        assert!(!text.contains("run_id=\"first\""), "{text}");
+        assert!(
+            text.contains(
+                "lab_client_run_info{run_id=\"second\",server_keep_alive_seconds=\"5\",server_workers=\"4\"} 1"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("le=\"0.0005\""),
             "shared first bucket missing"

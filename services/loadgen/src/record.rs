@@ -45,13 +45,17 @@ pub enum Outcome {
     Skipped,
 }
 
+/// The outcome label (and requests.csv error column) of a request never sent because of
+/// the in-flight cap.
+pub const SKIPPED: &str = "skipped";
+
 impl Outcome {
     /// The label used in CSV `error` cells and the `outcome` metric label.
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Failed(error) => error.kind(),
-            Outcome::Skipped => "skipped",
+            Outcome::Skipped => SKIPPED,
         }
     }
 }

@@ -28,7 +28,10 @@
 
 use std::{collections::BTreeMap, io, path::PathBuf};
 
-use lab_core::csv_rows::{REQUESTS_CSV, SUMMARY_CSV};
+use lab_core::{
+    csv_rows::{REQUESTS_CSV, SUMMARY_CSV},
+    http::Health,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -54,10 +57,30 @@ pub struct RunReport {
     pub elapsed_s: f64,
     /// True when Ctrl-C / SIGTERM (or the caller's shutdown future) ended the run early.
     pub interrupted: bool,
+    /// What ended the run.
+    #[serde(default)]
+    pub ended_by: RunEnd,
+    /// What the server's /healthz reported when the run started (settings and start id);
+    /// absent when it was not read (SERVER_CHECK_INTERVAL=0) or the server has none.
+    #[serde(default)]
+    pub server: Option<Health>,
     /// The configuration the run used.
     pub config: RunConfig,
     /// One summary per class, in class order.
     pub classes: Vec<ClassSummary>,
+}
+
+/// What ended a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// DURATION was over (or the run's files could not be written).
+    #[default]
+    Duration,
+    /// Ctrl-C / SIGTERM, or the caller's shutdown future.
+    Interrupted,
+    /// The server reported other settings or another start: the next run measures that.
+    ServerChanged,
 }
 
 /// The configuration a run used, as reported with its results.
@@ -200,6 +223,19 @@ impl RunReport {
                 String::new()
             },
         )?;
+        if let Some(server) = &self.server {
+            writeln!(
+                out,
+                "server: workers={} keep_alive={}s (its /healthz at the start)",
+                server.workers, server.keep_alive_seconds
+            )?;
+        }
+        if self.ended_by == RunEnd::ServerChanged {
+            writeln!(
+                out,
+                "ended early: the server's settings or instance changed; the next run measures them"
+            )?;
+        }
         // Classes with their own request line or a raw body, said once (the line above names
         // only ENDPOINT).
         let default_request = format!("POST {}", config.endpoint);
@@ -317,6 +353,8 @@ mod tests {
             started_at: "2026-11-25T12:00:00.000Z".into(),
             elapsed_s: 2.0,
             interrupted: false,
+            ended_by: RunEnd::Duration,
+            server: None,
             config: RunConfig {
                 target_url: "http://127.0.0.1:8000/".into(),
                 endpoint: "/ping".into(),

@@ -1,16 +1,23 @@
-//! [`run`]: one workload run from start to report.
+//! [`run`]: the workload from start to report, as one run or, when the server changes under
+//! it, as several.
 //!
 //! 1. Before the clock: bind METRICS_BIND (first, so a taken port leaves nothing behind),
-//!    build every body, one HTTP client per class, the run directory and requests.csv, the
-//!    metrics registry and its server.
-//! 2. The clock starts; each class's scheduler starts; the collector thread receives records.
-//! 3. Scheduling stops at the end of DURATION or when `shutdown` resolves (Ctrl-C).
+//!    build every body, one HTTP client per class, the metrics registry and its server, and
+//!    read the server's /healthz (what the first run measures).
+//! 2. A run starts: its directory and requests.csv, the clock, each class's scheduler, and
+//!    the collector thread that receives records.
+//! 3. Scheduling stops at the end of DURATION, when `shutdown` resolves (Ctrl-C), or when the
+//!    server's /healthz reports other settings or another start ([`ServerWatch`]).
 //! 4. Drain: requests in flight get DRAIN_TIMEOUT to finish; those still running after it
 //!    are cancelled and recorded as `cancelled` errors (their rows are not lost).
-//! 5. The collector flushes requests.csv; summary.csv is written; the report is returned.
+//! 5. The collector flushes requests.csv; summary.csv is written; the run's report is kept.
+//!    If the server changed, the next run starts at 2 (same bodies, clients and metrics;
+//!    DURATION counts from the first run's start); else the reports are returned.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc};
 
+use lab_core::http::Health;
+use reqwest::{Client, Url};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -19,11 +26,12 @@ use crate::{
     engine::{Engine, build_client, content_type, resolve_target, wire_method},
     files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
-    options::values::path_word,
+    options::values::{REPLICA_FROM_HOSTNAME, path_word},
     options::{OptionsError, Pool, RunOptions, Schedule},
     progress::Progress,
-    report::{ClassConfig, RunConfig, RunReport},
+    report::{ClassConfig, RunConfig, RunEnd, RunReport},
     schedule::ClassScheduler,
+    watch::{Seen, ServerWatch},
     workload::{ClassPlan, LargeCycle, build_classes},
 };
 
@@ -65,235 +73,393 @@ pub enum RunError {
 }
 
 /// Runs the workload `options` describes until DURATION ends or `shutdown` resolves, writes
-/// `RESULTS_DIR/<run-id>/{requests,summary}.csv`, and returns the report. Request failures are
-/// counted in the report, not returned as errors; `Err` means the run could not be set up
-/// or its files could not be written.
+/// `RESULTS_DIR/<run-id>/{requests,summary}.csv` for each run, and returns the reports in
+/// order. There is one run unless the server changed during it (see [`ServerWatch`]): then
+/// one per configuration the server had. Request failures are counted in the reports, not
+/// returned as errors; `Err` means a run could not be set up or its files could not be
+/// written.
 pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
-) -> Result<RunReport, RunError> {
-    options.check()?;
-
-    // 1. Before the clock. The metrics address first: if it cannot be bound, stop before
-    // building anything or creating the run directory.
-    let metrics_listener = match options.metrics_bind {
-        Some(address) => Some(
-            MetricsServer::bind(address)
-                .map_err(|error| RunError::MetricsBind { address, error })?,
-        ),
-        None => None,
-    };
-    let plans: Vec<Arc<ClassPlan>> = {
-        let options = options.clone();
-        tokio::task::spawn_blocking(move || build_classes(&options.workload, &options.endpoint))
-            .await
-            .map_err(|_| RunError::Task("payload generation"))?
-            .into_iter()
-            .map(Arc::new)
-            .collect()
-    };
-    let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
-    let class_paths: Vec<String> = plans.iter().map(|plan| plan.request.path.clone()).collect();
-    // Every path is checked to be a path (ENDPOINT, SMALL_REQUEST…), so the join keeps
-    // TARGET_URL's host; checked again here because sending the workload to another host
-    // must never happen.
-    let urls = class_paths
-        .iter()
-        .map(|path| {
-            options
-                .target_url
-                .join(path)
-                .ok()
-                .filter(|url| url.origin() == options.target_url.origin())
-                .ok_or_else(|| RunError::OtherHost {
-                    endpoint: path.clone(),
-                    target: options.target_url.origin().ascii_serialization(),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let resolved = resolve_target(&options.target_url).await;
-    let build = || {
-        build_client(
-            options.connection,
-            options.workload.request_timeout,
-            &options.target_url,
-            &resolved,
-        )
-    };
-    // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a clone
-    // is a handle to the same pool).
-    let clients = match options.pool {
-        Pool::PerClass => plans
-            .iter()
-            .map(|_| build())
-            .collect::<Result<Vec<_>, _>>()?,
-        Pool::Shared => {
-            let client = build()?;
-            plans.iter().map(|_| client.clone()).collect()
-        }
-    };
-
-    let default_id = format!(
-        "{}-{}-{}-{}",
-        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        path_slug(&class_paths),
-        options.connection.as_str(),
-        options.workload.schedule.as_str(),
-    );
-    let (run_id, dir) =
-        create_run_dir(&options.results_dir, options.run_id.as_deref(), &default_id)?;
-    let csv = RequestsCsv::create(
-        &dir,
-        &run_id,
-        class_paths.clone(),
-        options.connection.as_str(),
-        class_names.clone(),
-    )?;
-
-    let metrics = ClientMetrics::new()?;
-    metrics
-        .info
-        .with_label_values(&[
-            options.endpoint.as_str(),
-            options.connection.as_str(),
-            options.pool.as_str(),
-            options.workload.schedule.as_str(),
-        ])
-        .set(1.0);
-    // 1 while large uploads are being sent; a run without the large class never sends any.
-    metrics
-        .large_uploads_enabled
-        .set(if options.workload.has_large() {
-            1.0
-        } else {
-            0.0
-        });
-    let metrics_server = match (metrics_listener, options.metrics_bind) {
-        (Some(listener), Some(address)) => Some(
-            MetricsServer::serve(listener, metrics.clone())
-                .map_err(|error| RunError::MetricsBind { address, error })?,
-        ),
-        _ => None,
-    };
-
-    let config = run_config(&options, &plans);
-    if !options.quiet {
-        tracing::info!(
-            run_id,
-            target = %options.target_url,
-            connection = options.connection.as_str(),
-            pool = options.pool.as_str(),
-            schedule = options.workload.schedule.as_str(),
-            duration_s = config.duration_s,
-            classes = %describe_classes(&config),
-            metrics = ?metrics_server.as_ref().map(|server| server.address),
-            "starting"
-        );
-    }
-
-    // 2. The clock starts.
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let run_start = Instant::now();
-    let stop = CancellationToken::new();
-    let (records, collector) = Collector::new(
-        &class_names,
-        &class_paths,
-        csv,
-        metrics.clone(),
-        Progress::for_terminal(options.quiet),
-        run_start.into_std(),
-        stop.clone(),
-    )
-    .spawn();
-    let cancel = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let end = (!options.duration.is_zero()).then_some(options.duration);
-    let cycle = LargeCycle {
-        on: options.workload.large_on,
-        off: options.workload.large_off,
-    };
-    for (index, ((plan, client), url)) in plans.iter().zip(clients).zip(urls).enumerate() {
-        let scheduler = ClassScheduler {
-            index,
-            plan: plan.clone(),
-            engine: Engine {
-                client,
-                method: wire_method(plan.request.method),
-                url,
-                content_type: content_type(plan.request.method, plan.body),
-                check_answers: options.workload.check_answers,
-                run_start,
-            },
-            records: records.clone(),
-            in_flight: metrics.in_flight.with_label_values(&[plan.name.as_str()]),
-            cycle: plan
-                .cycled
-                .then(|| (cycle, metrics.large_uploads_enabled.clone())),
-            end,
-            stop: stop.clone(),
-            cancel: cancel.clone(),
-            tracker: tracker.clone(),
+) -> Result<Vec<RunReport>, RunError> {
+    let setup = Setup::new(options).await?;
+    let mut shutdown = pin!(shutdown);
+    let mut server = setup.first_look().await;
+    let mut deadline = None;
+    let mut reports = Vec::new();
+    for number in 1.. {
+        let outcome = setup
+            .one_run(number, &mut server, &mut deadline, shutdown.as_mut())
+            .await;
+        let (report, changed) = match outcome {
+            Ok(done) => done,
+            Err(error) => {
+                setup.stop_metrics().await;
+                return Err(error);
+            }
         };
-        match options.workload.schedule {
-            Schedule::Open => {
-                tracker.spawn(scheduler.open(options.workload.max_in_flight as usize));
+        reports.push(report);
+        match changed {
+            Some(next) => {
+                tracing::info!(
+                    server = %next.describe(),
+                    "the server changed: this run ends here and the next one measures it"
+                );
+                server = Some(next);
             }
-            Schedule::Closed => {
-                tracker.spawn(scheduler.closed());
-            }
+            None => break,
         }
     }
-    drop(records);
+    setup.stop_metrics().await;
+    Ok(reports)
+}
 
-    // 3. Stop scheduling at the end of DURATION or on shutdown.
-    let interrupted = tokio::select! {
-        () = shutdown => true,
-        () = sleep_until(run_start + options.duration), if end.is_some() => false,
-        () = stop.cancelled() => false, // the collector failed; its error is returned below
+/// What every run of one invocation shares: built once, before the first clock starts.
+struct Setup {
+    options: RunOptions,
+    plans: Vec<Arc<ClassPlan>>,
+    class_names: Vec<String>,
+    class_paths: Vec<String>,
+    urls: Vec<Url>,
+    clients: Vec<Client>,
+    metrics: ClientMetrics,
+    metrics_server: tokio::sync::Mutex<Option<MetricsServer>>,
+    replica: Option<String>,
+    watch: ServerWatch,
+}
+
+impl Setup {
+    async fn new(options: RunOptions) -> Result<Self, RunError> {
+        options.check()?;
+        // The metrics address first: if it cannot be bound, stop before building anything
+        // or creating a run directory.
+        let metrics_listener = match options.metrics_bind {
+            Some(address) => Some(
+                MetricsServer::bind(address)
+                    .map_err(|error| RunError::MetricsBind { address, error })?,
+            ),
+            None => None,
+        };
+        let plans: Vec<Arc<ClassPlan>> = {
+            let options = options.clone();
+            tokio::task::spawn_blocking(move || build_classes(&options.workload, &options.endpoint))
+                .await
+                .map_err(|_| RunError::Task("payload generation"))?
+                .into_iter()
+                .map(Arc::new)
+                .collect()
+        };
+        let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
+        let class_paths: Vec<String> = plans.iter().map(|plan| plan.request.path.clone()).collect();
+        // Every path is checked to be a path (ENDPOINT, SMALL_REQUEST…), so the join keeps
+        // TARGET_URL's host; checked again here because sending the workload to another host
+        // must never happen.
+        let urls = class_paths
+            .iter()
+            .map(|path| {
+                options
+                    .target_url
+                    .join(path)
+                    .ok()
+                    .filter(|url| url.origin() == options.target_url.origin())
+                    .ok_or_else(|| RunError::OtherHost {
+                        endpoint: path.clone(),
+                        target: options.target_url.origin().ascii_serialization(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let resolved = resolve_target(&options.target_url).await;
+        let build = || {
+            build_client(
+                options.connection,
+                options.workload.request_timeout,
+                &options.target_url,
+                &resolved,
+            )
+        };
+        // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a
+        // clone is a handle to the same pool).
+        let clients = match options.pool {
+            Pool::PerClass => plans
+                .iter()
+                .map(|_| build())
+                .collect::<Result<Vec<_>, _>>()?,
+            Pool::Shared => {
+                let client = build()?;
+                plans.iter().map(|_| client.clone()).collect()
+            }
+        };
+        let replica = options.replica.as_deref().map(replica_name);
+        let metrics = ClientMetrics::new()?;
+        metrics
+            .info
+            .with_label_values(&[
+                options.endpoint.as_str(),
+                options.connection.as_str(),
+                options.pool.as_str(),
+                options.workload.schedule.as_str(),
+                replica.as_deref().unwrap_or(""),
+            ])
+            .set(1.0);
+        // 1 while large uploads are being sent; a run without the large class never sends any.
+        metrics
+            .large_uploads_enabled
+            .set(if options.workload.has_large() {
+                1.0
+            } else {
+                0.0
+            });
+        let metrics_server = match (metrics_listener, options.metrics_bind) {
+            (Some(listener), Some(address)) => Some(
+                MetricsServer::serve(listener, metrics.clone())
+                    .map_err(|error| RunError::MetricsBind { address, error })?,
+            ),
+            _ => None,
+        };
+        let watch = ServerWatch::new(&options.target_url, options.server_check_interval)?;
+        Ok(Self {
+            options,
+            plans,
+            class_names,
+            class_paths,
+            urls,
+            clients,
+            metrics,
+            metrics_server: tokio::sync::Mutex::new(metrics_server),
+            replica,
+            watch,
+        })
+    }
+
+    /// The server's settings before the first run, when it is followed and answers.
+    async fn first_look(&self) -> Option<Health> {
+        if !self.watch.is_on() {
+            return None;
+        }
+        match self.watch.look().await {
+            Seen::Health(health) => Some(health),
+            Seen::NotFollowable(_) | Seen::NoAnswer => None,
+        }
+    }
+
+    async fn stop_metrics(&self) {
+        if let Some(server) = self.metrics_server.lock().await.take() {
+            server.stop().await;
+        }
+    }
+
+    /// The directory name of run `number`: RUN_ID or a timestamp with the paths, connection
+    /// and schedule; `-replica-<REPLICA>` when one of several load generators; `-<number>`
+    /// from the second run of an explicit RUN_ID on (a timestamped id names a new second).
+    fn run_id(&self, number: u32) -> (Option<String>, String) {
+        let replica = |id: String| match &self.replica {
+            Some(name) => format!("{id}-replica-{name}"),
+            None => id,
+        };
+        let explicit = self.options.run_id.as_ref().map(|id| {
+            let id = replica(id.clone());
+            if number == 1 {
+                id
+            } else {
+                format!("{id}-{number}")
+            }
+        });
+        let default = replica(format!(
+            "{}-{}-{}-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+            path_slug(&self.class_paths),
+            self.options.connection.as_str(),
+            self.options.workload.schedule.as_str(),
+        ));
+        (explicit, default)
+    }
+
+    /// One run: from its directory to its report. Returns the report and, when the server
+    /// changed, what it reports now.
+    async fn one_run(
+        &self,
+        number: u32,
+        server: &mut Option<Health>,
+        deadline: &mut Option<Instant>,
+        shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(RunReport, Option<Health>), RunError> {
+        let options = &self.options;
+        let (explicit_id, default_id) = self.run_id(number);
+        let (run_id, dir) =
+            create_run_dir(&options.results_dir, explicit_id.as_deref(), &default_id)?;
+        let csv = RequestsCsv::create(
+            &dir,
+            &run_id,
+            self.class_paths.clone(),
+            options.connection.as_str(),
+            self.class_names.clone(),
+        )?;
+        self.metrics.start_run(&run_id, server.as_ref());
+        let config = run_config(options, &self.plans);
+        if !options.quiet {
+            tracing::info!(
+                run_id,
+                target = %options.target_url,
+                server = server.as_ref().map(Health::describe).unwrap_or_default(),
+                connection = options.connection.as_str(),
+                pool = options.pool.as_str(),
+                schedule = options.workload.schedule.as_str(),
+                duration_s = config.duration_s,
+                classes = %describe_classes(&config),
+                "starting"
+            );
+        }
+        let server_at_start = server.clone();
+
+        // The clock starts. DURATION counts from the first run's start.
+        let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let run_start = Instant::now();
+        let deadline = (!options.duration.is_zero())
+            .then(|| *deadline.get_or_insert(run_start + options.duration));
+        let stop = CancellationToken::new();
+        let (records, collector) = Collector::new(
+            &self.class_names,
+            &self.class_paths,
+            csv,
+            self.metrics.clone(),
+            Progress::for_terminal(options.quiet),
+            run_start.into_std(),
+            stop.clone(),
+        )
+        .spawn();
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let end = deadline.map(|deadline| deadline.saturating_duration_since(run_start));
+        let cycle = LargeCycle {
+            on: options.workload.large_on,
+            off: options.workload.large_off,
+        };
+        for (index, ((plan, client), url)) in self
+            .plans
+            .iter()
+            .zip(&self.clients)
+            .zip(&self.urls)
+            .enumerate()
+        {
+            let scheduler = ClassScheduler {
+                index,
+                plan: plan.clone(),
+                engine: Engine {
+                    client: client.clone(),
+                    method: wire_method(plan.request.method),
+                    url: url.clone(),
+                    content_type: content_type(plan.request.method, plan.body),
+                    check_answers: options.workload.check_answers,
+                    run_start,
+                },
+                records: records.clone(),
+                in_flight: self
+                    .metrics
+                    .in_flight
+                    .with_label_values(&[plan.name.as_str()]),
+                cycle: plan
+                    .cycled
+                    .then(|| (cycle, self.metrics.large_uploads_enabled.clone())),
+                end,
+                stop: stop.clone(),
+                cancel: cancel.clone(),
+                tracker: tracker.clone(),
+            };
+            match options.workload.schedule {
+                Schedule::Open => {
+                    tracker.spawn(scheduler.open(options.workload.max_in_flight as usize));
+                }
+                Schedule::Closed => {
+                    tracker.spawn(scheduler.closed());
+                }
+            }
+        }
+        drop(records);
+
+        // Stop scheduling at the end of DURATION, on shutdown, or when the server changed.
+        let (ended_by, changed) = tokio::select! {
+            () = shutdown => (RunEnd::Interrupted, None),
+            () = sleep_until(deadline.unwrap_or(run_start)), if deadline.is_some() => {
+                (RunEnd::Duration, None)
+            }
+            // The collector failed; its error is returned below.
+            () = stop.cancelled() => (RunEnd::Duration, None),
+            next = self.watch.changed(server) => (RunEnd::ServerChanged, Some(next)),
+        };
+        stop.cancel();
+        tracker.close();
+
+        // Drain, bounded.
+        if timeout(options.workload.drain_timeout, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                drain_timeout_s = options.workload.drain_timeout.as_secs_f64(),
+                "requests still in flight after the drain timeout: recording them as cancelled"
+            );
+            cancel.cancel();
+            tracker.wait().await;
+        }
+        let elapsed_s = run_start.elapsed().as_secs_f64();
+
+        // Collect, summarize, write.
+        let stats = tokio::task::spawn_blocking(move || collector.join())
+            .await
+            .map_err(|_| RunError::Task("collector"))?
+            .map_err(|_| RunError::Task("collector"))??;
+        let classes: Vec<_> = stats.iter().map(|class| class.summary()).collect();
+        write_summary_csv(
+            &dir,
+            &run_id,
+            &self.class_paths,
+            options.connection.as_str(),
+            options.workload.schedule.as_str(),
+            &classes,
+        )?;
+        let report = RunReport {
+            run_id,
+            dir,
+            started_at,
+            elapsed_s,
+            interrupted: ended_by == RunEnd::Interrupted,
+            ended_by,
+            // The server as this run measured it: what /healthz said at its start, or (the
+            // server had not answered yet) the first answer during the run.
+            server: server_at_start.or_else(|| server.clone()),
+            config,
+            classes,
+        };
+        Ok((report, changed))
+    }
+}
+
+/// REPLICA as it names directories: `@hostname` becomes this machine's host name, with any
+/// character a run id does not allow replaced by `_`.
+fn replica_name(replica: &str) -> String {
+    let name = if replica == REPLICA_FROM_HOSTNAME {
+        nix::unistd::gethostname()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        replica.to_string()
     };
-    stop.cancel();
-    tracker.close();
-
-    // 4. Drain, bounded.
-    if timeout(options.workload.drain_timeout, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            drain_timeout_s = options.workload.drain_timeout.as_secs_f64(),
-            "requests still in flight after the drain timeout: recording them as cancelled"
-        );
-        cancel.cancel();
-        tracker.wait().await;
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(crate::options::values::MAX_REPLICA_LEN)
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        format!("host{name}")
+    } else {
+        name
     }
-    let elapsed_s = run_start.elapsed().as_secs_f64();
-
-    // 5. Collect, summarize, write.
-    let stats = tokio::task::spawn_blocking(move || collector.join())
-        .await
-        .map_err(|_| RunError::Task("collector"))?
-        .map_err(|_| RunError::Task("collector"))??;
-    let classes: Vec<_> = stats.iter().map(|class| class.summary()).collect();
-    write_summary_csv(
-        &dir,
-        &run_id,
-        &class_paths,
-        options.connection.as_str(),
-        options.workload.schedule.as_str(),
-        &classes,
-    )?;
-    if let Some(server) = metrics_server {
-        server.stop().await;
-    }
-    Ok(RunReport {
-        run_id,
-        dir,
-        started_at,
-        elapsed_s,
-        interrupted,
-        config,
-        classes,
-    })
 }
 
 /// Longest part of a default run id that comes from the paths requested.

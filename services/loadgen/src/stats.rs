@@ -7,7 +7,9 @@ use std::{collections::BTreeMap, time::Duration};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{Outcome, Record};
+use lab_core::csv_rows::RequestRow;
+
+use crate::record::{Outcome, Record, SKIPPED};
 
 /// Significant decimal digits the histograms keep: 3 means a recorded value is off by at
 /// most 0.1%, at any magnitude.
@@ -67,6 +69,43 @@ impl ClassStats {
             }
             Outcome::Skipped => self.skipped += 1,
         }
+    }
+
+    /// Counts one row of a requests.csv, as [`ClassStats::add`] counted its record: the
+    /// latency column has the record's whole microseconds, so the histogram is the same.
+    pub fn add_row(&mut self, row: &RequestRow<'_>) {
+        match row.error.as_ref() {
+            "" => {
+                self.count += 1;
+                self.ok += 1;
+                if let Some(latency) = row.latency_ms {
+                    let micros = (latency.0 * 1000.0).round().max(0.0) as u64;
+                    self.record_latency(Duration::from_micros(micros));
+                }
+            }
+            SKIPPED => self.skipped += 1,
+            kind => {
+                self.count += 1;
+                self.errors += 1;
+                *self.errors_by_kind.entry(kind.to_string()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Adds another run's statistics of the same class: counters add up, and HdrHistograms
+    /// merge exactly (bucket by bucket), so the percentiles are those of all the requests
+    /// together, not an average of percentiles.
+    pub fn merge(&mut self, other: &ClassStats) {
+        self.count += other.count;
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.skipped += other.skipped;
+        for (kind, count) in &other.errors_by_kind {
+            *self.errors_by_kind.entry(kind.clone()).or_default() += count;
+        }
+        self.latency_us
+            .add(&other.latency_us)
+            .expect("an auto-resizing histogram takes any other");
     }
 
     fn record_latency(&mut self, latency: Duration) {

@@ -90,9 +90,11 @@ async fn run_against(
     ];
     args.extend_from_slice(extra);
     let options = short_run(&server.url(), results.path(), &args);
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     (report, results)
 }
 

@@ -24,9 +24,11 @@ async fn connections_during(connection: &str) -> (u64, u64) {
         ],
     );
     let before = server.connections_total().await;
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     // The second scrape's own connection is counted too.
     let opened = server.connections_total().await - before - 1;
     let sent: u64 = report.classes.iter().map(|class| class.count).sum();
@@ -82,9 +84,11 @@ async fn connections_with_pool(pool: &str) -> u64 {
         ],
     );
     let before = server.connections_total().await;
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     let opened = server.connections_total().await - before - 1;
     assert_eq!(report.config.pool.as_str(), pool);
     assert_eq!(report.class("large").unwrap().ok, 2, "{:?}", report.classes);

@@ -27,9 +27,11 @@ async fn a_response_slower_than_the_request_timeout_is_a_counted_timeout() {
             "0.3",
         ],
     );
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     for class in &report.classes {
         assert_eq!(class.errors, class.count, "{class:?}");
         assert_eq!(class.errors_by_kind["timeout"], class.count, "{class:?}");
@@ -68,9 +70,11 @@ async fn the_drain_is_bounded_and_unfinished_requests_are_recorded_as_cancelled(
         ],
     );
     let started = Instant::now();
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2000), "the run took {took:?}");
     let small = report.class("small").unwrap();

@@ -55,7 +55,7 @@ async fn metrics_bind_serves_the_client_metrics_during_the_run() {
     for expected in [
         r#"lab_client_request_duration_seconds_bucket{class="small",endpoint="/ping",le="0.0005"}"#,
         r#"lab_client_requests_in_flight{class="small"}"#,
-        r#"lab_client_info{connection="new",endpoint="/ping",pool="per-class",schedule="open"} 1"#,
+        r#"lab_client_info{connection="new",endpoint="/ping",pool="per-class",replica="",schedule="open"} 1"#,
         "lab_client_large_uploads_enabled 1",
     ] {
         assert!(text.contains(expected), "missing {expected}\n{text}");
@@ -95,9 +95,11 @@ async fn large_uploads_follow_the_on_off_cycle() {
             "0.5",
         ],
     );
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     assert_eq!(report.class("small").unwrap().count, 20);
     assert_eq!(report.class("large").unwrap().count, 10);
     let rows = read_csv(&report.dir.join("requests.csv"));

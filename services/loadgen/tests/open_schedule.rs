@@ -34,9 +34,11 @@ async fn open_schedule_keeps_its_timetable_while_the_server_stalls() {
             "100",
         ],
     );
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     let small = report.class("small").unwrap();
     assert_eq!(
         (small.count, small.ok, small.skipped),
@@ -84,9 +86,11 @@ async fn the_in_flight_cap_delays_or_skips_and_latency_still_counts_from_the_sch
             "1",
         ],
     );
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .unwrap();
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .unwrap(),
+    );
     let small = report.class("small").unwrap();
     assert_eq!(
         small.count + small.skipped,
@@ -185,9 +189,11 @@ async fn a_closed_loop_under_reports_the_same_stall() {
                 schedule,
             ],
         );
-        let report = lab_loadgen::run(options, std::future::pending())
-            .await
-            .unwrap();
+        let report = support::only_run(
+            lab_loadgen::run(options, std::future::pending())
+                .await
+                .unwrap(),
+        );
         let small = report.class("small").unwrap().clone();
         assert_eq!(small.errors, 0, "{schedule}: {small:?}");
         p95.push(small.p95_ms.unwrap());

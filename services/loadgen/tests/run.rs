@@ -274,9 +274,11 @@ async fn a_server_that_is_down_yields_counted_errors_not_a_crash() {
         results.path(),
         &["--duration", "1"],
     );
-    let report = lab_loadgen::run(options, std::future::pending())
-        .await
-        .expect("the run itself succeeds");
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .expect("the run itself succeeds"),
+    );
     let small = report.class("small").unwrap();
     assert_eq!((small.count, small.ok, small.errors), (10, 0, 10));
     assert_eq!(small.errors_by_kind["connect_refused"], 10);
@@ -317,7 +319,7 @@ async fn a_server_restarted_mid_run_is_picked_up_again() {
     first.handle.stop(false).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let second = LabServer::start(port, 1, 5);
-    let report = run.await.unwrap().expect("the run survives the restart");
+    let report = support::only_run(run.await.unwrap().expect("the run survives the restart"));
     let small = report.class("small").unwrap();
     assert_eq!(small.count, 70);
     assert!(small.errors >= 1, "the gap shows as errors: {small:?}");

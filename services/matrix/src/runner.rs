@@ -316,7 +316,10 @@ async fn run_scenario(
     if !status.success() {
         tracing::warn!(scenario = %scenario.name, %status, "the server did not exit cleanly");
     }
-    let report = report?;
+    // One run: the matrix does not follow the server (it starts one per scenario itself).
+    let report = report?
+        .pop()
+        .ok_or_else(|| MatrixError::Options("the load generator reported no run".to_string()))?;
     let completed = !report.interrupted;
     let rows = report
         .classes
@@ -356,6 +359,11 @@ fn load_options(
         metrics_bind: options.metrics_bind,
         results_dir: dir.to_path_buf(),
         run_id: Some(scenario.name.clone()),
+        replica: None,
+        // The matrix starts and checks each scenario's server itself; reading /healthz every
+        // second would add requests to the measured server.
+        server_check_interval: std::time::Duration::ZERO,
+        run_as_results_owner: false,
         json: false,
         quiet: true,
     }

@@ -32,8 +32,8 @@ use reqwest::Url;
 pub use class::{BodyKind, ClassSpec, Method, RequestLine};
 pub use modes::{Connection, Pool};
 use values::{
-    DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_run_id,
-    parse_seconds_or_zero, parse_target_url,
+    DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_replica,
+    parse_run_id, parse_seconds_or_zero, parse_target_url,
 };
 pub use workload::{Schedule, WorkloadArgs, WorkloadError};
 
@@ -118,6 +118,29 @@ pub struct RunOptions {
     // `std::option::Option` for the same reason: an empty RUN_ID means "the default".
     #[arg(long, env = "RUN_ID", default_value = "", hide_default_value = true, value_parser = parse_run_id)]
     pub run_id: std::option::Option<String>,
+
+    /// This load generator's name when several run the same workload against one server
+    /// (`docker compose up --scale loadgen=3`): its run directories are named
+    /// `<run-id>-replica-<REPLICA>`, so replicas never write the same files, and its metrics
+    /// carry it as a label. `@hostname` = this machine's host name (in a container: its id).
+    /// Empty = the only one.
+    // `std::option::Option`: an empty REPLICA means "none".
+    #[arg(long, env = "REPLICA", default_value = "", hide_default_value = true, value_parser = parse_replica)]
+    pub replica: std::option::Option<String>,
+
+    /// How often to read the server's /healthz during the run (seconds; 0 = never). When it
+    /// reports other settings (workers, keep-alive, endpoints) or another start of the server
+    /// (a restart), the run ends there (its summary is written) and a new run begins in a new
+    /// directory, so no run mixes two configurations. A server without /healthz is not
+    /// followed.
+    #[arg(long, env = "SERVER_CHECK_INTERVAL", default_value = "1", value_parser = parse_seconds_or_zero)]
+    pub server_check_interval: Duration,
+
+    /// Started as root (as in Docker Compose), switch for good to the user and group that
+    /// own RESULTS_DIR before writing or connecting anywhere: the files then belong to
+    /// whoever owns the results directory on the host. No effect when not root.
+    #[arg(long, env = "RUN_AS_RESULTS_OWNER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub run_as_results_owner: bool,
 
     /// Print the final report as JSON on stdout instead of the table.
     #[arg(long, env = "JSON", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]

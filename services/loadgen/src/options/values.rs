@@ -246,6 +246,27 @@ pub fn parse_run_id(text: &str) -> Result<Option<String>, String> {
     Ok(Some(text.to_string()))
 }
 
+/// REPLICA's value that means "this machine's host name" (in Docker, the container's id).
+pub const REPLICA_FROM_HOSTNAME: &str = "@hostname";
+
+/// Longest REPLICA name.
+pub const MAX_REPLICA_LEN: usize = 64;
+
+/// Parses REPLICA: empty = not one of several load generators; [`REPLICA_FROM_HOSTNAME`];
+/// or a name (letters, digits, '-', '_', '.'; it becomes part of a directory name).
+pub fn parse_replica(text: &str) -> Result<Option<String>, String> {
+    if text.is_empty() || text == REPLICA_FROM_HOSTNAME {
+        return Ok((!text.is_empty()).then(|| text.to_string()));
+    }
+    if text.starts_with('.') || text.len() > MAX_REPLICA_LEN || !text.chars().all(is_name_char) {
+        return Err(format!(
+            "`{text}` must be {REPLICA_FROM_HOSTNAME} or letters, digits, '-', '_' or '.', not \
+             starting with '.', at most {MAX_REPLICA_LEN} characters (it names a directory)"
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
+
 /// Parses a comma-separated list of `name:size_mb:interval_s`; empty = none. At most
 /// [`MAX_EXTRA_CLASSES`] classes, each name once.
 pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {

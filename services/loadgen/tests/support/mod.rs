@@ -142,9 +142,19 @@ pub fn short_run(target: &str, results_dir: &Path, extra: &[&str]) -> RunOptions
         "--drain-timeout".into(),
         "10".into(),
         "--quiet".into(),
+        // Not following the server: its /healthz requests would add to what tests count
+        // (connections, requests); the tests of that behaviour turn it on.
+        "--server-check-interval".into(),
+        "0".into(),
     ];
     args.extend(extra.iter().map(|arg| arg.to_string()));
     RunOptions::from_args(args).expect("test options parse")
+}
+
+/// The one report of a run that did not follow the server (so could not be split).
+pub fn only_run(mut reports: Vec<lab_loadgen::RunReport>) -> lab_loadgen::RunReport {
+    assert_eq!(reports.len(), 1, "one run expected: {reports:?}");
+    reports.remove(0)
 }
 
 /// Rows of a CSV file as column → value maps.
