@@ -1,4 +1,5 @@
-# large-request-lab: one image with both binaries, lab-server and lab-loadgen.
+# large-request-lab: one image with the lab's binaries: lab-server, lab-loadgen and
+# lab-loadgen-merge (joins several load generators' runs).
 #
 #   docker build -t large-request-lab .        (docker compose up does this for you)
 #
@@ -30,8 +31,9 @@ COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: this layer is reused as long as the recipe (manifests + Cargo.lock) is.
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin lab-server --bin lab-loadgen \
-    && install -D -m 0755 -t /out target/release/lab-server target/release/lab-loadgen
+RUN cargo build --release --locked --bin lab-server --bin lab-loadgen --bin lab-loadgen-merge \
+    && install -D -m 0755 -t /out target/release/lab-server target/release/lab-loadgen \
+        target/release/lab-loadgen-merge
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
@@ -39,7 +41,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # the compose network.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin lab \
     && mkdir -p /results && chown lab:lab /results
-COPY --from=builder /out/lab-server /out/lab-loadgen /usr/local/bin/
+COPY --from=builder /out/lab-server /out/lab-loadgen /out/lab-loadgen-merge /usr/local/bin/
 USER lab
 WORKDIR /results
 # 8000: lab-server's HTTP port. 9100: lab-loadgen's /metrics (METRICS_BIND).
