@@ -2,16 +2,17 @@
 //! it, as several.
 //!
 //! 1. Before the clock: bind METRICS_BIND (first, so a taken port leaves nothing behind),
-//!    build every body, one HTTP client per class, the metrics registry and its server, and
-//!    read the server's /healthz (what the first run measures).
-//! 2. A run starts: its directory and requests.csv, the clock, each class's scheduler, and
-//!    the collector thread that receives records.
+//!    build every body, the metrics registry and its server, and read the server's /healthz
+//!    (what the first run measures).
+//! 2. A run starts: the target's address looked up and one HTTP client per class, its
+//!    directory and requests.csv, the clock, each class's scheduler, and the collector
+//!    thread that receives records.
 //! 3. Scheduling stops at the end of DURATION, when `shutdown` resolves (Ctrl-C), or when the
 //!    server's /healthz reports other settings or another start ([`ServerWatch`]).
 //! 4. Drain: requests in flight get DRAIN_TIMEOUT to finish; those still running after it
 //!    are cancelled and recorded as `cancelled` errors (their rows are not lost).
 //! 5. The collector flushes requests.csv; summary.csv is written; the run's report is kept.
-//!    If the server changed, the next run starts at 2 (same bodies, clients and metrics;
+//!    If the server changed, the next run starts at 2 (same bodies and metrics;
 //!    DURATION counts from the first run's start); else the reports are returned.
 
 use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc};
@@ -121,7 +122,6 @@ struct Setup {
     class_names: Vec<String>,
     class_paths: Vec<String>,
     urls: Vec<Url>,
-    clients: Vec<Client>,
     metrics: ClientMetrics,
     metrics_server: tokio::sync::Mutex<Option<MetricsServer>>,
     replica: Option<String>,
@@ -168,27 +168,6 @@ impl Setup {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let resolved = resolve_target(&options.target_url).await;
-        let build = || {
-            build_client(
-                options.connection,
-                options.workload.request_timeout,
-                &options.target_url,
-                &resolved,
-            )
-        };
-        // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a
-        // clone is a handle to the same pool).
-        let clients = match options.pool {
-            Pool::PerClass => plans
-                .iter()
-                .map(|_| build())
-                .collect::<Result<Vec<_>, _>>()?,
-            Pool::Shared => {
-                let client = build()?;
-                plans.iter().map(|_| client.clone()).collect()
-            }
-        };
         let replica = options.replica.as_deref().map(replica_name);
         let metrics = ClientMetrics::new()?;
         metrics
@@ -223,7 +202,6 @@ impl Setup {
             class_names,
             class_paths,
             urls,
-            clients,
             metrics,
             metrics_server: tokio::sync::Mutex::new(metrics_server),
             replica,
@@ -240,6 +218,35 @@ impl Setup {
             Seen::Health(health) => Some(health),
             Seen::NotFollowable(_) | Seen::NoAnswer => None,
         }
+    }
+
+    /// The run's HTTP clients, with the target's address looked up now: a server started
+    /// again (the change that starts a new run) may have another address, as a recreated
+    /// container does.
+    async fn clients(&self) -> Result<Vec<Client>, RunError> {
+        let options = &self.options;
+        let resolved = resolve_target(&options.target_url).await;
+        let build = || {
+            build_client(
+                options.connection,
+                options.workload.request_timeout,
+                &options.target_url,
+                &resolved,
+            )
+        };
+        // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a
+        // clone is a handle to the same pool).
+        Ok(match options.pool {
+            Pool::PerClass => self
+                .plans
+                .iter()
+                .map(|_| build())
+                .collect::<Result<Vec<_>, _>>()?,
+            Pool::Shared => {
+                let client = build()?;
+                self.plans.iter().map(|_| client.clone()).collect()
+            }
+        })
     }
 
     async fn stop_metrics(&self) {
@@ -284,6 +291,7 @@ impl Setup {
         shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(RunReport, Option<Health>), RunError> {
         let options = &self.options;
+        let clients = self.clients().await?;
         let (explicit_id, default_id) = self.run_id(number);
         let (run_id, dir) =
             create_run_dir(&options.results_dir, explicit_id.as_deref(), &default_id)?;
@@ -334,18 +342,14 @@ impl Setup {
             on: options.workload.large_on,
             off: options.workload.large_off,
         };
-        for (index, ((plan, client), url)) in self
-            .plans
-            .iter()
-            .zip(&self.clients)
-            .zip(&self.urls)
-            .enumerate()
+        for (index, ((plan, client), url)) in
+            self.plans.iter().zip(clients).zip(&self.urls).enumerate()
         {
             let scheduler = ClassScheduler {
                 index,
                 plan: plan.clone(),
                 engine: Engine {
-                    client: client.clone(),
+                    client,
                     method: wire_method(plan.request.method),
                     url: url.clone(),
                     content_type: content_type(plan.request.method, plan.body),
