@@ -1,5 +1,5 @@
 //! lab-server: an actix-web server that shows what 25 MB JSON uploads do to small requests on
-//! async workers, and four strategies for handling them, side by side.
+//! async workers, and five strategies for handling them, side by side.
 //!
 //! # Layout
 //! - [`config`]: every option, a clap flag with an env twin (`WORKERS`, `KEEP_ALIVE`, …).
@@ -7,9 +7,12 @@
 //!   factory, and the server settings (workers, keep-alive, client request timeout,
 //!   blocking pool, shutdown).
 //! - [`routes`]: every route, registered in one `configure`.
-//! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`) and the
-//!   phase profile they share.
-//! - [`parse`]: the pure work: the two parsers and the count/max summary.
+//! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`,
+//!   `/stream`) and the phase profile they share.
+//! - [`stream`]: `/stream`'s push parser, fed a chunk at a time, and the key table it keeps.
+//! - [`parse`]: the pure work: the two whole-body parsers and the count/max summary.
+//! - [`distinct`]: the count of distinct keys from hash-sorted pairs, shared by `/lean` and
+//!   `/stream`.
 //! - [`body`]: reading a body chunk by chunk under MAX_BODY_MB.
 //! - [`gate`]: the checks before a body is read (content type, declared length), and the
 //!   rules it is read under.
@@ -30,6 +33,7 @@
 pub mod body;
 pub mod budget;
 pub mod config;
+pub mod distinct;
 pub mod error;
 pub mod expect;
 pub mod gate;
@@ -42,6 +46,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod strategies;
+pub mod stream;
 pub mod telemetry;
 pub mod upload;
 pub mod worker;

@@ -95,31 +95,21 @@ impl<'body> LeanPairs<'body> {
     }
 
     /// Distinct keys and the largest last value: sorts the (hash, position) pairs (so equal
-    /// hashes sit together, in document order), then walks each run of equal hashes from its
-    /// end: the first time a key is met there is its last occurrence in the body.
+    /// hashes sit together, in document order), then counts each run of equal hashes with the
+    /// [`Tally`](crate::distinct::Tally) `/stream` uses too.
     pub fn summary(&mut self) -> Summary {
         self.order.sort_unstable();
-        let mut count = 0;
-        let mut maxval: Option<i64> = None;
-        let mut seen: Vec<&str> = Vec::new();
-        for run in self.order.chunk_by(|a, b| a.0 == b.0) {
-            seen.clear();
-            for &(_, position) in run.iter().rev() {
-                let (key, value) = &self.pairs[position];
-                if run.len() > 1 {
-                    if seen.contains(&key.as_ref()) {
-                        continue;
-                    }
-                    seen.push(key);
-                }
-                count += 1;
-                maxval = Some(maxval.map_or(*value, |max| max.max(*value)));
-            }
-        }
-        Summary {
-            count,
-            maxval: maxval.unwrap_or(0),
-        }
+        let pairs = &self.pairs;
+        let mut tally = crate::distinct::Tally::default();
+        tally.add_sorted(
+            &self.order,
+            |(hash, _)| hash,
+            |(_, position)| {
+                let (key, value) = &pairs[position];
+                (key.as_bytes(), *value)
+            },
+        );
+        tally.summary()
     }
 }
 
@@ -471,23 +461,5 @@ mod tests {
             })
         );
         assert_eq!(lean, owned);
-    }
-
-    /// Keys that share a hash but differ (a true collision, forced here by hashing with a
-    /// constant hasher) still count as different keys.
-    #[test]
-    fn a_hash_collision_between_different_keys_counts_both() {
-        let mut pairs = LeanPairs::with_capacity(4);
-        for (key, value) in [("x", 1), ("y", 2), ("x", 3)] {
-            pairs.pairs.push((Cow::Borrowed(key), value));
-            pairs.order.push((42, pairs.pairs.len() - 1));
-        }
-        assert_eq!(
-            pairs.summary(),
-            Summary {
-                count: 2,
-                maxval: 3
-            }
-        );
     }
 }

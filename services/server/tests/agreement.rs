@@ -1,14 +1,17 @@
-//! All four strategies give the same name, count and maxval for every body, and the same
+//! All five strategies give the same name, count and maxval for every body, and the same
 //! status for every bad one: on many random bodies through the pure parsers (`/ping`'s
-//! extractor and `/pong`/`/offload` use `parse_owned`, `/lean` uses `parse_lean`), and on a
-//! handful over HTTP.
+//! extractor and `/pong`/`/offload` use `parse_owned`, `/lean` uses `parse_lean`, `/stream`
+//! its push parser, fed here whole and in 1- and 7-byte chunks), and on a handful over HTTP.
 
 mod common;
 
 use actix_web::ResponseError;
 use common::{STRATEGIES, expected_summary, spawn_app};
 use lab_core::schema::LabResponse;
-use lab_server::parse::{Summary, parse_lean, parse_owned};
+use lab_server::{
+    parse::{Summary, parse_lean, parse_owned},
+    stream::parse_chunked,
+};
 use rand::{RngExt, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
 /// Keys chosen so that random bodies repeat them, spell them with escapes, and leave ASCII.
@@ -133,10 +136,27 @@ fn owned_outcome(body: &[u8]) -> Outcome {
         .map_err(|error| (error.status_code().as_u16(), error.kind()))
 }
 
+/// `/lean`'s outcome, once `/stream`'s parser has given the same for `body` fed whole and in
+/// 1- and 7-byte chunks (it panics otherwise).
 fn lean_outcome(body: &[u8]) -> Outcome {
-    parse_lean(body)
+    let lean = parse_lean(body)
         .map(|mut parsed| (parsed.name.to_string(), parsed.summary()))
-        .map_err(|error| (error.status_code().as_u16(), error.kind()))
+        .map_err(|error| (error.status_code().as_u16(), error.kind()));
+    for chunk in [body.len(), 1, 7] {
+        let streamed = parse_chunked(body, chunk)
+            .map(|parsed| {
+                let summary = parsed.summary();
+                (parsed.name, summary)
+            })
+            .map_err(|error| (error.status_code().as_u16(), error.kind()));
+        assert_eq!(
+            streamed,
+            lean,
+            "/stream in {chunk}-byte chunks: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+    }
+    lean
 }
 
 /// 2,000 random valid bodies: both parsers match an independent `serde_json::Value` count.
@@ -314,9 +334,9 @@ fn a_million_levels_of_nesting_is_an_error_not_a_crash() {
     }
 }
 
-/// Over HTTP, the four endpoints give the same answer for edge-case and random bodies.
+/// Over HTTP, the five endpoints give the same answer for edge-case and random bodies.
 #[tokio::test]
-async fn the_four_endpoints_agree_over_http() {
+async fn the_five_endpoints_agree_over_http() {
     let app = spawn_app(&[]).await;
     let mut rng = StdRng::seed_from_u64(5);
     let mut bodies: Vec<Vec<u8>> = vec![

@@ -1,7 +1,10 @@
-//! A differential fuzz of the parsers behind the four endpoints: every body must get the same
+//! A differential fuzz of the parsers behind the five endpoints: every body must get the same
 //! answer (name, count and maxval, or status and error kind) from `parse_owned` (`/pong`,
-//! `/offload`), `parse_lean` (`/lean`), `parse_lean_with_serde_json`, and actix's `web::Json`
-//! extractor with `/ping`'s configuration.
+//! `/offload`), `parse_lean` (`/lean`), `parse_lean_with_serde_json`, actix's `web::Json`
+//! extractor with `/ping`'s configuration, and `/stream`'s push parser fed the body three ways:
+//! whole, one byte at a time (every byte boundary a chunk boundary: inside escapes, multi-byte
+//! UTF-8, numbers and literals), and in random chunks (1 to 40 bytes, the splits drawn from
+//! the body's hash, so a shrunk input replays the same way).
 //!
 //! Two tests:
 //! - the corpus in `tests/fuzz-corpus/` replays (every disagreement ever found is a file there);
@@ -27,6 +30,7 @@ use lab_server::{
     error::LabError,
     parse::{StudyBody, parse_lean, parse_lean_with_serde_json, parse_owned},
     strategies::ping::json_config,
+    stream::{StreamBody, StreamParser},
 };
 use rand::{
     RngExt, SeedableRng,
@@ -60,7 +64,7 @@ fn from_error(error: &LabError) -> (u16, &'static str) {
     (error.status_code().as_u16(), error.kind())
 }
 
-/// Runs one body through all four parsers.
+/// Runs one body through every parser.
 struct Oracle {
     /// Drives `/ping`'s extractor future (it never waits on anything: the payload is in memory).
     runtime: tokio::runtime::Runtime,
@@ -98,7 +102,7 @@ impl Oracle {
     }
 
     /// Every parser's answer, `parse_owned`'s first.
-    fn outcomes(&self, body: &[u8]) -> [(&'static str, Outcome); 4] {
+    fn outcomes(&self, body: &[u8]) -> [(&'static str, Outcome); 7] {
         let owned = parse_owned(body)
             .map(|parsed| {
                 let summary = parsed.summary();
@@ -122,6 +126,15 @@ impl Oracle {
             ("parse_lean (/lean)", lean),
             ("parse_lean_with_serde_json", lean_serde),
             ("web::Json (/ping)", self.ping(body)),
+            ("stream, one chunk (/stream)", streamed(body, &[body.len()])),
+            (
+                "stream, 1-byte chunks",
+                streamed(body, &vec![1; body.len()]),
+            ),
+            (
+                "stream, random chunks",
+                streamed(body, &random_splits(body)),
+            ),
         ]
     }
 
@@ -134,6 +147,39 @@ impl Oracle {
             .all(|(_, outcome)| outcome == reference)
             .then(|| reference.as_ref().map_or_else(|error| error.0, |_| 200))
     }
+}
+
+/// `/stream`'s parser fed `body` in chunks of the given sizes (the rest, if any, as one more).
+fn streamed(body: &[u8], sizes: &[usize]) -> Outcome {
+    let mut parser = StreamParser::new();
+    let mut rest = body;
+    let mut fed = Ok(());
+    for &size in sizes {
+        let (chunk, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        fed = fed.and_then(|()| parser.feed(chunk));
+    }
+    fed.and_then(|()| parser.feed(rest))
+        .and_then(|()| parser.finish())
+        .map(|parsed: StreamBody| {
+            let summary = parsed.summary();
+            (parsed.name, summary.count, summary.maxval)
+        })
+        .map_err(|error| from_error(&error))
+}
+
+/// Chunk sizes of 1 to 40 bytes covering `body`, drawn from its hash (the same for the same
+/// body, so a shrunk disagreement replays).
+fn random_splits(body: &[u8]) -> Vec<usize> {
+    let mut rng = StdRng::seed_from_u64(fnv1a(body));
+    let mut sizes = Vec::new();
+    let mut covered = 0;
+    while covered < body.len() {
+        let size = rng.random_range(1..=40);
+        sizes.push(size);
+        covered += size;
+    }
+    sizes
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -732,7 +778,7 @@ fn mutate(rng: &mut StdRng, input: &mut Vec<u8>, other: &[u8]) {
 // The tests.
 
 /// Every file in `tests/fuzz-corpus/` (among them each disagreement the fuzz has found) gets one
-/// answer from all four parsers.
+/// answer from every parser.
 #[test]
 fn every_corpus_input_gets_one_answer_from_every_parser() {
     let oracle = Oracle::new();
@@ -746,8 +792,8 @@ fn every_corpus_input_gets_one_answer_from_every_parser() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// For `PARSER_FUZZ_SECONDS`, generated and mutated bodies get one answer from all four
-/// parsers; a disagreement is shrunk, written and printed.
+/// For `PARSER_FUZZ_SECONDS`, generated and mutated bodies get one answer from every parser;
+/// a disagreement is shrunk, written and printed.
 #[test]
 fn random_bodies_get_one_answer_from_every_parser() {
     let seconds: f64 = std::env::var("PARSER_FUZZ_SECONDS")
