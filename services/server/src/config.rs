@@ -13,7 +13,7 @@ use serde::Serialize;
 pub const BYTES_PER_MB: usize = 1024 * 1024;
 
 /// lab-server: an actix-web server that shows what 25 MB JSON uploads do to small requests
-/// on async workers, and four strategies to handle them side by side.
+/// on async workers, and five strategies to handle them side by side.
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "lab-server", version, about, long_about = None)]
 pub struct ServerConfig {

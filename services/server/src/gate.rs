@@ -1,5 +1,5 @@
 //! The checks every strategy request passes before its body is read, and the rules it is read
-//! under, in one place so all four endpoints give the same answer to the same request:
+//! under, in one place so all five endpoints give the same answer to the same request:
 //!
 //! 1. Content-Type must be JSON (`application/json` or any `+json` type; charset allowed):
 //!    wrong or missing → 415. A compressed body (Content-Encoding other than identity) → 415:
@@ -96,7 +96,7 @@ fn return_freed_memory() {
     }));
 }
 
-/// Route middleware for the four strategy endpoints (see the module docs).
+/// Route middleware for the five strategy endpoints (see the module docs).
 pub async fn json_upload_gate(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -15,7 +15,8 @@ use crate::config::ServerConfig;
 /// Server-side request latency, from when the worker got to the request (headers parsed) to
 /// when the handler produced the response. Blind to time spent queued behind a busy loop.
 pub const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
-/// Time spent in each phase of a strategy (read_body, parse, compute, drop, blocking_wait).
+/// Time spent in each phase of a strategy (read_body, parse, compute, drop, blocking_wait;
+/// wait_body and longest_slice for /stream).
 pub const PHASE_DURATION: &str = "lab_server_phase_duration_seconds";
 /// Requests being handled right now, per endpoint.
 pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
@@ -44,7 +45,7 @@ pub const BUDGET_IN_USE: &str = "lab_server_body_budget_in_use_bytes";
 pub const BUDGET_CAPACITY: &str = "lab_server_body_budget_bytes";
 
 /// The strategy endpoints' label values; every other path is labelled [`OTHER_ENDPOINT`].
-pub const ENDPOINTS: [&str; 4] = ["ping", "pong", "offload", "lean"];
+pub const ENDPOINTS: [&str; 5] = ["ping", "pong", "offload", "lean", "stream"];
 /// Label value for every path that is not a strategy endpoint.
 pub const OTHER_ENDPOINT: &str = "other";
 
@@ -106,7 +107,7 @@ impl Metrics {
             &["endpoint", "size_class", "status"],
         )?;
         let phase_duration = HistogramVec::new(
-            HistogramOpts::new(PHASE_DURATION, "Time in each phase of a strategy: read_body, parse, compute, drop (and blocking_wait for /offload).")
+            HistogramOpts::new(PHASE_DURATION, "Time in each phase of a strategy: read_body, parse, compute, drop (and blocking_wait for /offload; wait_body and longest_slice for /stream).")
                 .buckets(latency.clone()),
             &["endpoint", "phase"],
         )?;

@@ -165,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_four_strategy_paths_get_their_own_label() {
+    fn only_the_strategy_paths_get_their_own_label() {
         assert_eq!(endpoint_label("/ping"), "ping");
         assert_eq!(endpoint_label("/lean"), "lean");
         assert_eq!(endpoint_label("/metrics"), "other");

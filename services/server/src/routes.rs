@@ -5,12 +5,12 @@ use actix_web::{FromRequest, Handler, Resource, Responder, middleware::from_fn, 
 use crate::{
     gate::json_upload_gate,
     ops,
-    strategies::{lean, offload, ping, pong},
+    strategies::{lean, offload, ping, pong, stream},
 };
 
 /// The strategy endpoints, in the order they are registered: what `/healthz` reports, so a
 /// load generator can tell a server that gained or lost one.
-pub const STRATEGY_PATHS: [&str; 4] = ["/ping", "/pong", "/offload", "/lean"];
+pub const STRATEGY_PATHS: [&str; 5] = ["/ping", "/pong", "/offload", "/lean", "/stream"];
 
 /// Registers the strategy endpoints, `/healthz`, `/metrics`, and the JSON 404/405s.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(strategy("/pong", pong::pong))
         .service(strategy("/offload", offload::offload))
         .service(strategy("/lean", lean::lean))
+        .service(strategy("/stream", stream::stream))
         .service(
             web::resource(lab_core::http::HEALTH_PATH)
                 .route(web::get().to(ops::healthz))

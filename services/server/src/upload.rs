@@ -2,7 +2,7 @@
 //! that grows as the bytes arrive, and a deadline for clients that stall or trickle.
 //!
 //! The [`gate`](crate::gate) wraps every strategy request's body stream in a [`GuardedBody`]
-//! before the handler (or `/ping`'s JSON extractor) sees it, so all four endpoints read their
+//! before the handler (or `/ping`'s JSON extractor) sees it, so all five endpoints read their
 //! bodies under the same rules and give the same answers. When a rule is broken the stream
 //! ends with an error carrying a [`CutOff`], which [`crate::error::LabError::from_payload`]
 //! turns into the answer (408, 413 or 503), and `lab_server_uploads_cut_off_total{reason}`

@@ -93,8 +93,8 @@ impl TestApp {
     }
 }
 
-/// The four strategy endpoints.
-pub const STRATEGIES: [&str; 4] = ["/ping", "/pong", "/offload", "/lean"];
+/// The five strategy endpoints.
+pub const STRATEGIES: [&str; 5] = ["/ping", "/pong", "/offload", "/lean", "/stream"];
 
 /// A 25 MB seed-shaped body, generated once per test binary (never on a timed path).
 pub fn large_body() -> &'static [u8] {

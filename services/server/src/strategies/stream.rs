@@ -1,0 +1,149 @@
+//! `POST /stream`: parse while the body arrives, a bounded slice at a time.
+
+use std::{
+    future::poll_fn,
+    time::{Duration, Instant},
+};
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use crate::{
+    body::BodyBytes,
+    distinct::Tally,
+    error::LabError,
+    state::AppState,
+    strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
+    stream::{StreamParser, keys::BUCKETS},
+    worker::WorkerContext,
+};
+
+/// The longest the handler runs on the loop before it yields to the other tasks: about the
+/// loop's timer resolution, so the lag probe (and a small request) never waits much longer
+/// behind a /stream upload than behind an idle loop.
+pub const SLICE: Duration = Duration::from_millis(1);
+
+/// Bytes parsed between two looks at the clock: some 50 µs of parsing.
+pub const STEP_BYTES: usize = 16 * 1024;
+
+/// Phase: time spent waiting for the next bytes from the socket (the loop is free meanwhile).
+pub const WAIT_BODY: &str = "wait_body";
+/// Phase: the longest single stretch the handler held the loop without yielding. Not a sum,
+/// like the other phases: the bound /stream keeps.
+pub const LONGEST_SLICE: &str = "longest_slice";
+
+/// When the handler last gave the loop back, and the longest it has held it since it started.
+struct SliceClock {
+    started: Instant,
+    longest: Duration,
+}
+
+impl SliceClock {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            longest: Duration::ZERO,
+        }
+    }
+
+    /// The loop was given back (an await that waited): a new slice starts.
+    fn gave_back(&mut self, held_until: Instant) {
+        self.longest = self.longest.max(held_until - self.started);
+        self.started = Instant::now();
+    }
+
+    /// Yields to the loop's other tasks if this slice has used up [`SLICE`].
+    async fn maybe_yield(&mut self) {
+        let now = Instant::now();
+        if now - self.started >= SLICE {
+            self.gave_back(now);
+            tokio::task::yield_now().await;
+            self.started = Instant::now();
+        }
+    }
+}
+
+/// Feeds each chunk to an incremental JSON parser as it arrives from the socket, so the parse
+/// overlaps the upload and the body is never held whole: only its keys and values are kept,
+/// packed by hash, and counted bucket by bucket once the body has ended. After each
+/// [`SLICE`] of work it yields, so a 25 MB upload never holds the event loop longer than about
+/// a millisecond at a time: where `/lean` makes the blocking parse smaller, `/stream` cuts it
+/// into pieces the loop can serve small requests between.
+///
+/// Same answers and errors as the other endpoints: the body is always read to its end first
+/// (a cut-off, a too-large body or a spent budget wins over a parse error, as it does where
+/// the body is read before the parse), and the parser gives serde_json's answer for any split
+/// of the body (see [`crate::stream::machine`]). `profiling` gives `wait_body` (waiting for
+/// bytes), `parse` (parsing them, on the loop), `compute`, `drop` and `longest_slice`.
+pub async fn stream(
+    request: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+    worker: web::Data<WorkerContext>,
+) -> Result<HttpResponse, LabError> {
+    let mut profile = Profile::new("stream", state.metrics.phase_duration.clone());
+    let mut clock = SliceClock::new();
+    let mut parser = StreamParser::new();
+    let mut parsed = Ok(());
+    let (mut waiting, mut parsing) = (Duration::ZERO, Duration::ZERO);
+    let mut received = 0;
+    loop {
+        let asked = Instant::now();
+        let mut waited = false;
+        let next = poll_fn(|cx| {
+            let poll = payload.poll_next_unpin(cx);
+            waited |= poll.is_pending();
+            poll
+        })
+        .await;
+        if waited {
+            clock.gave_back(asked);
+        }
+        waiting += asked.elapsed();
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|error| LabError::from_payload(error, state.max_body_bytes))?;
+        received += chunk.len();
+        // After a refusal the rest of the body is still read (and dropped): the answer comes
+        // once the body has ended, as on the other endpoints.
+        for step in chunk.chunks(STEP_BYTES) {
+            if parsed.is_err() {
+                break;
+            }
+            let started = Instant::now();
+            parsed = parser.feed(step);
+            parsing += started.elapsed();
+            clock.maybe_yield().await;
+        }
+    }
+    request.extensions_mut().insert(BodyBytes(received));
+    profile.record(WAIT_BODY, waiting);
+    parsed?;
+    let started = Instant::now();
+    let body = parser.finish()?;
+    profile.record(PARSE, parsing + started.elapsed());
+
+    let (mut tally, mut index, mut counting) = (Tally::default(), Vec::new(), Duration::ZERO);
+    for bucket in 0..BUCKETS {
+        let step = Instant::now();
+        body.keys.tally_bucket(bucket, &mut index, &mut tally);
+        counting += step.elapsed();
+        clock.maybe_yield().await;
+    }
+    profile.record(COMPUTE, counting);
+    let summary = tally.summary();
+
+    let name = body.name;
+    profile.time(DROP, move || {
+        drop(body.keys);
+        drop(index);
+    });
+    clock.gave_back(Instant::now());
+    profile.record(LONGEST_SLICE, clock.longest);
+    Ok(lab_response(
+        &request,
+        worker.index,
+        name,
+        summary,
+        profile.into_phases(),
+    ))
+}
