@@ -24,8 +24,9 @@ Steps (each prints a line; any failure stops the run, and everything is torn dow
      succeeded per target while the replicas run
   7. the loadgen tasks end (DURATION) and write their CSV files into the results volume: one
      run directory per replica, <run-id>-replica-<slot>, each with rows of both classes and
-     a summary.csv (read with a one-off container of the stand-in image). A lab-loadgen that
-     does not read REPLICA yet gets the slot through RUN_ID instead (same directory names)
+     a summary.csv, owned like the volume (RUN_AS_RESULTS_OWNER; read with a one-off
+     container of the stand-in image); `lab-loadgen-merge` joins them in the volume, and the
+     merged requests.csv holds every replica's rows
   8. prints the figures: rows per replica, scrape success, p95
   9. docker stack rm, wait until its containers and network are gone, remove its volumes,
      `docker swarm leave --force`, remove the docker_gwbridge network swarm made; then check
@@ -188,12 +189,6 @@ def build(skip_cargo: bool) -> None:
     log(f"stand-in images ready in {time.monotonic() - images_started:.0f} s")
 
 
-def loadgen_knows_replica() -> bool:
-    """Whether this lab-loadgen names its run directory after REPLICA (<run-id>-replica-<name>)."""
-    result = docker("run", "--rm", RUNTIME_STANDIN, "lab-loadgen", "--help", check=False)
-    return "REPLICA" in result.stdout
-
-
 def http_json(url: str, timeout: float = 5.0) -> dict:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
@@ -267,10 +262,13 @@ def wait_for_runs_to_end(timeout: float) -> None:
 
 def read_results(run_id: str) -> dict[str, dict]:
     """Each run directory of this run in the results volume: its requests.csv rows by class,
-    and whether summary.csv is there (a one-off container of the stand-in image reads them)."""
+    whether summary.csv is there, and whether its files belong to the owner of the volume's
+    root, as RUN_AS_RESULTS_OWNER promises (a one-off container of the stand-in image reads
+    them)."""
     script = (
         f'cd /r && for d in {run_id}*/; do d=${{d%/}}; [ -d "$d" ] || continue; '
-        'echo "== $d $( [ -f "$d/summary.csv" ] && echo summary || echo no-summary)"; '
+        'owner=$( [ "$(stat -c %u:%g "$d/requests.csv")" = "$(stat -c %u:%g /r)" ] && echo owner || echo other); '
+        'echo "== $d $owner $( [ -f "$d/summary.csv" ] && echo summary || echo no-summary)"; '
         'cut -d, -f3 "$d/requests.csv" 2>/dev/null | sort | uniq -c; done'
     )
     result = docker("run", "--rm", "--user", "0:0", "-v", f"{STACK}_results:/r:ro", RUNTIME_STANDIN,
@@ -279,8 +277,9 @@ def read_results(run_id: str) -> dict[str, dict]:
     current = None
     for line in result.stdout.splitlines():
         if line.startswith("== "):
-            name, summary = line[3:].rsplit(" ", 1)
-            current = runs.setdefault(name, {"summary": summary == "summary", "rows": {}})
+            name, owner, summary = line[3:].rsplit(" ", 2)
+            current = runs.setdefault(name, {"summary": summary == "summary", "owner": owner == "owner",
+                                             "rows": {}})
         elif current is not None and line.strip():
             count, cls = line.split(None, 1)
             if cls != "class":  # the header
@@ -302,7 +301,9 @@ def check_results(run_id: str, replicas: int) -> dict[str, dict]:
         if not match:
             raise CheckFailed(f"run directory {name} is not <run-id>-replica-<slot>")
         log(f"results volume: {name}: {sum(run['rows'].values())} rows {json.dumps(run['rows'], sort_keys=True)}, "
-            "summary.csv written")
+            "summary.csv written" + (", as the volume's owner" if run["owner"] else ", NOT as the volume's owner"))
+        if not run["owner"]:
+            raise CheckFailed(f"{name}: files not written as the owner of the results volume (RUN_AS_RESULTS_OWNER)")
         slot = by_slot.setdefault(match.group(1), {"dirs": [], "rows": {}})
         slot["dirs"].append(name)
         for cls, count in run["rows"].items():
@@ -314,6 +315,23 @@ def check_results(run_id: str, replicas: int) -> dict[str, dict]:
         if not {"small", "large"} <= set(found["rows"]):
             raise CheckFailed(f"replica {slot}: rows by class {found['rows']}: not both classes")
     return by_slot
+
+
+def check_merge(run_id: str, by_slot: dict[str, dict]) -> int:
+    """docs/multi-host.md's merge step on the volume: lab-loadgen-merge joins every replica's
+    run directories into one, whose requests.csv has all their rows."""
+    dirs = [f"/r/{name}" for found in by_slot.values() for name in found["dirs"]]
+    merged = f"/r/{run_id}-merged"
+    script = f'lab-loadgen-merge --out {merged} {" ".join(dirs)} >/dev/null && tail -n +2 {merged}/requests.csv | wc -l'
+    result = docker("run", "--rm", "-v", f"{STACK}_results:/r", RUNTIME_STANDIN, "bash", "-c", script, check=False)
+    if result.returncode != 0:
+        raise CheckFailed(f"lab-loadgen-merge failed: {result.stdout[-300:]} {result.stderr[-300:]}")
+    rows = int(result.stdout.strip())
+    expected = sum(sum(found["rows"].values()) for found in by_slot.values())
+    if rows != expected:
+        raise CheckFailed(f"lab-loadgen-merge wrote {rows} rows, the replicas {expected}")
+    log(f"lab-loadgen-merge joined {len(dirs)} run directories: {rows} rows, every replica's")
+    return rows
 
 
 def scrape_success(prom: Prometheus, window: str, at: float) -> dict:
@@ -365,11 +383,6 @@ def main() -> int:
         LARGE_SIZE_MB=args.large_size_mb, SERVER_PORT=str(args.server_port),
         PROMETHEUS_PORT=str(args.prometheus_port), RUN_ID=run_id,
     )
-    if not loadgen_knows_replica():
-        # Until lab-loadgen reads REPLICA, the run id carries the slot (the same swarm
-        # template), so the directories are named as they will be.
-        env["RUN_ID"] = f"{run_id}-replica-{{{{.Task.Slot}}}}"
-        log("this lab-loadgen does not read REPLICA yet: RUN_ID carries the task slot instead")
 
     prom = Prometheus(f"http://127.0.0.1:{args.prometheus_port}")
     swarm = Swarm()
@@ -405,6 +418,7 @@ def main() -> int:
         wait_for_runs_to_end(timeout=args.duration + 90)
         runs = check_results(run_id, args.replicas)
         figures["rows_per_replica"] = {slot: sum(found["rows"].values()) for slot, found in sorted(runs.items())}
+        figures["merged_rows"] = check_merge(run_id, runs)
         ok = True
     except KeyboardInterrupt:
         log("interrupted")
