@@ -26,8 +26,8 @@ pub enum RunsAs {
 /// Why the switch could not be made (the run does not start as root instead).
 #[derive(Debug, thiserror::Error)]
 pub enum OwnerError {
-    /// The results directory could not be created or read.
-    #[error("cannot read the owner of {}: {error}", path.display())]
+    /// The results directory could not be read or created.
+    #[error("cannot read or create {}: {error}", path.display())]
     Inspect {
         /// RESULTS_DIR.
         path: std::path::PathBuf,
@@ -46,29 +46,39 @@ pub enum OwnerError {
     },
 }
 
-/// When running as root: creates `results_dir` if needed, then drops every group and
-/// becomes its owner's uid and gid (the order matters: groups and gid while still root,
-/// the uid last). Call it before any thread that must not keep root's rights is started;
+/// When running as root: drops every group and becomes the uid and gid that own
+/// `results_dir`, or its nearest existing parent (the order matters: groups and gid while
+/// still root, the uid last), then creates `results_dir` as them if needed. Call it before any thread that must not keep root's rights is started;
 /// the change applies to the whole process and cannot be undone.
 pub fn become_results_owner(results_dir: &Path) -> Result<RunsAs, OwnerError> {
     if !Uid::effective().is_root() {
         return Ok(RunsAs::Unchanged);
     }
-    let inspect = |error| OwnerError::Inspect {
+    // The nearest directory that exists decides: RESULTS_DIR=/results/fastapi on a fresh
+    // ./results mount belongs to whoever owns /results, and is created as them.
+    let owned_by = results_dir
+        .ancestors()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(Path::new("/"));
+    let metadata = std::fs::metadata(owned_by).map_err(|error| OwnerError::Inspect {
+        path: owned_by.to_path_buf(),
+        error,
+    })?;
+    let (uid, gid) = (metadata.uid(), metadata.gid());
+    let runs_as = if uid == 0 {
+        RunsAs::Root
+    } else {
+        let switch = |error| OwnerError::Switch { uid, gid, error };
+        setgroups(&[Gid::from_raw(gid)]).map_err(switch)?;
+        setgid(Gid::from_raw(gid)).map_err(switch)?;
+        setuid(Uid::from_raw(uid)).map_err(switch)?;
+        RunsAs::Owner { uid, gid }
+    };
+    std::fs::create_dir_all(results_dir).map_err(|error| OwnerError::Inspect {
         path: results_dir.to_path_buf(),
         error,
-    };
-    std::fs::create_dir_all(results_dir).map_err(inspect)?;
-    let metadata = std::fs::metadata(results_dir).map_err(inspect)?;
-    let (uid, gid) = (metadata.uid(), metadata.gid());
-    if uid == 0 {
-        return Ok(RunsAs::Root);
-    }
-    let switch = |error| OwnerError::Switch { uid, gid, error };
-    setgroups(&[Gid::from_raw(gid)]).map_err(switch)?;
-    setgid(Gid::from_raw(gid)).map_err(switch)?;
-    setuid(Uid::from_raw(uid)).map_err(switch)?;
-    Ok(RunsAs::Owner { uid, gid })
+    })?;
+    Ok(runs_as)
 }
 
 #[cfg(test)]

@@ -36,7 +36,9 @@ async fn the_files_belong_to_the_owner_of_the_results_directory() {
             "--quiet",
         ],
         &[
-            ("RESULTS_DIR", results.path().to_str().unwrap()),
+            // A sub-directory that does not exist yet: made by, and belonging to, the owner
+            // of the nearest one that does.
+            ("RESULTS_DIR", results.path().join("sub").to_str().unwrap()),
             ("RUN_AS_RESULTS_OWNER", "true"),
             ("SERVER_CHECK_INTERVAL", "0"),
         ],
@@ -44,8 +46,9 @@ async fn the_files_belong_to_the_owner_of_the_results_directory() {
     .await;
     // No server: every request failed (exit 3), but the files are written.
     assert_eq!(code, 3, "{stderr}");
-    let run = results.path().join("owned");
+    let run = results.path().join("sub").join("owned");
     for path in [
+        results.path().join("sub"),
         run.clone(),
         run.join("requests.csv"),
         run.join("summary.csv"),
