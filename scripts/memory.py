@@ -7,7 +7,7 @@ its own connection), and reads the kernel's counters for the process: peak resid
 (VmHWM) and resident memory 3 s after the burst (VmRSS). Bodies are generated before the server
 starts, never while it is measured.
 
-    python3 scripts/memory.py --uploads 4 30 --endpoints /ping /pong /offload /lean
+    python3 scripts/memory.py --uploads 4 30 --endpoints /ping /pong /offload /lean /stream
 """
 import argparse
 import http.client
@@ -77,7 +77,7 @@ def measure(binary, endpoint, uploads, body):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, nargs="+", default=[4, 30])
-    parser.add_argument("--endpoints", nargs="+", default=["/ping", "/pong", "/offload", "/lean"])
+    parser.add_argument("--endpoints", nargs="+", default=["/ping", "/pong", "/offload", "/lean", "/stream"])
     parser.add_argument("--size-mb", type=float, default=25.0)
     parser.add_argument("--binary", default=os.path.join(ROOT, "target/release/lab-server"))
     args = parser.parse_args()

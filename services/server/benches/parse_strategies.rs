@@ -7,6 +7,9 @@
 //! - `owned (/ping /pong /offload)`: `serde_json` into `HashMap<String, i64>`, as a framework
 //!   does (/ping's `web::Json` calls the same `serde_json::from_slice`).
 //! - `lean (/lean)`: the SIMD parser sonic-rs, borrowed keys, foldhash, pre-sized map.
+//! - `stream (/stream), 64 KiB chunks`: the push parser fed the body in 64 KiB chunks, then
+//!   the count bucket by bucket and the drop: all of /stream's work, which the endpoint spreads
+//!   over the upload in slices of at most a millisecond.
 //! - `alternative: lean visitor on serde_json`: the same visitor and map driven by
 //!   `serde_json`; measured against sonic-rs to choose /lean's parser.
 //! - `floor: validate only`: `serde_json` checking the syntax and building nothing: what
@@ -16,7 +19,10 @@
 use std::{hint::black_box, time::Duration};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use lab_server::parse::{parse_lean, parse_lean_with_serde_json, parse_owned};
+use lab_server::{
+    parse::{parse_lean, parse_lean_with_serde_json, parse_owned},
+    stream::parse_chunked,
+};
 use serde::de::IgnoredAny;
 
 fn seed_body() -> Vec<u8> {
@@ -36,6 +42,13 @@ fn parse_compute_drop(criterion: &mut Criterion) {
     group.bench_function("lean (/lean)", |bench| {
         bench.iter(|| {
             let mut parsed = parse_lean(black_box(&body)).unwrap();
+            black_box(parsed.summary());
+            drop(parsed);
+        })
+    });
+    group.bench_function("stream (/stream), 64 KiB chunks", |bench| {
+        bench.iter(|| {
+            let parsed = parse_chunked(black_box(&body), 64 * 1024).unwrap();
             black_box(parsed.summary());
             drop(parsed);
         })
