@@ -10,6 +10,8 @@
 //! 4. The body stream is replaced by a [`GuardedBody`]: it charges the request's budget
 //!    [`Charge`](crate::budget::Charge) chunk by chunk and then for the parse, and cuts off a
 //!    stalled or trickling upload. The charge is given back after the response is built.
+//!    The handler finds the charge in the request's extensions ([`UploadHandle`]): `/stream`,
+//!    whose key table may outgrow the body bytes charged, charges the difference.
 
 use std::{
     pin::Pin,
@@ -37,7 +39,7 @@ use crate::{
     observe::endpoint_label,
     state::AppState,
     strategies::parse_memory,
-    upload::{BodyShape, GuardedBody, UnreadBody, UploadGuard},
+    upload::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
 };
 
 /// An answer body that keeps the unread rest of a cut-off request body alive until the
@@ -131,6 +133,10 @@ pub async fn json_upload_gate(
     }
     let charge = Arc::new(state.budget.open_charge());
     let unread = UnreadBody::default();
+    request.extensions_mut().insert(UploadHandle {
+        charge: Arc::clone(&charge),
+        unread: Rc::clone(&unread),
+    });
     let body = GuardedBody::new(
         request.take_payload(),
         UploadGuard {

@@ -141,6 +141,17 @@ pub type ParseCost = fn(&BodyShape) -> usize;
 /// (LINGER_AFTER_EARLY_ANSWER) so the client can read it, and closes.
 pub type UnreadBody = Rc<RefCell<Option<Payload>>>;
 
+/// What a handler that charges memory of its own (`/stream`) gets of its upload's guard, from
+/// the request's extensions: the request's budget charge, and the place where a cut-off leaves
+/// the unread rest of the body.
+#[derive(Clone)]
+pub struct UploadHandle {
+    /// The request's share of the memory budget.
+    pub charge: Arc<Charge>,
+    /// Where a cut-off leaves the unread rest of the body.
+    pub unread: UnreadBody,
+}
+
 /// What a [`GuardedBody`] reads its stream under, and where it reports.
 pub struct UploadGuard {
     /// The limits.

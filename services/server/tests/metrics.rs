@@ -62,7 +62,7 @@ async fn requests_are_counted_by_endpoint_size_class_and_status() {
     assert_eq!(app.post_json("/lean", large.clone()).await.status(), 200);
 
     let exposition = app.metrics().await;
-    for endpoint in ["ping", "pong", "offload", "lean"] {
+    for endpoint in ["ping", "pong", "offload", "lean", "stream"] {
         for status in ["200", "400"] {
             let labels = [
                 ("endpoint", endpoint),
@@ -109,9 +109,13 @@ async fn requests_are_counted_by_endpoint_size_class_and_status() {
     }
     let labels = [("endpoint", "offload"), ("phase", "blocking_wait")];
     assert!(histogram_count(&exposition, metrics::PHASE_DURATION, &labels) >= 1.0);
+    for phase in ["wait_body", "parse", "compute", "drop", "longest_slice"] {
+        let labels = [("endpoint", "stream"), ("phase", phase)];
+        assert!(histogram_count(&exposition, metrics::PHASE_DURATION, &labels) >= 1.0);
+    }
     assert_eq!(
         exposition.value(metrics::REQUESTS_TOTAL, &[("worker", "0")]),
-        10.0
+        2.0 * STRATEGIES.len() as f64 + 2.0
     );
 }
 
@@ -131,7 +135,7 @@ async fn label_values_stay_in_their_fixed_sets() {
             .unwrap();
     }
     let exposition = app.metrics().await;
-    let allowed_endpoints = ["ping", "pong", "offload", "lean", "other"];
+    let allowed_endpoints = ["ping", "pong", "offload", "lean", "stream", "other"];
     for sample in &exposition.samples {
         if let Some(endpoint) = sample.labels.get("endpoint") {
             assert!(allowed_endpoints.contains(&endpoint.as_str()), "{sample:?}");

@@ -13,6 +13,7 @@ use std::{
 use lab_server::{
     parse::{parse_lean, parse_owned},
     strategies::parse_memory,
+    stream::StreamParser,
     upload::BodyShape,
 };
 
@@ -142,4 +143,45 @@ fn the_lean_parse_stays_under_its_charge() {
     check("lean", "study", &study_body(), lean);
     check("lean", "densest", &densest_body(25_000_000), lean);
     check("lean", "escaped-keys", &escaped_keys_body(), lean);
+}
+
+/// /stream charges as it parses, not once the body is complete: the body's bytes as they
+/// arrive, and after each chunk what its parser holds beyond them (`held_bytes`: the key table
+/// and buffers by capacity). Fed 64 KiB chunks that the caller holds (as actix does), its
+/// parse, count and drop never allocate more than the most its parser held (what it charges
+/// at most, body bytes and table together) plus its charge at the end, on the same three
+/// bodies.
+#[test]
+fn the_stream_parse_stays_under_its_charge() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for (label, body) in [
+        ("study", study_body()),
+        ("densest", densest_body(25_000_000)),
+        ("escaped-keys", escaped_keys_body()),
+    ] {
+        let mut most_charged = 0;
+        let peak = peak_allocated_by(|| {
+            let mut parser = StreamParser::new();
+            for chunk in body.chunks(64 * 1024) {
+                parser.feed(chunk).expect("a valid body");
+                most_charged = most_charged.max(parser.held_bytes());
+            }
+            let parsed = parser.finish().expect("a valid body");
+            std::hint::black_box(parsed.summary());
+        });
+        let charged = most_charged + parse_memory("stream")(&BodyShape::of(&body));
+        println!(
+            "stream parse of the {label} body ({} bytes): peak {peak} bytes allocated \
+             ({:.2} per body byte), charged {charged} ({:.2})",
+            body.len(),
+            peak as f64 / body.len() as f64,
+            charged as f64 / body.len() as f64
+        );
+        assert!(
+            peak <= charged,
+            "stream {label}: peak {peak} > charged {charged}"
+        );
+    }
 }

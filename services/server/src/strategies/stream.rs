@@ -15,6 +15,7 @@ use crate::{
     state::AppState,
     strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
     stream::{StreamParser, keys::BUCKETS},
+    upload::{CutOff, UploadHandle},
     worker::WorkerContext,
 };
 
@@ -63,6 +64,21 @@ impl SliceClock {
     }
 }
 
+/// The key table no longer fits the budget: counted as an upload cut off `over_budget`, the
+/// unread rest of the body left to the gate (which keeps it until the answer is written, see
+/// [`crate::upload::UnreadBody`]), and 503.
+fn over_budget(state: &AppState, upload: &UploadHandle, payload: web::Payload) -> LabError {
+    let budget_bytes = state.budget.capacity();
+    let cut_off = CutOff::OverBudget { budget_bytes };
+    state
+        .metrics
+        .uploads_cut_off
+        .with_label_values(&[cut_off.reason()])
+        .inc();
+    *upload.unread.borrow_mut() = Some(payload.into_inner());
+    LabError::ServerBusy { budget_bytes }
+}
+
 /// Feeds each chunk to an incremental JSON parser as it arrives from the socket, so the parse
 /// overlaps the upload and the body is never held whole: only its keys and values are kept,
 /// packed by hash, and counted bucket by bucket once the body has ended. After each
@@ -73,7 +89,10 @@ impl SliceClock {
 /// Same answers and errors as the other endpoints: the body is always read to its end first
 /// (a cut-off, a too-large body or a spent budget wins over a parse error, as it does where
 /// the body is read before the parse), and the parser gives serde_json's answer for any split
-/// of the body (see [`crate::stream::machine`]). `profiling` gives `wait_body` (waiting for
+/// of the body (see [`crate::stream::machine`]). The memory budget charges its body's bytes as
+/// they arrive, as on every endpoint, although it keeps none, and what its key table holds
+/// beyond them as the table grows (503 `server_busy` when that no longer fits), so the budget
+/// covers what it really holds. `profiling` gives `wait_body` (waiting for
 /// bytes), `parse` (parsing them, on the loop), `compute`, `drop` and `longest_slice`.
 pub async fn stream(
     request: HttpRequest,
@@ -87,6 +106,8 @@ pub async fn stream(
     let mut parsed = Ok(());
     let (mut waiting, mut parsing) = (Duration::ZERO, Duration::ZERO);
     let mut received = 0;
+    let upload = request.extensions().get::<UploadHandle>().cloned();
+    let mut table_charged = 0;
     loop {
         let asked = Instant::now();
         let mut waited = false;
@@ -112,6 +133,17 @@ pub async fn stream(
             let started = Instant::now();
             parsed = parser.feed(step);
             parsing += started.elapsed();
+            // The body's bytes are charged as they arrive, as on every endpoint; what the
+            // key table holds beyond them is charged here.
+            let beyond_body = parser.held_bytes().saturating_sub(received);
+            if let Some(upload) = &upload
+                && beyond_body > table_charged
+            {
+                if !upload.charge.grow(beyond_body - table_charged) {
+                    return Err(over_budget(&state, upload, payload));
+                }
+                table_charged = beyond_body;
+            }
             clock.maybe_yield().await;
         }
     }

@@ -59,9 +59,15 @@ impl KeyTable {
         self.pairs == 0
     }
 
-    /// Bytes the buckets hold (their capacity).
+    /// Bytes the table may hold at its peak: the buckets' capacity, and three times the
+    /// largest bucket's for the moments beyond it (while a bucket doubles, its old block and
+    /// its new one are both alive; while a bucket is counted, its index takes 8 bytes a
+    /// record, and a record has 6 bytes at least).
     pub fn held_bytes(&self) -> usize {
-        self.buckets.iter().map(Vec::capacity).sum()
+        let largest = self.buckets.iter().map(Vec::capacity).max().unwrap_or(0);
+        self.buckets.iter().map(Vec::capacity).sum::<usize>()
+            + 3 * largest
+            + self.buckets.capacity() * std::mem::size_of::<Vec<u8>>()
     }
 
     /// Counts bucket `bucket` into `tally`, using `index` as scratch space: one sort of the

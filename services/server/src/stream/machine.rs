@@ -349,6 +349,15 @@ impl Machine {
         format!("line {line} column {column}")
     }
 
+    /// Bytes held: the key table and the buffers, by capacity.
+    pub fn held_bytes(&self) -> usize {
+        self.keys.held_bytes()
+            + self.text.capacity()
+            + self.number.capacity()
+            + self.nesting.bits.capacity() * 8
+            + self.name.as_ref().map_or(0, String::capacity)
+    }
+
     /// The body has ended: the name and the pairs, or the refusal.
     pub fn finish(mut self) -> Result<(String, KeyTable), Refusal> {
         if let Some(refusal) = self.failed.take() {

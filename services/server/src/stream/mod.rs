@@ -59,6 +59,11 @@ impl StreamParser {
         self.machine.feed(chunk).map_err(LabError::from)
     }
 
+    /// Bytes the parser holds now: its key table's buckets and its buffers (their capacity).
+    pub fn held_bytes(&self) -> usize {
+        self.machine.held_bytes()
+    }
+
     /// The body has ended: its name and pairs, or why it is refused.
     pub fn finish(self) -> Result<StreamBody, LabError> {
         let (name, keys) = self.machine.finish()?;
