@@ -20,5 +20,6 @@ Layout:
 | `errors`         | every error as lab-server's JSON `{"error", "message"}`            |
 | `metrics`        | every series, lab-server's names and buckets, multiprocess scrape  |
 | `worker`         | which worker this process is (a locked slot file), readiness, lag  |
+| `instance`       | the name of this start of the server, for `/healthz`               |
 | `connections`    | counting TCP connections (uvicorn's protocol, one line added)      |
 """

@@ -30,8 +30,9 @@ from .budget import BodyBudget
 from .config import Settings
 from .errors import json_response
 from .gate import UploadGate
+from .instance import server_instance
 from .observe import ObserveRequests
-from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag, server_instance, workers_ready
+from .worker import WORKER_DIR_ENV, enter_worker, probe_event_loop_lag, workers_ready
 
 
 def create_app(settings: Settings) -> ASGIApp:

@@ -28,7 +28,7 @@ import tempfile
 from typing import Any
 
 from .config import ConfigError, Settings
-from .worker import INSTANCE_ENV, new_instance_id
+from .instance import INSTANCE_ENV, new_instance_id
 
 #: The ASGI app every worker imports.
 APP = "labfastapi.app:app"

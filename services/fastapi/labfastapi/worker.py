@@ -36,28 +36,11 @@ import contextlib
 import fcntl
 import itertools
 import os
-import time
 
 from prometheus_client import Histogram
 
 #: Set by the launcher: the directory where workers claim their index.
 WORKER_DIR_ENV = "LABFASTAPI_WORKER_DIR"
-#: Set by the launcher: the name of this start of the server, shared by its workers.
-INSTANCE_ENV = "LABFASTAPI_INSTANCE"
-
-
-def new_instance_id() -> str:
-    """A name for a start of the server, in lab-server's form: pid and start time in ms, hex."""
-    return f"{os.getpid():x}-{time.time_ns() // 1_000_000:x}"
-
-
-def server_instance() -> str:
-    """This start of the server, as /healthz reports it: the launcher's name for it, or (an app
-    built without the launcher, as in tests) one made for this process."""
-    return os.environ.get(INSTANCE_ENV) or _PROCESS_INSTANCE
-
-
-_PROCESS_INSTANCE = new_instance_id()
 
 
 class WorkerSlot:

@@ -64,6 +64,27 @@ def test_a_bad_setting_is_named_and_exits_2(name: str, raw: str) -> None:
     assert name in result.stderr and result.stdout == ""
 
 
+def test_the_launcher_imports_no_metrics_before_it_sets_their_directory() -> None:
+    """prometheus_client picks its multiprocess mode when first imported: a launcher that
+    imported it before setting PROMETHEUS_MULTIPROC_DIR would serve an empty /metrics with one
+    uvicorn worker (which runs in the launcher's own process)."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, labfastapi.launcher; print('prometheus_client' in sys.modules)"],
+        cwd=SERVICE_DIR, capture_output=True, text=True, timeout=30, check=True,
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_one_uvicorn_worker_serves_its_series() -> None:
+    """WORKERS=1 (the lab's default): the one worker's scrape has the lab's series."""
+    server = start(WORKERS=1)
+    try:
+        server.wait_healthy()
+        assert value(httpx.get(f"{server.url}/metrics").text, "lab_server_workers") == 1
+    finally:
+        server.stop()
+
+
 def test_two_uvicorn_workers_share_the_load_and_one_scrape() -> None:
     """WORKERS=2: fresh connections reach both workers, and one /metrics scrape shows both."""
     server = start(WORKERS=2)
@@ -88,7 +109,9 @@ def test_gunicorn_with_uvicorn_workers_answers() -> None:
     """SERVER=gunicorn starts two uvicorn workers that answer, with KEEP_ALIVE=0 honoured."""
     server = start(SERVER="gunicorn", WORKERS=2, KEEP_ALIVE=0)
     try:
-        assert server.wait_healthy() == {"status": "ok", "workers": 2, "keep_alive_seconds": 0, "workers_ready": 2}
+        health = server.wait_healthy()
+        assert {key: health[key] for key in ("status", "workers", "keep_alive_seconds", "workers_ready")} == {
+            "status": "ok", "workers": 2, "keep_alive_seconds": 0, "workers_ready": 2}
         response = httpx.post(f"{server.url}/ping", content=SMALL, headers=JSON)
         assert response.status_code == 200 and response.json()["count"] == 1
         assert response.headers["connection"] == "close"
