@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{STRATEGIES, expected_summary, large_body, spawn_app};
+use common::{STRATEGIES, TestApp, expected_summary, large_body, spawn_app};
 use lab_core::schema::LabResponse;
 
 /// Every endpoint parses a real 25 MB seed-shaped body and gives the same, correct answer.
