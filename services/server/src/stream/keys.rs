@@ -79,9 +79,7 @@ impl KeyTable {
         while at < records.len() {
             let hash = u32::from_le_bytes(records[at..at + 4].try_into().expect("4 bytes"));
             index.push((u64::from(hash) << 32) | at as u64);
-            let (key, _, next) = record(records, at);
-            let _ = key;
-            at = next;
+            at = record(records, at).2;
         }
         // (hash, position): equal hashes together, in document order.
         index.sort_unstable();
