@@ -17,17 +17,23 @@ Steps (each prints a line; any failure stops the run, and the stack is torn down
   4. small-request p95 while uploads run is clearly above p95 between bursts
      (query_range of the small-request histogram, split by lab_client_large_uploads_enabled
      and lab_client_requests_in_flight{class="large"})
-  5. stop loadgen (its requests.csv and summary.csv are in ./results); `--profile fastapi up`
+  5. runs follow the server: WORKERS=2 for the server alone (`up -d server`, the loadgen keeps
+     running) ends the loadgen's run (summary.csv written) and opens `<run-id>-…-2`;
+     `--scale loadgen=3`: all three scraped (DNS discovery), their request rates add up to
+     the total, the summed-buckets p95 answers, one run directory each
+  6. stop loadgen (every replica's requests.csv and summary.csv are in ./results, owned by
+     the owner of ./results: 4321:4321 when the e2e runs as root, restored at the end);
+     lab-loadgen-merge joins the replicas' last runs; `--profile fastapi up`
      fastapi and loadgen-fastapi with FASTAPI_WORKERS=1 and the same workload, for as many
      upload cycles; print both servers' numbers side by side (each from its own run: two
      servers parsing 25 MB at once would share this machine's two cores)
-  6. WORKERS=4 FASTAPI_WORKERS=4 ENDPOINT=/pong via the environment (`up -d` again, all five
+  7. WORKERS=4 FASTAPI_WORKERS=4 ENDPOINT=/pong via the environment (`up -d` again, all five
      services): each server's /healthz and lab_server_workers report 4; FastAPI's first run's
      CSV files are in ./results/fastapi
-  7. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
+  8. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
      over the three runs for $target=actix and for $target=fastapi, every series labelled with
      that target (polled until it does, or a timeout); `scripts/export.py` writes them to CSV
-  8. down -v (also on failure or Ctrl-C)
+  9. down -v (also on failure or Ctrl-C)
 """
 
 from __future__ import annotations
@@ -466,7 +472,10 @@ def check_workers(prom: Prometheus, target: Target, server_url: str, expected: i
     log(f"{target.name}: lab_server_workers and the 'Server workers' panel report {expected}: {value}")
 
 
-def check_results_csv(target: Target, run_id: str) -> Path:
+def check_results_csv(target: Target, run_id: str, both_classes: bool = True) -> Path:
+    """The run's two CSV files with the contract's columns; with `both_classes`, small and large
+    requests in it (a run a server change opened just before the stop may have had no request
+    at all)."""
     run_dir = REPO / "results" / target.results_subdir / run_id
     requests = run_dir / "requests.csv"
     summary = run_dir / "summary.csv"
@@ -477,7 +486,7 @@ def check_results_csv(target: Target, run_id: str) -> Path:
             raise CheckFailed(f"{requests}: columns {reader.fieldnames} != {REQUESTS_CSV_COLUMNS}")
         rows = list(reader)
     classes = {row["class"] for row in rows}
-    if not rows or not {"small", "large"} <= classes:
+    if both_classes and (not rows or not {"small", "large"} <= classes):
         raise CheckFailed(f"{requests}: {len(rows)} rows, classes {classes}")
     with open(summary, newline="") as file:
         reader = csv.DictReader(file)
@@ -508,6 +517,117 @@ def check_export(prometheus_url: str, start: float, end: float) -> None:
     log(f"export: {len(files)} CSV files in {out.relative_to(REPO)}, every target in them")
 
 
+RESULTS = REPO / "results"
+#: Run as root with a ./results that belongs to root (a CI clone), the e2e hands ./results to
+#: this uid:gid for the run, so that "the files belong to the owner of ./results" is a real
+#: check and not root writing as root; restored at the end.
+E2E_RESULTS_OWNER = (4321, 4321)
+
+
+def claim_results() -> tuple[tuple[int, int], "callable"]:
+    """Who must own what the load generators write, and how to put ./results back."""
+    RESULTS.mkdir(exist_ok=True)
+    status = RESULTS.stat()
+    original = (status.st_uid, status.st_gid)
+    if os.geteuid() != 0 or original[0] != 0:
+        return original, lambda: None
+    for path in [RESULTS, RESULTS / "fastapi"]:  # the second one: left by an earlier e2e
+        if path.is_dir() and path.stat().st_uid == 0:
+            os.chown(path, *E2E_RESULTS_OWNER)
+
+    def restore() -> None:
+        for path in [RESULTS, *RESULTS.rglob("*")]:
+            if path.lstat().st_uid == E2E_RESULTS_OWNER[0]:
+                os.lchown(path, *original)
+
+    return E2E_RESULTS_OWNER, restore
+
+
+def replica_dirs(target: Target, run_id: str) -> list[Path]:
+    """The run directories the target's load generators wrote for RUN_ID: one per replica
+    (`<run-id>-replica-<container id>`), and `-2`, `-3`… after it for the runs a server
+    change started."""
+    return sorted((RESULTS / target.results_subdir).glob(f"{run_id}-replica-*"))
+
+
+def check_owned_by(dirs: list[Path], owner: tuple[int, int]) -> None:
+    paths = [path for run_dir in dirs for path in [run_dir, *run_dir.iterdir()]]
+    wrong = [f"{p.relative_to(REPO)} {p.stat().st_uid}:{p.stat().st_gid}" for p in paths
+             if (p.stat().st_uid, p.stat().st_gid) != owner]
+    if not paths or wrong:
+        raise CheckFailed(f"results not owned by {owner[0]}:{owner[1]} (the owner of ./results): {wrong}")
+    log(f"{len(paths)} results paths, every one owned by {owner[0]}:{owner[1]}, the owner of ./results")
+
+
+def check_run_split(stack: Stack, prom: Prometheus, run_env: dict[str, str]) -> None:
+    """WORKERS=2 for the server alone, as `WORKERS=2 docker compose up -d` does it (the load
+    generator keeps running): the load generator ends its run there and opens another."""
+    actix = TARGETS[0]
+    runs = prom.scalar('sum(lab_client_runs_total{target="actix"})')
+    log(f"WORKERS=2 up -d server (the loadgen keeps running; runs so far: {runs})")
+    stack.up(dict(run_env, WORKERS="2"), ["server"])
+    wait_for('lab_client_run_info{server_workers="2"} in Prometheus',
+             lambda: prom.scalar('max(lab_client_run_info{target="actix", server_workers="2"})') == 1,
+             timeout=120)
+    after = prom.scalar('sum(lab_client_runs_total{target="actix"})')
+    if after != runs + 1:
+        raise CheckFailed(f"lab_client_runs_total went from {runs} to {after}, not up by one")
+    dirs = replica_dirs(actix, run_env["RUN_ID"])
+    closed = [d for d in dirs if (d / "summary.csv").is_file()]
+    opened = [d for d in dirs if d.name.endswith("-2")]
+    if len(dirs) != 2 or len(closed) != 1 or len(opened) != 1 or closed[0] == opened[0]:
+        raise CheckFailed(f"after the WORKERS change: {[d.name for d in dirs]}, closed {closed}")
+    summary = list(csv.DictReader(open(closed[0] / "summary.csv", newline="")))
+    log(f"the WORKERS change split the run: {closed[0].name} closed with "
+        + "; ".join(f"{r['class']} count={r['count']}" for r in summary)
+        + f", {opened[0].name} measures 2 workers")
+
+
+def check_replicas(stack: Stack, prom: Prometheus, run_env: dict[str, str], replicas: int) -> None:
+    """`--scale loadgen=N`: every replica scraped (DNS discovery), its own run directory, and
+    the dashboard's summed-buckets quantile over all of them."""
+    log(f"--scale loadgen={replicas}")
+    stack.run("up", "-d", "--no-build", "--no-recreate", "--scale", f"loadgen={replicas}", "loadgen",
+              env=dict(run_env, WORKERS="2"))
+    wait_for(f"{replicas} lab-loadgen targets up",
+             lambda: prom.scalar('count(up{job="lab-loadgen"} == 1)') == replicas, timeout=90)
+    wait_for(f"small requests from {replicas} replicas",
+             lambda: prom.scalar('count(sum by (instance) (rate(lab_client_requests_total{class="small", '
+                                 'target="actix"}[10s])) > 0)') == replicas, timeout=60)
+    time.sleep(15)
+    per_replica = prom.query('sum by (instance) (rate(lab_client_requests_total{class="small", target="actix"}[15s]))')
+    rates = {series["metric"]["instance"]: float(series["value"][1]) for series in per_replica}
+    total = prom.scalar('sum(rate(lab_client_requests_total{class="small", target="actix"}[15s]))')
+    merged_p95 = prom.scalar('histogram_quantile(0.95, sum by (le) (rate(lab_client_request_duration_seconds_bucket'
+                             '{class="small", target="actix"}[15s])))')
+    if len(rates) != replicas or total is None or abs(total - sum(rates.values())) > 0.05 * total:
+        raise CheckFailed(f"per-replica rates {rates} do not add up to {total}")
+    if merged_p95 is None or not math.isfinite(merged_p95):
+        raise CheckFailed(f"no small-request p95 over the replicas: {merged_p95}")
+    dirs = [d for d in replica_dirs(TARGETS[0], run_env["RUN_ID"]) if not (d / "summary.csv").is_file()]
+    if len({d.name.split("-replica-")[1].split("-")[0] for d in dirs}) != replicas:
+        raise CheckFailed(f"{replicas} replicas, open run directories {[d.name for d in dirs]}")
+    log(f"{replicas} replicas scraped: small req/s per replica {rounded_json(rates)}, sum {total:.2f}; "
+        f"small p95 over all replicas (buckets summed) {merged_p95 * 1000:.1f} ms; "
+        f"one open run directory each: {[d.name for d in dirs]}")
+
+
+def merge_replicas(run_id: str) -> None:
+    """lab-loadgen-merge on the replicas' last runs: merged and per-replica percentiles."""
+    latest: dict[str, Path] = {}
+    for run_dir in replica_dirs(TARGETS[0], run_id):
+        latest[run_dir.name.split("-replica-")[1].split("-")[0]] = run_dir  # sorted: -2 after the first
+    out = RESULTS / f"{run_id}-merged"
+    result = subprocess.run(
+        [str(REPO / "target" / "release" / "lab-loadgen-merge"), "--out", str(out), *map(str, latest.values())],
+        capture_output=True, text=True, check=False)
+    print(result.stdout, result.stderr, sep="", flush=True)
+    if result.returncode != 0 or not (out / "summary.csv").is_file():
+        raise CheckFailed(f"lab-loadgen-merge failed: {result.stderr}")
+    rows = sum(1 for _ in open(out / "requests.csv")) - 1
+    log(f"merged {len(latest)} replicas' last runs into {out.relative_to(REPO)} ({rows} rows)")
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -529,11 +649,10 @@ def main() -> int:
 
     defaults = read_env_file()
     env = dict(os.environ)
-    results = REPO / "results"
-    results.mkdir(exist_ok=True)
-    # The loadgen writes ./results as the owner of the directory (as `just up` does).
-    env["LAB_UID"] = str(results.stat().st_uid)
-    env["LAB_GID"] = str(results.stat().st_gid)
+    # The compose defaults: the loadgen starts as root and writes as the owner of ./results.
+    env.pop("LAB_UID", None)
+    env.pop("LAB_GID", None)
+    owner, restore_results = claim_results()
     stamp = time.strftime("%Y%m%dT%H%M%S")
     run_env = dict(env, WORKERS="1", FASTAPI_WORKERS="1", ENDPOINT="/ping", RUN_ID=f"e2e-{stamp}-workers1")
     prometheus_url = f"http://127.0.0.1:{host_port(env, 'PROMETHEUS_PORT', defaults.get('PROMETHEUS_PORT', '9090'))}"
@@ -572,8 +691,14 @@ def main() -> int:
         # machine's two cores while each one's numbers are taken).
         log(f"stop loadgen; --profile {PROFILE} up {FASTAPI_SERVICES} with FASTAPI_WORKERS=1 ENDPOINT=/ping")
         phase_started = time.monotonic()
+        # Runs follow the server; replicas; the files' owner.
+        check_run_split(stack, prom, run_env)
+        check_replicas(stack, prom, run_env, replicas=3)
         stack.run("stop", "--timeout", "40", "loadgen")
-        check_results_csv(actix, run_env["RUN_ID"])
+        for run_dir in replica_dirs(actix, run_env["RUN_ID"]):
+            check_results_csv(actix, run_dir.name)
+        check_owned_by(replica_dirs(actix, run_env["RUN_ID"]), owner)
+        merge_replicas(run_env["RUN_ID"])
         stack.up(run_env, FASTAPI_SERVICES)
         wait_for_scrapes(prom, [fastapi])
         fastapi_start = time.time() - 5
@@ -593,7 +718,9 @@ def main() -> int:
         for target in TARGETS:
             check_workers(prom, target, server_urls[target.name], 4)
         # FastAPI's first loadgen was replaced (SIGTERM): its CSV files must be there.
-        check_results_csv(fastapi, run_env["RUN_ID"])
+        for run_dir in replica_dirs(fastapi, run_env["RUN_ID"]):
+            check_results_csv(fastapi, run_dir.name, both_classes=not re.search(r"-\d+$", run_dir.name))
+        check_owned_by(replica_dirs(fastapi, run_env["RUN_ID"]), owner)
         end = check_panel_queries(prom, start, timeout=90)
         check_export(prometheus_url, start, end)
         ok = True
@@ -610,6 +737,7 @@ def main() -> int:
         else:
             log("tearing down")
             stack.down()
+        restore_results()
     log(f"{'PASSED' if ok else 'FAILED'} in {time.monotonic() - total:.0f} s")
     return 0 if ok else 1
 
