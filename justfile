@@ -10,7 +10,7 @@ default:
 # Start the whole lab in the background (builds the image); Grafana on http://localhost:3000
 up *args:
     mkdir -p results
-    LAB_UID="$(id -u)" LAB_GID="$(id -g)" {{compose}} up -d --build {{args}}
+    {{compose}} up -d --build {{args}}
     @echo "Dashboard: http://localhost:${GRAFANA_PORT:-3000}   Prometheus: http://localhost:${PROMETHEUS_PORT:-9090}"
     @echo "Switch workers: WORKERS=4 just up   Stop: just down   CSV: ./results, just export"
 
@@ -29,6 +29,10 @@ e2e *args:
 # End-to-end check of the Swarm stack (docker-stack.yml): a one-node swarm of its own, 2 loadgen replicas, every one scraped, left as found; see scripts/e2e_swarm.py
 e2e-swarm *args:
     python3 scripts/e2e_swarm.py {{args}}
+
+# Join several load generators' run directories into one run, percentiles exact: `just merge --out results/merged results/<run-id>-replica-*`
+merge *args:
+    cargo run --release --quiet --bin lab-loadgen-merge -- {{args}}
 
 # Export the last run's Prometheus series (every dashboard query) to CSV under results/
 export *args:
