@@ -79,7 +79,7 @@ async fn replicas_write_apart_and_merge_exactly() {
     assert_eq!(summary.len(), 2);
     assert!(summary.iter().all(|row| row["run_id"] == "test-merged"));
     // Results are never overwritten.
-    assert!(merge_runs(&[a.dir.clone()], &out).is_err());
+    assert!(merge_runs(std::slice::from_ref(&a.dir), &out).is_err());
     server.handle.stop(true).await;
 }
 
