@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import dashboard as dash  # noqa: E402
 from labtools import histogram  # noqa: E402
+from labtools.images import build_binaries_and_images  # noqa: E402
 from labtools.compose import compose_command, read_env_file  # noqa: E402
 from labtools.prometheus import Prometheus, finite_points, wait_for  # noqa: E402
 
@@ -147,20 +148,6 @@ def http_json(url: str, timeout: float = 5.0) -> dict:
 
 
 # --- steps -------------------------------------------------------------------------------
-
-
-def build(skip_cargo: bool) -> None:
-    started = time.monotonic()
-    if not skip_cargo:
-        log("cargo build --release -p lab-server -p lab-loadgen")
-        subprocess.run(
-            ["cargo", "build", "--release", "--locked", "-p", "lab-server", "-p", "lab-loadgen"],
-            cwd=REPO, check=True,
-        )
-        log(f"cargo build done in {time.monotonic() - started:.0f} s")
-    images_started = time.monotonic()
-    subprocess.run([str(REPO / "docker" / "build-local-images.sh")], cwd=REPO, check=True)
-    log(f"stand-in images ready in {time.monotonic() - images_started:.0f} s")
 
 
 def promtool_check() -> None:
@@ -663,7 +650,7 @@ def main() -> int:
     prom = Prometheus(prometheus_url)
 
     total = time.monotonic()
-    build(args.skip_cargo)
+    build_binaries_and_images(args.skip_cargo, log)
     promtool_check()
 
     stack = Stack(run_env)

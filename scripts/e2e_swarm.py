@@ -51,6 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools.dashboard import REPO_ROOT  # noqa: E402
+from labtools.images import build_binaries_and_images  # noqa: E402
 from labtools.prometheus import Prometheus, wait_for  # noqa: E402
 
 REPO = REPO_ROOT
@@ -172,21 +173,6 @@ class Swarm:
 
 
 # --- steps -----------------------------------------------------------------------------------
-
-
-def build(skip_cargo: bool) -> None:
-    started = time.monotonic()
-    if not skip_cargo:
-        log("cargo build --release -p lab-server -p lab-loadgen")
-        subprocess.run(
-            ["cargo", "build", "--release", "--locked", "-p", "lab-server", "-p", "lab-loadgen"],
-            cwd=REPO, check=True,
-        )
-        log(f"cargo build done in {time.monotonic() - started:.0f} s")
-    images_started = time.monotonic()
-    subprocess.run([str(REPO / "docker" / "build-local-images.sh")], cwd=REPO, check=True,
-                   env=dict(os.environ, LAB_SKIP_FASTAPI="1"))
-    log(f"stand-in images ready in {time.monotonic() - images_started:.0f} s")
 
 
 def http_json(url: str, timeout: float = 5.0) -> dict:
@@ -373,7 +359,7 @@ def main() -> int:
             "swarm of its own and leaves it afterwards, and never leaves one it did not make")
         return 2
     if not args.skip_images:
-        build(args.skip_cargo)
+        build_binaries_and_images(args.skip_cargo, log, fastapi=False)
 
     run_id = f"e2e-swarm-{time.strftime('%Y%m%dT%H%M%S')}"
     env = dict(

@@ -1,0 +1,28 @@
+"""What the Docker end-to-end checks run: the release binaries and the local stand-in images
+(docker/build-local-images.sh; no image registry is reachable here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+
+from .dashboard import REPO_ROOT
+
+
+def build_binaries_and_images(skip_cargo: bool, log: Callable[[str], None], fastapi: bool = True) -> None:
+    """cargo build --release of lab-server and lab-loadgen (unless `skip_cargo`), then the
+    stand-in images; `fastapi=False` skips the FastAPI server's image."""
+    started = time.monotonic()
+    if not skip_cargo:
+        log("cargo build --release -p lab-server -p lab-loadgen")
+        subprocess.run(
+            ["cargo", "build", "--release", "--locked", "-p", "lab-server", "-p", "lab-loadgen"],
+            cwd=REPO_ROOT, check=True,
+        )
+        log(f"cargo build done in {time.monotonic() - started:.0f} s")
+    images_started = time.monotonic()
+    env = dict(os.environ) if fastapi else dict(os.environ, LAB_SKIP_FASTAPI="1")
+    subprocess.run([str(REPO_ROOT / "docker" / "build-local-images.sh")], cwd=REPO_ROOT, check=True, env=env)
+    log(f"stand-in images ready in {time.monotonic() - images_started:.0f} s")
