@@ -1,6 +1,6 @@
 //! Distinct keys and the largest last value, from pairs grouped by a seeded hash: the counting
-//! that `/lean` ([`crate::parse::LeanPairs`]) and `/stream` ([`crate::stream::KeyTable`])
-//! share.
+//! that `/lean` (`parse::LeanPairs`) and `/stream` (`stream::KeyTable`) share, and the
+//! [`Summary`] every strategy answers with.
 //!
 //! Both keep their pairs in document order, each with its key's hash (foldhash, seeded per
 //! request, so nobody can precompute keys that share a hash), sort (hash, position) entries so
@@ -9,7 +9,14 @@
 //! whose value wins. Keys in a run are compared only when the run has more than one entry (a
 //! repeated key, or rarely a true collision).
 
-use crate::parse::Summary;
+/// What every strategy answers: number of distinct keys and the largest value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Distinct keys in `data`.
+    pub count: usize,
+    /// Largest value in `data` (after duplicates resolved), 0 when `data` is empty.
+    pub maxval: i64,
+}
 
 /// Running count of distinct keys and the largest of their last values.
 #[derive(Debug, Default, Clone, Copy)]

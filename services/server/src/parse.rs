@@ -113,14 +113,8 @@ impl<'body> LeanPairs<'body> {
     }
 }
 
-/// What every strategy answers: number of distinct keys and the largest value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Summary {
-    /// Distinct keys in `data`.
-    pub count: usize,
-    /// Largest value in `data` (after duplicates resolved), 0 when `data` is empty.
-    pub maxval: i64,
-}
+/// What every strategy answers (defined with the count that makes it).
+pub use crate::distinct::Summary;
 
 /// Smallest body bytes per pair we expect (`"abcdefghij":1,`), used to size the lean map
 /// once: a seed-shaped body has ~20 bytes per pair, so this over-reserves a little rather

@@ -8,11 +8,8 @@ use crate::{
     strategies::{lean, offload, ping, pong, stream},
 };
 
-/// The strategy endpoints, in the order they are registered: what `/healthz` reports, so a
-/// load generator can tell a server that gained or lost one.
-pub const STRATEGY_PATHS: [&str; 5] = ["/ping", "/pong", "/offload", "/lean", "/stream"];
-
-/// Registers the strategy endpoints, `/healthz`, `/metrics`, and the JSON 404/405s.
+/// Registers the strategy endpoints ([`crate::strategies::PATHS`], in that order),
+/// `/healthz`, `/metrics`, and the JSON 404/405s.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(strategy("/ping", ping::ping))
         .service(strategy("/pong", pong::pong))

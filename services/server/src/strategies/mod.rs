@@ -17,6 +17,10 @@
 //! [`parse_lean`]: crate::parse::parse_lean
 //! [`StreamParser`]: crate::stream::StreamParser
 
+/// The strategy endpoints, in the order [`crate::routes`] registers them: what `/healthz`
+/// reports, so a load generator can tell a server that gained or lost one.
+pub const PATHS: [&str; 5] = ["/ping", "/pong", "/offload", "/lean", "/stream"];
+
 pub mod lean;
 pub mod offload;
 pub mod ping;
