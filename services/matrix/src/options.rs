@@ -46,7 +46,7 @@ pub struct MatrixOptions {
         long,
         env = "MATRIX_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong,/offload,/lean",
+        default_value = "/ping,/pong,/offload,/lean,/stream",
         value_parser = parse_endpoint
     )]
     pub endpoints: Vec<String>,

@@ -430,8 +430,8 @@ mod tests {
     #[test]
     fn default_plan_is_the_lab_grid_plus_baselines_keep_alive_off_and_shared_pool() {
         let scenarios = plan(&options(&[]));
-        // 2 baselines + 2 workers × 4 endpoints × 2 connections + keep-alive off + shared pool.
-        assert_eq!(scenarios.len(), 2 + 16 + 1 + 1);
+        // 2 baselines + 2 workers × 5 endpoints × 2 connections + keep-alive off + shared pool.
+        assert_eq!(scenarios.len(), 2 + 20 + 1 + 1);
         let shared: Vec<_> = scenarios
             .iter()
             .filter(|s| s.pool == Pool::Shared)
