@@ -72,7 +72,7 @@ pub struct RunOptions {
     #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 
-    /// Path the classes post to (lab-server's /ping, /pong, /offload or /lean, or any path),
+    /// Path the classes post to (lab-server's /ping, /pong, /offload, /lean or /stream, or any path),
     /// unless a class has its own SMALL_REQUEST/LARGE_REQUEST. A path on TARGET_URL's
     /// host only: one leading `/`, no scheme, host, query, spaces or control characters.
     #[arg(long, env = "ENDPOINT", default_value = "/ping", value_parser = parse_endpoint)]
