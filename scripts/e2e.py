@@ -587,6 +587,10 @@ def check_replicas(stack: Stack, prom: Prometheus, run_env: dict[str, str], repl
     total = prom.scalar('sum(rate(lab_client_requests_total{class="small", target="actix"}[15s]))')
     merged_p95 = prom.scalar('histogram_quantile(0.95, sum by (le) (rate(lab_client_request_duration_seconds_bucket'
                              '{class="small", target="actix"}[15s])))')
+    scraped = prom.query('avg_over_time(up{job="lab-loadgen"}[15s])')
+    scrape_success = {series["metric"]["instance"]: float(series["value"][1]) for series in scraped}
+    if len(scrape_success) != replicas or min(scrape_success.values()) < 0.9:
+        raise CheckFailed(f"share of successful scrapes per replica over 15 s: {scrape_success}")
     if len(rates) != replicas or total is None or abs(total - sum(rates.values())) > 0.05 * total:
         raise CheckFailed(f"per-replica rates {rates} do not add up to {total}")
     if merged_p95 is None or not math.isfinite(merged_p95):
@@ -594,7 +598,8 @@ def check_replicas(stack: Stack, prom: Prometheus, run_env: dict[str, str], repl
     dirs = [d for d in replica_dirs(TARGETS[0], run_env["RUN_ID"]) if not (d / "summary.csv").is_file()]
     if len({d.name.split("-replica-")[1].split("-")[0] for d in dirs}) != replicas:
         raise CheckFailed(f"{replicas} replicas, open run directories {[d.name for d in dirs]}")
-    log(f"{replicas} replicas scraped: small req/s per replica {rounded_json(rates)}, sum {total:.2f}; "
+    log(f"{replicas} replicas scraped (share of scrapes that succeeded over 15 s: {rounded_json(scrape_success)}): "
+        f"small req/s per replica {rounded_json(rates)}, sum {total:.2f}; "
         f"small p95 over all replicas (buckets summed) {merged_p95 * 1000:.1f} ms; "
         f"one open run directory each: {[d.name for d in dirs]}")
 
