@@ -1,8 +1,10 @@
 //! The request engine: one HTTP exchange in, one [`Record`] out.
 //!
 //! Clients are built once per class before the clock starts (the study built one per request,
-//! and paid for it in every "fast" measurement). What stays on the timed path is exactly what
-//! a user of the server pays: for CONNECTION=new a TCP connect, the request, the response.
+//! and paid for it in every "fast" measurement), and each request is built before its due time
+//! ([`Engine::prepare`]). What stays on the timed path is the HTTP client's handling of the
+//! request and what a user of the server pays: for CONNECTION=new a TCP connect, the request,
+//! the response.
 //!
 //! Any server can be measured: any 2xx is a success. What the answer says is read after the
 //! clock stops ([`read_answer`]): `worker` and `elapsed_server` when present (or the
@@ -232,29 +234,36 @@ pub struct Request {
     pub payload: Payload,
 }
 
+/// A request built and ready to go out: its URL, headers and body are assembled by
+/// [`Engine::prepare`] before the clock starts, so the timed part of [`Engine::send`] begins
+/// with handing it to the HTTP client (as `wrk` builds its request bytes before it times).
+#[derive(Debug)]
+pub struct Prepared {
+    /// Index of the class.
+    pub class: usize,
+    /// 1-based sequence number within the class.
+    pub sequence: u64,
+    /// When the schedule wanted it to start, since run start. The closed loop sets it to the
+    /// moment it sends (a closed loop's request is due when it is ready to go).
+    pub scheduled: Duration,
+    /// Body bytes it carries.
+    pub bytes_sent: u64,
+    /// The answer a correct server gives for its body, when known.
+    pub answer: Option<Answer>,
+    /// The HTTP request, or why it could not be built (recorded as the request's error).
+    http: reqwest::Result<reqwest::Request>,
+}
+
 impl Engine {
     /// Offset of now from the run start.
     pub fn now(&self) -> Duration {
         self.run_start.elapsed()
     }
 
-    /// Sends `request` and waits for the whole response, unless `cancel` fires first (the
-    /// drain timeout ran out), in which case the record says [`RequestError::Cancelled`].
-    pub async fn send(&self, request: Request, cancel: &CancellationToken) -> Record {
+    /// Builds `request`'s HTTP request (URL, `x-request-id`, content type, body): the client's
+    /// own preparation, done before its due time so it is not counted in its latency.
+    pub fn prepare(&self, request: Request) -> Prepared {
         let bytes_sent = request.payload.bytes.len() as u64;
-        let sent = self.now();
-        let mut record = Record {
-            class: request.class,
-            sequence: request.sequence,
-            scheduled: request.scheduled,
-            sent: Some(sent),
-            end: None,
-            status: None,
-            bytes_sent,
-            server_elapsed_ms: None,
-            worker: None,
-            outcome: Outcome::Ok,
-        };
         let mut builder = self
             .client
             .request(self.method.clone(), self.url.clone())
@@ -264,7 +273,38 @@ impl Engine {
                 .header(CONTENT_TYPE, content_type.clone())
                 .body(request.payload.bytes);
         }
-        let exchange = builder.send();
+        Prepared {
+            class: request.class,
+            sequence: request.sequence,
+            scheduled: request.scheduled,
+            bytes_sent,
+            answer: request.payload.answer,
+            http: builder.build(),
+        }
+    }
+
+    /// Sends a prepared request and waits for the whole response, unless `cancel` fires first
+    /// (the drain timeout ran out), in which case the record says [`RequestError::Cancelled`].
+    pub async fn send(&self, request: Prepared, cancel: &CancellationToken) -> Record {
+        let sent = self.now();
+        let mut record = Record {
+            class: request.class,
+            sequence: request.sequence,
+            scheduled: request.scheduled,
+            sent: Some(sent),
+            end: None,
+            status: None,
+            bytes_sent: request.bytes_sent,
+            server_elapsed_ms: None,
+            worker: None,
+            outcome: Outcome::Ok,
+        };
+        let exchange = async {
+            match request.http {
+                Ok(http) => self.client.execute(http).await,
+                Err(error) => Err(error),
+            }
+        };
         // Timed part: from `sent` to the last byte of the response body.
         let result = tokio::select! {
             result = async {
@@ -297,7 +337,7 @@ impl Engine {
                 record.worker = worker_header;
                 if (200..300).contains(&status) {
                     let (elapsed, worker, verdict) =
-                        read_answer(body.bytes(), request.payload.answer, self.check_answers);
+                        read_answer(body.bytes(), request.answer, self.check_answers);
                     record.server_elapsed_ms = elapsed;
                     record.worker = worker.or(worker_header);
                     if let Err(error) = verdict {

@@ -95,6 +95,8 @@ impl ClassScheduler {
             let in_flight = self.in_flight.clone();
             let cancel = self.cancel.clone();
             self.tracker.spawn(async move {
+                // Built while there is time to spare, so the due instant finds it ready.
+                let request = engine.prepare(request);
                 sleep_until_precisely(start + due).await;
                 in_flight.inc();
                 let record = engine.send(request, &cancel).await;
@@ -122,11 +124,12 @@ impl ClassScheduler {
                 }
             }
             sequence += 1;
+            let mut request = self.engine.prepare(self.request(sequence, now));
+            // Due the moment it is ready to go: the loop times the exchange, not its own
+            // preparation of the next request.
+            request.scheduled = self.engine.now();
             self.in_flight.inc();
-            let record = self
-                .engine
-                .send(self.request(sequence, now), &self.cancel)
-                .await;
+            let record = self.engine.send(request, &self.cancel).await;
             self.in_flight.dec();
             self.emit(record);
             if self.plan.interval.is_zero() {
