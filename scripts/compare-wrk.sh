@@ -12,6 +12,7 @@
 #   ENDPOINT        strategy endpoint                     (/ping)
 #   DURATION        seconds per measurement               (20)
 #   SMALL_INTERVAL  seconds between the open schedule's sends (0.002)
+#   ROUNDS          rounds of wrk, lab-loadgen closed (and oha, when installed), interleaved (5)
 #   LOADGEN         lab-loadgen binary; empty = `cargo build --release -p lab-loadgen`
 #   OUT_DIR         where the runs' files go              (results/compare-wrk/<timestamp>)
 #
@@ -20,7 +21,11 @@
 # - Body: a study-shaped 0.001 MB body (50 pairs of 10 random letters: int), POSTed as JSON.
 # - wrk -t1 -c1 is a back-to-back closed loop on one connection (send, wait, send…) and times
 #   each request from its send. lab-loadgen SCHEDULE=closed SMALL_INTERVAL=0 does exactly that,
-#   so "lab-loadgen closed" vs "wrk" is the like-for-like pair (the 10% target).
+#   so "lab-loadgen closed" vs "wrk" is the like-for-like pair (the 10% target). `oha -c 1`
+#   (when installed: cargo install oha) is the same loop again, from a Rust client.
+# - Rounds: on a shared machine one tool's run can land on a noisy second, so the tools take
+#   turns (wrk, lab-loadgen, oha, wrk, ...) for ROUNDS rounds and each is summarized by the
+#   median of its rounds; the ratios are taken between those medians.
 # - "lab-loadgen open" is shown too: one request every SMALL_INTERVAL, timed from its scheduled
 #   start, so it also includes the client's own wake-up lateness (sent_ms - scheduled_ms in its
 #   requests.csv) and the cost of waking idle threads on both sides between requests.
@@ -30,6 +35,7 @@ set -euo pipefail
 TARGET_URL="${TARGET_URL:-http://127.0.0.1:8000}"
 ENDPOINT="${ENDPOINT:-/ping}"
 DURATION="${DURATION:-20}"
+ROUNDS="${ROUNDS:-5}"
 SMALL_INTERVAL="${SMALL_INTERVAL:-0.002}"
 OUT_DIR="${OUT_DIR:-results/compare-wrk/$(date -u +%Y%m%d-%H%M%S)}"
 cd "$(dirname "$0")/.."
@@ -68,36 +74,66 @@ end
 """)
 PY
 
-echo "measuring ${TARGET_URL}${ENDPOINT} for ${DURATION}s each: wrk, lab-loadgen closed, lab-loadgen open" >&2
-wrk -t1 -c1 -d"${DURATION}s" --timeout 5s -s "$OUT_DIR/wrk.lua" "${TARGET_URL}${ENDPOINT}" > "$OUT_DIR/wrk.txt"
+if command -v oha >/dev/null; then OHA=oha; else OHA=; fi
+python3 -c 'import sys; open(sys.argv[2], "w").write(open(sys.argv[1]).read().split("wrk.body = [[")[1].split("]]")[0])' \
+    "$OUT_DIR/wrk.lua" "$OUT_DIR/body.json"
 
-for schedule in closed open; do
-    if [[ "$schedule" == closed ]]; then interval=0; else interval="$SMALL_INTERVAL"; fi
+echo "measuring ${TARGET_URL}${ENDPOINT}: ${ROUNDS} rounds of ${DURATION}s each (wrk, lab-loadgen closed${OHA:+, oha}), then lab-loadgen open" >&2
+loadgen() {  # loadgen <schedule> <interval> <run id>
     TARGET_URL="$TARGET_URL" ENDPOINT="$ENDPOINT" DURATION="$DURATION" CONNECTION=keepalive \
-    SCHEDULE="$schedule" SMALL_SIZE_MB=0.001 SMALL_INTERVAL="$interval" \
-    LARGE_SIZE_MB=0 EXTRA_CLASSES= RESULTS_DIR="$OUT_DIR" RUN_ID="loadgen-$schedule" \
-    METRICS_BIND= "$LOADGEN" --json --quiet > "$OUT_DIR/loadgen-$schedule.json"
+    SCHEDULE="$1" SMALL_SIZE_MB=0.001 SMALL_INTERVAL="$2" \
+    LARGE_SIZE_MB=0 EXTRA_CLASSES= RESULTS_DIR="$OUT_DIR" RUN_ID="$3" \
+    METRICS_BIND= "$LOADGEN" --json --quiet > "$OUT_DIR/$3.json"
+}
+for round in $(seq 1 "$ROUNDS"); do
+    wrk -t1 -c1 -d"${DURATION}s" --timeout 5s -s "$OUT_DIR/wrk.lua" "${TARGET_URL}${ENDPOINT}" > "$OUT_DIR/wrk-$round.txt"
+    loadgen closed 0 "loadgen-closed-$round"
+    if [[ -n "$OHA" ]]; then
+        oha -z "${DURATION}s" -c 1 --no-tui --output-format json -m POST -H "content-type: application/json" \
+            -D "$OUT_DIR/body.json" "${TARGET_URL}${ENDPOINT}" > "$OUT_DIR/oha-$round.json"
+    fi
 done
+loadgen open "$SMALL_INTERVAL" loadgen-open
 
-python3 - "$OUT_DIR" <<'PY'
-import json, sys
-out = sys.argv[1]
-line = next(l for l in open(f"{out}/wrk.txt") if l.startswith("WRK "))
-wrk = {k: float(v) for k, v in (part.split("=") for part in line.split()[1:])}
-rows = [("wrk -t1 -c1 (back-to-back, from send)", wrk["requests"], wrk["errors"], wrk["mean_ms"],
-         wrk["p50_ms"], wrk["p90_ms"], wrk["p99_ms"])]
-for schedule, how in (("closed", "back-to-back, from send"), ("open", "paced, from schedule")):
-    report = json.load(open(f"{out}/loadgen-{schedule}.json"))
+python3 - "$OUT_DIR" "$ROUNDS" <<'PY'
+import glob, json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def wrk(i):
+    line = next(l for l in open(f"{out}/wrk-{i}.txt") if l.startswith("WRK "))
+    wrk = {k: float(v) for k, v in (part.split("=") for part in line.split()[1:])}
+    return wrk["requests"], wrk["errors"], wrk["mean_ms"], wrk["p50_ms"], wrk["p90_ms"], wrk["p99_ms"]
+def loadgen(run_id):
+    report = json.load(open(f"{out}/{run_id}.json"))
     small = next(c for c in report["classes"] if c["class"] == "small")
-    rows.append((f"lab-loadgen {schedule} ({how})", small["count"], small["errors"], small["mean_ms"],
-                 small["median_ms"], small["p90_ms"], small["p99_ms"]))
-print(f"{'tool':44} {'requests':>9} {'errors':>7} {'mean_ms':>8} {'p50_ms':>8} {'p90_ms':>8} {'p99_ms':>8}")
-for name, count, errors, *ms in rows:
-    print(f"{name:44} {int(count):>9} {int(errors):>7} " + " ".join(f"{v:>8.3f}" for v in ms))
-closed = rows[1]
-for label, index in (("p50", 4), ("mean", 3)):
-    ratio = closed[index] / rows[0][index]
-    verdict = "within 10%" if abs(ratio - 1) <= 0.10 else "NOT within 10%"
-    print(f"lab-loadgen closed / wrk, {label}: {ratio:.2f} ({verdict})")
+    return (small["count"], small["errors"], small["mean_ms"], small["median_ms"], small["p90_ms"],
+            small["p99_ms"])
+def oha(i):
+    report = json.load(open(f"{out}/oha-{i}.json"))
+    p = report["latencyPercentiles"]
+    count = sum(report.get("statusCodeDistribution", {}).values())
+    return (count, sum(report.get("errorDistribution", {}).values()), report["summary"]["average"] * 1000,
+            p["p50"] * 1000, p["p90"] * 1000, p["p99"] * 1000)
+tools = [("wrk -t1 -c1 (back-to-back, from send)", wrk),
+         ("lab-loadgen closed (back-to-back, from send)", lambda i: loadgen(f"loadgen-closed-{i}"))]
+if glob.glob(f"{out}/oha-1.json"):
+    tools.append(("oha -c 1 (back-to-back, from send)", oha))
+print(f"{'tool':46} {'round':>5} {'requests':>9} {'errors':>7} {'mean_ms':>8} {'p50_ms':>8} {'p90_ms':>8} {'p99_ms':>8}")
+def row(name, label, values):
+    count, errors, *ms = values
+    print(f"{name:46} {label:>5} {int(count):>9} {int(errors):>7} " + " ".join(f"{v:>8.3f}" for v in ms))
+medians = {}
+for name, read in tools:
+    runs = [read(i) for i in range(1, rounds + 1)]
+    for i, values in enumerate(runs, 1):
+        row(name, str(i), values)
+    medians[name] = [statistics.median(column) for column in zip(*runs)]
+    row(name, "med", medians[name])
+row("lab-loadgen open (paced, from schedule)", "1", loadgen("loadgen-open"))
+ours = medians[tools[1][0]]
+for name, _ in tools[::2]:
+    for label, index in (("p50", 3), ("mean", 2)):
+        ratio = ours[index] / medians[name][index]
+        verdict = "within 10%" if abs(ratio - 1) <= 0.10 else "NOT within 10%"
+        print(f"lab-loadgen closed / {name.split(' (')[0]}, median {label} of {rounds} rounds: {ratio:.2f} ({verdict})")
 print(f"files: {out}")
 PY
