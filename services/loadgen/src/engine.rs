@@ -8,9 +8,9 @@
 //!
 //! The client is hyper-util's pooled HTTP/1 client, the one reqwest is built on, used
 //! directly: reqwest's per-request layers (its redirect policy parses every request's URI
-//! into a URL, and every response's URL again; retries, timeouts per body) cost about 3 µs a
-//! request on the lab's machine, a tenth of an unloaded request to lab-server
-//! (docs/loadgen.md, "Where the client's microseconds go").
+//! into a URL, and every response's URL again; its tower redirect and retry futures) cost
+//! about 4 µs a request with client and server on one core, 25 → 21 µs for an unloaded
+//! request to lab-server (docs/loadgen.md, "The reading of 2026-11-26").
 //!
 //! Any server can be measured: any 2xx is a success. What the answer says is read after the
 //! clock stops ([`read_answer`]): `worker` and `elapsed_server` when present (or the
