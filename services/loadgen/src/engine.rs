@@ -6,45 +6,22 @@
 //! request and what a user of the server pays: for CONNECTION=new a TCP connect, the request,
 //! the response.
 //!
-//! The client is hyper-util's pooled HTTP/1 client, the one reqwest is built on, used
-//! directly: reqwest's per-request layers (its redirect policy parses every request's URI
-//! into a URL, and every response's URL again; its tower redirect and retry futures) cost
-//! about 4 µs a request with client and server on one core, 25 → 21 µs for an unloaded
-//! request to lab-server (docs/loadgen.md, "The reading of 2026-11-26").
-//!
 //! Any server can be measured: any 2xx is a success. What the answer says is read after the
 //! clock stops ([`read_answer`]): `worker` and `elapsed_server` when present (or the
 //! `x-worker-id` header), and, when the answer has `count` or `maxval`, whether they match
 //! the body that was sent (else the request is a `wrong_answer` error).
 
-use std::{
-    future::Future,
-    io,
-    net::SocketAddr,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
-use hyper_util::{
-    client::legacy::{
-        self,
-        connect::{
-            HttpConnector,
-            dns::{GaiResolver, Name},
-        },
-    },
-    rt::TokioExecutor,
-};
 use lab_core::{
     http::{REQUEST_ID_HEADER, WORKER_ID_HEADER},
     payload::Answer,
 };
-use reqwest::Url;
+use reqwest::{
+    Client, Url,
+    header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue},
+};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -64,80 +41,39 @@ pub const MAX_ANSWER_READ: usize = 64 * 1024;
 /// microseconds; a SYN that gets no answer should not wait for the whole request timeout).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One class's HTTP client: a handle to a connection pool (cheap to clone; a clone shares
-/// the pool) and what every request it sends is given.
-#[derive(Debug, Clone)]
-pub struct Client {
-    http: legacy::Client<HttpConnector<Resolver>, Full<Bytes>>,
-    /// Longest a request may take, from its send to the last byte of its answer.
-    request_timeout: Duration,
-    /// CONNECTION=new: every request says `connection: close`.
-    close: bool,
-}
-
 /// Builds the HTTP client one class uses for the whole run.
 ///
 /// - `new`: the pool keeps no idle connection (`pool_max_idle_per_host(0)`) and every request
 ///   says `connection: close`, so each request opens its own TCP connection and the server
 ///   closes it after the response: the study's behaviour, without building a client per call.
-/// - `keepalive`: the pool keeps the connection, and the class's next request reuses it. A
+/// - `keepalive`: reqwest's pool; a connection is reused by the class's next request. A
 ///   connection the server dropped (restart, keep-alive timeout) is replaced transparently.
 ///
-/// Both connect with TCP_NODELAY and give up a connect after [`CONNECT_TIMEOUT`]. `resolved`
-/// pins the target's host name to addresses looked up once before the run (as wrk does), so
-/// name resolution is not on every request's timed path.
+/// `resolved` pins the host name to addresses looked up once before the run (as wrk does),
+/// so name resolution is not on every request's timed path.
 pub fn build_client(
     connection: Connection,
     request_timeout: Duration,
     target: &Url,
     resolved: &[SocketAddr],
-) -> Client {
-    let resolver = Resolver {
-        host: target.host_str().unwrap_or_default().to_string(),
-        pinned: resolved.into(),
-        system: GaiResolver::new(),
-    };
-    let mut connector = HttpConnector::new_with_resolver(resolver);
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let mut builder = legacy::Client::builder(TokioExecutor::new());
+) -> reqwest::Result<Client> {
+    let mut headers = HeaderMap::new();
+    let mut builder = Client::builder()
+        .timeout(request_timeout)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none());
     if connection == Connection::New {
-        builder.pool_max_idle_per_host(0);
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        builder = builder.pool_max_idle_per_host(0);
     }
-    Client {
-        http: builder.build(connector),
-        request_timeout,
-        close: connection == Connection::New,
+    if let Some(host) = target.host_str()
+        && !resolved.is_empty()
+    {
+        builder = builder.resolve_to_addrs(host, resolved);
     }
-}
-
-/// Name resolution for a class's connections: the target's host name to the addresses
-/// looked up before the run, any other name (or the target's, when that look-up found
-/// nothing) to the system's resolver on the blocking pool.
-#[derive(Debug, Clone)]
-pub struct Resolver {
-    host: String,
-    pinned: Arc<[SocketAddr]>,
-    system: GaiResolver,
-}
-
-impl tower_service::Service<Name> for Resolver {
-    type Response = std::vec::IntoIter<SocketAddr>;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, name: Name) -> Self::Future {
-        if name.as_str() == self.host && !self.pinned.is_empty() {
-            let addresses = self.pinned.to_vec();
-            return Box::pin(std::future::ready(Ok(addresses.into_iter())));
-        }
-        let lookup = self.system.call(name);
-        Box::pin(async move { Ok(lookup.await?.collect::<Vec<_>>().into_iter()) })
-    }
+    builder.default_headers(headers).build()
 }
 
 /// Looks the target's host up once, IPv4 addresses first (lab-server binds 0.0.0.0 by
@@ -168,7 +104,7 @@ pub struct Engine {
     /// The class's client.
     pub client: Client,
     /// The class's method.
-    pub method: hyper::Method,
+    pub method: reqwest::Method,
     /// TARGET_URL joined with the class's path.
     pub url: Url,
     /// The body's content type; `None` for a method that sends no body.
@@ -180,14 +116,14 @@ pub struct Engine {
 }
 
 /// The wire method for a class's method.
-pub fn wire_method(method: Method) -> hyper::Method {
+pub fn wire_method(method: Method) -> reqwest::Method {
     match method {
-        Method::Get => hyper::Method::GET,
-        Method::Head => hyper::Method::HEAD,
-        Method::Post => hyper::Method::POST,
-        Method::Put => hyper::Method::PUT,
-        Method::Patch => hyper::Method::PATCH,
-        Method::Delete => hyper::Method::DELETE,
+        Method::Get => reqwest::Method::GET,
+        Method::Head => reqwest::Method::HEAD,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
     }
 }
 
@@ -315,7 +251,7 @@ pub struct Prepared {
     /// The answer a correct server gives for its body, when known.
     pub answer: Option<Answer>,
     /// The HTTP request, or why it could not be built (recorded as the request's error).
-    http: Result<hyper::Request<Full<Bytes>>, hyper::http::Error>,
+    http: reqwest::Result<reqwest::Request>,
 }
 
 impl Engine {
@@ -328,27 +264,22 @@ impl Engine {
     /// own preparation, done before its due time so it is not counted in its latency.
     pub fn prepare(&self, request: Request) -> Prepared {
         let bytes_sent = request.payload.bytes.len() as u64;
-        let mut builder = hyper::Request::builder()
-            .method(self.method.clone())
-            .uri(self.url.as_str())
+        let mut builder = self
+            .client
+            .request(self.method.clone(), self.url.clone())
             .header(REQUEST_ID_HEADER, request.request_id);
-        if self.client.close {
-            builder = builder.header(CONNECTION, HeaderValue::from_static("close"));
+        if let Some(content_type) = &self.content_type {
+            builder = builder
+                .header(CONTENT_TYPE, content_type.clone())
+                .body(request.payload.bytes);
         }
-        let body = match &self.content_type {
-            Some(content_type) => {
-                builder = builder.header(CONTENT_TYPE, content_type.clone());
-                Full::new(request.payload.bytes)
-            }
-            None => Full::default(),
-        };
         Prepared {
             class: request.class,
             sequence: request.sequence,
             scheduled: request.scheduled,
             bytes_sent,
             answer: request.payload.answer,
-            http: builder.body(body),
+            http: builder.build(),
         }
     }
 
@@ -368,13 +299,35 @@ impl Engine {
             worker: None,
             outcome: Outcome::Ok,
         };
-        // Timed part: from `sent` to the last byte of the response body, within the request
-        // timeout (one timer for the head and the body).
-        let mut head_status = None;
+        let exchange = async {
+            match request.http {
+                Ok(http) => self.client.execute(http).await,
+                Err(error) => Err(error),
+            }
+        };
+        // Timed part: from `sent` to the last byte of the response body.
         let result = tokio::select! {
-            result = self.exchange(request.http, &mut head_status) => result,
-            () = tokio::time::sleep(self.client.request_timeout) => Err(RequestError::Timeout),
-            () = cancel.cancelled() => Err(RequestError::Cancelled),
+            result = async {
+                let response = exchange
+                    .await
+                    .map_err(|error| (None, RequestError::from_transport(&error, false)))?;
+                let status = response.status().as_u16();
+                let worker_header = response
+                    .headers()
+                    .get(WORKER_ID_HEADER)
+                    .and_then(|value| value.to_str().ok()?.parse().ok());
+                let mut response = response;
+                let mut body = AnswerBytes::default();
+                while let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|error| (Some(status), RequestError::from_transport(&error, true)))?
+                {
+                    body.push(chunk);
+                }
+                Ok((status, worker_header, body))
+            } => result,
+            () = cancel.cancelled() => Err((None, RequestError::Cancelled)),
         };
         record.end = Some(self.now());
         // Untimed part: reading what the response says.
@@ -394,44 +347,12 @@ impl Engine {
                     record.outcome = Outcome::Failed(RequestError::from_status(status));
                 }
             }
-            Err(error) => {
-                // The status, when the failure came after the response head.
-                record.status = head_status;
+            Err((status, error)) => {
+                record.status = status;
                 record.outcome = Outcome::Failed(error);
             }
         }
         record
-    }
-
-    /// The exchange itself: the request out, the answer's head (its status noted in
-    /// `head_status` as soon as it arrives) and body in, at most [`MAX_ANSWER_READ`] of it kept.
-    async fn exchange(
-        &self,
-        http: Result<hyper::Request<Full<Bytes>>, hyper::http::Error>,
-        head_status: &mut Option<u16>,
-    ) -> Result<(u16, Option<usize>, AnswerBytes), RequestError> {
-        let http = http.map_err(|error| RequestError::Other(error.to_string()))?;
-        let response = self
-            .client
-            .http
-            .request(http)
-            .await
-            .map_err(|error| RequestError::from_client(&error))?;
-        let status = response.status().as_u16();
-        *head_status = Some(status);
-        let worker_header = response
-            .headers()
-            .get(WORKER_ID_HEADER)
-            .and_then(|value| value.to_str().ok()?.parse().ok());
-        let mut body = response.into_body();
-        let mut answer = AnswerBytes::default();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| RequestError::from_transport(&error, false, true))?;
-            if let Ok(data) = frame.into_data() {
-                answer.push(data);
-            }
-        }
-        Ok((status, worker_header, answer))
     }
 }
 

@@ -3,7 +3,7 @@
 //! Errors are data here, not control flow: a refused connection or a 503 is a [`Record`]
 //! with an [`Outcome::Failed`], counted per class and kind, and the run goes on.
 
-use std::{io, time::Duration};
+use std::{error::Error as _, io, time::Duration};
 
 /// One scheduled request: when it was due, when it went out, how it ended.
 ///
@@ -167,26 +167,17 @@ impl RequestError {
         }
     }
 
-    /// A failure of the HTTP client before the response head arrived.
-    pub fn from_client(error: &hyper_util::client::legacy::Error) -> Self {
-        Self::from_transport(error, error.is_connect(), false)
-    }
-
-    /// Sorts a transport failure into a kind: `connecting` when no connection could be opened,
-    /// `while_reading_body` when the response head had arrived; the I/O error underneath
-    /// (refused, reset, broken pipe, timed out…) is looked for through its source chain.
-    pub fn from_transport(
-        error: &(dyn std::error::Error + 'static),
-        connecting: bool,
-        while_reading_body: bool,
-    ) -> Self {
+    /// Sorts a reqwest transport error into a kind, looking through its source chain for
+    /// the I/O error underneath (refused, reset, broken pipe…).
+    pub fn from_transport(error: &reqwest::Error, while_reading_body: bool) -> Self {
+        if error.is_timeout() {
+            return RequestError::Timeout;
+        }
         let io_kind = io_error_kind(error);
         let detail = chain_text(error);
-        if connecting {
+        if error.is_connect() {
             return match io_kind {
                 Some(io::ErrorKind::ConnectionRefused) => RequestError::ConnectRefused,
-                // CONNECT_TIMEOUT ran out.
-                Some(io::ErrorKind::TimedOut) => RequestError::Timeout,
                 _ => RequestError::Connect(detail),
             };
         }
@@ -202,7 +193,7 @@ impl RequestError {
             || detail.contains("IncompleteMessage");
         if closed_early {
             RequestError::Reset(detail)
-        } else if while_reading_body {
+        } else if while_reading_body || error.is_body() || error.is_decode() {
             RequestError::BodyRead(detail)
         } else {
             RequestError::Other(detail)
@@ -211,8 +202,8 @@ impl RequestError {
 }
 
 /// The kind of the first `io::Error` in the source chain, if any.
-fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
-    let mut source = Some(error);
+fn io_error_kind(error: &reqwest::Error) -> Option<io::ErrorKind> {
+    let mut source = error.source();
     while let Some(current) = source {
         if let Some(io_error) = current.downcast_ref::<io::Error>() {
             return Some(io_error.kind());
@@ -223,7 +214,7 @@ fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<io::ErrorK
 }
 
 /// The error and its sources on one line: "error sending request: connection closed …".
-fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+fn chain_text(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(current) = source {
@@ -266,15 +257,13 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<http_body_util::Empty<bytes::Bytes>>();
-        let error = client
-            .get(format!("http://127.0.0.1:{port}/").parse().unwrap())
+        let error = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
             .await
             .unwrap_err();
         assert_eq!(
-            RequestError::from_client(&error),
+            RequestError::from_transport(&error, false),
             RequestError::ConnectRefused
         );
     }

@@ -18,13 +18,13 @@
 use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc};
 
 use lab_core::http::Health;
-use reqwest::Url;
+use reqwest::{Client, Url};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     collector::Collector,
-    engine::{Client, Engine, build_client, content_type, resolve_target, wire_method},
+    engine::{Engine, build_client, content_type, resolve_target, wire_method},
     files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
     options::values::{REPLICA_FROM_HOSTNAME, path_word},
@@ -237,9 +237,13 @@ impl Setup {
         // POOL=per-class: one client (one pool) per class; shared: one client, cloned (a
         // clone is a handle to the same pool).
         Ok(match options.pool {
-            Pool::PerClass => self.plans.iter().map(|_| build()).collect(),
+            Pool::PerClass => self
+                .plans
+                .iter()
+                .map(|_| build())
+                .collect::<Result<Vec<_>, _>>()?,
             Pool::Shared => {
-                let client = build();
+                let client = build()?;
                 self.plans.iter().map(|_| client.clone()).collect()
             }
         })
