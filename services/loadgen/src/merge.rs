@@ -15,7 +15,6 @@
 //! connection mode and schedule; otherwise the merge is refused.
 
 use std::{
-    borrow::Cow,
     fs,
     path::{Path, PathBuf},
 };
@@ -237,12 +236,7 @@ fn write_rows(path: &Path, rows: &[RequestRow<'_>]) -> Result<(), MergeError> {
         .map_err(written)?;
     writer.write_record(REQUESTS_COLUMNS).map_err(written)?;
     for row in rows {
-        writer
-            .serialize(RequestRow {
-                run_id: Cow::Borrowed(&row.run_id),
-                ..row.clone()
-            })
-            .map_err(written)?;
+        writer.serialize(row).map_err(written)?;
     }
     writer.flush().map_err(|error| MergeError::Write {
         path: path.to_path_buf(),

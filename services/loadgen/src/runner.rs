@@ -27,7 +27,7 @@ use crate::{
     engine::{Engine, build_client, content_type, resolve_target, wire_method},
     files::{FilesError, RequestsCsv, create_run_dir, write_summary_csv},
     metrics::{ClientMetrics, MetricsServer},
-    options::values::{REPLICA_FROM_HOSTNAME, path_word},
+    options::values::{MAX_REPLICA_LEN, REPLICA_FROM_HOSTNAME, is_name_char, path_word},
     options::{OptionsError, Pool, RunOptions, Schedule},
     progress::Progress,
     report::{ClassConfig, RunConfig, RunEnd, RunReport},
@@ -123,7 +123,9 @@ struct Setup {
     class_paths: Vec<String>,
     urls: Vec<Url>,
     metrics: ClientMetrics,
-    metrics_server: tokio::sync::Mutex<Option<MetricsServer>>,
+    metrics_server: Option<MetricsServer>,
+    /// The configuration every run reports (the options do not change between runs).
+    config: RunConfig,
     replica: Option<String>,
     watch: ServerWatch,
 }
@@ -196,6 +198,7 @@ impl Setup {
             _ => None,
         };
         let watch = ServerWatch::new(&options.target_url, options.server_check_interval)?;
+        let config = run_config(&options, &plans);
         Ok(Self {
             options,
             plans,
@@ -203,7 +206,8 @@ impl Setup {
             class_paths,
             urls,
             metrics,
-            metrics_server: tokio::sync::Mutex::new(metrics_server),
+            metrics_server,
+            config,
             replica,
             watch,
         })
@@ -249,8 +253,8 @@ impl Setup {
         })
     }
 
-    async fn stop_metrics(&self) {
-        if let Some(server) = self.metrics_server.lock().await.take() {
+    async fn stop_metrics(self) {
+        if let Some(server) = self.metrics_server {
             server.stop().await;
         }
     }
@@ -303,7 +307,7 @@ impl Setup {
             self.class_names.clone(),
         )?;
         self.metrics.start_run(&run_id, server.as_ref());
-        let config = run_config(options, &self.plans);
+        let config = self.config.clone();
         if !options.quiet {
             tracing::info!(
                 run_id,
@@ -450,14 +454,8 @@ fn replica_name(replica: &str) -> String {
     };
     let name: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(crate::options::values::MAX_REPLICA_LEN)
+        .map(|c| if is_name_char(c) { c } else { '_' })
+        .take(MAX_REPLICA_LEN)
         .collect();
     if name.is_empty() || name.starts_with('.') {
         format!("host{name}")

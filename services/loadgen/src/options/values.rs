@@ -229,7 +229,8 @@ pub fn parse_optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
     })
 }
 
-fn is_name_char(c: char) -> bool {
+/// A character allowed in a run id or replica name (they name directories).
+pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
