@@ -16,6 +16,7 @@
 //! - [`body`]: reading a body chunk by chunk under MAX_BODY_MB.
 //! - [`gate`]: the checks before a body is read (content type, declared length), and the
 //!   rules it is read under.
+//! - [`loop_yield`]: a yield that really gives the event loop its turn inside a handler.
 //! - [`upload`]: a body stream read under a size limit, a budget charge and a deadline for
 //!   stalled clients.
 //! - [`expect`]: `Expect: 100-continue` answered with 413 when the body would be too large.
@@ -37,6 +38,7 @@ pub mod distinct;
 pub mod error;
 pub mod expect;
 pub mod gate;
+pub mod loop_yield;
 pub mod metrics;
 pub mod observe;
 pub mod ops;

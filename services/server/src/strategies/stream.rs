@@ -1,9 +1,6 @@
 //! `POST /stream`: parse while the body arrives, a bounded slice at a time.
 
-use std::{
-    future::poll_fn,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -12,6 +9,7 @@ use crate::{
     body::BodyBytes,
     distinct::Tally,
     error::LabError,
+    loop_yield::LoopTurn,
     state::AppState,
     strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
     stream::{StreamParser, keys::BUCKETS},
@@ -33,9 +31,16 @@ pub const WAIT_BODY: &str = "wait_body";
 /// like the other phases: the bound /stream keeps.
 pub const LONGEST_SLICE: &str = "longest_slice";
 
-/// When the handler last gave the loop back, and the longest it has held it since it started.
+/// When the loop last had its turn (polled its sockets and timers), and the longest the
+/// handler has held it between two turns.
+///
+/// A wait for body bytes is not always a turn: while the HTTP/1 dispatcher has more of the
+/// body in its buffer it wakes the handler's task at once, and the loop runs that task again
+/// up to 61 times before its next turn (see [`crate::loop_yield`]). So the clock watches for
+/// the turn itself ([`LoopTurn`]) rather than trusting the wait.
 struct SliceClock {
     started: Instant,
+    turn: LoopTurn,
     longest: Duration,
 }
 
@@ -43,24 +48,38 @@ impl SliceClock {
     fn new() -> Self {
         Self {
             started: Instant::now(),
+            turn: LoopTurn::watch(),
             longest: Duration::ZERO,
         }
     }
 
-    /// The loop was given back (an await that waited): a new slice starts.
-    fn gave_back(&mut self, held_until: Instant) {
+    /// The slice ended at `held_until`, and the loop has had its turn: a new slice starts.
+    fn next_slice(&mut self, held_until: Instant) {
         self.longest = self.longest.max(held_until - self.started);
         self.started = Instant::now();
+        self.turn = LoopTurn::watch();
     }
 
-    /// Yields to the loop's other tasks if this slice has used up [`SLICE`].
+    /// Back from a wait for body bytes that began at `paused_at`: if the loop had its turn
+    /// meanwhile, the slice ended when the wait began.
+    fn back_from_wait(&mut self, paused_at: Instant) {
+        if self.turn.has_come() {
+            self.next_slice(paused_at);
+        }
+    }
+
+    /// Waits for the loop's turn if this slice has used up [`SLICE`].
     async fn maybe_yield(&mut self) {
         let now = Instant::now();
         if now - self.started >= SLICE {
-            self.gave_back(now);
-            tokio::task::yield_now().await;
-            self.started = Instant::now();
+            self.turn.wait().await;
+            self.next_slice(now);
         }
+    }
+
+    /// The longest slice, the last one included.
+    fn longest(&self) -> Duration {
+        self.longest.max(self.started.elapsed())
     }
 }
 
@@ -110,16 +129,8 @@ pub async fn stream(
     let mut table_charged = 0;
     loop {
         let asked = Instant::now();
-        let mut waited = false;
-        let next = poll_fn(|cx| {
-            let poll = payload.poll_next_unpin(cx);
-            waited |= poll.is_pending();
-            poll
-        })
-        .await;
-        if waited {
-            clock.gave_back(asked);
-        }
+        let next = payload.next().await;
+        clock.back_from_wait(asked);
         waiting += asked.elapsed();
         let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|error| LabError::from_payload(error, state.max_body_bytes))?;
@@ -169,8 +180,7 @@ pub async fn stream(
         drop(body.keys);
         drop(index);
     });
-    clock.gave_back(Instant::now());
-    profile.record(LONGEST_SLICE, clock.longest);
+    profile.record(LONGEST_SLICE, clock.longest());
     Ok(lab_response(
         &request,
         worker.index,
