@@ -46,10 +46,15 @@ impl Tally {
                     }
                     seen.push(key);
                 }
-                self.count += 1;
-                self.maxval = Some(self.maxval.map_or(value, |max| max.max(value)));
+                self.add_key(value);
             }
         }
+    }
+
+    /// Adds one distinct key whose last value is `value`.
+    pub fn add_key(&mut self, value: i64) {
+        self.count += 1;
+        self.maxval = Some(self.maxval.map_or(value, |max| max.max(value)));
     }
 
     /// What was counted: distinct keys, and the largest last value (0 when there was none).

@@ -12,7 +12,10 @@ use crate::{
     loop_yield::LoopTurn,
     state::AppState,
     strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
-    stream::{StreamParser, keys::BUCKETS},
+    stream::{
+        StreamParser,
+        keys::{BUCKETS, CountTable},
+    },
     upload::{CutOff, UploadHandle},
     worker::WorkerContext,
 };
@@ -165,10 +168,10 @@ pub async fn stream(
     let body = parser.finish()?;
     profile.record(PARSE, parsing + started.elapsed());
 
-    let (mut tally, mut index, mut counting) = (Tally::default(), Vec::new(), Duration::ZERO);
+    let (mut tally, mut table, mut counting) = (Tally::default(), CountTable::default(), Duration::ZERO);
     for bucket in 0..BUCKETS {
         let step = Instant::now();
-        body.keys.tally_bucket(bucket, &mut index, &mut tally);
+        body.keys.tally_bucket(bucket, &mut table, &mut tally);
         counting += step.elapsed();
         clock.maybe_yield().await;
     }
@@ -178,7 +181,7 @@ pub async fn stream(
     let name = body.name;
     profile.time(DROP, move || {
         drop(body.keys);
-        drop(index);
+        drop(table);
     });
     profile.record(LONGEST_SLICE, clock.longest());
     Ok(lab_response(

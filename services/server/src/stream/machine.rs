@@ -565,8 +565,9 @@ impl Machine {
         Ok(at + 1)
     }
 
-    /// The common case in `data`, taken in one go: `,"key":123` with a key of plain bytes
-    /// (no escape, quote or control character), no whitespace, and an integer of 1 to 18
+    /// The common case in `data`, taken in one go: `,"key":123` with a key of plain ASCII
+    /// (no escape, quote, control character or byte above 0x7f, so it is valid UTF-8 as it
+    /// stands), no whitespace, and an integer of 1 to 18
     /// digits (not `-0`, no leading zero) whose end is in this chunk. Returns where the pair
     /// ends, or `None` (nothing consumed) for anything else, which the general steps read.
     #[inline]
@@ -577,7 +578,7 @@ impl Machine {
         };
         let key_length = rest
             .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+            .position(|&byte| byte == b'"' || byte == b'\\' || !(0x20..0x80).contains(&byte))?;
         let key = &rest[..key_length];
         let [b'"', b':', rest @ ..] = &rest[key_length..] else {
             return None;
@@ -590,7 +591,6 @@ impl Machine {
         if !(1..=18).contains(&length)
             || (digits[0] == b'0' && (length > 1 || negative))
             || matches!(digits[length], b'.' | b'e' | b'E')
-            || std::str::from_utf8(key).is_err()
         {
             return None;
         }
