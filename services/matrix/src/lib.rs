@@ -5,7 +5,9 @@
 //! FASTAPI_PYTHON the study's own FastAPI server) the matrix starts the real server (the
 //! `lab-server` binary, or `python -m labfastapi`) with the scenario's settings, waits for
 //! `/healthz`, runs the study's workload in-process with
-//! [`lab_loadgen::run`] (the load generator's library), stops the server, and records the client-side numbers. Everything lands in
+//! [`lab_loadgen::run`] (the load generator's library), stops the server, and records the
+//! client-side numbers, with the server's event-loop lag during the run (read from its
+//! `/metrics` before and after the load). Everything lands in
 //! `RESULTS_DIR/matrix/<timestamp>/`, and is rewritten after every scenario, so an interrupted
 //! matrix keeps what it measured.
 //!
@@ -17,6 +19,8 @@
 //! - [`server_process`]: one server child process (group): free port, health wait, SIGTERM, kill
 //!   on timeout or drop.
 //! - [`runner`]: the loop over scenarios, with Ctrl-C handling.
+//! - [`lag`]: the server's event-loop lag during a run, from its `/metrics` scraped before and
+//!   after the load: the histogram's difference, its p99 and the highest bucket reached.
 //! - [`table`]: `matrix.csv`, one row per scenario × class.
 //! - [`requests`]: reads a scenario's `requests.csv` back for per-request findings and plots.
 //! - [`findings`]: the numbers the report's sentences are computed from, as one typed
@@ -30,6 +34,7 @@
 pub mod analysis;
 pub mod error;
 pub mod findings;
+pub mod lag;
 pub mod launch;
 pub mod options;
 pub mod plots;
