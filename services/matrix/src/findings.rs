@@ -747,6 +747,43 @@ pub fn stack_comparisons(rows: &[MatrixRow]) -> Vec<StackComparison> {
         .collect()
 }
 
+/// One scenario's server-side event-loop lag during its run (from matrix.csv's lag columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioLag {
+    /// Study-style config label.
+    pub config: String,
+    /// p99 of how late the workers' lag probes woke, ms.
+    pub p99_ms: Option<f64>,
+    /// The smallest bucket bound holding every wake, ms (infinite past the last bucket).
+    pub max_ms: Option<f64>,
+}
+
+/// Every scenario's lag, in run order (one per scenario, from its first row); empty when no
+/// scenario has any lag number (a matrix.csv written before the columns existed, or a server
+/// that exports no lag histogram).
+pub fn scenario_lags(rows: &[MatrixRow]) -> Vec<ScenarioLag> {
+    let mut lags: Vec<(&str, ScenarioLag)> = Vec::new();
+    for row in rows {
+        if lags.iter().all(|(scenario, _)| *scenario != row.scenario) {
+            lags.push((
+                &row.scenario,
+                ScenarioLag {
+                    config: row.config.clone(),
+                    p99_ms: row.lag_p99_ms,
+                    max_ms: row.lag_max_ms,
+                },
+            ));
+        }
+    }
+    if lags
+        .iter()
+        .all(|(_, lag)| lag.p99_ms.is_none() && lag.max_ms.is_none())
+    {
+        return Vec::new();
+    }
+    lags.into_iter().map(|(_, lag)| lag).collect()
+}
+
 /// Everything the report states, computed: the renderer only formats these values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Findings {
@@ -772,6 +809,8 @@ pub struct Findings {
     pub troubles: Vec<Trouble>,
     /// The study's stack (FastAPI) beside actix, cell by cell.
     pub stacks: Vec<StackComparison>,
+    /// The server-side event-loop lag of every scenario (actix and FastAPI).
+    pub lags: Vec<ScenarioLag>,
 }
 
 impl Findings {
@@ -814,6 +853,7 @@ impl Findings {
             overlaps,
             troubles: troubles(all_rows, breakdowns),
             stacks: stack_comparisons(all_rows),
+            lags: scenario_lags(all_rows),
         }
     }
 }
@@ -894,6 +934,8 @@ pub(crate) mod tests {
             p95_ms: Some(p95_ms),
             p99_ms: Some(p95_ms * 1.1),
             max_ms: Some(p95_ms * 1.2),
+            lag_p99_ms: None,
+            lag_max_ms: None,
         }
     }
 
@@ -1082,6 +1124,28 @@ pub(crate) mod tests {
         let breakdown = error_breakdown(&records);
         assert_eq!(breakdown.len(), 1);
         assert_eq!(breakdown[SMALL], "http_4xx 408 ×2, timeout ×1");
+    }
+
+    /// One lag line per scenario, from its first row; none at all when no row has a number.
+    #[test]
+    fn lags_are_one_per_scenario_and_absent_without_numbers() {
+        let mut rows = sample_rows();
+        assert_eq!(scenario_lags(&rows), Vec::new());
+        for row in rows.iter_mut().filter(|r| r.scenario == "w1-ping-new") {
+            row.lag_p99_ms = Some(812.5);
+            row.lag_max_ms = Some(1010.0);
+        }
+        let lags = scenario_lags(&rows);
+        assert_eq!(lags.len(), 7, "one per scenario");
+        assert_eq!(
+            lags[2],
+            ScenarioLag {
+                config: "1 w, /ping, new, loaded".to_string(),
+                p99_ms: Some(812.5),
+                max_ms: Some(1010.0),
+            }
+        );
+        assert_eq!((lags[0].p99_ms, lags[0].max_ms), (None, None));
     }
 
     /// The spread lists every worker, including one that served nothing.

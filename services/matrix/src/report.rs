@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::Analysis;
 use crate::findings::{
     Change, Direction, Findings, KeepAliveCost, LargeMedian, LoadedVsUnloaded, Overlap, Questions,
-    RatioExtremes, StackComparison, Trouble, WorkerShare, WorkerSpread,
+    RatioExtremes, ScenarioLag, StackComparison, Trouble, WorkerShare, WorkerSpread,
 };
 use crate::plots::PlotFile;
 use crate::scenario::{Workload, workers_label};
@@ -555,6 +555,50 @@ fn overlap_section(out: &mut String, overlaps: &[Overlap]) -> fmt::Result {
     )
 }
 
+/// A lag bucket bound, ms: past the last finite bound, "> " that bound.
+fn lag_bound(value: Option<f64>) -> String {
+    match value {
+        Some(bound) if bound.is_infinite() => {
+            let last = lab_core::buckets::latency_buckets_seconds()
+                .last()
+                .map_or(0.0, |seconds| seconds * 1e3);
+            format!("> {}", ms(last))
+        }
+        other => opt_ms(other),
+    }
+}
+
+/// The servers' own view of their event loops, scenario by scenario.
+fn lag_section(out: &mut String, lags: &[ScenarioLag]) -> fmt::Result {
+    writeln!(out, "### Event-loop lag during the run (server-side)\n")?;
+    if lags.is_empty() {
+        return writeln!(
+            out,
+            "No scenario has lag numbers: its matrix.csv was written before the lag columns \
+             existed, or the servers' /metrics could not be read.\n"
+        );
+    }
+    let lines: Vec<Vec<String>> = lags
+        .iter()
+        .map(|l| vec![l.config.clone(), opt_ms(l.p99_ms), lag_bound(l.max_ms)])
+        .collect();
+    out.push_str(&markdown_table(
+        &["config", "lag p99", "lag max bucket"],
+        &lines,
+    ));
+    writeln!(
+        out,
+        "\nHow late the workers' lag probes woke while the load ran, in ms, from the server's own \
+         `lab_server_event_loop_lag_seconds` histogram read right before and right after the \
+         load (all workers summed; p99 interpolated inside its bucket as Prometheus' \
+         `histogram_quantile` does; max bucket: the smallest bucket bound that held every \
+         wake). A late wake is time a worker's event loop was blocked, and a small request \
+         that arrived on that worker then waited at least that long; the lag cannot see time \
+         the kernel or the client add, so the client-side tables above stay the measure of \
+         what users feel.\n"
+    )
+}
+
 fn problems_section(out: &mut String, troubles: &[Trouble]) -> fmt::Result {
     writeln!(out, "### Errors, skipped requests, interrupted scenarios\n")?;
     if troubles.is_empty() {
@@ -621,6 +665,7 @@ fn write_report(
     )?;
     spread_section(out, &findings.spreads)?;
     overlap_section(out, &findings.overlaps)?;
+    lag_section(out, &findings.lags)?;
     problems_section(out, &findings.troubles)?;
     if !plots.is_empty() {
         writeln!(out, "## Plots\n")?;
@@ -738,6 +783,46 @@ mod tests {
             "vs server keep-alive on (default), new client: small median 1.60 ms vs 1.50 ms (1.07× \
              higher), small p95 9.00 ms vs 8.00 ms (1.12× higher)."
         ));
+    }
+
+    /// The lag table has one line per scenario, a dash where a scenario has no number, and
+    /// "> the last bound" past the last bucket; without any number it says why there is none.
+    #[test]
+    fn lag_table_lists_every_scenario_and_says_when_there_is_nothing() {
+        let report = report_of(sample_rows());
+        assert!(report.contains(
+            "### Event-loop lag during the run (server-side)\n\nNo scenario has lag numbers"
+        ));
+        let mut rows = sample_rows();
+        for row in &mut rows {
+            match row.scenario.as_str() {
+                "w1-ping-new" => (row.lag_p99_ms, row.lag_max_ms) = (Some(812.4), Some(1010.0)),
+                "w1-offload-new" => (row.lag_p99_ms, row.lag_max_ms) = (Some(1.5), Some(2.07)),
+                "w4-ping-new" => {
+                    (row.lag_p99_ms, row.lag_max_ms) = (Some(11.2), Some(f64::INFINITY))
+                }
+                _ => {}
+            }
+        }
+        let report = report_of(rows);
+        assert!(
+            report.contains(
+                "| config | lag p99 | lag max bucket |\n|---|---|---|\n\
+                 | 1 w, /ping, new, unloaded | – | – |\n"
+            ),
+            "{report}"
+        );
+        assert!(report.contains("| 1 w, /ping, new, loaded | 812 | 1010 |"));
+        assert!(report.contains("| 1 w, /offload, new, loaded | 1.50 | 2.07 |"));
+        assert!(
+            report.contains("| 4 w, /ping, new, loaded | 11.2 | > 11300 |"),
+            "{report}"
+        );
+        assert!(report.contains("the client-side tables above stay the measure"));
+        // The section sits in the findings, before the errors.
+        let lag_at = report.find("### Event-loop lag").unwrap();
+        assert!(report.find("### Do the small-request spikes").unwrap() < lag_at);
+        assert!(lag_at < report.find("### Errors, skipped").unwrap());
     }
 
     /// The shared-pool scenario joins the keep-alive question at the same worker count.

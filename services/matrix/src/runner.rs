@@ -1,5 +1,6 @@
-//! The matrix loop: for each scenario, start its server, run the workload in-process, stop
-//! the server, record the numbers, rewrite every output.
+//! The matrix loop: for each scenario, start its server, run the workload in-process (with the
+//! server's lag histogram read right before and right after it), stop the server, record the
+//! numbers, rewrite every output.
 //!
 //! Shutdown, step by step: Ctrl-C (or SIGTERM, or the caller's shutdown future) cancels one
 //! token. The load generator's run of the current scenario watches that token: it stops
@@ -12,6 +13,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Doing, MatrixError};
+use crate::lag::{EVENT_LOOP_LAG, LagScrape, LagScraper, METRICS_PATH, RunLag, ScrapeError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -310,7 +312,18 @@ async fn run_scenario(
         .parse()
         .map_err(|error| MatrixError::Server(format!("the server's URL: {error}")))?;
     let load_options = load_options(options, scenario, target_url, dir);
+    // The lag histogram right before the load and right after it (drained, the server still
+    // up): neither scrape is on a timed path. A worker's probe records a late wake on its
+    // loop's next turn once the loop is free, microseconds after the last response it sent;
+    // the load generator still writes its files after receiving that response, so the second
+    // scrape comes later and holds every stall of the run.
+    let lag_scraper = LagScraper::new(&server.base_url());
+    let before = scrape_lag(lag_scraper.as_ref(), scenario, "before the load").await;
     let report = lab_loadgen::run(load_options, cancel.clone().cancelled_owned()).await;
+    let after = match before {
+        Some(_) => scrape_lag(lag_scraper.as_ref(), scenario, "after the load").await,
+        None => None,
+    };
     // The server is stopped whatever the load run did.
     let status = server.stop(options.server_stop_timeout).await?;
     if !status.success() {
@@ -321,10 +334,22 @@ async fn run_scenario(
         .pop()
         .ok_or_else(|| MatrixError::Options("the load generator reported no run".to_string()))?;
     let completed = !report.interrupted;
+    let lag = match (before, after) {
+        (Some(before), Some(after)) => {
+            if after.is_empty() {
+                tracing::info!(
+                    scenario = %scenario.name,
+                    "the server exports no {EVENT_LOOP_LAG}: the lag columns stay empty"
+                );
+            }
+            RunLag::between(&before, &after)
+        }
+        _ => RunLag::default(),
+    };
     let rows = report
         .classes
         .into_iter()
-        .map(|summary| MatrixRow::new(scenario, workload, completed, summary))
+        .map(|summary| MatrixRow::new(scenario, workload, completed, summary, lag))
         .collect();
     if report.dir != dir.join(&scenario.name) {
         return Err(MatrixError::Options(format!(
@@ -334,6 +359,28 @@ async fn run_scenario(
         )));
     }
     Ok((rows, report.interrupted))
+}
+
+/// One scrape of the scenario server's lag histogram. A failure is a warning, never a failed
+/// scenario: the scenario's lag columns stay empty.
+async fn scrape_lag(
+    scraper: Result<&LagScraper, &ScrapeError>,
+    scenario: &Scenario,
+    when: &str,
+) -> Option<LagScrape> {
+    let error = match scraper {
+        Ok(scraper) => match scraper.scrape().await {
+            Ok(scrape) => return Some(scrape),
+            Err(error) => error.to_string(),
+        },
+        Err(error) => error.to_string(),
+    };
+    tracing::warn!(
+        scenario = %scenario.name,
+        %error,
+        "cannot read the server's {METRICS_PATH} {when}: the lag columns stay empty"
+    );
+    None
 }
 
 /// The load generator's options for one scenario: the matrix's workload and the scenario's

@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::error::{Doing, MatrixError};
 use serde::{Deserialize, Serialize};
 
+use crate::lag::RunLag;
 use crate::scenario::{Scenario, ScenarioKind, ServerKind, Workload};
 use lab_loadgen::ClassSummary;
 use lab_loadgen::options::{Connection, Pool, Schedule};
@@ -75,15 +76,28 @@ pub struct MatrixRow {
     pub p99_ms: Option<f64>,
     /// Slowest request, ms.
     pub max_ms: Option<f64>,
+    /// The server's event-loop lag during the scenario's run (the same on every row of the
+    /// scenario): p99 of how late the workers' lag probes woke, ms, from the server's
+    /// `lab_server_event_loop_lag_seconds` histogram, all workers summed. Empty when the server
+    /// exported no lag histogram, a scrape failed, or the matrix.csv was written before the
+    /// column existed.
+    #[serde(default)]
+    pub lag_p99_ms: Option<f64>,
+    /// The smallest bucket bound of that histogram holding every probe wake, ms: the longest
+    /// stall was at most this long (`inf` past the last bucket). Empty as `lag_p99_ms` is.
+    #[serde(default)]
+    pub lag_max_ms: Option<f64>,
 }
 
 impl MatrixRow {
-    /// The row for `stats` measured in `scenario` under `workload`.
+    /// The row for `stats` measured in `scenario` under `workload`, with the server's `lag`
+    /// during the run.
     pub fn new(
         scenario: &Scenario,
         workload: &Workload,
         completed: bool,
         stats: ClassSummary,
+        lag: RunLag,
     ) -> Self {
         // LARGE_SIZE_MB = 0 means no large class in any scenario.
         let large = scenario.has_large() && workload.large_size_mb > 0.0;
@@ -122,6 +136,8 @@ impl MatrixRow {
             p95_ms: stats.p95_ms,
             p99_ms: stats.p99_ms,
             max_ms: stats.max_ms,
+            lag_p99_ms: lag.p99_ms,
+            lag_max_ms: lag.max_ms,
         }
     }
 }

@@ -157,6 +157,16 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
             row.p95_ms.unwrap() > 0.0 && row.median_ms <= row.p95_ms && row.p95_ms <= row.max_ms
         );
     }
+    // The server's lag probes woke during every run: p99 positive, within the bucket that
+    // held every wake, the same on each row of a scenario.
+    for row in &rows {
+        let (p99, max) = (row.lag_p99_ms.unwrap(), row.lag_max_ms.unwrap());
+        assert!(p99 > 0.0 && p99 <= max && max.is_finite(), "{row:?}");
+    }
+    assert_eq!(
+        (rows[1].lag_p99_ms, rows[1].lag_max_ms),
+        (rows[2].lag_p99_ms, rows[2].lag_max_ms)
+    );
     // 3 s of small requests every 0.1 s ≈ 30, of large ones every 0.5 s ≈ 6.
     assert!(
         (25..=31).contains(&rows[1].count),
@@ -231,6 +241,7 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
         1,
     );
     assert_table(&report, "| config | large median | vs /ping |", 1);
+    assert_table(&report, "| config | lag p99 | lag max bucket |", 3);
     assert!(report.contains("CPUs (`nproc`)"));
     assert!(report.contains("- Command: `"));
     assert!(report.contains("3 of 3 measured"));
@@ -268,6 +279,54 @@ async fn tiny_matrix_writes_rows_report_and_plots() {
             "{plot} re-rendered"
         );
     }
+}
+
+/// Copies the directory tree `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A committed run whose matrix.csv predates the lag columns (docs/results/matrix-20261126-0602,
+/// copied: the committed files stay as they are) re-renders: its rows read back without lag
+/// numbers, and the report is the committed one plus a lag section saying there are none.
+#[test]
+fn a_run_from_before_the_lag_columns_rerenders() {
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/matrix-20261126-0602");
+    let copy = results_dir("before-lag");
+    copy_tree(&committed, &copy);
+    let outcome = rerender(&copy).unwrap();
+    assert_eq!(outcome.done, 29);
+    assert_eq!(
+        outcome.rows.len(),
+        read_rows(&committed.join("matrix.csv")).len()
+    );
+    assert!(
+        outcome
+            .rows
+            .iter()
+            .all(|r| r.lag_p99_ms.is_none() && r.lag_max_ms.is_none())
+    );
+    let report = std::fs::read_to_string(copy.join("report.md")).unwrap();
+    let section = "### Event-loop lag during the run (server-side)\n\nNo scenario has lag numbers";
+    let start = report.find(section).unwrap_or_else(|| panic!("{report}"));
+    let end = start + report[start..].find("\n### ").unwrap() + 1;
+    let without_section = format!("{}{}", &report[..start], &report[end..]);
+    assert_eq!(
+        without_section,
+        std::fs::read_to_string(committed.join("report.md")).unwrap(),
+        "everything but the lag section reads as before"
+    );
+    std::fs::remove_dir_all(&copy).unwrap();
 }
 
 /// Stopping the matrix mid-scenario (as Ctrl-C does) ends that scenario cleanly, stops its
