@@ -9,9 +9,8 @@
 //! summed over the workers, and p99 and the highest bucket reached are read from it the way
 //! Prometheus' `histogram_quantile` reads a histogram.
 //!
-//! Nothing the matrix already depends on reads Prometheus' text format back (the `prometheus`
-//! crate only encodes, and neither lab-core nor lab-loadgen parses it), so the lines this needs
-//! are parsed here: the lag family's `_bucket` samples, label values with their escapes.
+//! The text format is read by the `prometheus-parse` crate, which groups a histogram's
+//! `_bucket` samples by their other labels.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -51,12 +50,9 @@ pub enum ScrapeError {
         /// The status it answered.
         status: reqwest::StatusCode,
     },
-    /// A sample of the lag histogram could not be read.
-    #[error("cannot read the lag histogram's sample {line:?}")]
-    Malformed {
-        /// The line.
-        line: String,
-    },
+    /// The body could not be read as the text format.
+    #[error("cannot read the metrics text: {0}")]
+    Malformed(std::io::Error),
 }
 
 /// Cumulative bucket counts of one histogram: `(le, count)` in increasing `le`, `+Inf` last
@@ -154,29 +150,25 @@ pub struct LagScrape {
 }
 
 impl LagScrape {
-    /// Reads the lag histogram's `_bucket` samples out of a `/metrics` body in the text format;
-    /// every other line is skipped.
+    /// Reads the lag histogram out of a `/metrics` body in the text format (its `# TYPE`
+    /// line says it is a histogram, as both servers write it); every other family is skipped.
     pub fn parse(text: &str) -> Result<Self, ScrapeError> {
-        let bucket_name = format!("{EVENT_LOOP_LAG}_bucket");
+        let lines = text.lines().map(|line| Ok(line.to_owned()));
+        let exposition = prometheus_parse::Scrape::parse(lines).map_err(ScrapeError::Malformed)?;
         let mut scrape = Self::default();
-        for line in text.lines().map(str::trim) {
-            let Some(rest) = line.strip_prefix(bucket_name.as_str()) else {
+        for sample in exposition
+            .samples
+            .iter()
+            .filter(|sample| sample.metric == EVENT_LOOP_LAG)
+        {
+            let prometheus_parse::Value::Histogram(counts) = &sample.value else {
                 continue;
             };
-            // Another family whose name only starts the same way.
-            if !rest.starts_with(['{', ' ', '\t']) {
-                continue;
+            let worker = sample.labels.get("worker").unwrap_or_default().to_string();
+            let buckets = scrape.workers.entry(worker).or_default();
+            for count in counts {
+                buckets.add(count.less_than, count.count);
             }
-            let malformed = || ScrapeError::Malformed {
-                line: line.to_string(),
-            };
-            let (labels, value) = sample(rest).ok_or_else(malformed)?;
-            let le = labels
-                .get("le")
-                .and_then(|le| parse_float(le))
-                .ok_or_else(malformed)?;
-            let worker = labels.get("worker").cloned().unwrap_or_default();
-            scrape.workers.entry(worker).or_default().add(le, value);
         }
         Ok(scrape)
     }
@@ -203,54 +195,6 @@ impl LagScrape {
             }
         }
         sum
-    }
-}
-
-/// The `{labels} value` rest of a sample line (the name already taken off): the labels, and
-/// the value. `None` when it does not read as a sample.
-fn sample(rest: &str) -> Option<(BTreeMap<String, String>, f64)> {
-    let (labels, rest) = match rest.strip_prefix('{') {
-        Some(inside) => labels(inside)?,
-        None => (BTreeMap::new(), rest),
-    };
-    // The value, then an optional timestamp.
-    let value = parse_float(rest.split_whitespace().next()?)?;
-    Some((labels, value))
-}
-
-/// `name="value",…}` and what follows the `}`. Values may hold `\\`, `\"` and `\n`.
-fn labels(mut inside: &str) -> Option<(BTreeMap<String, String>, &str)> {
-    let mut labels = BTreeMap::new();
-    loop {
-        inside = inside.trim_start_matches([',', ' ']);
-        if let Some(rest) = inside.strip_prefix('}') {
-            return Some((labels, rest));
-        }
-        let (name, rest) = inside.split_once('=')?;
-        let rest = rest.trim_start().strip_prefix('"')?;
-        let mut value = String::new();
-        let mut chars = rest.char_indices();
-        let end = loop {
-            match chars.next()? {
-                (_, '\\') => match chars.next()?.1 {
-                    'n' => value.push('\n'),
-                    escaped => value.push(escaped),
-                },
-                (index, '"') => break index,
-                (_, c) => value.push(c),
-            }
-        };
-        labels.insert(name.trim().to_string(), value);
-        inside = &rest[end + 1..];
-    }
-}
-
-/// A number as the text format writes it (`0.0005`, `12.0`, `+Inf`, `NaN`).
-fn parse_float(text: &str) -> Option<f64> {
-    match text {
-        "+Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        other => other.parse().ok(),
     }
 }
 
@@ -386,28 +330,6 @@ lab_server_event_loop_lag_seconds_count{worker="1"} 100.0
         assert_eq!(after.workers["1"].0[0], (0.0005, 100.0));
         assert!(parse("# nothing\nother_metric 1\n").is_empty());
         assert!(parse("").is_empty());
-        // Escapes in label values, and a timestamp after the value.
-        let escaped = parse(
-            r#"lab_server_event_loop_lag_seconds_bucket{worker="a\"b\\c",le="1"} 3 1700000000"#,
-        );
-        assert_eq!(escaped.workers[r#"a"b\c"#], Buckets(vec![(1.0, 3.0)]));
-    }
-
-    /// A lag sample that cannot be read makes the scrape fail (the runner warns), rather than
-    /// giving wrong numbers.
-    #[test]
-    fn a_malformed_lag_sample_fails_the_scrape() {
-        for line in [
-            r#"lab_server_event_loop_lag_seconds_bucket{worker="0"} 3"#,
-            r#"lab_server_event_loop_lag_seconds_bucket{worker="0",le="x"} 3"#,
-            r#"lab_server_event_loop_lag_seconds_bucket{worker="0",le="1"} three"#,
-            r#"lab_server_event_loop_lag_seconds_bucket{worker="0,le="1"} 3"#,
-        ] {
-            assert!(
-                matches!(LagScrape::parse(line), Err(ScrapeError::Malformed { .. })),
-                "{line}"
-            );
-        }
     }
 
     /// The difference is taken worker by worker and summed: a worker only in the second scrape
