@@ -168,7 +168,8 @@ pub async fn stream(
     let body = parser.finish()?;
     profile.record(PARSE, parsing + started.elapsed());
 
-    let (mut tally, mut table, mut counting) = (Tally::default(), CountTable::default(), Duration::ZERO);
+    let (mut tally, mut table, mut counting) =
+        (Tally::default(), CountTable::default(), Duration::ZERO);
     for bucket in 0..BUCKETS {
         let step = Instant::now();
         body.keys.tally_bucket(bucket, &mut table, &mut tally);
