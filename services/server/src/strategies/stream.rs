@@ -12,10 +12,7 @@ use crate::{
     loop_yield::LoopTurn,
     state::AppState,
     strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
-    stream::{
-        StreamParser,
-        keys::{BUCKETS, CountTable},
-    },
+    stream::{StreamParser, keys::BUCKETS},
     upload::{CutOff, UploadHandle},
     worker::WorkerContext,
 };
@@ -169,7 +166,7 @@ pub async fn stream(
     profile.record(PARSE, parsing + started.elapsed());
 
     let (mut tally, mut table, mut counting) =
-        (Tally::default(), CountTable::default(), Duration::ZERO);
+        (Tally::default(), body.keys.count_table(), Duration::ZERO);
     for bucket in 0..BUCKETS {
         let step = Instant::now();
         body.keys.tally_bucket(bucket, &mut table, &mut tally);

@@ -16,6 +16,10 @@ use crate::{distinct::Tally, parse::Summary};
 /// millisecond, its records and its counting table in the L2 cache.
 pub const BUCKETS: usize = 256;
 
+/// What malloc adds to each block beyond what was asked: an 8-byte header and the rounding
+/// to 16-byte steps. The table has a block per bucket, so with 256 buckets it adds up (4 KB).
+const BLOCK_OVERHEAD_BYTES: usize = 16;
+
 /// The pairs of `data` in document order, each packed into its bucket as
 /// `[low 32 bits of the hash][key length, varint][key bytes][value, zigzag varint]`:
 /// 18 bytes for a study pair (`"abcdefghij":123456,`, 20 bytes of JSON). No per-key
@@ -50,8 +54,11 @@ pub struct Slot {
     value: i64,
 }
 
-/// The counting table's scratch space, reused from bucket to bucket.
-#[derive(Debug, Default)]
+/// The counting table's scratch space, reused from bucket to bucket: made by
+/// [`KeyTable::count_table`] at the size the fullest bucket needs, so it is allocated once
+/// (never grown, which would briefly hold the old block and the new one) and is what the
+/// memory budget charged.
+#[derive(Debug)]
 pub struct CountTable {
     slots: Vec<Slot>,
 }
@@ -102,7 +109,8 @@ impl KeyTable {
 
     /// Bytes the table may hold at its peak: the buckets' capacity, and beyond it the larger
     /// of the largest bucket's capacity (while a bucket doubles, its old block and its new one
-    /// are both alive) and the counting table of the fullest bucket (while it is counted).
+    /// are both alive) and the counting table of the fullest bucket (while it is counted), and
+    /// malloc's overhead on each of those blocks.
     pub fn held_bytes(&self) -> usize {
         let largest = self.buckets.iter().map(Vec::capacity).max().unwrap_or(0);
         let fullest = self.records.iter().copied().max().unwrap_or(0);
@@ -111,6 +119,15 @@ impl KeyTable {
             + largest.max(counting)
             + self.buckets.capacity() * std::mem::size_of::<Vec<u8>>()
             + self.records.capacity() * std::mem::size_of::<usize>()
+            + (self.buckets.len() + 4) * BLOCK_OVERHEAD_BYTES
+    }
+
+    /// The scratch table [`Self::tally_bucket`] counts every bucket with.
+    pub fn count_table(&self) -> CountTable {
+        let fullest = self.records.iter().copied().max().unwrap_or(0);
+        CountTable {
+            slots: Vec::with_capacity(table_slots(fullest)),
+        }
     }
 
     /// Counts bucket `bucket` into `tally` in one pass over its records, with an
@@ -155,7 +172,7 @@ impl KeyTable {
     /// Counts every bucket at once (tests, the bench's checks).
     pub fn summary(&self) -> Summary {
         let mut tally = Tally::default();
-        let mut table = CountTable::default();
+        let mut table = self.count_table();
         for bucket in 0..BUCKETS {
             self.tally_bucket(bucket, &mut table, &mut tally);
         }
