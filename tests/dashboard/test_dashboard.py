@@ -42,6 +42,16 @@ SIDE_BY_SIDE_PANELS = {
     "Large (25 MB) median per target",
     "Event-loop lag p99 per target (worst worker)",
 }
+# The row that shows the servers' protections: the body budget against its limit, and the
+# uploads cut off. Its panels, and the metrics each must read so that none falls off a panel.
+LIMITS_ROW = "Server limits"
+BUDGET_PANEL = "Body memory budget in use"
+BUDGET_PEAK_PANEL = "Body budget peak, past minute"
+CUT_OFF_PANEL = "Uploads cut off, by reason"
+LIMITS_PANELS = {BUDGET_PANEL, BUDGET_PEAK_PANEL, CUT_OFF_PANEL}
+BUDGET_IN_USE = "lab_server_body_budget_in_use_bytes"
+BUDGET = "lab_server_body_budget_bytes"
+UPLOADS_CUT_OFF = "lab_server_uploads_cut_off_total"
 #: Every selector of a lab metric carries this matcher: the `$target` selector filters it.
 TARGET_MATCHER = 'target=~"$target"'
 # The collapsed row at the bottom: one line per load generator replica (--scale loadgen=N).
@@ -387,6 +397,83 @@ def test_the_side_by_side_panels_show_each_target_and_teach_in_a_sentence_or_two
     (lag,) = by_title["Event-loop lag p99 per target (worst worker)"]["targets"]
     assert "histogram_quantile(0.99," in lag["expr"] and "lab_server_event_loop_lag_seconds_bucket" in lag["expr"]
     assert lag["expr"].startswith("max by (target) ("), "the worst worker of each target"
+
+
+# --- the server limits row: the body budget and the uploads cut off ------------------------
+
+
+def panels_below(dashboard_json, row_title) -> list[dict]:
+    """The panels on the grid line right below an open row."""
+    row = next(p for p in dashboard_json["panels"] if p["type"] == "row" and p["title"] == row_title)
+    return [p for p in dashboard_json["panels"] if p["gridPos"]["y"] == row["gridPos"]["y"] + 1]
+
+
+def test_the_limits_row_follows_inside_the_server_with_its_panels_on_one_line(dashboard_json):
+    """Below "Inside the server" (whose Error rate shows the 503s and 413s these explain), above
+    the side-by-side row: three panels filling one grid line, each taught in a sentence or two."""
+    open_rows = [p["title"] for p in dashboard_json["panels"] if p["type"] == "row" and not p.get("collapsed")]
+    assert open_rows.index(LIMITS_ROW) == open_rows.index("Inside the server") + 1
+    below = panels_below(dashboard_json, LIMITS_ROW)
+    assert {p["title"] for p in below} == LIMITS_PANELS
+    assert sum(p["gridPos"]["w"] for p in below) == 24
+    assert len({p["gridPos"]["h"] for p in below}) == 1
+    for panel in below:
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", panel["description"].strip()) if s]
+        assert 1 <= len(sentences) <= 2, f"{panel['title']}: {len(sentences)} sentences"
+
+
+def test_the_body_budget_and_the_uploads_cut_off_are_on_a_panel(dashboard_json, repo):
+    """The two budget gauges and the cut-off counter the servers export are each read by a panel
+    query (none of them was on any panel before the limits row), under the names the crates
+    declare."""
+    declared = source_metric_names(repo)
+    read = " ".join(query.expr for query in dash.panel_queries(dashboard_json))
+    for metric in (BUDGET_IN_USE, BUDGET, UPLOADS_CUT_OFF):
+        assert metric in declared, f"{metric} is no longer declared in metrics.rs: follow its new name"
+        assert re.search(rf"\b{metric}\{{", read), f"{metric} is on no panel"
+
+
+def test_the_budget_panel_draws_bytes_in_use_against_the_budget_per_target(dashboard_json):
+    """Two lines per target, in bytes: in use (the most of each window, so a scrape that times
+    out behind a parse leaves no gap) and the budget, dashed; each target in its colour."""
+    panel = next(p for p in panels(dashboard_json) if p["title"] == BUDGET_PANEL)
+    assert panel["type"] == "timeseries" and panel["fieldConfig"]["defaults"]["unit"] == "bytes"
+    in_use, budget = panel["targets"]
+    assert in_use["expr"] == f'sum by (target) (max_over_time({BUDGET_IN_USE}{{target=~"$target"}}[$__rate_interval]))'
+    assert budget["expr"] == f'sum by (target) (max_over_time({BUDGET}{{target=~"$target"}}[$__rate_interval]))'
+    assert (in_use["legendFormat"], budget["legendFormat"]) == ("{{target}} in use", "{{target}} budget")
+    overrides = {json.dumps(o["matcher"], sort_keys=True): {p["id"]: p["value"] for p in o["properties"]}
+                 for o in panel["fieldConfig"]["overrides"]}
+    budget_style = overrides[json.dumps({"id": "byFrameRefID", "options": budget["refId"]}, sort_keys=True)]
+    assert budget_style["custom.lineStyle"]["fill"] == "dash"
+    colours = {o["matcher"]["options"]: o["properties"][0]["value"]["fixedColor"]
+               for o in panel["fieldConfig"]["overrides"] if o["matcher"]["id"] == "byRegexp"}
+    assert colours == {"/^actix /": "blue", "/^fastapi /": "green"}, "the side-by-side row's colours"
+
+
+def test_the_budget_peak_gauge_is_the_share_held_at_its_most_in_the_past_minute(dashboard_json):
+    panel = next(p for p in panels(dashboard_json) if p["title"] == BUDGET_PEAK_PANEL)
+    assert panel["type"] == "gauge"
+    (share,) = panel["targets"]
+    assert share["instant"] is True
+    assert share["expr"] == (f'sum by (target) (max_over_time({BUDGET_IN_USE}{{target=~"$target"}}[1m])) '
+                             f'/ sum by (target) (last_over_time({BUDGET}{{target=~"$target"}}[1m]))')
+    defaults = panel["fieldConfig"]["defaults"]
+    assert (defaults["unit"], defaults["min"], defaults["max"]) == ("percentunit", 0, 1)
+    steps = [step["value"] for step in defaults["thresholds"]["steps"]]
+    assert steps[0] is None and steps[1:] == sorted(steps[1:]) and 0 < steps[-1] < 1, "warns before 100 %"
+
+
+def test_the_cut_off_panel_shows_every_reason_a_server_counts(dashboard_json):
+    """A rate per target and reason, with no reason picked or left out: a reason a server starts
+    counting (a `shutdown` for uploads cut off when it stops, say) gets its own line unedited."""
+    panel = next(p for p in panels(dashboard_json) if p["title"] == CUT_OFF_PANEL)
+    (cut_offs,) = panel["targets"]
+    assert cut_offs["expr"] == f'sum by (target, reason) (rate({UPLOADS_CUT_OFF}{{target=~"$target"}}[$__rate_interval]))'
+    assert "{{reason}}" in cut_offs["legendFormat"]
+    assert panel["fieldConfig"]["defaults"]["unit"] == "reqps"
+    for reason in ("idle", "too_slow", "over_budget", "too_large", "shutdown"):
+        assert reason not in json.dumps(panel["fieldConfig"]), f"{reason}: no reason is styled or hidden by name"
 
 
 # --- load generator replicas: aggregation across instances, the replica row -----------------
