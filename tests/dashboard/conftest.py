@@ -6,7 +6,8 @@ the dashboard's own, evaluated by the real PromQL engine over series Prometheus 
 scraped. Only the exporters are stand-ins: small HTTP servers that serve the lab's metric
 names in the text format, each as one scrape target:
 
-    server            lab-server (job lab-server): workers, keep-alive, process start time
+    server            lab-server (job lab-server): workers, keep-alive, process start time, the
+                      body budget and the uploads cut off
     loadgen a, b      two replicas of lab-loadgen (job lab-loadgen, one `instance` each)
     fastapi           the FastAPI server (job fastapi)
     loadgen-fastapi   its load generator (job loadgen-fastapi)
@@ -14,8 +15,10 @@ names in the text format, each as one scrape target:
 The scrape configuration is the repository's prometheus.yml, each job's discovery (DNS or a
 listed host) replaced by the stand-ins' addresses, so the `target` labels come from the real
 configuration. The scenario (`LiveLab.run`) changes the stand-ins at known times: an upload
-burst on one replica, the server reconfigured (both replicas start a new run), the server
-restarted after a gap in its scrapes, FastAPI reconfigured on its own.
+burst on one replica (during which the server holds most of its body budget and cuts uploads
+off as over budget), the server reconfigured (both replicas start a new run), the server
+restarted after a gap in its scrapes (counting from zero, and one cut-off reason more than
+today's binaries, as a newer build might), FastAPI reconfigured on its own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -34,6 +38,13 @@ from labtools.prometheus import Prometheus, wait_for
 
 #: Upper bounds of the stand-in client histogram (seconds); +Inf is added.
 BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1.0]
+MIB = 1024 * 1024
+#: The `reason` values of lab_server_uploads_cut_off_total that lab-server counts today.
+ACTIX_CUT_OFF_REASONS = ("idle", "too_slow", "over_budget", "too_large")
+#: The FastAPI server's (it has no minimum upload rate, so no `too_slow`).
+FASTAPI_CUT_OFF_REASONS = ("idle", "over_budget", "too_large")
+#: A reason the restarted stand-in counts beyond today's: the dashboard must show it unedited.
+NEW_CUT_OFF_REASON = "shutdown"
 
 
 class Exporter:
@@ -74,20 +85,56 @@ class Exporter:
         self.httpd.server_close()
 
 
+class LinearCounter:
+    """A counter that grows at a set rate (per second), so every rate() of it is exact."""
+
+    def __init__(self):
+        self.base, self.rate, self.since = 0.0, 0.0, time.time()
+
+    def value(self) -> float:
+        return self.base + self.rate * (time.time() - self.since)
+
+    def set_rate(self, per_second: float):
+        now = time.time()
+        self.base += self.rate * (now - self.since)
+        self.rate, self.since = per_second, now
+
+
 @dataclass
 class Server:
-    """lab-server's settings series (the FastAPI server's have the same names)."""
+    """lab-server's settings series, its body budget and its cut-off counter (the FastAPI
+    server's have the same names)."""
 
     workers: int = 1
     keep_alive: int = 5
     start_time: float = field(default_factory=time.time)
     process_metrics: bool = True
+    budget_bytes: int = 1024 * MIB
+    in_use_bytes: int = 0
+    cut_off_reasons: tuple[str, ...] = ACTIX_CUT_OFF_REASONS
+    cut_offs: dict[str, LinearCounter] = field(init=False)
+
+    def __post_init__(self):
+        self.cut_offs = {reason: LinearCounter() for reason in self.cut_off_reasons}
 
     def render(self) -> str:
-        lines = [f"lab_server_workers {self.workers}", f"lab_server_keep_alive_seconds {self.keep_alive}"]
+        lines = [f"lab_server_workers {self.workers}", f"lab_server_keep_alive_seconds {self.keep_alive}",
+                 f"lab_server_body_budget_in_use_bytes {self.in_use_bytes}",
+                 f"lab_server_body_budget_bytes {self.budget_bytes}",
+                 "# TYPE lab_server_uploads_cut_off_total counter"]
+        lines += [f'lab_server_uploads_cut_off_total{{reason="{reason}"}} {counter.value()}'
+                  for reason, counter in self.cut_offs.items()]
         if self.process_metrics:
             lines.append(f"process_start_time_seconds {self.start_time:.3f}")
         return "\n".join(lines) + "\n"
+
+    def restart(self, cut_off_reasons: tuple[str, ...] | None = None):
+        """A new process: a new start time, nothing held, every counter from zero (with
+        `cut_off_reasons`, a build that counts other reasons)."""
+        self.start_time = time.time()
+        self.in_use_bytes = 0
+        self.cut_off_reasons = cut_off_reasons or self.cut_off_reasons
+        self.cut_offs = {reason: LinearCounter() for reason in self.cut_off_reasons}
 
 
 @dataclass
@@ -173,6 +220,10 @@ class LiveLab:
     fastapi: Server
     fastapi_loadgen: Loadgen
     marks: dict[str, float] = field(default_factory=dict)
+    #: What the server holds of its body budget during the upload burst, and how many uploads
+    #: a second it cuts off as over budget meanwhile.
+    BURST_IN_USE_BYTES: ClassVar[int] = 768 * MIB
+    BURST_CUT_OFFS_PER_SECOND: ClassVar[float] = 2.0
 
     def run(self):
         """The scenario, 3 to 4 scrapes between steps (scrapes are 1 s apart)."""
@@ -183,9 +234,12 @@ class LiveLab:
         self.marks["fastapi_reconfigured"] = time.time()
         self.fastapi.workers = 2
         self.fastapi_loadgen.new_run(2, 5)
-        # An upload burst on replica a only.
+        # An upload burst on replica a only; the server holds 3/4 of its budget and cuts
+        # uploads off as over budget.
         self.marks["uploads_on"] = time.time()
         a.uploads = 1
+        self.server.in_use_bytes = self.BURST_IN_USE_BYTES
+        self.server.cut_offs["over_budget"].set_rate(self.BURST_CUT_OFFS_PER_SECOND)
         time.sleep(4)
         # The server reconfigured (WORKERS=4); both replicas notice and start a new run.
         self.marks["reconfigured"] = time.time()
@@ -195,10 +249,13 @@ class LiveLab:
         time.sleep(4)
         self.marks["uploads_off"] = time.time()
         a.uploads = 0
-        # The server restarts: 3 s without a scrape, then a new process.
+        self.server.in_use_bytes = 0
+        self.server.cut_offs["over_budget"].set_rate(0.0)
+        # The server restarts: 3 s without a scrape, then a new process that counts one
+        # cut-off reason more.
         self.server_exporter.down = True
         time.sleep(3)
-        self.server.start_time = time.time()
+        self.server.restart(cut_off_reasons=(*ACTIX_CUT_OFF_REASONS, NEW_CUT_OFF_REASON))
         self.server_exporter.down = False
         self.marks["restarted"] = time.time()
         time.sleep(5)
@@ -216,7 +273,9 @@ def live_lab(repo, tmp_path_factory):
         pytest.skip("prometheus not installed (apt-get install prometheus)")
     workdir = tmp_path_factory.mktemp("live-prometheus")
     server = Server()
-    fastapi = Server(process_metrics=False)  # multiprocess prometheus-client: no process_* series
+    # Multiprocess prometheus-client: no process_* series; the budget is the workers' shares summed.
+    fastapi = Server(process_metrics=False, budget_bytes=2048 * MIB, in_use_bytes=256 * MIB,
+                     cut_off_reasons=FASTAPI_CUT_OFF_REASONS)
     replicas = {"a": Loadgen("a", rate=9.0, latency=0.003), "b": Loadgen("b", rate=1.0, latency=0.3)}
     fastapi_loadgen = Loadgen("f", rate=5.0, latency=0.01)
     exporters = {
