@@ -48,7 +48,7 @@ fn parse_compute_drop(criterion: &mut Criterion) {
     });
     group.bench_function("stream (/stream), 64 KiB chunks", |bench| {
         bench.iter(|| {
-            let parsed = parse_chunked(black_box(&body), 64 * 1024).unwrap();
+            let mut parsed = parse_chunked(black_box(&body), 64 * 1024).unwrap();
             black_box(parsed.summary());
             drop(parsed);
         })

@@ -72,6 +72,14 @@ pub struct ServerConfig {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
 
+    /// Seconds an upload may go without a body byte once a stop (SIGTERM/SIGINT) has begun:
+    /// past it the upload is cut off with 503 `shutting_down` and its connection closed, so a
+    /// client that stalls cannot hold the restart for SHUTDOWN_TIMEOUT. Uploads that keep
+    /// receiving bytes finish. 0 = cut off at once every upload that is not receiving bytes
+    /// when the stop begins.
+    #[arg(long, env = "SHUTDOWN_IDLE_GRACE", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub shutdown_idle_grace: u64,
+
     /// Period of each worker's event-loop lag probe in milliseconds: a timer that should
     /// wake every period; how late it wakes is the time the loop was busy with something else.
     #[arg(long, env = "LAG_PROBE_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -138,6 +146,11 @@ impl ServerConfig {
                 .then(|| Duration::from_secs(self.body_idle_timeout)),
             min_bytes_per_second: self.body_min_rate_kb.saturating_mul(1024),
         }
+    }
+
+    /// How long an upload may go without a byte once a stop has begun.
+    pub fn shutdown_idle_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_idle_grace)
     }
 
     /// The lag probe's period.

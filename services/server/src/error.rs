@@ -14,6 +14,8 @@
 //! |                       |        | compressed (Content-Encoding)                              |
 //! | `server_busy`         | 503    | the memory budget for bodies and parsed maps               |
 //! |                       |        | (BODY_BUDGET_MB) is spent                                  |
+//! | `shutting_down`       | 503    | the server is stopping and the upload made no progress for |
+//! |                       |        | SHUTDOWN_IDLE_GRACE                                        |
 //! | `not_found`           | 404    | unknown path                                               |
 //! | `method_not_allowed`  | 405    | known path, wrong method                                   |
 //! | `internal`            | 500    | the blocking pool went away (only during shutdown)         |
@@ -60,6 +62,9 @@ pub enum LabError {
         /// The budget in bytes.
         budget_bytes: usize,
     },
+    /// The server is stopping and the upload stalled.
+    #[error("{0}")]
+    ShuttingDown(String),
     /// Unknown path.
     #[error("no route for {0}")]
     NotFound(String),
@@ -87,6 +92,7 @@ impl LabError {
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::ServerBusy { .. } => "server_busy",
+            Self::ShuttingDown(_) => "shutting_down",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Internal(_) => "internal",
@@ -98,7 +104,10 @@ impl LabError {
     pub fn body_left_unread(&self) -> bool {
         matches!(
             self,
-            Self::BodyReadTimeout(_) | Self::BodyTooLarge { .. } | Self::ServerBusy { .. }
+            Self::BodyReadTimeout(_)
+                | Self::BodyTooLarge { .. }
+                | Self::ServerBusy { .. }
+                | Self::ShuttingDown(_)
         )
     }
 
@@ -121,6 +130,7 @@ impl LabError {
                 }
                 CutOff::OverBudget { budget_bytes } => Self::ServerBusy { budget_bytes },
                 CutOff::TooLarge { limit_bytes } => Self::BodyTooLarge { limit_bytes },
+                CutOff::Stopping { .. } => Self::ShuttingDown(cut_off.to_string()),
             };
         }
         match error {
@@ -174,7 +184,7 @@ impl ResponseError for LabError {
             Self::BodyReadTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServerBusy { .. } | Self::ShuttingDown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

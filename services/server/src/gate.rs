@@ -146,6 +146,7 @@ pub async fn json_upload_gate(
             parse_cost,
             cut_offs: state.metrics.uploads_cut_off.clone(),
             unread: Rc::clone(&unread),
+            stop: Some(state.stop_rule.clone()),
         },
     );
     request.set_payload(Payload::from(

@@ -214,6 +214,18 @@ impl Metrics {
         }
     }
 
+    /// Requests being handled right now, all endpoints together (the strategy endpoints and
+    /// `other`).
+    pub fn requests_in_flight(&self) -> usize {
+        ENDPOINTS
+            .into_iter()
+            .chain([OTHER_ENDPOINT])
+            .map(|endpoint| self.active_requests.with_label_values(&[endpoint]).get())
+            .sum::<i64>()
+            .try_into()
+            .unwrap_or(0)
+    }
+
     /// The lag histogram of one worker.
     pub fn event_loop_lag_for(&self, worker: usize) -> Histogram {
         self.event_loop_lag

@@ -43,15 +43,38 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     shutdown_started: GracefulShutdownSignal,
-    abandoned_requests: Arc<AtomicUsize>,
+    stop: StopAccount,
+}
+
+/// Where a stop's account comes from: the requests in flight, those abandoned, the stalled
+/// uploads cut off.
+#[derive(Clone)]
+struct StopAccount {
+    metrics: Metrics,
+    abandoned: Arc<AtomicUsize>,
+    stalled_uploads_cut_off: Arc<AtomicUsize>,
 }
 
 /// How a stop went, for the last log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Shutdown {
+    /// Requests in flight when the stop began (the scrape or health check that may have
+    /// been among them included).
+    pub requests_in_flight: usize,
+    /// Uploads cut off with 503 `shutting_down` because they made no progress for
+    /// SHUTDOWN_IDLE_GRACE after the stop began.
+    pub stalled_uploads_cut_off: usize,
     /// Requests dropped unanswered after the stop began: cut off when SHUTDOWN_TIMEOUT ran
-    /// out (or abandoned by their clients meanwhile). 0 means every request was drained.
+    /// out (or abandoned by their clients meanwhile). 0 means every request was answered.
     pub requests_cut_off: usize,
+}
+
+impl Shutdown {
+    /// Requests in flight at the stop that got their own answer.
+    pub fn requests_finished(&self) -> usize {
+        self.requests_in_flight
+            .saturating_sub(self.stalled_uploads_cut_off + self.requests_cut_off)
+    }
 }
 
 impl Application {
@@ -71,23 +94,31 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)?;
         let address = listener.local_addr()?;
         let metrics = Metrics::new(&config).map_err(io::Error::other)?;
-        let state = web::Data::new(AppState::new(&config, metrics.clone()));
-        let max_body_bytes = config.max_body_bytes();
-        let json_config = ping::json_config(max_body_bytes);
-        let next_worker_index = Arc::new(AtomicUsize::new(0));
-        let probe_every = config.lag_probe_interval();
-        let keep_alive = config.keep_alive_setting();
-        let client_request_timeout = config.client_request_timeout_setting();
-
         let builder = Server::build()
             .workers(usize::from(config.workers))
             .worker_max_blocking_threads(usize::from(config.blocking_threads))
             .shutdown_timeout(config.shutdown_timeout);
         // Resolves when a stop begins (signal or handle): each connection then finishes the
         // request it is on and closes; idle keep-alive connections (a Prometheus scraper's)
-        // close at once instead of holding the shutdown open until SHUTDOWN_TIMEOUT.
+        // close at once instead of holding the shutdown open until SHUTDOWN_TIMEOUT; an upload
+        // that stalls is cut off after SHUTDOWN_IDLE_GRACE (see [`crate::upload::StopRule`]).
         let shutdown_started = builder.graceful_shutdown_signal();
-        let abandoned_requests = Arc::clone(&state.abandoned_requests);
+        let state = web::Data::new(AppState::new(
+            &config,
+            metrics.clone(),
+            shutdown_started.clone(),
+        ));
+        let max_body_bytes = config.max_body_bytes();
+        let json_config = ping::json_config(max_body_bytes);
+        let next_worker_index = Arc::new(AtomicUsize::new(0));
+        let probe_every = config.lag_probe_interval();
+        let keep_alive = config.keep_alive_setting();
+        let client_request_timeout = config.client_request_timeout_setting();
+        let stop = StopAccount {
+            metrics: metrics.clone(),
+            abandoned: Arc::clone(&state.abandoned_requests),
+            stalled_uploads_cut_off: Arc::clone(&state.stop_rule.cut_off),
+        };
         let stop_signal = shutdown_started.clone();
         let server = builder
             .listen("lab-server", listener, move || {
@@ -126,7 +157,7 @@ impl Application {
             address,
             server,
             shutdown_started: stop_signal,
-            abandoned_requests,
+            stop,
         })
     }
 
@@ -152,23 +183,31 @@ impl Application {
     /// keep-alive connections close at once; after SHUTDOWN_TIMEOUT seconds whatever is still
     /// running is dropped. The returned [`Shutdown`] says whether anything was.
     pub async fn run_until_stopped(self) -> io::Result<Shutdown> {
-        let abandoned = Arc::clone(&self.abandoned_requests);
+        let stop = self.stop.clone();
         let signal = self.shutdown_started;
-        // How many requests had been abandoned (by their clients) before the stop began.
-        let before_stop = tokio::spawn(async move {
+        // What was in flight, and how many requests had been abandoned (by their clients),
+        // when the stop began.
+        let at_stop = tokio::spawn(async move {
             signal.notified().await;
-            abandoned.load(Ordering::Relaxed)
+            let in_flight = stop.metrics.requests_in_flight();
+            tracing::info!(
+                requests_in_flight = in_flight,
+                "stopping: requests in flight finish; an upload that makes no progress for SHUTDOWN_IDLE_GRACE is cut off"
+            );
+            (in_flight, stop.abandoned.load(Ordering::Relaxed))
         });
         self.server.await?;
-        let before = if before_stop.is_finished() {
-            before_stop.await.unwrap_or(0)
+        let (requests_in_flight, abandoned_before) = if at_stop.is_finished() {
+            at_stop.await.unwrap_or((0, 0))
         } else {
-            before_stop.abort();
-            0
+            at_stop.abort();
+            (0, 0)
         };
-        let after = self.abandoned_requests.load(Ordering::Relaxed);
+        let abandoned = self.stop.abandoned.load(Ordering::Relaxed);
         Ok(Shutdown {
-            requests_cut_off: after.saturating_sub(before),
+            requests_in_flight,
+            stalled_uploads_cut_off: self.stop.stalled_uploads_cut_off.load(Ordering::Relaxed),
+            requests_cut_off: abandoned.saturating_sub(abandoned_before),
         })
     }
 }

@@ -3,7 +3,12 @@
 
 use std::sync::{Arc, atomic::AtomicUsize};
 
-use crate::{budget::BodyBudget, config::ServerConfig, metrics::Metrics, upload::UploadRules};
+use crate::{
+    budget::BodyBudget,
+    config::ServerConfig,
+    metrics::Metrics,
+    upload::{StopRule, UploadRules},
+};
 
 /// Shared by all workers.
 pub struct AppState {
@@ -15,6 +20,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// MAX_BODY_MB, BODY_IDLE_TIMEOUT, BODY_MIN_RATE_KB: how every upload is read.
     pub upload_rules: UploadRules,
+    /// SHUTDOWN_IDLE_GRACE, and the signal that a stop has begun: what an upload does then.
+    pub stop_rule: StopRule,
     /// OFFLOAD_MIN_KB in bytes: /offload parses smaller bodies on the loop.
     pub offload_min_bytes: usize,
     /// OFFLOAD_NICE: the nice value of the threads that run offloaded parses.
@@ -32,13 +39,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The shared state for `config`, with its metrics.
-    pub fn new(config: &ServerConfig, metrics: Metrics) -> Self {
+    /// The shared state for `config`, with its metrics; `stop_begins` resolves when the
+    /// server begins to stop.
+    pub fn new(
+        config: &ServerConfig,
+        metrics: Metrics,
+        stop_begins: actix_server::GracefulShutdownSignal,
+    ) -> Self {
         Self {
             metrics,
             budget: BodyBudget::new(config.body_budget_bytes()),
             max_body_bytes: config.max_body_bytes(),
             upload_rules: config.upload_rules(),
+            stop_rule: StopRule {
+                signal: stop_begins,
+                idle_grace: config.shutdown_idle_grace(),
+                cut_off: Arc::default(),
+            },
             offload_min_bytes: config.offload_min_bytes(),
             offload_nice: config.offload_nice,
             abandoned_requests: Arc::default(),

@@ -13,11 +13,15 @@ use std::{
     io,
     pin::Pin,
     rc::Rc,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
 
+use actix_server::GracefulShutdownSignal;
 use actix_web::{
     dev::Payload,
     error::PayloadError,
@@ -70,10 +74,18 @@ pub enum CutOff {
         /// MAX_BODY_MB in bytes.
         limit_bytes: usize,
     },
+    /// The server is stopping, and no body byte arrived for SHUTDOWN_IDLE_GRACE.
+    #[error(
+        "the server is stopping and no body byte arrived for {grace_seconds} s (SHUTDOWN_IDLE_GRACE)"
+    )]
+    Stopping {
+        /// SHUTDOWN_IDLE_GRACE.
+        grace_seconds: u64,
+    },
 }
 
 /// The `reason` label values of `lab_server_uploads_cut_off_total`, one per [`CutOff`].
-pub const CUT_OFF_REASONS: [&str; 4] = ["idle", "too_slow", "over_budget", "too_large"];
+pub const CUT_OFF_REASONS: [&str; 5] = ["idle", "too_slow", "over_budget", "too_large", "shutdown"];
 
 impl CutOff {
     /// The `reason` label (one of [`CUT_OFF_REASONS`]).
@@ -83,6 +95,7 @@ impl CutOff {
             Self::TooSlow { .. } => CUT_OFF_REASONS[1],
             Self::OverBudget { .. } => CUT_OFF_REASONS[2],
             Self::TooLarge { .. } => CUT_OFF_REASONS[3],
+            Self::Stopping { .. } => CUT_OFF_REASONS[4],
         }
     }
 
@@ -152,6 +165,20 @@ pub struct UploadHandle {
     pub unread: UnreadBody,
 }
 
+/// What an upload does when the server begins to stop: it may then go SHUTDOWN_IDLE_GRACE
+/// without a byte, no longer. Without this, one client that sent a few bytes and stalled would
+/// hold every stop for SHUTDOWN_TIMEOUT (or BODY_IDLE_TIMEOUT), since a stop lets every request
+/// in flight finish.
+#[derive(Clone)]
+pub struct StopRule {
+    /// Resolves when the stop begins.
+    pub signal: GracefulShutdownSignal,
+    /// SHUTDOWN_IDLE_GRACE.
+    pub idle_grace: Duration,
+    /// Uploads cut off by this rule, for the last log line.
+    pub cut_off: Arc<AtomicUsize>,
+}
+
 /// What a [`GuardedBody`] reads its stream under, and where it reports.
 pub struct UploadGuard {
     /// The limits.
@@ -166,6 +193,8 @@ pub struct UploadGuard {
     pub cut_offs: IntCounterVec,
     /// Where a cut-off leaves the unread rest of the body.
     pub unread: UnreadBody,
+    /// What to do once the server begins to stop; `None` = nothing special.
+    pub stop: Option<StopRule>,
 }
 
 /// A body stream read under an [`UploadGuard`], charging its budget as bytes arrive.
@@ -176,6 +205,10 @@ pub struct GuardedBody {
     last_byte: Instant,
     received: BodyShape,
     deadline: Option<Pin<Box<Sleep>>>,
+    /// Resolves when the server begins to stop; dropped once it has.
+    stop_begins: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// Whether the server has begun to stop.
+    stopping: bool,
     finished: bool,
 }
 
@@ -183,6 +216,10 @@ impl GuardedBody {
     /// Guards `inner`; the clock starts now (the request's head has been read).
     pub fn new(inner: Payload, guard: UploadGuard) -> Self {
         let now = Instant::now();
+        let stop_begins = guard.stop.as_ref().map(|stop| {
+            let signal = stop.signal.clone();
+            Box::pin(async move { signal.notified().await }) as Pin<Box<dyn Future<Output = ()>>>
+        });
         let mut body = Self {
             inner,
             guard,
@@ -190,16 +227,26 @@ impl GuardedBody {
             last_byte: now,
             received: BodyShape::default(),
             deadline: None,
+            stop_begins,
+            stopping: false,
             finished: false,
         };
-        body.deadline = body
-            .next_deadline()
-            .map(|(at, _)| Box::pin(sleep_until(at)));
+        body.rearm();
         body
     }
 
-    /// When the upload is cut off if no further byte arrives, and why: the earlier of "no byte
-    /// for the idle timeout" and "the average fell below the minimum rate".
+    /// Sets the deadline timer to [`Self::next_deadline`].
+    fn rearm(&mut self) {
+        match (self.next_deadline(), self.deadline.as_mut()) {
+            (Some((at, _)), Some(sleep)) => sleep.as_mut().reset(at),
+            (Some((at, _)), None) => self.deadline = Some(Box::pin(sleep_until(at))),
+            (None, _) => self.deadline = None,
+        }
+    }
+
+    /// When the upload is cut off if no further byte arrives, and why: the earliest of "no byte
+    /// for the idle timeout", "the average fell below the minimum rate" and, once the server
+    /// has begun to stop, "no byte for SHUTDOWN_IDLE_GRACE".
     fn next_deadline(&self) -> Option<(Instant, CutOff)> {
         let grace = self.guard.rules.idle_timeout.unwrap_or(Duration::ZERO);
         let idle = self.guard.rules.idle_timeout.map(|timeout| {
@@ -215,16 +262,36 @@ impl GuardedBody {
             };
             (self.started + grace + earned, cut_off)
         });
-        match (idle, slow) {
-            (Some(idle), Some(slow)) => Some(if slow.0 < idle.0 { slow } else { idle }),
-            (idle, slow) => idle.or(slow),
-        }
+        let stop = self
+            .guard
+            .stop
+            .as_ref()
+            .filter(|_| self.stopping)
+            .map(|stop| {
+                let grace_seconds = stop.idle_grace.as_secs();
+                (
+                    self.last_byte + stop.idle_grace,
+                    CutOff::Stopping { grace_seconds },
+                )
+            });
+        [idle, slow, stop]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at)
     }
 
     /// Ends the stream with `cut_off`, counted.
     fn cut(&mut self, cut_off: CutOff) -> Poll<Option<Result<Bytes, PayloadError>>> {
         self.finished = true;
         self.deadline = None;
+        if let (CutOff::Stopping { .. }, Some(stop)) = (cut_off, &self.guard.stop) {
+            stop.cut_off.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                received_bytes = self.received.bytes,
+                idle_ms = self.last_byte.elapsed().as_millis() as u64,
+                "stopping: an upload that made no progress is cut off (503 shutting_down)"
+            );
+        }
         self.guard
             .cut_offs
             .with_label_values(&[cut_off.reason()])
@@ -245,10 +312,7 @@ impl GuardedBody {
             return self.cut(CutOff::OverBudget { budget_bytes });
         }
         self.last_byte = Instant::now();
-        let next = self.next_deadline();
-        if let (Some(sleep), Some((at, _))) = (self.deadline.as_mut(), next) {
-            sleep.as_mut().reset(at);
-        }
+        self.rearm();
         Poll::Ready(Some(Ok(chunk)))
     }
 
@@ -284,6 +348,15 @@ impl Stream for GuardedBody {
             Poll::Ready(None) => this.on_end(),
             Poll::Pending => {
                 // Only when no byte is waiting does the clock get a say.
+                let stop_began = this
+                    .stop_begins
+                    .as_mut()
+                    .is_some_and(|begins| begins.poll_unpin(cx).is_ready());
+                if stop_began {
+                    this.stop_begins = None;
+                    this.stopping = true;
+                    this.rearm();
+                }
                 let expired = this
                     .deadline
                     .as_mut()
@@ -319,6 +392,7 @@ mod tests {
             .reason(),
             CutOff::OverBudget { budget_bytes: 1 }.reason(),
             CutOff::TooLarge { limit_bytes: 1 }.reason(),
+            CutOff::Stopping { grace_seconds: 1 }.reason(),
         ];
         assert_eq!(reasons, CUT_OFF_REASONS);
     }

@@ -144,7 +144,7 @@ fn lean_outcome(body: &[u8]) -> Outcome {
         .map_err(|error| (error.status_code().as_u16(), error.kind()));
     for chunk in [body.len(), 1, 7] {
         let streamed = parse_chunked(body, chunk)
-            .map(|parsed| {
+            .map(|mut parsed| {
                 let summary = parsed.summary();
                 (parsed.name, summary)
             })

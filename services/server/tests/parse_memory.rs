@@ -168,7 +168,7 @@ fn the_stream_parse_stays_under_its_charge() {
                 parser.feed(chunk).expect("a valid body");
                 most_charged = most_charged.max(parser.held_bytes());
             }
-            let parsed = parser.finish().expect("a valid body");
+            let mut parsed = parser.finish().expect("a valid body");
             std::hint::black_box(parsed.summary());
         });
         let charged = most_charged + parse_memory("stream")(&BodyShape::of(&body));

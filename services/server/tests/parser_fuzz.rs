@@ -161,7 +161,7 @@ fn streamed(body: &[u8], sizes: &[usize]) -> Outcome {
     }
     fed.and_then(|()| parser.feed(rest))
         .and_then(|()| parser.finish())
-        .map(|parsed: StreamBody| {
+        .map(|mut parsed: StreamBody| {
             let summary = parsed.summary();
             (parsed.name, summary.count, summary.maxval)
         })

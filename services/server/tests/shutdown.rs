@@ -1,6 +1,7 @@
-//! The real binary: prints its address; on SIGTERM it finishes every upload in flight, closes
-//! idle keep-alive connections at once, exits 0, and its last log line says whether it drained
-//! or cut something off.
+//! The real binary: prints its address; on SIGTERM it finishes every upload in flight that is
+//! still receiving, cuts off (503) an upload that stalls, closes idle keep-alive connections at
+//! once, exits 0, and its log says which request was which and whether it drained or cut
+//! something off.
 
 mod common;
 
@@ -82,7 +83,8 @@ async fn exit_and_log(mut child: Child) -> (bool, String) {
 /// exit and log.
 async fn upload_through_sigterm(endpoint: &str, body: &[u8]) -> (bool, bool, String) {
     let expected = expected_summary(body);
-    let (child, address) = start_binary();
+    // A grace far above the moment between the two halves, however busy the machine.
+    let (child, address) = start_binary_with(&[("SHUTDOWN_IDLE_GRACE", "20")]);
 
     let mut upload = TcpStream::connect(&address).await.unwrap();
     write_head(
@@ -179,8 +181,8 @@ async fn sigterm_closes_idle_keep_alive_connections_at_once() {
     );
 }
 
-/// SIGTERM with an upload that never finishes: after SHUTDOWN_TIMEOUT it is cut off, and the
-/// log says so instead of "drained".
+/// SIGTERM with an upload that keeps trickling in (so SHUTDOWN_IDLE_GRACE never cuts it):
+/// after SHUTDOWN_TIMEOUT it is cut off, and the log says so instead of "drained".
 #[tokio::test]
 async fn a_cut_off_at_shutdown_is_logged_as_one() {
     let (child, address) = start_binary_with(&[("SHUTDOWN_TIMEOUT", "1")]);
@@ -201,12 +203,122 @@ async fn a_cut_off_at_shutdown_is_logged_as_one() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(client);
+    // A space every 100 ms: progress, never the end of the body.
+    let trickle = tokio::spawn(async move {
+        while upload.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     send_signal(&child, Signal::SIGTERM);
     let (exited_zero, log) = exit_and_log(child).await;
+    trickle.abort();
     assert!(exited_zero, "{log}");
     assert!(!log.contains("drained"), "{log}");
     assert!(log.contains("1 request(s)"), "{log}");
-    drop(upload);
+    assert!(log.contains("0 stalled upload(s)"), "{log}");
+}
+
+/// Sends the head of a 25 MB upload to `endpoint` and its first kilobyte, then nothing; waits
+/// until the server handles it.
+async fn stalled_upload(address: &str, endpoint: &str) -> TcpStream {
+    let mut upload = TcpStream::connect(address).await.unwrap();
+    let body = large_body();
+    write_head(
+        &mut upload,
+        "POST",
+        endpoint,
+        &[
+            "content-type: application/json".into(),
+            format!("content-length: {}", body.len()),
+        ],
+    )
+    .await;
+    upload.write_all(&body[..1024]).await.unwrap();
+    let client = reqwest::Client::new();
+    let label = endpoint.trim_start_matches('/');
+    while active_requests(&client, address, label).await < 1.0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    upload
+}
+
+/// One client that sent a kilobyte of a 25 MB upload and stalled cannot hold a restart: on
+/// SIGTERM, once the upload has gone SHUTDOWN_IDLE_GRACE without a byte, it gets 503
+/// `shutting_down` (and its connection is closed), and the server exits long before
+/// SHUTDOWN_TIMEOUT or BODY_IDLE_TIMEOUT (both 30 s), saying what it cut off. Every endpoint
+/// reads its body under the same rule.
+#[tokio::test]
+async fn sigterm_cuts_off_an_upload_that_stalled_instead_of_waiting_for_it() {
+    for endpoint in STRATEGIES {
+        let (child, address) = start_binary_with(&[
+            ("SHUTDOWN_TIMEOUT", "30"),
+            ("BODY_IDLE_TIMEOUT", "30"),
+            ("SHUTDOWN_IDLE_GRACE", "1"),
+        ]);
+        let mut upload = stalled_upload(&address, endpoint).await;
+        let started = std::time::Instant::now();
+        send_signal(&child, Signal::SIGTERM);
+        let response = read_response(&mut upload).await;
+        assert_eq!(response.status, 503, "{endpoint}");
+        let error: lab_core::schema::ErrorBody = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(error.error, "shutting_down", "{endpoint}: {error:?}");
+        assert!(error.message.contains("SHUTDOWN_IDLE_GRACE"), "{error:?}");
+        let (exited_zero, log) = exit_and_log(child).await;
+        let took = started.elapsed();
+        assert!(exited_zero, "{endpoint}: {log}");
+        assert!(
+            took < Duration::from_secs(15),
+            "{endpoint}: the stop took {took:?}, as if it waited for a 30 s timeout\n{log}"
+        );
+        assert!(
+            log.contains("an upload that made no progress is cut off"),
+            "{log}"
+        );
+        assert!(
+            log.contains("1 stalled upload(s) cut off"),
+            "{endpoint}: {log}"
+        );
+        assert!(log.contains("drained"), "{endpoint}: {log}");
+    }
+}
+
+/// A stop with one upload stalled and one still arriving: the stalled one is cut off with 503,
+/// the other gets its full 200, and the last log line counts one of each.
+#[tokio::test]
+async fn a_stop_finishes_the_upload_that_progresses_and_cuts_the_one_that_stalled() {
+    let body = large_body();
+    let expected = expected_summary(body);
+    let (child, address) = start_binary_with(&[("SHUTDOWN_IDLE_GRACE", "1")]);
+    let mut stalled = stalled_upload(&address, "/pong").await;
+    let mut arriving = TcpStream::connect(&address).await.unwrap();
+    write_head(
+        &mut arriving,
+        "POST",
+        "/stream",
+        &[
+            "content-type: application/json".into(),
+            format!("content-length: {}", body.len()),
+        ],
+    )
+    .await;
+    send_signal(&child, Signal::SIGTERM);
+    // 64 KiB every 10 ms: well inside the grace, however busy the machine.
+    for piece in body.chunks(64 * 1024) {
+        arriving.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let answer = read_response(&mut arriving).await;
+    assert_eq!(answer.status, 200);
+    let answer: LabResponse = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!((answer.count as u64, answer.maxval), expected);
+    assert_eq!(read_response(&mut stalled).await.status, 503);
+    let (exited_zero, log) = exit_and_log(child).await;
+    assert!(exited_zero, "{log}");
+    assert!(log.contains("drained"), "{log}");
+    assert!(
+        log.contains("1 stalled upload(s) cut off"),
+        "the last line counts the stalled upload\n{log}"
+    );
 }
 
 /// SIGINT (Ctrl-C) on an idle server: a clean exit 0.

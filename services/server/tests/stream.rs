@@ -92,3 +92,29 @@ async fn an_early_syntax_error_does_not_hide_a_body_too_large() {
     let error: ErrorBody = serde_json::from_slice(&response.body).unwrap();
     assert_eq!(error.error, "body_too_large");
 }
+
+/// `{"name":"x","data":{"a":1,"a":1,…}}`: every pair has the same key, so every record lands in
+/// one of the key table's buckets. The count still stops every few thousand records for the
+/// loop: the longest slice stays a small share of the time the work took on the loop (before,
+/// the one bucket was counted in one go, and the longest slice was most of it).
+#[tokio::test]
+async fn one_key_repeated_a_million_times_is_still_counted_in_slices() {
+    let pairs = 2_000_000;
+    let mut body = String::from(r#"{"name":"x","data":{"#);
+    body.push_str(&"\"a\":1,".repeat(pairs - 1));
+    body.push_str(r#""a":2}}"#);
+    let app = spawn_app(&["--keep-alive", "0"]).await;
+    let response = app.post_json("/stream", body.into_bytes()).await;
+    assert_eq!(response.status(), 200);
+    let answer: LabResponse = response.json().await.unwrap();
+    assert_eq!((answer.count, answer.maxval), (1, 2));
+    let phase = |name: &str| answer.profiling[name];
+    let on_the_loop = phase("parse") + phase("compute") + phase("drop");
+    let longest = phase("longest_slice");
+    println!("{:?}", answer.profiling);
+    assert!(
+        longest * 10.0 < phase("compute"),
+        "the longest slice ({longest} ms) is not a small share of the count ({} ms); all on the loop: {on_the_loop} ms",
+        phase("compute")
+    );
+}

@@ -6,6 +6,10 @@
 //! 1.25M pairs, and it is counted with an open-addressing table of its own that fits in the
 //! L2 cache. So the probes of a hash table are cache hits, where one table for the whole body
 //! (`/ping`'s and `/lean`'s maps, tens of megabytes) misses the cache on nearly every insert.
+//!
+//! The count ([`Count`]) goes a bounded number of records at a time, also inside a bucket:
+//! a client chooses the keys, and one key repeated ten million times puts all its records in
+//! one bucket.
 
 use std::hash::BuildHasher;
 
@@ -47,25 +51,29 @@ impl Default for KeyTable {
 /// A slot of the table a bucket is counted with: one distinct key, found by its hash, with
 /// where its latest record starts and that record's value.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Slot {
+struct Slot {
     hash: u32,
     /// Where the latest record of the key starts, plus one: 0 is an empty slot.
     at_plus_one: usize,
     value: i64,
 }
 
-/// The counting table's scratch space, reused from bucket to bucket: made by
-/// [`KeyTable::count_table`] at the size the fullest bucket needs, so it is allocated once
-/// (never grown, which would briefly hold the old block and the new one) and is what the
-/// memory budget charged.
-#[derive(Debug)]
-pub struct CountTable {
-    slots: Vec<Slot>,
-}
+/// Records a bucket's counting table starts with room for. A study body's bucket (about 4,900
+/// records for 25 MB) fits without growing; a bucket of one key repeated ten million times
+/// (all equal keys share a bucket) starts, and stays, this small.
+const FIRST_TABLE_RECORDS: usize = 16 * 1024;
 
-/// Slots of the table for a bucket of `records` records: at most two thirds full.
+/// Slots of a table for `records` distinct keys: at most two thirds full, a power of two.
 fn table_slots(records: usize) -> usize {
     (records + records / 2).max(1).next_power_of_two()
+}
+
+/// Peak bytes of the counting table for a bucket of `records` records: the table grows by
+/// doubling as distinct keys fill it, so at most [`table_slots`] of them, and while it doubles
+/// the old half-size table is alive beside the new one.
+fn counting_table_bytes(records: usize) -> usize {
+    let slots = table_slots(records);
+    (slots + slots / 2) * std::mem::size_of::<Slot>()
 }
 
 impl KeyTable {
@@ -109,12 +117,12 @@ impl KeyTable {
 
     /// Bytes the table may hold at its peak: the buckets' capacity, and beyond it the larger
     /// of the largest bucket's capacity (while a bucket doubles, its old block and its new one
-    /// are both alive) and the counting table of the fullest bucket (while it is counted), and
-    /// malloc's overhead on each of those blocks.
+    /// are both alive) and the counting table of the fullest bucket (while it is counted, see
+    /// [`Count`]), and malloc's overhead on each of those blocks.
     pub fn held_bytes(&self) -> usize {
         let largest = self.buckets.iter().map(Vec::capacity).max().unwrap_or(0);
         let fullest = self.records.iter().copied().max().unwrap_or(0);
-        let counting = table_slots(fullest) * std::mem::size_of::<Slot>();
+        let counting = counting_table_bytes(fullest);
         self.buckets.iter().map(Vec::capacity).sum::<usize>()
             + largest.max(counting)
             + self.buckets.capacity() * std::mem::size_of::<Vec<u8>>()
@@ -122,40 +130,136 @@ impl KeyTable {
             + (self.buckets.len() + 4) * BLOCK_OVERHEAD_BYTES
     }
 
-    /// The scratch table [`Self::tally_bucket`] counts every bucket with.
-    pub fn count_table(&self) -> CountTable {
-        let fullest = self.records.iter().copied().max().unwrap_or(0);
-        CountTable {
-            slots: Vec::with_capacity(table_slots(fullest)),
+    /// The count of these pairs, to be done a step at a time ([`Count::step`]).
+    pub fn into_count(self) -> Count {
+        Count::new(self)
+    }
+
+    /// Counts every bucket at once, leaving the table empty (tests, the bench).
+    pub fn summary(&mut self) -> Summary {
+        let mut count = std::mem::take(self).into_count();
+        count.step(usize::MAX);
+        count.summary()
+    }
+}
+
+/// The count of a [`KeyTable`], done a bounded number of records at a time, so that the event
+/// loop can run between two steps whatever the keys: bucket by bucket and, inside a bucket,
+/// [`Count::step`]'s `records` at a time (one key repeated ten million times puts every record
+/// in one bucket). Each bucket is freed as soon as it is counted, so the table's memory goes
+/// down as the count goes on, and freeing it all at the end is no long stretch either.
+#[derive(Debug)]
+pub struct Count {
+    buckets: Vec<Vec<u8>>,
+    records: Vec<usize>,
+    /// The bucket being counted, and where its next record starts.
+    bucket: usize,
+    at: usize,
+    /// The open-addressing table (linear probing) of the bucket being counted, and how many of
+    /// its slots are taken.
+    slots: Vec<Slot>,
+    taken: usize,
+    tally: Tally,
+    freeing: std::time::Duration,
+}
+
+impl Count {
+    fn new(table: KeyTable) -> Self {
+        let mut count = Self {
+            buckets: table.buckets,
+            records: table.records,
+            bucket: 0,
+            at: 0,
+            slots: Vec::new(),
+            taken: 0,
+            tally: Tally::default(),
+            freeing: std::time::Duration::ZERO,
+        };
+        count.start_bucket();
+        count
+    }
+
+    /// Whether every bucket has been counted.
+    pub fn is_done(&self) -> bool {
+        self.bucket == BUCKETS
+    }
+
+    /// Counts up to `records` more records (a bucket's end also counts its table's slots);
+    /// returns whether the count is done.
+    pub fn step(&mut self, records: usize) -> bool {
+        let mut work = 0;
+        while !self.is_done() && work < records {
+            let bucket = std::mem::take(&mut self.buckets[self.bucket]);
+            let end = self.count_records(&bucket, records - work);
+            work += end.1;
+            self.at = end.0;
+            if self.at < bucket.len() {
+                self.buckets[self.bucket] = bucket;
+                continue;
+            }
+            work += self.slots.len() / 8;
+            for slot in self.slots.iter().filter(|slot| slot.at_plus_one != 0) {
+                self.tally.add_key(slot.value);
+            }
+            let freeing = std::time::Instant::now();
+            drop(bucket);
+            self.freeing += freeing.elapsed();
+            self.bucket += 1;
+            self.start_bucket();
+        }
+        self.is_done()
+    }
+
+    /// Distinct keys and the largest last value, once [`Self::is_done`].
+    pub fn summary(&self) -> Summary {
+        self.tally.summary()
+    }
+
+    /// Time spent freeing counted buckets (the `drop` phase of the count).
+    pub fn freeing(&self) -> std::time::Duration {
+        self.freeing
+    }
+
+    /// Empties the table for the next bucket, sized for its records up to
+    /// [`FIRST_TABLE_RECORDS`].
+    fn start_bucket(&mut self) {
+        self.at = 0;
+        self.taken = 0;
+        self.slots.clear();
+        if let Some(&records) = self.records.get(self.bucket) {
+            self.slots.resize(
+                table_slots(records.min(FIRST_TABLE_RECORDS)),
+                Slot::default(),
+            );
         }
     }
 
-    /// Counts bucket `bucket` into `tally` in one pass over its records, with an
-    /// open-addressing table (linear probing) in `table`: a record whose key is in the table
-    /// already is a later occurrence, whose value wins; keys are compared only when their
-    /// 32-bit hashes are equal.
-    pub fn tally_bucket(&self, bucket: usize, table: &mut CountTable, tally: &mut Tally) {
-        let records = &self.buckets[bucket];
-        let slots = &mut table.slots;
-        slots.clear();
-        slots.resize(table_slots(self.records[bucket]), Slot::default());
-        let mask = slots.len() - 1;
-        let mut at = 0;
-        while at < records.len() {
-            let hash = u32::from_le_bytes(records[at..at + 4].try_into().expect("4 bytes"));
-            let (key, value, next) = record(records, at);
+    /// Counts the records of `bucket` from `self.at`, at most `limit` of them: a record whose
+    /// key is in the table already is a later occurrence, whose value wins; keys are compared
+    /// only when their 32-bit hashes are equal. Returns where it stopped and how many it took.
+    fn count_records(&mut self, bucket: &[u8], limit: usize) -> (usize, usize) {
+        let mut at = self.at;
+        let mut taken = 0;
+        while at < bucket.len() && taken < limit {
+            if (self.taken + 1) * 3 > self.slots.len() * 2 {
+                self.grow();
+            }
+            let hash = u32::from_le_bytes(bucket[at..at + 4].try_into().expect("4 bytes"));
+            let (key, value, next) = record(bucket, at);
+            let mask = self.slots.len() - 1;
             let mut index = hash as usize & mask;
             loop {
-                let slot = &mut slots[index];
+                let slot = &mut self.slots[index];
                 if slot.at_plus_one == 0 {
                     *slot = Slot {
                         hash,
                         at_plus_one: at + 1,
                         value,
                     };
+                    self.taken += 1;
                     break;
                 }
-                if slot.hash == hash && record(records, slot.at_plus_one - 1).0 == key {
+                if slot.hash == hash && record(bucket, slot.at_plus_one - 1).0 == key {
                     slot.at_plus_one = at + 1;
                     slot.value = value;
                     break;
@@ -163,20 +267,24 @@ impl KeyTable {
                 index = (index + 1) & mask;
             }
             at = next;
+            taken += 1;
         }
-        for slot in slots.iter().filter(|slot| slot.at_plus_one != 0) {
-            tally.add_key(slot.value);
-        }
+        (at, taken)
     }
 
-    /// Counts every bucket at once (tests, the bench's checks).
-    pub fn summary(&self) -> Summary {
-        let mut tally = Tally::default();
-        let mut table = self.count_table();
-        for bucket in 0..BUCKETS {
-            self.tally_bucket(bucket, &mut table, &mut tally);
+    /// Doubles the table: every taken slot moves to its place in one twice as large. Its keys
+    /// are distinct, so none is compared.
+    fn grow(&mut self) {
+        let doubled = vec![Slot::default(); self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|slot| slot.at_plus_one != 0) {
+            let mut index = slot.hash as usize & mask;
+            while self.slots[index].at_plus_one != 0 {
+                index = (index + 1) & mask;
+            }
+            self.slots[index] = slot;
         }
-        tally.summary()
     }
 }
 
@@ -300,7 +408,52 @@ mod tests {
             table.push(index << 8, b"", 0);
         }
         let records: usize = table.buckets.iter().map(Vec::capacity).sum();
-        assert!(table.held_bytes() >= records + table_slots(1000) * std::mem::size_of::<Slot>());
+        assert!(table.held_bytes() >= records + counting_table_bytes(1000));
+    }
+
+    /// All records of one key sit in one bucket: a step still counts no more than it was
+    /// given, so the loop gets its turn inside the bucket too.
+    #[test]
+    fn a_step_stops_inside_a_bucket_of_one_repeated_key() {
+        let mut table = KeyTable::default();
+        let hash = table.hash(b"a");
+        for value in 0..10_000 {
+            table.push(hash, b"a", value);
+        }
+        let mut count = table.into_count();
+        let mut steps = 0;
+        while !count.step(1_000) {
+            steps += 1;
+        }
+        assert!(steps >= 9, "{steps} steps for 10,000 records of 1,000 each");
+        assert_eq!(
+            count.summary(),
+            Summary {
+                count: 1,
+                maxval: 9_999
+            }
+        );
+    }
+
+    /// A bucket with more distinct keys than its first table holds grows the table, and every
+    /// key is counted once.
+    #[test]
+    fn the_counting_table_grows_past_its_first_size() {
+        let mut table = KeyTable::default();
+        let keys = FIRST_TABLE_RECORDS * 3;
+        for index in 0..keys as u64 {
+            let key = index.to_le_bytes();
+            // One bucket (the top 8 bits), distinct 32-bit hashes.
+            table.push(5 << 56 | index, &key, index as i64);
+            table.push(5 << 56 | index, &key, -1);
+        }
+        assert_eq!(
+            table.summary(),
+            Summary {
+                count: keys,
+                maxval: -1
+            }
+        );
     }
 
     #[test]

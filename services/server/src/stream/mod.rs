@@ -32,8 +32,9 @@ pub struct StreamBody {
 }
 
 impl StreamBody {
-    /// Distinct keys and the largest last value, every bucket at once.
-    pub fn summary(&self) -> Summary {
+    /// Distinct keys and the largest last value, every bucket at once (the pairs are gone
+    /// afterwards).
+    pub fn summary(&mut self) -> Summary {
         self.keys.summary()
     }
 }
@@ -90,7 +91,7 @@ mod tests {
     /// `/stream`'s answer for `body` fed in `chunk`-byte pieces, as (status, summary).
     fn streamed(body: &[u8], chunk: usize) -> Result<(String, Summary), u16> {
         parse_chunked(body, chunk)
-            .map(|parsed| {
+            .map(|mut parsed| {
                 let summary = parsed.summary();
                 (parsed.name, summary)
             })
