@@ -26,6 +26,13 @@ pub struct ServerConfig {
     #[arg(long, env = "WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
 
+    /// Connections each worker holds open at once; past it the worker accepts no new one until
+    /// one closes (the rest wait in the listen queue). Each connection holds about 1.6 MB at
+    /// most whatever its client does (see `connection.rs`), so this bounds what clients that
+    /// never read their answers can make the server hold: WORKERS x MAX_CONNECTIONS x 1.6 MB.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=25_600))]
+    pub max_connections: u32,
+
     /// Largest request body accepted, in MiB. Larger bodies get 413: refused from
     /// Content-Length before reading, or stopped as soon as a chunked body passes it.
     #[arg(long, env = "MAX_BODY_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]

@@ -16,10 +16,7 @@
 use std::{
     pin::Pin,
     rc::Rc,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -35,7 +32,9 @@ use actix_web::{
 
 use crate::{
     body::declared_length,
+    connection::ConnectionControl,
     error::LabError,
+    memory::{RETURN_MEMORY_AFTER_BYTES, give_back_freed_memory},
     observe::endpoint_label,
     state::AppState,
     strategies::parse_memory,
@@ -63,39 +62,6 @@ impl MessageBody for AnswerKeepingUnread {
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         Pin::new(&mut self.body).poll_next(cx)
     }
-}
-
-/// A request that held at least this much (a large body and its map) hands the freed memory
-/// back to the OS when it is done.
-pub const RETURN_MEMORY_AFTER_BYTES: usize = 16 * 1024 * 1024;
-
-/// Asks glibc's malloc to give free memory back to the OS (`malloc_trim`), on the worker's
-/// blocking pool, never on the event loop, and one trim at a time in the whole server.
-///
-/// A 25 MB owned parse allocates 1.25 million small key strings, freed from whichever thread
-/// parsed them; glibc keeps such memory in its per-thread arenas for reuse, and measured idle
-/// RSS after a burst stayed at 160-370 MB (mimalloc, tried instead, kept more). `malloc_trim`
-/// returns the free pages of every arena. It takes 2-15 ms after a /pong and ~250 ms after an
-/// /offload (whose map was freed in a pool thread's arena): on the loop, that would be a
-/// blocked loop of its own.
-fn return_freed_memory() {
-    static TRIMMING: AtomicBool = AtomicBool::new(false);
-    if TRIMMING.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    // Fire and forget: nobody waits for the trim.
-    drop(actix_web::rt::task::spawn_blocking(|| {
-        let started = std::time::Instant::now();
-        // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers from us.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        TRIMMING.store(false, Ordering::Release);
-        tracing::debug!(
-            took_ms = started.elapsed().as_secs_f64() * 1e3,
-            "malloc_trim"
-        );
-    }));
 }
 
 /// Route middleware for the five strategy endpoints (see the module docs).
@@ -147,6 +113,7 @@ pub async fn json_upload_gate(
             cut_offs: state.metrics.uploads_cut_off.clone(),
             unread: Rc::clone(&unread),
             stop: Some(state.stop_rule.clone()),
+            connection: request.conn_data::<ConnectionControl>().cloned(),
         },
     );
     request.set_payload(Payload::from(
@@ -156,7 +123,7 @@ pub async fn json_upload_gate(
     let charged = charge.bytes();
     drop(charge);
     if charged >= RETURN_MEMORY_AFTER_BYTES {
-        return_freed_memory();
+        give_back_freed_memory();
     }
     Ok(match unread.take() {
         // Kept with the answer until it is written: see [`UnreadBody`].

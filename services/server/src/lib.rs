@@ -7,6 +7,8 @@
 //!   factory, and the server settings (workers, keep-alive, client request timeout,
 //!   blocking pool, shutdown).
 //! - [`routes`]: every route, registered in one `configure`.
+//! - [`connection`]: the TCP stream under each connection, read in bursts and not read while
+//!   its answers wait for the client (what bounds a pipelining client that never reads).
 //! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`,
 //!   `/stream`) and the phase profile they share.
 //! - [`stream`]: `/stream`'s push parser, fed a chunk at a time, and the key table it keeps.
@@ -22,6 +24,8 @@
 //! - [`expect`]: `Expect: 100-continue` answered with 413 when the body would be too large.
 //! - [`budget`]: the cap on memory held by request bodies and their parsed maps, all workers
 //!   together.
+//! - [`memory`]: giving freed memory back to the OS after large requests and after clients
+//!   that stopped reading.
 //! - [`observe`]: the middleware that times every request, labels it, and sets headers.
 //! - [`priority`]: the offload threads' lower scheduling priority, so the loop wins the CPU.
 //! - [`worker`]: each worker's index, its connection counter, its event-loop lag probe.
@@ -34,11 +38,13 @@
 pub mod body;
 pub mod budget;
 pub mod config;
+pub mod connection;
 pub mod distinct;
 pub mod error;
 pub mod expect;
 pub mod gate;
 pub mod loop_yield;
+pub mod memory;
 pub mod metrics;
 pub mod observe;
 pub mod ops;

@@ -10,18 +10,20 @@ use std::{
     time::Duration,
 };
 
-use actix_http::HttpService;
+use actix_http::{HttpService, Protocol, error::DispatchError};
 use actix_server::{GracefulShutdownSignal, Server};
-use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
 use actix_web::{
     App,
-    dev::{AppConfig, ServerHandle},
+    dev::{AppConfig, Extensions, ServerHandle},
     middleware::from_fn,
+    rt::net::TcpStream,
     web,
 };
 
 use crate::{
     config::ServerConfig,
+    connection::Connection,
     expect::refuse_oversized_expect,
     metrics::Metrics,
     observe::observe_request,
@@ -97,6 +99,7 @@ impl Application {
         let builder = Server::build()
             .workers(usize::from(config.workers))
             .worker_max_blocking_threads(usize::from(config.blocking_threads))
+            .max_concurrent_connections(config.max_connections as usize)
             .shutdown_timeout(config.shutdown_timeout);
         // Resolves when a stop begins (signal or handle): each connection then finishes the
         // request it is on and closes; idle keep-alive connections (a Prometheus scraper's)
@@ -131,7 +134,8 @@ impl Application {
                     .configure(routes::configure);
                 let shutdown_started = shutdown_started.clone();
                 let expect_metrics = metrics.clone();
-                HttpService::build()
+                let count_connection = worker::connection_counter(metrics.clone());
+                let http = HttpService::build()
                     .keep_alive(keep_alive)
                     .client_request_timeout(client_request_timeout)
                     // Bounds the linger after an early answer and the graceful close (flush,
@@ -143,14 +147,23 @@ impl Application {
                         let signal = shutdown_started.clone();
                         async move { signal.notified().await }
                     })
-                    .on_connect_ext(worker::connection_counter(metrics.clone()))
+                    .on_connect_ext(move |connection: &Connection, data: &mut Extensions| {
+                        count_connection(connection, data);
+                        data.insert(connection.control());
+                    })
                     .expect(refuse_oversized_expect(max_body_bytes, expect_metrics))
                     .finish(map_config(
                         app.into_factory().map_err(|error| error.error_response()),
                         // Host and address as the app sees them; the lab never builds URLs.
                         move |()| AppConfig::default(),
-                    ))
-                    .tcp()
+                    ));
+                // What `HttpService::tcp` does, with every stream wrapped in a [`Connection`],
+                // which bounds what a client that pipelines and never reads can make it hold.
+                fn_service(|stream: TcpStream| async move {
+                    let peer = stream.peer_addr().ok();
+                    Ok::<_, DispatchError>((Connection::new(stream), Protocol::Http1, peer))
+                })
+                .and_then(http)
             })?
             .run();
         Ok(Self {

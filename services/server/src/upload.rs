@@ -31,7 +31,7 @@ use actix_web::{
 use futures_util::{FutureExt, Stream, StreamExt};
 use prometheus::IntCounterVec;
 
-use crate::budget::Charge;
+use crate::{budget::Charge, connection::ConnectionControl};
 
 /// The limits an upload is read under (MAX_BODY_MB, BODY_IDLE_TIMEOUT, BODY_MIN_RATE_KB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +195,9 @@ pub struct UploadGuard {
     pub unread: UnreadBody,
     /// What to do once the server begins to stop; `None` = nothing special.
     pub stop: Option<StopRule>,
+    /// The request's connection, which a cut-off at a stop ends the reading of, so that it
+    /// closes right after the answer instead of lingering for a body that is not coming.
+    pub connection: Option<ConnectionControl>,
 }
 
 /// A body stream read under an [`UploadGuard`], charging its budget as bytes arrive.
@@ -286,6 +289,9 @@ impl GuardedBody {
         self.deadline = None;
         if let (CutOff::Stopping { .. }, Some(stop)) = (cut_off, &self.guard.stop) {
             stop.cut_off.fetch_add(1, Ordering::Relaxed);
+            if let Some(connection) = &self.guard.connection {
+                connection.end_reading();
+            }
             tracing::warn!(
                 received_bytes = self.received.bytes,
                 idle_ms = self.last_byte.elapsed().as_millis() as u64,

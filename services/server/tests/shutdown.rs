@@ -5,15 +5,11 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Child, time::Duration};
 
 use common::{
     Exposition, STRATEGIES, closed_by_server, expected_summary, large_body, read_response,
-    write_head,
+    start_binary, start_binary_with, write_head,
 };
 use lab_core::schema::LabResponse;
 use nix::{
@@ -21,33 +17,6 @@ use nix::{
     unistd::Pid,
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
-
-/// Starts `lab-server` on 127.0.0.1:0 and returns it with its address from the stdout line.
-fn start_binary() -> (Child, String) {
-    start_binary_with(&[])
-}
-
-/// [`start_binary`] with extra environment variables; its log (stderr) is kept for
-/// [`exit_and_log`].
-fn start_binary_with(env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lab-server"))
-        .env("BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("a stdout line");
-    let address = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, address)
-}
 
 fn send_signal(child: &Child, signal: Signal) {
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in i32"));

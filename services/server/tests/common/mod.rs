@@ -338,3 +338,41 @@ pub async fn closed_by_server(stream: &mut TcpStream) -> bool {
         Err(_) => true,
     }
 }
+
+/// Starts `lab-server` on 127.0.0.1:0 and returns it with its address from the stdout line.
+pub fn start_binary() -> (std::process::Child, String) {
+    start_binary_with(&[])
+}
+
+/// [`start_binary`] with extra environment variables; its log (stderr) is kept for
+/// [`exit_and_log`].
+pub fn start_binary_with(env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lab-server"))
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("a stdout line");
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, address)
+}
+
+/// The resident memory of process `pid`, in bytes (`VmRSS` of `/proc/PID/status`).
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("a live process");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line");
+    kib * 1024
+}
