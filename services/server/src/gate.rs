@@ -32,6 +32,7 @@ use actix_web::{
 
 use crate::{
     body::declared_length,
+    budget::Charge,
     connection::ConnectionControl,
     error::LabError,
     memory::{RETURN_MEMORY_AFTER_BYTES, give_back_freed_memory},
@@ -41,15 +42,25 @@ use crate::{
     upload::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
 };
 
-/// An answer body that keeps the unread rest of a cut-off request body alive until the
-/// answer has been written (actix drops the answer body only then).
-struct AnswerKeepingUnread {
+/// An answer body that keeps, until the answer has been written (actix drops the answer body
+/// only then), the unread rest of a cut-off request body, or the request's budget charge while
+/// a streamed answer still holds what it echoes (see [`crate::answer`]).
+struct AnswerHolding {
     body: BoxBody,
     #[allow(dead_code)] // held, never read
-    rest: Payload,
+    rest: Option<Payload>,
+    charge: Option<Arc<Charge>>,
 }
 
-impl MessageBody for AnswerKeepingUnread {
+impl Drop for AnswerHolding {
+    fn drop(&mut self) {
+        if let Some(charge) = self.charge.take() {
+            give_back_charge(charge);
+        }
+    }
+}
+
+impl MessageBody for AnswerHolding {
     type Error = Box<dyn std::error::Error>;
 
     fn size(&self) -> BodySize {
@@ -120,16 +131,29 @@ pub async fn json_upload_gate(
         Box::pin(body) as actix_http::BoxedPayloadStream
     ));
     let response = next.call(request).await?.map_into_boxed_body();
+    let streamed = matches!(response.response().body().size(), BodySize::Stream);
+    let rest = unread.take();
+    if !streamed && rest.is_none() {
+        give_back_charge(charge);
+        return Ok(response);
+    }
+    // Kept with the answer until it is written: see [`UnreadBody`] and [`AnswerHolding`].
+    let charge = if streamed {
+        Some(charge)
+    } else {
+        give_back_charge(charge);
+        None
+    };
+    Ok(response.map_body(|_, body| BoxBody::new(AnswerHolding { body, rest, charge })))
+}
+
+/// Ends a request's charge, and hands the freed memory to the OS when it was large.
+fn give_back_charge(charge: Arc<Charge>) {
     let charged = charge.bytes();
     drop(charge);
     if charged >= RETURN_MEMORY_AFTER_BYTES {
         give_back_freed_memory();
     }
-    Ok(match unread.take() {
-        // Kept with the answer until it is written: see [`UnreadBody`].
-        Some(rest) => response.map_body(|_, body| BoxBody::new(AnswerKeepingUnread { body, rest })),
-        None => response,
-    })
 }
 
 /// Accepts `application/json` and `+json` types (the same rule as actix's `JsonConfig`), and

@@ -12,6 +12,7 @@
 //! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`,
 //!   `/stream`) and the phase profile they share.
 //! - [`stream`]: `/stream`'s push parser, fed a chunk at a time, and the key table it keeps.
+//! - [`answer`]: the 200 answer, a stream of slices when the echoed name is long.
 //! - [`parse`]: the pure work: the two whole-body parsers and the count/max summary.
 //! - [`distinct`]: the count of distinct keys from hash-sorted pairs, shared by `/lean` and
 //!   `/stream`.
@@ -35,6 +36,7 @@
 //! - [`state`]: what all workers share.
 //! - [`telemetry`]: logging setup.
 
+pub mod answer;
 pub mod body;
 pub mod budget;
 pub mod config;

@@ -69,18 +69,21 @@ impl LoopTurn {
         self.state.came.load(Ordering::Acquire)
     }
 
+    /// Ready once the loop has had its turn; until then the task polling it is woken at that
+    /// turn (for code that polls rather than awaits, such as a response body stream).
+    pub fn poll_come(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.state.task.register(cx.waker());
+        if self.has_come() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// Returns once the loop has had its turn, however often the calling task is polled
     /// before that.
     pub async fn wait(&self) {
-        poll_fn(|cx| {
-            self.state.task.register(cx.waker());
-            if self.has_come() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+        poll_fn(|cx| self.poll_come(cx)).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! The four strategy endpoints over real HTTP: the study's response, headers, profiles.
+//! The five strategy endpoints over real HTTP: the study's response, headers, profiles.
 
 mod common;
 
@@ -169,4 +169,29 @@ async fn healthz_reports_settings_endpoints_and_this_start() {
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let other = spawn_app(&["--workers", "2", "--keep-alive", "0"]).await;
     assert_ne!(health(&other).await.1, first);
+}
+
+/// A name of 1 MB, with quotes, backslashes, control and multi-byte characters, is echoed
+/// whole by every endpoint: as a stream of pieces (`transfer-encoding: chunked`), the same JSON
+/// a short name gets in one buffer.
+#[tokio::test]
+async fn a_long_name_is_echoed_whole_in_pieces() {
+    let app = spawn_app(&[]).await;
+    let name: String = "q\"b\\t\té日😀".chars().cycle().take(1 << 20).collect();
+    let body = serde_json::json!({ "name": name, "data": { "k": 5, "j": 9 } }).to_string();
+    for endpoint in STRATEGIES {
+        let response = app.post_json(endpoint, body.clone()).await;
+        assert_eq!(response.status(), 200, "{endpoint}");
+        assert_eq!(
+            response
+                .headers()
+                .get("transfer-encoding")
+                .and_then(|value| value.to_str().ok()),
+            Some("chunked"),
+            "{endpoint}"
+        );
+        let answer: LabResponse = response.json().await.unwrap();
+        assert_eq!(answer.name, name, "{endpoint}");
+        assert_eq!((answer.count, answer.maxval), (2, 9), "{endpoint}");
+    }
 }
