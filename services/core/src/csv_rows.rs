@@ -29,6 +29,26 @@ pub const REQUESTS_COLUMNS: [&str; 13] = [
     "error",
 ];
 
+/// Columns of `summary.csv`, in order (the fields of [`SummaryRow`]).
+pub const SUMMARY_COLUMNS: [&str; 16] = [
+    "run_id",
+    "class",
+    "endpoint",
+    "connection",
+    "schedule",
+    "count",
+    "ok",
+    "errors",
+    "skipped",
+    "min_ms",
+    "median_ms",
+    "mean_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+];
+
 /// Milliseconds since the run started (or of latency), written with µs precision (`100.250`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Millis(pub f64);
