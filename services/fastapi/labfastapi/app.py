@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
@@ -70,7 +71,8 @@ def create_app(settings: Settings) -> ASGIApp:
     api.state.settings = settings
     errors.install(api)
     for path, handler in strategies.HANDLERS.items():
-        api.add_api_route(path, handler, methods=["POST"])
+        route_class = strategies.PingRoute if handler is strategies.ping else APIRoute
+        api.router.add_api_route(path, handler, methods=["POST"], route_class_override=route_class)
 
     @api.get("/healthz")
     async def healthz() -> Response:
