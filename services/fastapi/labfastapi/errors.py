@@ -7,7 +7,8 @@
 | `wrong_shape`            | 422    | valid JSON, wrong shape: missing field, string, bool or  |
 |                          |        | float value, integer outside i64                         |
 | `body_read_failed`       | 400    | the client stopped sending mid-body                      |
-| `body_read_timeout`      | 408    | no body byte for BODY_IDLE_TIMEOUT seconds               |
+| `body_read_timeout`      | 408    | no body byte for BODY_IDLE_TIMEOUT seconds, or the body  |
+|                          |        | arrives slower than BODY_MIN_RATE_KB                     |
 | `body_too_large`         | 413    | the body is larger than MAX_BODY_MB                      |
 | `unsupported_media_type` | 415    | Content-Type missing or not JSON, or a compressed body   |
 | `server_busy`            | 503    | the body and its parse do not fit BODY_BUDGET_MB's rest  |
@@ -84,14 +85,10 @@ class LabError(HTTPException):
         )
 
     @classmethod
-    def body_read_timeout(cls, idle_seconds: int) -> LabError:
-        """No body byte for BODY_IDLE_TIMEOUT: the connection closes after the answer."""
-        return cls(
-            408,
-            "body_read_timeout",
-            f"no request body byte arrived for {idle_seconds} s (BODY_IDLE_TIMEOUT)",
-            close=True,
-        )
+    def body_read_timeout(cls, why: str) -> LabError:
+        """The client stalled (BODY_IDLE_TIMEOUT) or trickled (BODY_MIN_RATE_KB): the
+        connection closes after the answer."""
+        return cls(408, "body_read_timeout", f"reading the request body timed out: {why}", close=True)
 
     @classmethod
     def unsupported_media_type(cls, message: str) -> LabError:
