@@ -22,5 +22,5 @@ Layout:
 | `metrics`        | every series, lab-server's names and buckets, multiprocess scrape  |
 | `worker`         | which worker this process is (a locked slot file), readiness, lag  |
 | `instance`       | the name of this start of the server, for `/healthz`               |
-| `connections`    | counting TCP connections (uvicorn's protocol, one line added)      |
+| `connections`    | uvicorn's protocol: counting connections, framing as lab-server  |
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import httpx
@@ -176,3 +177,67 @@ def test_the_server_is_still_healthy_after_every_error(client: httpx.Client) -> 
     """After all the bad input above, the server answers normally."""
     response = client.post("/ping", content=b'{"name":"ok","data":{"a":1}}', headers=JSON)
     assert response.status_code == 200
+
+
+#: Transfer-Encoding shapes lab-server's HTTP parser (actix) refuses before its app sees the
+#: request: anything but one `Transfer-Encoding: chunked` on HTTP/1.1 without Content-Length.
+REFUSED_FRAMINGS = {
+    "gzip, chunked": ("1.1", ["Transfer-Encoding: gzip, chunked"]),
+    "chunked, chunked": ("1.1", ["Transfer-Encoding: chunked, chunked"]),
+    "chunked, gzip": ("1.1", ["Transfer-Encoding: chunked, gzip"]),
+    "identity, chunked": ("1.1", ["Transfer-Encoding: identity, chunked"]),
+    "gzip": ("1.1", ["Transfer-Encoding: gzip"]),
+    "identity": ("1.1", ["Transfer-Encoding: identity"]),
+    "empty": ("1.1", ["Transfer-Encoding: "]),
+    "chunked with a parameter": ("1.1", ["Transfer-Encoding: chunked;x=1"]),
+    "two headers": ("1.1", ["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"]),
+    "two chunked headers": ("1.1", ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"]),
+    "with Content-Length": ("1.1", ["Transfer-Encoding: chunked", "Content-Length: 36"]),
+    "on HTTP/1.0": ("1.0", ["Transfer-Encoding: chunked"]),
+}
+ACCEPTED_FRAMINGS = {"chunked": ["Transfer-Encoding: chunked"], "Chunked": ["Transfer-Encoding:  Chunked "]}
+STUDY_BODY = b'{"name":"n","data":{"k":1}}'
+
+
+def framed_exchange(server: Server, path: str, version: str, headers: list[str]) -> tuple[bytes, bool]:
+    """Sends a JSON POST with `headers` and the body in one chunk; returns what the server sent
+    within 5 s and whether it closed the connection."""
+    head = f"POST {path} HTTP/{version}\r\nHost: test\r\nContent-Type: application/json\r\n"
+    head += "".join(f"{header}\r\n" for header in headers) + "\r\n"
+    chunked = f"{len(STUDY_BODY):x}\r\n".encode() + STUDY_BODY + b"\r\n0\r\n\r\n"
+    answer, closed = b"", False
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(head.encode() + chunked)
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+            closed = True
+        except ConnectionResetError:
+            closed = True
+        except TimeoutError:
+            pass
+    return answer, closed
+
+
+@pytest.mark.parametrize("path", ["/ping", "/pong", "/offload", "/healthz"])
+@pytest.mark.parametrize("framing", REFUSED_FRAMINGS)
+def test_a_transfer_coding_other_than_chunked_is_400_and_closed(server: Server, framing: str, path: str) -> None:
+    """As lab-server: any Transfer-Encoding but exactly `chunked` (one header, HTTP/1.1, no
+    Content-Length) is 400 at once, with `connection: close`, and the connection is closed;
+    here the answer is lab-server's JSON error too (`malformed_request`)."""
+    version, headers = REFUSED_FRAMINGS[framing]
+    answer, closed = framed_exchange(server, path, version, headers)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    assert status_line == "HTTP/1.1 400 Bad Request", answer[:300]
+    assert "connection: close" in [line.lower() for line in header_lines], head
+    error = json.loads(body)
+    assert error["error"] == "malformed_request" and "Transfer-Encoding" in error["message"], error
+    assert closed, "the server kept the connection open"
+
+
+@pytest.mark.parametrize("framing", ACCEPTED_FRAMINGS)
+def test_exactly_chunked_is_read(server: Server, framing: str) -> None:
+    """`Transfer-Encoding: chunked` (any case, spaces around) is read as usual."""
+    answer, _ = framed_exchange(server, "/pong", "1.1", ACCEPTED_FRAMINGS[framing] + ["Connection: close"])
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer[:300]
