@@ -1,11 +1,10 @@
 """How a body becomes a JSON document: the same answer on all three endpoints, and, as far as
 Python's parsers allow, the answer lab-server's serde_json gives.
 
-Two Python parsers read the bodies, and they disagree with each other and with serde_json
-at the edges of JSON. Left alone, `/ping` (FastAPI's `json.loads`) took a UTF-8 BOM, `NaN`
-and lone surrogates that `/pong` (orjson) refused, and answered a name holding a lone
-surrogate with a 500 (its answer could not be encoded). The rules every endpoint follows,
-lab-server's:
+Two Python parsers read the bodies, and at the edges of JSON they disagree with each other
+and with serde_json: FastAPI's `json.loads(body)` skips a UTF-8 BOM, guesses UTF-16, and takes
+`NaN` and lone surrogates, all of which orjson refuses; and a name holding a lone surrogate
+cannot even be encoded in the answer. The rules every endpoint follows, lab-server's:
 
 | in the body                                      | answer                                |
 |--------------------------------------------------|---------------------------------------|
@@ -28,9 +27,10 @@ What each endpoint runs:
   module, told to refuse `NaN` and `Infinity`, given text decoded as strict UTF-8 (so a BOM
   is refused, not skipped, and UTF-16 is not guessed); what it refuses gets `careful_loads`.
 - `careful_loads`: the json module on the body decoded with every byte that is not UTF-8
-  kept as a lone surrogate, with a hook that keeps numbers beyond a double as infinity. It
-  accepts what serde_json skips in an unknown field and leaves the checks of `name`, the keys
-  and the numbers to `check_document`. Only refused bodies take this path: a study body
+  kept as a lone surrogate, with a hook that reads integers beyond u64 as doubles (infinity
+  beyond 1.8e308). It accepts what serde_json skips in an unknown field, and refuses a lone
+  surrogate in the strings serde_json reads (`_refuse_lone_surrogates`); the numbers are
+  checked with the shape, by each endpoint. Only refused bodies take this path: a study body
   never does.
 
 A body nested deeper than the json module's recursion limit lets it go (about 950 levels on
@@ -150,5 +150,6 @@ def _refuse_lone_surrogates(document: object) -> None:
         "".join(text for text in read if type(text) is str).encode("utf-8")
     except UnicodeEncodeError:
         raise LabError.malformed_json(
-            "a key or the name is not valid Unicode (a lone surrogate escape or invalid UTF-8)"
+            "a string the server reads (a key, the name, a value) is not valid Unicode: "
+            "a lone surrogate escape or invalid UTF-8"
         ) from None

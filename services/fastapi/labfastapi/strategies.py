@@ -227,25 +227,25 @@ def parse_study_body(body: bytes | bytearray) -> tuple[str, dict[str, int]]:
     """`(name, data)` of a study body, parsed by orjson (`parsing.orjson_loads`) and checked
     in plain Python: the shape /ping's model enforces, so both give the same status to the
     same body. orjson reads integers outside i64 below and outside u64 above as floats,
-    which the check refuses."""
+    which the check refuses. As /ping's errors are all looked at, a number beyond a double in
+    the name or among `data`'s values is a 400 before any other problem is a 422."""
     document = orjson_loads(body)
     if not isinstance(document, dict):
         raise LabError.wrong_shape(f"expected an object {{name, data}}, got {type(document).__name__}")
+    name, data = document.get("name"), document.get("data")
+    # One pass in C over the values' types: bool is a subclass of int, so `type` not isinstance.
+    all_integers = type(data) is dict and set(map(type, data.values())) <= {int}
+    if _beyond_a_double(name) or (type(data) is dict and not all_integers and any(map(_beyond_a_double, data.values()))):
+        raise LabError.malformed_json("a number beyond a double is not JSON (infinity)")
     for field in ("name", "data"):
         if field not in document:
             raise LabError.wrong_shape(f"missing field `{field}`")
-    name, data = document["name"], document["data"]
     del document
-    if _beyond_a_double(name):
-        raise LabError.malformed_json("name: a number beyond a double is not JSON (infinity)")
     if type(name) is not str:
         raise LabError.wrong_shape(f"name: expected a string, got {type(name).__name__}")
     if type(data) is not dict:
         raise LabError.wrong_shape(f"data: expected an object, got {type(data).__name__}")
-    # One pass in C over the values' types: bool is a subclass of int, so `type` not isinstance.
-    if not set(map(type, data.values())) <= {int}:
-        if any(map(_beyond_a_double, data.values())):
-            raise LabError.malformed_json("data: a number beyond a double is not JSON (infinity)")
+    if not all_integers:
         key, value = next((k, v) for k, v in data.items() if type(v) is not int)
         raise LabError.wrong_shape(f"data.{key}: expected an integer in i64, got {type(value).__name__}")
     return name, data
