@@ -137,15 +137,16 @@ def ping_loads(body: bytes) -> object:
 def _refuse_lone_surrogates(document: object) -> None:
     """A 400 when a string serde_json reads holds a lone surrogate (from a `\\u` escape, or
     from a byte that is not UTF-8, which `careful_loads` keeps as one): the top-level keys,
-    the name, `data`'s keys, and a string where `data` or one of its integers belongs (read
-    to be named in the error). Python could not even encode such a name in the answer."""
-    if not isinstance(document, dict):
-        return
-    read = [*document, document.get("name"), document.get("data")]
-    data = document.get("data")
-    if isinstance(data, dict):
-        read.extend(data)
-        read.extend(data.values())
+    the name, `data`'s keys, and a string where the document, `data` or one of its integers
+    belongs (read to be named in the error). Python could not even encode such a name in the
+    answer."""
+    read: list[object] = [document]
+    if isinstance(document, dict):
+        data = document.get("data")
+        read = [*document, document.get("name"), data]
+        if isinstance(data, dict):
+            read.extend(data)
+            read.extend(data.values())
     try:
         "".join(text for text in read if type(text) is str).encode("utf-8")
     except UnicodeEncodeError:

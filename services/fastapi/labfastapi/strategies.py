@@ -227,15 +227,19 @@ def parse_study_body(body: bytes | bytearray) -> tuple[str, dict[str, int]]:
     """`(name, data)` of a study body, parsed by orjson (`parsing.orjson_loads`) and checked
     in plain Python: the shape /ping's model enforces, so both give the same status to the
     same body. orjson reads integers outside i64 below and outside u64 above as floats,
-    which the check refuses. As /ping's errors are all looked at, a number beyond a double in
-    the name or among `data`'s values is a 400 before any other problem is a 422."""
+    which the check refuses. As /ping's errors are all looked at, a number beyond a double as
+    the document, the name, `data` or one of its values is a 400 before any other problem is
+    a 422."""
     document = orjson_loads(body)
+    if _beyond_a_double(document):
+        raise LabError.malformed_json("a number beyond a double is not JSON (infinity)")
     if not isinstance(document, dict):
         raise LabError.wrong_shape(f"expected an object {{name, data}}, got {type(document).__name__}")
     name, data = document.get("name"), document.get("data")
     # One pass in C over the values' types: bool is a subclass of int, so `type` not isinstance.
     all_integers = type(data) is dict and set(map(type, data.values())) <= {int}
-    if _beyond_a_double(name) or (type(data) is dict and not all_integers and any(map(_beyond_a_double, data.values()))):
+    values = data.values() if type(data) is dict and not all_integers else ()
+    if _beyond_a_double(name) or _beyond_a_double(data) or any(map(_beyond_a_double, values)):
         raise LabError.malformed_json("a number beyond a double is not JSON (infinity)")
     for field in ("name", "data"):
         if field not in document:
