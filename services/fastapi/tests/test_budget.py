@@ -153,14 +153,14 @@ def padded_body(size: int) -> bytes:
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_an_upload_slower_than_the_minimum_rate_is_408_and_closed(trickle: Server, path: str) -> None:
     """A client that trickles 100 bytes every 0.2 s (500 B/s, never idle for 1 s) falls below
-    BODY_MIN_RATE_KB=1 once the 1 s grace is spent: at about 2 s it gets 408
-    body_read_timeout naming BODY_MIN_RATE_KB, and the connection is closed."""
+    BODY_MIN_RATE_KB=1 once the 1 s grace is spent: at about 2 s (never before the grace) it
+    gets 408 body_read_timeout naming BODY_MIN_RATE_KB, and the connection is closed."""
     answer, seconds = trickled_answer(trickle, path, padded_body(20_000), piece=100, every_seconds=0.2)
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 408 Request Timeout", answer[:300]
     assert b"connection: close" in rest.lower() and b'"body_read_timeout"' in rest
     assert b"BODY_MIN_RATE_KB" in rest, rest
-    assert 1.5 < seconds < 8, seconds
+    assert 1.0 < seconds < 8, seconds
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)

@@ -8,7 +8,7 @@ whitespace and a BOM; nesting from 100 to 100,000 levels; repeated fields; the a
 trailing bytes), some then damaged byte by byte, and some plain random bytes. A body that
 fails is shrunk by hypothesis and printed.
 
-It runs for `FASTAPI_FUZZ_SECONDS` (default 3: a few hundred bodies, each sent to all three
+It runs for `FASTAPI_FUZZ_SECONDS` (default 3: about 200 bodies, each sent to all three
 endpoints), as a series of hypothesis searches of `BATCH` bodies each with a fresh seed, and
 says how many bodies it sent (`pytest -s` shows it). `FASTAPI_FUZZ_SECONDS=300` for a long run.
 """
