@@ -14,6 +14,7 @@ Layout:
 | `config`         | the environment variables, checked                                 |
 | `app`            | the FastAPI app: routes, lifespan, middlewares                     |
 | `strategies`     | `/ping`, `/pong`, `/offload`: one way each to handle a big body    |
+| `parsing`        | bytes to a JSON document, one answer on all three endpoints        |
 | `gate`           | upload rules: content type, MAX_BODY_MB, budget, idle timeout      |
 | `budget`         | BODY_BUDGET_MB: what bodies and their parses may hold, the bound   |
 | `observe`        | timing, metrics and headers of every request                       |
@@ -21,5 +22,5 @@ Layout:
 | `metrics`        | every series, lab-server's names and buckets, multiprocess scrape  |
 | `worker`         | which worker this process is (a locked slot file), readiness, lag  |
 | `instance`       | the name of this start of the server, for `/healthz`               |
-| `connections`    | counting TCP connections (uvicorn's protocol, one line added)      |
+| `connections`    | uvicorn's protocol: counting connections, framing as lab-server  |
 """

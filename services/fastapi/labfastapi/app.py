@@ -2,7 +2,8 @@
 wrapped in the two lab middlewares.
 
     ObserveRequests         times every request, sets x-worker-id / x-request-id
-      └─ UploadGate         content type, MAX_BODY_MB, BODY_BUDGET_MB, BODY_IDLE_TIMEOUT
+      └─ UploadGate         content type, MAX_BODY_MB, BODY_BUDGET_MB, BODY_IDLE_TIMEOUT,
+                            BODY_MIN_RATE_KB
                             (strategy POSTs only)
            └─ FastAPI       routes, exception handlers (errors.py)
 
@@ -22,6 +23,7 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
@@ -70,7 +72,8 @@ def create_app(settings: Settings) -> ASGIApp:
     api.state.settings = settings
     errors.install(api)
     for path, handler in strategies.HANDLERS.items():
-        api.add_api_route(path, handler, methods=["POST"])
+        route_class = strategies.PingRoute if handler is strategies.ping else APIRoute
+        api.router.add_api_route(path, handler, methods=["POST"], route_class_override=route_class)
 
     @api.get("/healthz")
     async def healthz() -> Response:
@@ -108,7 +111,9 @@ def create_app(settings: Settings) -> ASGIApp:
 
     # This process's share of BODY_BUDGET_MB (budget.py); the gate charges and releases it.
     budget = BodyBudget(settings.body_budget_bytes_per_worker)
-    gate = UploadGate(api, settings.max_body_bytes, budget, settings.body_idle_timeout)
+    gate = UploadGate(
+        api, settings.max_body_bytes, budget, settings.body_idle_timeout, settings.body_min_rate_bytes
+    )
     return ObserveRequests(gate, settings.keep_alive)
 
 

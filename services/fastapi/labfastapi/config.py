@@ -11,7 +11,8 @@
 | `OFFLOAD_MIN_KB`        | `64`           | /offload sends bodies of at least this many KiB to a thread |
 | `SHUTDOWN_TIMEOUT`      | `30`           | seconds in-flight requests get after SIGTERM              |
 | `BODY_BUDGET_MB`        | `2048`         | MiB that bodies and their parses may hold, all workers together (each worker gets an equal share: budget.py); 503 past it |
-| `BODY_IDLE_TIMEOUT`     | `30`           | seconds an upload may go without a body byte (408 past it); 0 = no limit |
+| `BODY_IDLE_TIMEOUT`     | `30`           | seconds an upload may go without a body byte (408 past it); 0 = no limit; also the grace before BODY_MIN_RATE_KB applies |
+| `BODY_MIN_RATE_KB`      | `8`            | slowest average upload rate accepted, KiB/s from the request head on, after the grace (408 below it); 0 = no minimum |
 | `SERVER`                | `uvicorn`      | `uvicorn` (its own supervisor) or `gunicorn` (uvicorn workers) |
 
 A bad value is a `ConfigError` whose message names the variable; the launcher prints it and
@@ -47,6 +48,7 @@ class Settings:
     shutdown_timeout: int = 30
     body_budget_mb: int = 2048
     body_idle_timeout: int = 30
+    body_min_rate_kb: int = 8
     server: str = "uvicorn"
 
     @property
@@ -59,6 +61,11 @@ class Settings:
         """This worker's share of BODY_BUDGET_MB in bytes: the budget split evenly between the
         WORKERS processes (see budget.py for why it is not one shared counter)."""
         return self.body_budget_mb * 1024 * 1024 // self.workers
+
+    @property
+    def body_min_rate_bytes(self) -> int:
+        """BODY_MIN_RATE_KB in bytes per second (KiB, as lab-server counts them)."""
+        return self.body_min_rate_kb * 1024
 
     @property
     def offload_min_bytes(self) -> int:
@@ -85,6 +92,7 @@ class Settings:
             shutdown_timeout=_integer(env, "SHUTDOWN_TIMEOUT", 30, 0, 86_400),
             body_budget_mb=_integer(env, "BODY_BUDGET_MB", 2048, 1, 1_048_576),
             body_idle_timeout=_integer(env, "BODY_IDLE_TIMEOUT", 30, 0, 86_400),
+            body_min_rate_kb=_integer(env, "BODY_MIN_RATE_KB", 8, 0, 1_048_576),
             server=server,
         )
 

@@ -7,20 +7,22 @@
 | `wrong_shape`            | 422    | valid JSON, wrong shape: missing field, string, bool or  |
 |                          |        | float value, integer outside i64                         |
 | `body_read_failed`       | 400    | the client stopped sending mid-body                      |
-| `body_read_timeout`      | 408    | no body byte for BODY_IDLE_TIMEOUT seconds               |
+| `body_read_timeout`      | 408    | no body byte for BODY_IDLE_TIMEOUT seconds, or the body  |
+|                          |        | arrives slower than BODY_MIN_RATE_KB                     |
 | `body_too_large`         | 413    | the body is larger than MAX_BODY_MB                      |
 | `unsupported_media_type` | 415    | Content-Type missing or not JSON, or a compressed body   |
 | `server_busy`            | 503    | the body and its parse do not fit BODY_BUDGET_MB's rest  |
+| `malformed_request`      | 400    | a request head the server cannot read, or framed with a  |
+|                          |        | Transfer-Encoding but exactly `chunked` (connections.py) |
 | `not_found`              | 404    | unknown path                                             |
 | `method_not_allowed`     | 405    | known path, wrong method                                 |
 | `internal`               | 500    | a bug: never for bad input, and never with a traceback   |
 
-FastAPI raises its own exceptions for some of these (404, 405, a 400 when reading or decoding
-/ping's body failed, and `RequestValidationError` for /ping's typed body); the handlers here
-turn each into the same answer lab-server gives. FastAPI's 400 says nothing about what went
-wrong, so its cause decides: a client that went away is `body_read_failed`; anything else
-(invalid UTF-8, nesting deeper than Python's recursion limit, an integer over Python's 4300
-digits) is the JSON decoder's and `malformed_json`, as serde_json classifies the same bodies.
+FastAPI raises its own exceptions for some of these (404, 405, a 400 when reading /ping's body
+failed, and `RequestValidationError` for /ping's typed body); the handlers here turn each into
+the same answer lab-server gives. /ping's JSON is decoded by `parsing.ping_loads`, which raises
+a `LabError` itself, so FastAPI's 400 is left to a body read that failed: a client that went
+away is `body_read_failed`, anything else `malformed_json`.
 """
 
 from __future__ import annotations
@@ -84,14 +86,10 @@ class LabError(HTTPException):
         )
 
     @classmethod
-    def body_read_timeout(cls, idle_seconds: int) -> LabError:
-        """No body byte for BODY_IDLE_TIMEOUT: the connection closes after the answer."""
-        return cls(
-            408,
-            "body_read_timeout",
-            f"no request body byte arrived for {idle_seconds} s (BODY_IDLE_TIMEOUT)",
-            close=True,
-        )
+    def body_read_timeout(cls, why: str) -> LabError:
+        """The client stalled (BODY_IDLE_TIMEOUT) or trickled (BODY_MIN_RATE_KB): the
+        connection closes after the answer."""
+        return cls(408, "body_read_timeout", f"reading the request body timed out: {why}", close=True)
 
     @classmethod
     def unsupported_media_type(cls, message: str) -> LabError:
@@ -144,20 +142,11 @@ async def _http_exception(request: Request, error: StarletteHTTPException) -> Re
     return error_response(error.status_code, f"http_{error.status_code}", str(error.detail), headers)
 
 
-def _line_and_column(document: object, position: object) -> str:
-    """`line L column C` of a character position, as the other parsers say it."""
-    if not isinstance(document, str) or not isinstance(position, int):
-        return f"char {position}"
-    line = document.count("\n", 0, position) + 1
-    column = position - (document.rfind("\n", 0, position) + 1) + 1
-    return f"line {line} column {column} (char {position})"
-
-
 def _not_json_number(value: object) -> str | None:
     """Why `value`, as Python's json module read it, is a number the other parsers refuse
-    outright (400, not 422), or None. json reads `NaN`, `Infinity` and `1e400` (inf), which
-    are not JSON numbers, and integers of any size, where serde_json and orjson fall back to
-    a double and refuse one that overflows it (`number out of range`)."""
+    outright (400, not 422), or None. json reads `1e400` as inf, and integers of any size,
+    where serde_json and orjson fall back to a double and refuse one that overflows it
+    (`number out of range`)."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a JSON number"
     if type(value) is int:
@@ -169,16 +158,12 @@ def _not_json_number(value: object) -> str | None:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
-    """/ping's typed body: FastAPI says 422 for everything; lab-server says 400 for what is
-    not JSON (including an empty body) and 422 for JSON of the wrong shape. Every error is
-    looked at, not only the first: a body with a string value before a NaN is still not JSON."""
+    """/ping's typed body: FastAPI says 422 for everything; lab-server says 400 for a number
+    beyond a double and for an empty body (which FastAPI does not decode), and 422 for JSON of
+    the wrong shape. Every error is looked at, not only the first: a body with a string value
+    before a `1e400` is still not JSON."""
     errors = error.errors()
     first = errors[0] if errors else {}
-    if first.get("type") == "json_invalid":
-        context = first.get("ctx") or {}
-        position = (first.get("loc") or ("body", None))[-1]
-        where = _line_and_column(error.body, position)
-        return LabError.malformed_json(f"{context.get('error', 'invalid JSON')} at {where}").response()
     for each in errors:
         why = _not_json_number(each.get("input"))
         if why is not None:

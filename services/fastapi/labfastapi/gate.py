@@ -10,7 +10,11 @@ three endpoints give the same answer to the same request (as lab-server's `gate.
 Then the handler reads the body through the gate's guarded `receive`, which, for /ping's
 framework read as for /pong's stream, raises a `LabError` that becomes the answer:
 
-4. No body byte for BODY_IDLE_TIMEOUT seconds → 408 `body_read_timeout`.
+4. No body byte for BODY_IDLE_TIMEOUT seconds, or, once a grace of BODY_IDLE_TIMEOUT seconds
+   from the request head is spent, fewer body bytes than BODY_MIN_RATE_KB per second on
+   average since the head → 408 `body_read_timeout` (`UploadClock`, lab-server's rule: a
+   client trickling a byte every few seconds holds a connection and a budget charge for
+   as long as it likes otherwise).
 5. The body is counted as it arrives (chunked bodies declare no length): past MAX_BODY_MB
    → 413; a chunked body is charged to the budget chunk by chunk → 503 when it no longer fits.
 6. When the last byte has arrived, before anything parses it, the parse's memory bound is
@@ -67,20 +71,67 @@ def plain_json_problem(headers: Headers) -> LabError | None:
     return None
 
 
+class UploadClock:
+    """When an upload is cut off if no further byte arrives, and why: the earlier of
+    BODY_IDLE_TIMEOUT after the last byte (`idle`) and the moment the bytes so far fall below
+    BODY_MIN_RATE_KB on average, counted from the request head after a grace of
+    BODY_IDLE_TIMEOUT (`too_slow`). The times are the event loop's (`loop.time()`)."""
+
+    def __init__(self, now: float, idle_timeout: int, min_bytes_per_second: int) -> None:
+        #: BODY_IDLE_TIMEOUT in seconds (0 = no limit, and no grace).
+        self.idle_timeout = idle_timeout
+        #: BODY_MIN_RATE_KB in bytes per second (0 = no minimum).
+        self.min_bytes_per_second = min_bytes_per_second
+        self.started = now
+        self.last_byte = now
+        self.received = 0
+
+    def arrived(self, now: float, size: int) -> None:
+        """`size` body bytes arrived at `now`."""
+        if size:
+            self.last_byte = now
+            self.received += size
+
+    def deadline(self) -> tuple[float, str] | None:
+        """`(when, reason)` of the next cut-off, or None when there is no limit."""
+        deadlines = []
+        if self.idle_timeout:
+            deadlines.append((self.last_byte + self.idle_timeout, "idle"))
+        if self.min_bytes_per_second:
+            earned = self.received / self.min_bytes_per_second
+            deadlines.append((self.started + self.idle_timeout + earned, "too_slow"))
+        return min(deadlines, default=None)
+
+    def cut_off(self, reason: str) -> LabError:
+        """The 408 for `reason`, with lab-server's message."""
+        if reason == "idle":
+            return LabError.body_read_timeout(f"no body byte arrived for {self.idle_timeout} s (BODY_IDLE_TIMEOUT)")
+        return LabError.body_read_timeout(
+            f"the body arrived slower than {self.min_bytes_per_second} bytes/s on average (BODY_MIN_RATE_KB)"
+        )
+
+
 class UploadGate:
     """ASGI middleware for the strategy endpoints (see the module docs)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, budget: BodyBudget, idle_timeout: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, budget: BodyBudget, idle_timeout: int, min_bytes_per_second: int
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.budget = budget
         #: BODY_IDLE_TIMEOUT in seconds; 0 = no limit.
         self.idle_timeout = idle_timeout
+        #: BODY_MIN_RATE_KB in bytes per second; 0 = no minimum.
+        self.min_bytes_per_second = min_bytes_per_second
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in STRATEGY_PATHS:
             await self.app(scope, receive, send)
             return
+        loop = asyncio.get_running_loop()
+        # The clock starts here: the request head has been read.
+        clock = UploadClock(loop.time(), self.idle_timeout, self.min_bytes_per_second)
         headers = Headers(scope=scope)
         scope[BODY_BYTES_KEY] = 0
         copies = BODY_COPIES[scope["path"][1:]]
@@ -108,11 +159,12 @@ class UploadGate:
                 nonlocal charged, complete
                 if complete:
                     return await receive()
-                message = await self._next_message(receive)
+                message = await _next_message(receive, clock)
                 if message["type"] != "http.request":
                     return message
                 chunk = message.get("body", b"")
                 more = message.get("more_body", False)
+                clock.arrived(loop.time(), len(chunk))
                 scope[BODY_BYTES_KEY] += len(chunk)
                 if scope[BODY_BYTES_KEY] > self.max_body_bytes:
                     if more:
@@ -137,17 +189,6 @@ class UploadGate:
         finally:
             self.budget.release(charged)
 
-    async def _next_message(self, receive: Receive) -> Message:
-        """The next message, within BODY_IDLE_TIMEOUT when there is one."""
-        if not self.idle_timeout:
-            return await receive()
-        try:
-            async with asyncio.timeout(self.idle_timeout):
-                return await receive()
-        except TimeoutError:
-            metrics.uploads_cut_off.labels(reason="idle").inc()
-            raise LabError.body_read_timeout(self.idle_timeout) from None
-
     def _too_large(self) -> LabError:
         metrics.uploads_cut_off.labels(reason="too_large").inc()
         return LabError.body_too_large(self.max_body_bytes)
@@ -156,6 +197,22 @@ class UploadGate:
         metrics.uploads_cut_off.labels(reason="over_budget").inc()
         left = max(self.budget.capacity - self.budget.in_use, 0)
         return LabError.server_busy(needed, left, close=close)
+
+
+async def _next_message(receive: Receive, clock: UploadClock) -> Message:
+    """The next message, before the clock's deadline when there is one. A message already
+    waiting is taken even past the deadline (the timeout fires only while this waits), as
+    lab-server's guard lets a waiting chunk through before it looks at the clock."""
+    deadline = clock.deadline()
+    if deadline is None:
+        return await receive()
+    when, reason = deadline
+    try:
+        async with asyncio.timeout_at(when):
+            return await receive()
+    except TimeoutError:
+        metrics.uploads_cut_off.labels(reason=reason).inc()
+        raise clock.cut_off(reason) from None
 
 
 async def _drain(receive: Receive) -> None:

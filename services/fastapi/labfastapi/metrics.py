@@ -58,16 +58,16 @@ BLOCKING_THREADS = "lab_server_blocking_threads"
 #: How late each worker's lag-probe timer woke: time its event loop was busy elsewhere.
 EVENT_LOOP_LAG = "lab_server_event_loop_lag_seconds"
 #: Uploads stopped before their end, by reason: `idle` (BODY_IDLE_TIMEOUT without a byte),
-#: `over_budget` (BODY_BUDGET_MB spent), `too_large` (MAX_BODY_MB passed).
+#: `too_slow` (below BODY_MIN_RATE_KB), `over_budget` (BODY_BUDGET_MB spent), `too_large`
+#: (MAX_BODY_MB passed).
 UPLOADS_CUT_OFF = "lab_server_uploads_cut_off_total"
 #: Bytes of bodies and parses charged to BODY_BUDGET_MB right now (all workers summed).
 BUDGET_IN_USE = "lab_server_body_budget_in_use_bytes"
 #: BODY_BUDGET_MB in bytes (the workers' shares summed).
 BUDGET_CAPACITY = "lab_server_body_budget_bytes"
 
-#: The `reason` label values of UPLOADS_CUT_OFF this server uses (lab-server also has
-#: `too_slow`, for BODY_MIN_RATE_KB, which this server does not implement).
-CUT_OFF_REASONS = ("idle", "over_budget", "too_large")
+#: The `reason` label values of UPLOADS_CUT_OFF, lab-server's.
+CUT_OFF_REASONS = ("idle", "too_slow", "over_budget", "too_large")
 
 #: The strategy endpoints' label values; every other path is labelled `OTHER_ENDPOINT`.
 ENDPOINTS = ("ping", "pong", "offload")
@@ -146,8 +146,8 @@ event_loop_lag = Histogram(
 )
 uploads_cut_off = Counter(
     UPLOADS_CUT_OFF,
-    "Uploads stopped before their end: idle (BODY_IDLE_TIMEOUT), over_budget (BODY_BUDGET_MB), "
-    "too_large (MAX_BODY_MB).",
+    "Uploads stopped before their end: idle (BODY_IDLE_TIMEOUT), too_slow (BODY_MIN_RATE_KB), "
+    "over_budget (BODY_BUDGET_MB), too_large (MAX_BODY_MB).",
     ["reason"],
 )
 # Each worker sets its own share and what it holds; `livesum` adds the live workers' values,

@@ -13,18 +13,21 @@ as a Python dict does), `maxval` the largest value (0 for empty `data`).
 
 The body must be lab-server's shape exactly, so both servers give the same status to the
 same body: `data`'s values are integers within i64, with no coercion (the study's plain
-`dict[str, int]` would also take `"7"`, `7.0` and `true`). One difference is left as Python
-has it: a repeated `name` or `data` field keeps its last value (serde refuses it, 422).
+`dict[str, int]` would also take `"7"`, `7.0` and `true`). Every endpoint reads its JSON
+through `parsing.py`, so the three give one answer to every body; where that answer still
+differs from lab-server's, `services/core/contract/conformance.json` marks the case and says
+why (the FastAPI README lists them).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-import orjson
 from fastapi import Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -32,6 +35,7 @@ from starlette.responses import Response
 
 from . import metrics
 from .errors import LabError, json_response
+from .parsing import orjson_loads, ping_loads
 from .gate import declared_length
 from .observe import request_started
 from .worker import current_index
@@ -58,6 +62,37 @@ class StudyBody(BaseModel):
 
     name: str
     data: dict[str, Annotated[int, Field(strict=True, ge=I64_MIN, le=I64_MAX)]]
+
+
+class PingRequest(Request):
+    """/ping's request: FastAPI reads and validates its body as for any typed endpoint, but
+    decodes the JSON with `parsing.ping_loads` (the same json module, held to the rules the
+    other endpoints follow) instead of a bare `json.loads`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = ping_loads(await self.body())
+        return self._json
+
+
+class PingRoute(APIRoute):
+    """/ping's route: hands FastAPI a `PingRequest`. The gate has accepted the request as
+    JSON (any `json` or `+json` subtype, `text/json` too, as lab-server accepts it); FastAPI
+    decodes only `application/…` types, so the content type is handed on as
+    `application/json`."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_as_json(request: Request) -> Response:
+            scope = dict(request.scope)
+            scope["headers"] = [
+                (name, b"application/json" if name == b"content-type" else value)
+                for name, value in request.scope["headers"]
+            ]
+            return await handle(PingRequest(scope, request.receive))
+
+        return handle_as_json
 
 
 class Profile:
@@ -182,27 +217,39 @@ def parse_compute_drop(body: bytes | bytearray, profile: Profile) -> tuple[str, 
     return name, count, maxval
 
 
+def _beyond_a_double(value: object) -> bool:
+    """Whether `value` is a number no double holds (`1e400`, 400 digits): `parsing` reads it
+    as infinity, and serde_json refuses it as not JSON (400) where it reads the value."""
+    return type(value) is float and math.isinf(value)
+
+
 def parse_study_body(body: bytes | bytearray) -> tuple[str, dict[str, int]]:
-    """`(name, data)` of a study body, parsed by orjson and checked in plain Python: the shape
-    /ping's model enforces, so both give the same status to the same body. orjson reads
-    integers outside i64 below and outside u64 above as floats, which the check refuses."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise LabError.malformed_json(str(error)) from None
+    """`(name, data)` of a study body, parsed by orjson (`parsing.orjson_loads`) and checked
+    in plain Python: the shape /ping's model enforces, so both give the same status to the
+    same body. orjson reads integers outside i64 below and outside u64 above as floats,
+    which the check refuses. As /ping's errors are all looked at, a number beyond a double as
+    the document, the name, `data` or one of its values is a 400 before any other problem is
+    a 422."""
+    document = orjson_loads(body)
+    if _beyond_a_double(document):
+        raise LabError.malformed_json("a number beyond a double is not JSON (infinity)")
     if not isinstance(document, dict):
         raise LabError.wrong_shape(f"expected an object {{name, data}}, got {type(document).__name__}")
+    name, data = document.get("name"), document.get("data")
+    # One pass in C over the values' types: bool is a subclass of int, so `type` not isinstance.
+    all_integers = type(data) is dict and set(map(type, data.values())) <= {int}
+    values = data.values() if type(data) is dict and not all_integers else ()
+    if _beyond_a_double(name) or _beyond_a_double(data) or any(map(_beyond_a_double, values)):
+        raise LabError.malformed_json("a number beyond a double is not JSON (infinity)")
     for field in ("name", "data"):
         if field not in document:
             raise LabError.wrong_shape(f"missing field `{field}`")
-    name, data = document["name"], document["data"]
     del document
     if type(name) is not str:
         raise LabError.wrong_shape(f"name: expected a string, got {type(name).__name__}")
     if type(data) is not dict:
         raise LabError.wrong_shape(f"data: expected an object, got {type(data).__name__}")
-    # One pass in C over the values' types: bool is a subclass of int, so `type` not isinstance.
-    if not set(map(type, data.values())) <= {int}:
+    if not all_integers:
         key, value = next((k, v) for k, v in data.items() if type(v) is not int)
         raise LabError.wrong_shape(f"data.{key}: expected an integer in i64, got {type(value).__name__}")
     return name, data

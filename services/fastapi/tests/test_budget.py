@@ -1,5 +1,5 @@
-"""BODY_BUDGET_MB and BODY_IDLE_TIMEOUT: lab-server's 503 `server_busy` and 408
-`body_read_timeout`, and the parse-memory bound the budget charges (budget.py)."""
+"""BODY_BUDGET_MB, BODY_IDLE_TIMEOUT and BODY_MIN_RATE_KB: lab-server's 503 `server_busy` and
+408 `body_read_timeout`, and the parse-memory bound the budget charges (budget.py)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,17 @@ TWO_MIB = 2 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def tight() -> Iterator[Server]:
-    """One worker with a 1 MiB body budget and a 1 s idle timeout."""
-    running = start(BODY_BUDGET_MB=1, BODY_IDLE_TIMEOUT=1)
+    """One worker with a 1 MiB body budget and a 1 s idle timeout (no minimum rate: a stalled
+    upload is then `idle`, not `too_slow`, whatever the timing)."""
+    running = start(BODY_BUDGET_MB=1, BODY_IDLE_TIMEOUT=1, BODY_MIN_RATE_KB=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def trickle() -> Iterator[Server]:
+    """One worker with a 1 s grace (BODY_IDLE_TIMEOUT) and a minimum of 1 KiB/s."""
+    running = start(BODY_IDLE_TIMEOUT=1, BODY_MIN_RATE_KB=1)
     yield running
     running.stop()
 
@@ -99,6 +108,74 @@ def test_an_upload_that_stops_sending_is_408_and_closed(tight: Server, path: str
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 408 Request Timeout", answer[:200]
     assert b"connection: close" in rest.lower() and b'"body_read_timeout"' in rest
+
+
+def trickled_answer(server: Server, path: str, body: bytes, piece: int, every_seconds: float) -> tuple[bytes, float]:
+    """Sends `body` to `path` `piece` bytes at a time, one piece every `every_seconds`, until
+    the server answers; returns everything read until it closed, and the seconds it took."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head)
+        connection.settimeout(every_seconds)
+        answer = b""
+        sent = 0
+        while True:
+            if sent < len(body):
+                try:
+                    connection.sendall(body[sent : sent + piece])
+                except OSError:  # the server answered and closed while we sent
+                    connection.settimeout(10)
+                sent += piece
+            try:
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+            connection.settimeout(10)
+            sent = len(body)
+    return answer, time.monotonic() - started
+
+
+def padded_body(size: int) -> bytes:
+    """A valid study body of exactly `size` bytes (spaces after the object)."""
+    body = b'{"name":"slow","data":{"abcdefghij":123}}'
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_an_upload_slower_than_the_minimum_rate_is_408_and_closed(trickle: Server, path: str) -> None:
+    """A client that trickles 100 bytes every 0.2 s (500 B/s, never idle for 1 s) falls below
+    BODY_MIN_RATE_KB=1 once the 1 s grace is spent: at about 2 s (never before the grace) it
+    gets 408 body_read_timeout naming BODY_MIN_RATE_KB, and the connection is closed."""
+    answer, seconds = trickled_answer(trickle, path, padded_body(20_000), piece=100, every_seconds=0.2)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout", answer[:300]
+    assert b"connection: close" in rest.lower() and b'"body_read_timeout"' in rest
+    assert b"BODY_MIN_RATE_KB" in rest, rest
+    assert 1.0 < seconds < 8, seconds
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_an_upload_above_the_minimum_rate_is_served(trickle: Server, path: str) -> None:
+    """The same trickle at 2,000 B/s (400 bytes every 0.2 s) for 2.5 s, past the grace: 200."""
+    answer, seconds = trickled_answer(trickle, path, padded_body(5_000), piece=400, every_seconds=0.2)
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer[:300]
+    assert seconds > 2, seconds
+
+
+def test_the_slow_uploads_are_counted_as_too_slow(trickle: Server) -> None:
+    """The 408s above show as lab_server_uploads_cut_off_total{reason="too_slow"}, not idle."""
+    scrape = httpx.get(f"{trickle.url}/metrics").text
+    assert value(scrape, "lab_server_uploads_cut_off_total", reason="too_slow") == len(ENDPOINTS)
+    assert value(scrape, "lab_server_uploads_cut_off_total", reason="idle") == 0
 
 
 def test_the_budget_is_released_and_shown(tight: Server) -> None:

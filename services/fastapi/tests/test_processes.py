@@ -45,6 +45,7 @@ def worker_ids_seen(url: str, seconds: float = 20.0) -> set[str]:
         ("KEEP_ALIVE", "-1"),
         ("MAX_BODY_MB", "0"),
         ("LAG_PROBE_INTERVAL_MS", "0"),
+        ("BODY_MIN_RATE_KB", "-1"),
         ("BIND", "nowhere"),
         ("BIND", "127.0.0.1:70000"),
         ("SERVER", "nginx"),

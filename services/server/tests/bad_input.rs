@@ -1,39 +1,14 @@
-//! Every bad input gets its defined status and a JSON error body, the same on all five
-//! strategy endpoints, and the server keeps serving afterwards.
+//! Every bad request that is not about the body's JSON gets its defined status and a JSON error
+//! body, the same on all five strategy endpoints, and the server keeps serving afterwards: limits,
+//! the budget, unknown paths and methods, clients that leave. What the body's JSON gets (400, 422,
+//! 415 for a content type, deep nesting) is in the conformance cases file, which
+//! `tests/conformance.rs` sends to every endpoint.
 
 mod common;
 
 use common::{STRATEGIES, TestApp, read_response, spawn_app, start_json_post};
 use lab_core::schema::ErrorBody;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
-
-/// Sends `body` with `content_type` (none if `None`) to every strategy endpoint and checks
-/// each answers `status` with an [`ErrorBody`] of kind `error`; returns the messages.
-async fn expect_everywhere(
-    app: &TestApp,
-    content_type: Option<&str>,
-    body: &str,
-    status: u16,
-    error: &str,
-) -> Vec<String> {
-    let mut messages = Vec::new();
-    for endpoint in STRATEGIES {
-        let mut request = app.client.post(app.url(endpoint)).body(body.to_owned());
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), status, "{endpoint} {body:?}");
-        let answer: ErrorBody = response.json().await.unwrap();
-        assert_eq!(
-            answer.error, error,
-            "{endpoint} {body:?}: {}",
-            answer.message
-        );
-        messages.push(answer.message);
-    }
-    messages
-}
 
 /// Reads the answer on `stream` and checks it is a 413 with a `body_too_large` JSON error.
 async fn expect_body_too_large(stream: &mut TcpStream, endpoint: &str) {
@@ -48,85 +23,6 @@ async fn still_serving(app: &TestApp) {
         .post_json("/lean", r#"{"name":"ok","data":{"a":1}}"#)
         .await;
     assert_eq!(response.status(), 200);
-}
-
-/// Malformed and truncated JSON → 400 `malformed_json` with the parser's line and column.
-#[tokio::test]
-async fn malformed_json_is_400_with_the_position() {
-    let app = spawn_app(&[]).await;
-    for body in [
-        r#"{"name":"n","data":{"a":1,}}"#,
-        r#"{"name":"n","data":{"a":1"#,
-        "{\"name\":\"n\",\n\"data\": nope}",
-        r#"{"name":"n","data":{}} trailing"#,
-        "",
-        "not json",
-    ] {
-        for message in
-            expect_everywhere(&app, Some("application/json"), body, 400, "malformed_json").await
-        {
-            assert!(
-                message.contains("line") && message.contains("column"),
-                "{message}"
-            );
-        }
-    }
-    still_serving(&app).await;
-}
-
-/// Valid JSON of the wrong shape → 422 `wrong_shape`: wrong types, missing fields, floats,
-/// integers outside i64, a repeated top-level field.
-#[tokio::test]
-async fn valid_json_of_the_wrong_shape_is_422() {
-    let app = spawn_app(&[]).await;
-    for body in [
-        r#"{"name":"n","data":{"a":"1"}}"#,
-        r#"{"name":"n","data":{"a":1.5}}"#,
-        r#"{"name":"n","data":{"a":1e3}}"#,
-        r#"{"name":"n","data":{"a":9223372036854775808}}"#,
-        r#"{"name":"n","data":{"a":-9223372036854775809}}"#,
-        r#"{"name":"n","data":{"a":null}}"#,
-        r#"{"name":"n","data":[1,2]}"#,
-        r#"{"name":5,"data":{}}"#,
-        r#"{"name":"n"}"#,
-        r#"{"data":{}}"#,
-        r#"{"name":"n","name":"m","data":{}}"#,
-        r#"["n"]"#,
-        "[]",
-        "42",
-        r#""just a string""#,
-    ] {
-        expect_everywhere(&app, Some("application/json"), body, 422, "wrong_shape").await;
-    }
-    still_serving(&app).await;
-}
-
-/// Wrong content type, missing content type, or a compressed body → 415, on every endpoint.
-#[tokio::test]
-async fn wrong_or_missing_content_type_is_415() {
-    let app = spawn_app(&[]).await;
-    let body = r#"{"name":"n","data":{"a":1}}"#;
-    for content_type in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        Some("not a media type"),
-        None,
-    ] {
-        expect_everywhere(&app, content_type, body, 415, "unsupported_media_type").await;
-    }
-    for endpoint in STRATEGIES {
-        let response = app
-            .client
-            .post(app.url(endpoint))
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 415, "{endpoint}");
-    }
-    still_serving(&app).await;
 }
 
 /// A declared Content-Length over MAX_BODY_MB → 413 before a byte of the body is sent.
@@ -304,17 +200,5 @@ async fn client_disconnecting_mid_body_leaves_the_server_serving() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    still_serving(&app).await;
-}
-
-/// A small body nested a million levels deep is an error on every endpoint, not a crash: the
-/// server keeps serving.
-#[tokio::test]
-async fn a_body_nested_a_million_levels_deep_is_an_error_not_a_crash() {
-    let app = spawn_app(&[]).await;
-    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
-    let body = format!(r#"{{"name":"n","data":{{"a":{deep}}}}}"#);
-    expect_everywhere(&app, Some("application/json"), &body, 422, "wrong_shape").await;
-    expect_everywhere(&app, Some("application/json"), &deep, 422, "wrong_shape").await;
     still_serving(&app).await;
 }
