@@ -65,6 +65,11 @@ impl<'de> Deserialize<'de> for Class {
     }
 }
 
+/// [`Class::Small`]'s name, for code that still compares names.
+pub const SMALL: &str = "small";
+/// [`Class::Large`]'s name, for code that still compares names.
+pub const LARGE: &str = "large";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,8 +83,3 @@ mod tests {
         }
     }
 }
-
-/// [`Class::Small`]'s name, for code that still compares names.
-pub const SMALL: &str = "small";
-/// [`Class::Large`]'s name, for code that still compares names.
-pub const LARGE: &str = "large";
