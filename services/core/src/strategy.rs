@@ -37,8 +37,19 @@ impl Strategy {
         Strategy::Stream,
     ];
 
+    /// Every strategy's path, in [`Self::ALL`]'s order.
+    pub const PATHS: [&'static str; Self::ALL.len()] = {
+        let mut paths = [""; Self::ALL.len()];
+        let mut index = 0;
+        while index < paths.len() {
+            paths[index] = Self::ALL[index].path();
+            index += 1;
+        }
+        paths
+    };
+
     /// The endpoint's path, `/ping`.
-    pub fn path(self) -> &'static str {
+    pub const fn path(self) -> &'static str {
         match self {
             Strategy::Ping => "/ping",
             Strategy::Pong => "/pong",

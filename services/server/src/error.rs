@@ -25,7 +25,7 @@ use actix_web::{
     error::{JsonPayloadError, PayloadError},
     http::StatusCode,
 };
-use lab_core::schema::ErrorBody;
+use lab_core::{ServerErrorKind, schema::ErrorBody};
 use serde_json::error::Category;
 
 use crate::upload::CutOff;
@@ -82,20 +82,20 @@ pub enum LabError {
 }
 
 impl LabError {
-    /// The stable, machine-readable kind that goes into [`ErrorBody::error`].
-    pub fn kind(&self) -> &'static str {
+    /// The stable, machine-readable kind that goes into [`ErrorBody::error`], with its status.
+    pub fn kind(&self) -> ServerErrorKind {
         match self {
-            Self::MalformedJson(_) => "malformed_json",
-            Self::WrongShape(_) => "wrong_shape",
-            Self::BodyReadFailed(_) => "body_read_failed",
-            Self::BodyReadTimeout(_) => "body_read_timeout",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::ServerBusy { .. } => "server_busy",
-            Self::ShuttingDown(_) => "shutting_down",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Internal(_) => "internal",
+            Self::MalformedJson(_) => ServerErrorKind::MalformedJson,
+            Self::WrongShape(_) => ServerErrorKind::WrongShape,
+            Self::BodyReadFailed(_) => ServerErrorKind::BodyReadFailed,
+            Self::BodyReadTimeout(_) => ServerErrorKind::BodyReadTimeout,
+            Self::BodyTooLarge { .. } => ServerErrorKind::BodyTooLarge,
+            Self::UnsupportedMediaType(_) => ServerErrorKind::UnsupportedMediaType,
+            Self::ServerBusy { .. } => ServerErrorKind::ServerBusy,
+            Self::ShuttingDown(_) => ServerErrorKind::ShuttingDown,
+            Self::NotFound(_) => ServerErrorKind::NotFound,
+            Self::MethodNotAllowed { .. } => ServerErrorKind::MethodNotAllowed,
+            Self::Internal(_) => ServerErrorKind::Internal,
         }
     }
 
@@ -178,17 +178,7 @@ fn shortened(message: String) -> String {
 
 impl ResponseError for LabError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::MalformedJson(_) | Self::BodyReadFailed(_) => StatusCode::BAD_REQUEST,
-            Self::WrongShape(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BodyReadTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::ServerBusy { .. } | Self::ShuttingDown(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.kind().status()).expect("every kind's status is valid")
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -199,7 +189,7 @@ impl ResponseError for LabError {
             response.force_close();
         }
         response.json(ErrorBody {
-            error: self.kind().to_owned(),
+            error: self.kind().name().to_owned(),
             message: self.to_string(),
         })
     }

@@ -30,13 +30,14 @@ use actix_web::{
     web::{self, Bytes},
 };
 
+use lab_core::Strategy;
+
 use crate::{
     body::declared_length,
     budget::Charge,
     connection::ConnectionControl,
     error::LabError,
     memory::{RETURN_MEMORY_AFTER_BYTES, give_back_freed_memory},
-    observe::endpoint_label,
     state::AppState,
     strategies::parse_memory,
     upload::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
@@ -92,7 +93,12 @@ pub async fn json_upload_gate(
     if declared.is_some_and(|length| length > limit) {
         return Ok(request.error_response(LabError::BodyTooLarge { limit_bytes: limit }));
     }
-    let parse_cost = parse_memory(endpoint_label(request.path()));
+    // The gate wraps the strategy routes only, so the path is always a strategy's.
+    let Some(strategy) = Strategy::from_path(request.path()) else {
+        let path = request.path().to_owned();
+        return Ok(request.error_response(LabError::NotFound(path)));
+    };
+    let parse_cost = parse_memory(strategy);
     let budget_bytes = state.budget.capacity();
     let free = budget_bytes.saturating_sub(state.budget.in_use());
     // Before the body arrives only its length is known: assume the study's shape, ~20 bytes

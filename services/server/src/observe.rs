@@ -20,11 +20,14 @@ use actix_web::{
     middleware::Next,
     web,
 };
+use lab_core::{
+    Strategy,
+    metrics::{OTHER_ENDPOINT, size_class},
+};
 use prometheus::IntGauge;
 
 use crate::{
     body::{BodyBytes, declared_length},
-    metrics::{ENDPOINTS, OTHER_ENDPOINT, size_class},
     state::AppState,
     worker::WorkerContext,
 };
@@ -49,11 +52,7 @@ pub fn request_started(request: &HttpRequest) -> Instant {
 
 /// The `endpoint` label of a path: a strategy name, or `other`. Never the raw path.
 pub fn endpoint_label(path: &str) -> &'static str {
-    let name = path.strip_prefix('/').unwrap_or(path);
-    ENDPOINTS
-        .into_iter()
-        .find(|endpoint| *endpoint == name)
-        .unwrap_or(OTHER_ENDPOINT)
+    Strategy::from_path(path).map_or(OTHER_ENDPOINT, Strategy::label)
 }
 
 /// Keeps `http_server_active_requests` right even if the request future is dropped, and

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::header::ContentType, web};
 use lab_core::http::Health;
 
-use crate::{error::LabError, state::AppState, strategies};
+use crate::{error::LabError, state::AppState};
 
 /// `GET /healthz`: the server is up, with the settings the experiments vary, its strategy
 /// endpoints and this start's id (a load generator starts a new run when any of them changes).
@@ -11,7 +11,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health::ok(
         state.workers,
         state.keep_alive_seconds,
-        strategies::PATHS,
+        lab_core::Strategy::ALL.map(lab_core::Strategy::path),
         state.instance.clone(),
     ))
 }

@@ -85,7 +85,7 @@ pub enum CutOff {
 }
 
 /// The `reason` label values of `lab_server_uploads_cut_off_total`, one per [`CutOff`].
-pub const CUT_OFF_REASONS: [&str; 5] = ["idle", "too_slow", "over_budget", "too_large", "shutdown"];
+pub use lab_core::metrics::server::CUT_OFF_REASONS;
 
 impl CutOff {
     /// The `reason` label (one of [`CUT_OFF_REASONS`]).

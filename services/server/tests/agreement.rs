@@ -123,7 +123,7 @@ fn broken_body(rng: &mut StdRng) -> Vec<u8> {
     }
 }
 
-type Outcome = Result<(String, Summary), (u16, &'static str)>;
+type Outcome = Result<(String, Summary), (u16, lab_core::ServerErrorKind)>;
 /// `Ok((count, maxval))` or `Err(status)`.
 type Expected = Result<(usize, i64), u16>;
 

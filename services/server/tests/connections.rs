@@ -4,7 +4,7 @@
 mod common;
 
 use common::{closed_by_server, connect, read_response, spawn_app, write_head};
-use lab_server::metrics::CONNECTIONS_TOTAL;
+use lab_core::metrics::server;
 
 /// KEEP_ALIVE=0: the response says `connection: close` and the server really closes it.
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn connection_counter_shows_reuse_with_keep_alive_and_none_without() {
     for (keep_alive, expected_connections) in [("5", 1.0), ("0", 5.0)] {
         let app = spawn_app(&["--keep-alive", keep_alive]).await;
         let client = reqwest::Client::new();
-        let before = app.metrics().await.sum(CONNECTIONS_TOTAL, &[]);
+        let before = app.metrics().await.sum(server::CONNECTIONS_TOTAL.name, &[]);
         for _ in 0..5 {
             let response = client
                 .post(app.url("/lean"))
@@ -55,7 +55,7 @@ async fn connection_counter_shows_reuse_with_keep_alive_and_none_without() {
                 .unwrap();
             assert_eq!(response.status(), 200);
         }
-        let after = app.metrics().await.sum(CONNECTIONS_TOTAL, &[]);
+        let after = app.metrics().await.sum(server::CONNECTIONS_TOTAL.name, &[]);
         // The scrapes use `app.client`, whose own connection is counted in `before` (with
         // keep-alive) or adds one per scrape (without): only `client`'s are compared here.
         let scrape_connections = if keep_alive == "0" { 1.0 } else { 0.0 };

@@ -6,13 +6,16 @@
 mod common;
 
 use common::{Exposition, TestApp, large_body, spawn_app};
+use lab_core::metrics::server;
 use lab_core::schema::LabResponse;
-use lab_server::metrics::EVENT_LOOP_LAG;
 
 /// Cumulative lag-histogram buckets of worker 0: `(le, count)`, `+Inf` last.
 fn lag_buckets(exposition: &Exposition) -> Vec<(f64, f64)> {
     exposition
-        .find(&format!("{EVENT_LOOP_LAG}_bucket"), &[("worker", "0")])
+        .find(
+            &format!("{}_bucket", server::EVENT_LOOP_LAG.name),
+            &[("worker", "0")],
+        )
         .map(|sample| (sample.labels["le"].parse().unwrap(), sample.value))
         .collect()
 }
@@ -67,7 +70,10 @@ async fn lag_during(app: &TestApp, endpoint: &str) -> (f64, f64) {
 #[tokio::test]
 async fn parse_on_the_loop_shows_as_lag_and_offloaded_parse_does_not() {
     large_body(); // generated before the server starts (see the strategies tests)
-    let app = spawn_app(&["--workers", "1"]).await;
+    // KEEP_ALIVE=0: a pooled connection idle through a multi-second parse (debug build, busy
+    // machine) may be closed by the server just as the next scrape reuses it (see
+    // docs/server.md, "actix's keep-alive clock goes stale").
+    let app = spawn_app(&["--workers", "1", "--keep-alive", "0"]).await;
     let (pong_lag, pong_work) = lag_during(&app, "/pong").await;
     let (offload_lag, offload_work) = lag_during(&app, "/offload").await;
     println!(
@@ -91,7 +97,10 @@ async fn parse_on_the_loop_shows_as_lag_and_offloaded_parse_does_not() {
 #[tokio::test]
 async fn stream_holds_the_loop_a_slice_at_a_time_where_lean_holds_it_whole() {
     large_body();
-    let app = spawn_app(&["--workers", "1"]).await;
+    // KEEP_ALIVE=0: a pooled connection idle through a multi-second parse (debug build, busy
+    // machine) may be closed by the server just as the next scrape reuses it (see
+    // docs/server.md, "actix's keep-alive clock goes stale").
+    let app = spawn_app(&["--workers", "1", "--keep-alive", "0"]).await;
     let (lean_lag, lean_work) = lag_during(&app, "/lean").await;
     let (stream_lag, stream_work) = lag_during(&app, "/stream").await;
     println!(

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Exposition, STRATEGIES, spawn_app};
-use lab_server::metrics;
+use lab_core::metrics::{MetricKind, server};
 
 const SMALL: &str = r#"{"name":"small","data":{"a":1,"b":2}}"#;
 
@@ -14,7 +14,8 @@ fn histogram_count(exposition: &Exposition, name: &str, labels: &[(&str, &str)])
     exposition.value(&format!("{name}_count"), labels)
 }
 
-/// Every named series is exported with its type, and process metrics come along.
+/// Every series of the contract (`lab_core::metrics::server`) is exported with its type,
+/// and process metrics come along.
 #[tokio::test]
 async fn every_series_is_exported_with_its_type() {
     let app = spawn_app(&[]).await;
@@ -22,27 +23,26 @@ async fn every_series_is_exported_with_its_type() {
         app.post_json(endpoint, SMALL).await;
     }
     let exposition = app.metrics().await;
-    for (name, kind) in [
-        (metrics::REQUEST_DURATION, "histogram"),
-        (metrics::PHASE_DURATION, "histogram"),
-        (metrics::ACTIVE_REQUESTS, "gauge"),
-        (metrics::REQUEST_BODY_SIZE, "histogram"),
-        (metrics::REQUESTS_TOTAL, "counter"),
-        (metrics::CONNECTIONS_TOTAL, "counter"),
-        (metrics::WORKERS, "gauge"),
-        (metrics::KEEP_ALIVE_SECONDS, "gauge"),
-        (metrics::BLOCKING_THREADS, "gauge"),
-        (metrics::EVENT_LOOP_LAG, "histogram"),
-        ("process_resident_memory_bytes", "gauge"),
-    ] {
+    let contract = server::ALL.map(|metric| {
+        let kind = match metric.kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        };
+        (metric.name, kind)
+    });
+    for (name, kind) in contract
+        .into_iter()
+        .chain([("process_resident_memory_bytes", "gauge")])
+    {
         assert_eq!(
             exposition.types.get(name).map(String::as_str),
             Some(kind),
             "{name}"
         );
     }
-    assert_eq!(exposition.value(metrics::KEEP_ALIVE_SECONDS, &[]), 5.0);
-    assert_eq!(exposition.value(metrics::BLOCKING_THREADS, &[]), 2.0);
+    assert_eq!(exposition.value(server::KEEP_ALIVE_SECONDS.name, &[]), 5.0);
+    assert_eq!(exposition.value(server::BLOCKING_THREADS.name, &[]), 2.0);
 }
 
 /// Each served request lands once in the duration histogram under its endpoint, size class
@@ -70,11 +70,14 @@ async fn requests_are_counted_by_endpoint_size_class_and_status() {
                 ("status", status),
             ];
             assert_eq!(
-                histogram_count(&exposition, metrics::REQUEST_DURATION, &labels),
+                histogram_count(&exposition, server::REQUEST_DURATION.name, &labels),
                 1.0
             );
             let buckets: Vec<f64> = exposition
-                .find(&format!("{}_bucket", metrics::REQUEST_DURATION), &labels)
+                .find(
+                    &format!("{}_bucket", server::REQUEST_DURATION.name),
+                    &labels,
+                )
                 .map(|sample| sample.value)
                 .collect();
             assert_eq!(buckets.len(), lab_core::buckets::BOUND_COUNT + 1);
@@ -92,29 +95,29 @@ async fn requests_are_counted_by_endpoint_size_class_and_status() {
             ("status", "200"),
         ];
         assert_eq!(
-            histogram_count(&exposition, metrics::REQUEST_DURATION, &labels),
+            histogram_count(&exposition, server::REQUEST_DURATION.name, &labels),
             1.0
         );
     }
     let body_sum = exposition.value(
-        &format!("{}_sum", metrics::REQUEST_BODY_SIZE),
+        &format!("{}_sum", server::REQUEST_BODY_SIZE.name),
         &[("endpoint", "lean")],
     );
     assert!(body_sum >= large.len() as f64, "{body_sum}");
     for phase in ["read_body", "parse", "compute", "drop"] {
         for endpoint in ["pong", "offload", "lean"] {
             let labels = [("endpoint", endpoint), ("phase", phase)];
-            assert!(histogram_count(&exposition, metrics::PHASE_DURATION, &labels) >= 1.0);
+            assert!(histogram_count(&exposition, server::PHASE_DURATION.name, &labels) >= 1.0);
         }
     }
     let labels = [("endpoint", "offload"), ("phase", "blocking_wait")];
-    assert!(histogram_count(&exposition, metrics::PHASE_DURATION, &labels) >= 1.0);
+    assert!(histogram_count(&exposition, server::PHASE_DURATION.name, &labels) >= 1.0);
     for phase in ["wait_body", "parse", "compute", "drop", "longest_slice"] {
         let labels = [("endpoint", "stream"), ("phase", phase)];
-        assert!(histogram_count(&exposition, metrics::PHASE_DURATION, &labels) >= 1.0);
+        assert!(histogram_count(&exposition, server::PHASE_DURATION.name, &labels) >= 1.0);
     }
     assert_eq!(
-        exposition.value(metrics::REQUESTS_TOTAL, &[("worker", "0")]),
+        exposition.value(server::REQUESTS_TOTAL.name, &[("worker", "0")]),
         2.0 * STRATEGIES.len() as f64 + 2.0
     );
 }
@@ -192,7 +195,7 @@ async fn three_workers_each_probe_their_loop_and_share_new_connections() {
         let probed = (0..3).all(|worker| {
             histogram_count(
                 &exposition,
-                metrics::EVENT_LOOP_LAG,
+                server::EVENT_LOOP_LAG.name,
                 &[("worker", &worker.to_string())],
             ) > 0.0
         });
@@ -201,15 +204,20 @@ async fn three_workers_each_probe_their_loop_and_share_new_connections() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert_eq!(exposition.value(metrics::WORKERS, &[]), 3.0);
+    assert_eq!(exposition.value(server::WORKERS.name, &[]), 3.0);
     let per_worker: Vec<f64> = (0..3)
-        .map(|worker| exposition.value(metrics::REQUESTS_TOTAL, &[("worker", &worker.to_string())]))
+        .map(|worker| {
+            exposition.value(
+                server::REQUESTS_TOTAL.name,
+                &[("worker", &worker.to_string())],
+            )
+        })
         .collect();
     assert_eq!(per_worker.iter().sum::<f64>(), requests as f64);
     assert!(
         per_worker.iter().filter(|count| **count > 0.0).count() > 1,
         "{per_worker:?}"
     );
-    let connections = exposition.sum(metrics::CONNECTIONS_TOTAL, &[]);
+    let connections = exposition.sum(server::CONNECTIONS_TOTAL.name, &[]);
     assert!(connections >= requests as f64, "{connections}");
 }

@@ -10,6 +10,7 @@ use std::{
     },
 };
 
+use lab_core::Strategy;
 use lab_server::{
     parse::{parse_lean, parse_owned},
     strategies::parse_memory,
@@ -94,13 +95,13 @@ fn escaped_keys_body() -> Vec<u8> {
         .into_bytes()
 }
 
-/// Checks that `parser` on `body` (parse, summary, drop) allocates no more than `endpoint`'s
+/// Checks that `parser` on `body` (parse, summary, drop) allocates no more than `strategy`'s
 /// charge for it.
-fn check(endpoint: &str, label: &str, body: &[u8], parse: impl FnOnce(&[u8])) {
+fn check(strategy: Strategy, label: &str, body: &[u8], parse: impl FnOnce(&[u8])) {
     let peak = peak_allocated_by(|| parse(body));
-    let charged = parse_memory(endpoint)(&BodyShape::of(body));
+    let charged = parse_memory(strategy)(&BodyShape::of(body));
     println!(
-        "{endpoint} parse of the {label} body ({} bytes): peak {peak} bytes allocated \
+        "{strategy} parse of the {label} body ({} bytes): peak {peak} bytes allocated \
          ({:.2} per body byte), charged {charged} ({:.2})",
         body.len(),
         peak as f64 / body.len() as f64,
@@ -108,7 +109,7 @@ fn check(endpoint: &str, label: &str, body: &[u8], parse: impl FnOnce(&[u8])) {
     );
     assert!(
         peak <= charged,
-        "{endpoint} {label}: peak {peak} > charged {charged}"
+        "{strategy} {label}: peak {peak} > charged {charged}"
     );
 }
 
@@ -129,9 +130,9 @@ fn the_owned_parse_stays_under_its_charge() {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    check("pong", "study", &study_body(), owned);
-    check("pong", "densest", &densest_body(25_000_000), owned);
-    check("pong", "escaped-keys", &escaped_keys_body(), owned);
+    check(Strategy::Pong, "study", &study_body(), owned);
+    check(Strategy::Pong, "densest", &densest_body(25_000_000), owned);
+    check(Strategy::Pong, "escaped-keys", &escaped_keys_body(), owned);
 }
 
 /// The lean parse (/lean) stays under its charge on the same three bodies.
@@ -140,9 +141,9 @@ fn the_lean_parse_stays_under_its_charge() {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    check("lean", "study", &study_body(), lean);
-    check("lean", "densest", &densest_body(25_000_000), lean);
-    check("lean", "escaped-keys", &escaped_keys_body(), lean);
+    check(Strategy::Lean, "study", &study_body(), lean);
+    check(Strategy::Lean, "densest", &densest_body(25_000_000), lean);
+    check(Strategy::Lean, "escaped-keys", &escaped_keys_body(), lean);
 }
 
 /// /stream charges as it parses, not once the body is complete: the body's bytes as they
@@ -171,7 +172,8 @@ fn the_stream_parse_stays_under_its_charge() {
             let mut parsed = parser.finish().expect("a valid body");
             std::hint::black_box(parsed.summary());
         });
-        let charged = most_charged + parse_memory("stream")(&BodyShape::of(&body));
+        let charged =
+            most_charged + parse_memory(lab_core::Strategy::Stream)(&BodyShape::of(&body));
         println!(
             "stream parse of the {label} body ({} bytes): peak {peak} bytes allocated \
              ({:.2} per body byte), charged {charged} ({:.2})",

@@ -58,9 +58,9 @@ fn corpus_dir() -> PathBuf {
 // The oracle: every parser's answer for one body.
 
 /// One parser's answer: `Ok((name, count, maxval))` or `Err((status, kind))`.
-type Outcome = Result<(String, usize, i64), (u16, &'static str)>;
+type Outcome = Result<(String, usize, i64), (u16, lab_core::ServerErrorKind)>;
 
-fn from_error(error: &LabError) -> (u16, &'static str) {
+fn from_error(error: &LabError) -> (u16, lab_core::ServerErrorKind) {
     (error.status_code().as_u16(), error.kind())
 }
 
@@ -94,8 +94,13 @@ impl Oracle {
                 let summary = json.summary();
                 Ok((json.into_inner().name, summary.count, summary.maxval))
             }
+            // An error that is not the lab's would be a bug of its own: it compares as
+            // `internal`, which no parser gives.
             Err(error) => Err(error.as_error::<LabError>().map_or(
-                (error.as_response_error().status_code().as_u16(), "?"),
+                (
+                    error.as_response_error().status_code().as_u16(),
+                    lab_core::ServerErrorKind::Internal,
+                ),
                 from_error,
             )),
         }

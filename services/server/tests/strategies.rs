@@ -160,7 +160,7 @@ async fn healthz_reports_settings_endpoints_and_this_start() {
     assert_eq!(
         body,
         serde_json::json!({"status": "ok", "workers": 2, "keep_alive_seconds": 0,
-                           "endpoints": lab_server::strategies::PATHS})
+                           "endpoints": lab_core::Strategy::PATHS})
     );
     // Every worker reports the same start; another start of the server has another name.
     for _ in 0..10 {

@@ -1,6 +1,7 @@
 //! `POST /lean`: less work, same place.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use lab_core::Strategy;
 
 use crate::{
     error::LabError,
@@ -20,7 +21,7 @@ pub async fn lean(
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
     on_the_loop(
-        "lean",
+        Strategy::Lean,
         request,
         payload,
         &state,

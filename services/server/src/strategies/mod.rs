@@ -17,10 +17,6 @@
 //! [`parse_lean`]: crate::parse::parse_lean
 //! [`StreamParser`]: crate::stream::StreamParser
 
-/// The strategy endpoints, in the order [`crate::routes`] registers them: what `/healthz`
-/// reports, so a load generator can tell a server that gained or lost one.
-pub const PATHS: [&str; 5] = ["/ping", "/pong", "/offload", "/lean", "/stream"];
-
 pub mod lean;
 pub mod offload;
 pub mod ping;
@@ -33,7 +29,7 @@ use std::{
 };
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use lab_core::schema::LabResponse;
+use lab_core::{Phase, Strategy, schema::LabResponse};
 use prometheus::HistogramVec;
 
 use crate::{
@@ -46,7 +42,7 @@ use crate::{
     worker::WorkerContext,
 };
 
-/// What parsing a complete body of this shape allocates, at most, with `endpoint`'s parser:
+/// What parsing a complete body of this shape allocates, at most, with `strategy`'s parser:
 /// charged to the memory budget before the parse (see [`crate::budget`]).
 ///
 /// A bound, not an average, because a client chooses the body: `tests/parse_memory.rs` counts
@@ -63,11 +59,11 @@ use crate::{
 /// For the study's 25 MB body: owned ≈ 6.8 × the body (measured peak 5.4 ×), lean 3.0 ×
 /// (measured 3.0 ×; the densest body 8.0 ×, escaped keys 4.2 ×); stream none (while it parses
 /// it charges what its key table holds beyond the body's bytes: about 0.35 × the body).
-pub fn parse_memory(endpoint: &str) -> ParseCost {
-    match endpoint {
-        "lean" => lean_parse_memory,
-        "stream" => stream_parse_memory,
-        _ => owned_parse_memory,
+pub fn parse_memory(strategy: Strategy) -> ParseCost {
+    match strategy {
+        Strategy::Ping | Strategy::Pong | Strategy::Offload => owned_parse_memory,
+        Strategy::Lean => lean_parse_memory,
+        Strategy::Stream => stream_parse_memory,
     }
 }
 
@@ -141,46 +137,35 @@ fn stream_parse_memory(_shape: &BodyShape) -> usize {
     FIXED_BYTES
 }
 
-/// Phase: receiving the body from the socket (async: the loop serves others meanwhile).
-pub const READ_BODY: &str = "read_body";
-/// Phase: /offload only, waiting for a free thread in the worker's blocking pool.
-pub const BLOCKING_WAIT: &str = "blocking_wait";
-/// Phase: turning bytes into a name and a map.
-pub const PARSE: &str = "parse";
-/// Phase: counting the keys and finding the largest value.
-pub const COMPUTE: &str = "compute";
-/// Phase: freeing the map (1.25 million entries for 25 MB: not free, and on the loop too).
-pub const DROP: &str = "drop";
-
 /// Phase timings of one request: returned in `profiling` (ms) and recorded in
 /// `lab_server_phase_duration_seconds{endpoint,phase}`.
 pub struct Profile {
-    endpoint: &'static str,
+    strategy: Strategy,
     histogram: HistogramVec,
     phases: BTreeMap<String, f64>,
 }
 
 impl Profile {
-    /// An empty profile for `endpoint`, recording into `histogram`.
-    pub fn new(endpoint: &'static str, histogram: HistogramVec) -> Self {
+    /// An empty profile for `strategy`, recording into `histogram`.
+    pub fn new(strategy: Strategy, histogram: HistogramVec) -> Self {
         Self {
-            endpoint,
+            strategy,
             histogram,
             phases: BTreeMap::new(),
         }
     }
 
     /// Records that `phase` took `duration`.
-    pub fn record(&mut self, phase: &'static str, duration: Duration) {
+    pub fn record(&mut self, phase: Phase, duration: Duration) {
         self.histogram
-            .with_label_values(&[self.endpoint, phase])
+            .with_label_values(&[self.strategy.label(), phase.name()])
             .observe(duration.as_secs_f64());
         self.phases
-            .insert(phase.to_owned(), duration.as_secs_f64() * 1e3);
+            .insert(phase.name().to_owned(), duration.as_secs_f64() * 1e3);
     }
 
     /// Runs `work`, recording its duration as `phase`.
-    pub fn time<T>(&mut self, phase: &'static str, work: impl FnOnce() -> T) -> T {
+    pub fn time<T>(&mut self, phase: Phase, work: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let output = work();
         self.record(phase, started.elapsed());
@@ -196,15 +181,15 @@ impl Profile {
 /// Reads the body under MAX_BODY_MB (async, chunk by chunk) and starts the request's profile
 /// with the `read_body` phase.
 pub async fn read_profiled(
-    endpoint: &'static str,
+    strategy: Strategy,
     request: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(Profile, Vec<u8>), LabError> {
-    let mut profile = Profile::new(endpoint, state.metrics.phase_duration.clone());
+    let mut profile = Profile::new(strategy, state.metrics.phase_duration.clone());
     let reading = Instant::now();
     let body = read_body(request, payload, state.max_body_bytes).await?;
-    profile.record(READ_BODY, reading.elapsed());
+    profile.record(Phase::ReadBody, reading.elapsed());
     Ok((profile, body))
 }
 
@@ -241,10 +226,10 @@ pub fn parse_compute_drop<'body, P: ParsedBody>(
     body: &'body [u8],
     parse: impl FnOnce(&'body [u8]) -> Result<P, LabError>,
 ) -> Result<(String, Summary), LabError> {
-    let mut parsed = profile.time(PARSE, || parse(body))?;
-    let summary = profile.time(COMPUTE, || parsed.summary());
+    let mut parsed = profile.time(Phase::Parse, || parse(body))?;
+    let summary = profile.time(Phase::Compute, || parsed.summary());
     let name = parsed.name().to_owned();
-    profile.time(DROP, move || drop(parsed));
+    profile.time(Phase::Drop, move || drop(parsed));
     Ok((name, summary))
 }
 
@@ -252,14 +237,14 @@ pub fn parse_compute_drop<'body, P: ParsedBody>(
 /// runs `work` (in practice [`parse_compute_drop`] with the strategy's parser) right here on
 /// the loop, and answers. Only the parser differs between those two handlers.
 pub async fn on_the_loop(
-    endpoint: &'static str,
+    strategy: Strategy,
     request: HttpRequest,
     payload: web::Payload,
     state: &AppState,
     worker: &WorkerContext,
     work: impl FnOnce(&mut Profile, &[u8]) -> Result<(String, Summary), LabError>,
 ) -> Result<HttpResponse, LabError> {
-    let (mut profile, body) = read_profiled(endpoint, &request, payload, state).await?;
+    let (mut profile, body) = read_profiled(strategy, &request, payload, state).await?;
     let (name, summary) = work(&mut profile, &body)?;
     Ok(lab_response(
         &request,

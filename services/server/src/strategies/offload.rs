@@ -3,12 +3,13 @@
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use lab_core::{Phase, Strategy};
 
 use crate::{
     error::LabError,
     parse::parse_owned,
     state::AppState,
-    strategies::{BLOCKING_WAIT, lab_response, parse_compute_drop, read_profiled},
+    strategies::{lab_response, parse_compute_drop, read_profiled},
     worker::WorkerContext,
 };
 
@@ -30,7 +31,7 @@ pub async fn offload(
     state: web::Data<AppState>,
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
-    let (mut profile, body) = read_profiled("offload", &request, payload, &state).await?;
+    let (mut profile, body) = read_profiled(Strategy::Offload, &request, payload, &state).await?;
     let (outcome, profile) = if body.len() < state.offload_min_bytes {
         let outcome = parse_compute_drop(&mut profile, &body, parse_owned);
         (outcome, profile)
@@ -39,7 +40,7 @@ pub async fn offload(
         let nice = state.offload_nice;
         web::block(move || {
             crate::priority::lower_this_thread(nice);
-            profile.record(BLOCKING_WAIT, queued.elapsed());
+            profile.record(Phase::BlockingWait, queued.elapsed());
             let outcome = parse_compute_drop(&mut profile, &body, parse_owned);
             drop(body);
             (outcome, profile)

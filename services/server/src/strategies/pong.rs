@@ -1,6 +1,7 @@
 //! `POST /pong`: the study's hand-rolled version, with phase timings.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use lab_core::Strategy;
 
 use crate::{
     error::LabError,
@@ -20,7 +21,7 @@ pub async fn pong(
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
     on_the_loop(
-        "pong",
+        Strategy::Pong,
         request,
         payload,
         &state,

@@ -4,13 +4,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
+use lab_core::{Phase, Strategy};
 
 use crate::{
     body::BodyBytes,
     error::LabError,
     loop_yield::LoopTurn,
     state::AppState,
-    strategies::{COMPUTE, DROP, PARSE, Profile, lab_response},
+    strategies::{Profile, lab_response},
     stream::StreamParser,
     upload::{CutOff, UploadHandle},
     worker::WorkerContext,
@@ -27,12 +28,6 @@ pub const STEP_BYTES: usize = 16 * 1024;
 /// Records counted between two looks at the clock: some 50 µs of counting (a study record
 /// takes 10-20 ns when its bucket's table is in the cache).
 pub const COUNT_STEP_RECORDS: usize = 4 * 1024;
-
-/// Phase: time spent waiting for the next bytes from the socket (the loop is free meanwhile).
-pub const WAIT_BODY: &str = "wait_body";
-/// Phase: the longest single stretch the handler held the loop without yielding. Not a sum,
-/// like the other phases: the bound /stream keeps.
-pub const LONGEST_SLICE: &str = "longest_slice";
 
 /// When the loop last had its turn (polled its sockets and timers), and the longest the
 /// handler has held it between two turns.
@@ -122,7 +117,7 @@ pub async fn stream(
     state: web::Data<AppState>,
     worker: web::Data<WorkerContext>,
 ) -> Result<HttpResponse, LabError> {
-    let mut profile = Profile::new("stream", state.metrics.phase_duration.clone());
+    let mut profile = Profile::new(Strategy::Stream, state.metrics.phase_duration.clone());
     let mut clock = SliceClock::new();
     let mut parser = StreamParser::new();
     let mut parsed = Ok(());
@@ -162,11 +157,11 @@ pub async fn stream(
         }
     }
     request.extensions_mut().insert(BodyBytes(received));
-    profile.record(WAIT_BODY, waiting);
+    profile.record(Phase::WaitBody, waiting);
     parsed?;
     let started = Instant::now();
     let body = parser.finish()?;
-    profile.record(PARSE, parsing + started.elapsed());
+    profile.record(Phase::Parse, parsing + started.elapsed());
 
     // The count goes COUNT_STEP_RECORDS at a time, each counted bucket freed at once: the
     // `drop` phase is that freeing, and what is left of the parser's own state.
@@ -180,12 +175,12 @@ pub async fn stream(
         clock.maybe_yield().await;
     }
     let freeing = count.freeing();
-    profile.record(COMPUTE, counting.saturating_sub(freeing));
+    profile.record(Phase::Compute, counting.saturating_sub(freeing));
     let summary = count.summary();
     let dropping = Instant::now();
     drop(count);
-    profile.record(DROP, freeing + dropping.elapsed());
-    profile.record(LONGEST_SLICE, clock.longest());
+    profile.record(Phase::Drop, freeing + dropping.elapsed());
+    profile.record(Phase::LongestSlice, clock.longest());
     Ok(lab_response(
         &request,
         worker.index,

@@ -153,6 +153,9 @@ mod tests {
         let mut parser = StreamParser::new();
         assert!(parser.feed(b"{\"name\":]").is_err());
         assert!(parser.feed(b"\"n\"}").is_err());
-        assert_eq!(parser.finish().unwrap_err().kind(), "malformed_json");
+        assert_eq!(
+            parser.finish().unwrap_err().kind(),
+            lab_core::ServerErrorKind::MalformedJson
+        );
     }
 }

@@ -94,7 +94,7 @@ impl TestApp {
 }
 
 /// The five strategy endpoints.
-pub const STRATEGIES: [&str; 5] = lab_server::strategies::PATHS;
+pub const STRATEGIES: [&str; lab_core::Strategy::ALL.len()] = lab_core::Strategy::PATHS;
 
 /// A 25 MB seed-shaped body, generated once per test binary (never on a timed path).
 pub fn large_body() -> &'static [u8] {
