@@ -17,6 +17,10 @@ pub enum ServerErrorKind {
     WrongShape,
     /// 400: the client stopped sending mid-body.
     BodyReadFailed,
+    /// 400: the request's framing is refused (a Transfer-Encoding other than `chunked`). The
+    /// FastAPI peer says so in JSON; lab-server's HTTP layer answers these before any of the
+    /// lab's code runs, with an empty body.
+    MalformedRequest,
     /// 408: the client stalled mid-body, or sent it too slowly.
     BodyReadTimeout,
     /// 413: the body is larger than MAX_BODY_MB.
@@ -37,10 +41,11 @@ pub enum ServerErrorKind {
 
 impl ServerErrorKind {
     /// Every kind.
-    pub const ALL: [ServerErrorKind; 11] = [
+    pub const ALL: [ServerErrorKind; 12] = [
         ServerErrorKind::MalformedJson,
         ServerErrorKind::WrongShape,
         ServerErrorKind::BodyReadFailed,
+        ServerErrorKind::MalformedRequest,
         ServerErrorKind::BodyReadTimeout,
         ServerErrorKind::BodyTooLarge,
         ServerErrorKind::UnsupportedMediaType,
@@ -57,6 +62,7 @@ impl ServerErrorKind {
             ServerErrorKind::MalformedJson => "malformed_json",
             ServerErrorKind::WrongShape => "wrong_shape",
             ServerErrorKind::BodyReadFailed => "body_read_failed",
+            ServerErrorKind::MalformedRequest => "malformed_request",
             ServerErrorKind::BodyReadTimeout => "body_read_timeout",
             ServerErrorKind::BodyTooLarge => "body_too_large",
             ServerErrorKind::UnsupportedMediaType => "unsupported_media_type",
@@ -71,7 +77,9 @@ impl ServerErrorKind {
     /// The HTTP status it is answered with.
     pub fn status(self) -> u16 {
         match self {
-            ServerErrorKind::MalformedJson | ServerErrorKind::BodyReadFailed => 400,
+            ServerErrorKind::MalformedJson
+            | ServerErrorKind::BodyReadFailed
+            | ServerErrorKind::MalformedRequest => 400,
             ServerErrorKind::WrongShape => 422,
             ServerErrorKind::BodyReadTimeout => 408,
             ServerErrorKind::BodyTooLarge => 413,
