@@ -29,6 +29,7 @@ struct StrategyEntry {
     label: &'static str,
     about: &'static str,
     on_fastapi: bool,
+    counts: bool,
 }
 
 /// The whole contract.
@@ -40,6 +41,7 @@ pub fn contract() -> Value {
             label: strategy.label(),
             about: strategy.about(),
             on_fastapi: strategy.on_fastapi(),
+            counts: strategy.counts(),
         })
         .collect();
     let server_errors: Vec<Value> = ServerErrorKind::ALL

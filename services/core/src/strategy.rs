@@ -25,16 +25,20 @@ pub enum Strategy {
     /// Parsed while the bytes arrive, a millisecond at a time, never holding the body.
     #[serde(rename = "/stream")]
     Stream,
+    /// The floor: the body read at the same pace as the others and thrown away, no parse.
+    #[serde(rename = "/drain")]
+    Drain,
 }
 
 impl Strategy {
     /// Every strategy, in the order the server registers them and the reports list them.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         Strategy::Ping,
         Strategy::Pong,
         Strategy::Offload,
         Strategy::Lean,
         Strategy::Stream,
+        Strategy::Drain,
     ];
 
     /// Every strategy's path, in [`Self::ALL`]'s order.
@@ -56,6 +60,7 @@ impl Strategy {
             Strategy::Offload => "/offload",
             Strategy::Lean => "/lean",
             Strategy::Stream => "/stream",
+            Strategy::Drain => "/drain",
         }
     }
 
@@ -82,12 +87,25 @@ impl Strategy {
             Strategy::Stream => {
                 "Parsed while the bytes arrive, in slices of about a millisecond, the body never held whole."
             }
+            Strategy::Drain => {
+                "The floor: the body read at the same pace as the others and thrown away, no parse at all: what receiving it costs."
+            }
         }
     }
 
     /// Whether the study's FastAPI server has it too.
     pub fn on_fastapi(self) -> bool {
-        matches!(self, Strategy::Ping | Strategy::Pong | Strategy::Offload)
+        matches!(
+            self,
+            Strategy::Ping | Strategy::Pong | Strategy::Offload | Strategy::Drain
+        )
+    }
+
+    /// Whether its answer counts the body (`count` and `maxval`): every strategy but the floor,
+    /// which reads no further than the bytes, and answers 0 and 0. A load generator checks
+    /// the answers of the others only.
+    pub const fn counts(self) -> bool {
+        !matches!(self, Strategy::Drain)
     }
 
     /// The strategy served at `path`, if any.

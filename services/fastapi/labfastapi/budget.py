@@ -70,8 +70,12 @@ CONTAINER_BYTES = 100
 ITEM_BYTES = 64
 
 #: How many times the body itself is held while it is read, by endpoint: FastAPI's read for
-#: /ping keeps the chunks and their join together; /pong and /offload fill one bytearray.
-BODY_COPIES = {"ping": 2, "pong": 1, "offload": 1}
+#: /ping keeps the chunks and their join together; /pong and /offload fill one bytearray;
+#: /drain throws each chunk away.
+BODY_COPIES = {"ping": 2, "pong": 1, "offload": 1, "drain": 0}
+
+#: The endpoints that parse the body they read (all but the floor, /drain).
+PARSES_BODY = frozenset({"ping", "pong", "offload"})
 
 
 class BodyShape:

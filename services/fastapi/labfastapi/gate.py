@@ -38,7 +38,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
-from .budget import BODY_COPIES, BodyBudget, BodyShape
+from .budget import BODY_COPIES, PARSES_BODY, BodyBudget, BodyShape
 from .errors import LabError
 
 #: The paths whose POST bodies the gate checks.
@@ -179,7 +179,7 @@ class UploadGate:
                     charged += copies * len(chunk)
                 if not more:
                     complete = True
-                    parse = shape.parse_memory()
+                    parse = shape.parse_memory() if scope["path"][1:] in PARSES_BODY else 0
                     if not self.budget.try_charge(parse):
                         raise self._over_budget(parse, close=False)
                     charged += parse

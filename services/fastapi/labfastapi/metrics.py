@@ -70,7 +70,7 @@ BUDGET_CAPACITY = "lab_server_body_budget_bytes"
 CUT_OFF_REASONS = ("idle", "too_slow", "over_budget", "too_large")
 
 #: The strategy endpoints' label values; every other path is labelled `OTHER_ENDPOINT`.
-ENDPOINTS = ("ping", "pong", "offload")
+ENDPOINTS = ("ping", "pong", "offload", "drain")
 #: Label value for every path that is not a strategy endpoint.
 OTHER_ENDPOINT = "other"
 

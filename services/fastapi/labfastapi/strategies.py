@@ -1,10 +1,12 @@
-"""The three ways to handle a study body, as the study wrote them, and what they share.
+"""The three ways to handle a study body, as the study wrote them, the floor they are measured
+against, and what they share.
 
 | endpoint   | reads the body          | parses with                  | parses on        |
 |------------|-------------------------|------------------------------|------------------|
 | `/ping`    | FastAPI (`request.body`)| json + pydantic (typed model)| the event loop   |
 | `/pong`    | chunk by chunk          | orjson + a plain-Python check| the event loop   |
 | `/offload` | chunk by chunk          | orjson + a plain-Python check| a thread         |
+| `/drain`   | chunk by chunk, thrown away | nothing (the floor)      | n/a              |
 
 `/pong` and `/offload` differ only in *where* the parse runs. Every endpoint answers
 `{name, count, maxval, elapsed_server, profiling, worker}` (lab-core's `LabResponse`):
@@ -172,6 +174,22 @@ async def offload(request: Request) -> Response:
     return lab_response(request, name, count, maxval, profile.phases)
 
 
+async def drain(request: Request) -> Response:
+    """The floor: reads the body chunk by chunk, at the pace every endpoint reads it, and throws
+    each chunk away. What receiving the upload costs before any parse; each endpoint's time over
+    this one's is what its own work costs. Answers `count` and `maxval` 0 and an empty `name`
+    (nothing was parsed to know them), with `read_body` in `profiling`."""
+    profile = Profile("drain")
+    started = time.perf_counter()
+    try:
+        async for _chunk in request.stream():
+            pass
+    except ClientDisconnect:
+        raise LabError.body_read_failed("the client went away before the end of the body") from None
+    profile.record(READ_BODY, time.perf_counter() - started)
+    return lab_response(request, "", 0, 0, profile.phases)
+
+
 async def read_body(request: Request, profile: Profile) -> bytearray:
     """Reads the body chunk by chunk into one bytearray (the gate counts it against
     MAX_BODY_MB, BODY_BUDGET_MB and BODY_IDLE_TIMEOUT) and records the `read_body` phase.
@@ -256,4 +274,9 @@ def parse_study_body(body: bytes | bytearray) -> tuple[str, dict[str, int]]:
 
 
 #: The strategy handlers, by path.
-HANDLERS: dict[str, Callable[..., Awaitable[Response]]] = {"/ping": ping, "/pong": pong, "/offload": offload}
+HANDLERS: dict[str, Callable[..., Awaitable[Response]]] = {
+    "/ping": ping,
+    "/pong": pong,
+    "/offload": offload,
+    "/drain": drain,
+}

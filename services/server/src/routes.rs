@@ -6,7 +6,7 @@ use lab_core::Strategy;
 use crate::{
     gate::json_upload_gate,
     ops,
-    strategies::{lean, offload, ping, pong, stream},
+    strategies::{drain, lean, offload, ping, pong, stream},
 };
 
 /// Registers the strategy endpoints ([`Strategy::ALL`], in that order), `/healthz`,
@@ -38,6 +38,7 @@ fn strategy_resource(strategy: Strategy) -> Resource {
         Strategy::Offload => post_only(path, offload::offload),
         Strategy::Lean => post_only(path, lean::lean),
         Strategy::Stream => post_only(path, stream::stream),
+        Strategy::Drain => post_only(path, drain::drain),
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    STRATEGIES, TestApp, closed_by_server, connect, read_response, spawn_app, start_json_post,
+    ENDPOINTS, TestApp, closed_by_server, connect, read_response, spawn_app, start_json_post,
 };
 use lab_core::schema::ErrorBody;
 use tokio::{
@@ -25,7 +25,7 @@ fn error_kind(body: &[u8]) -> String {
 
 /// A normal request on every strategy endpoint is answered 200.
 async fn every_endpoint_answers(app: &TestApp) {
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let response = app.post_json(endpoint, SMALL_BODY).await;
         assert_eq!(response.status(), 200, "{endpoint}");
     }
@@ -36,7 +36,7 @@ async fn every_endpoint_answers(app: &TestApp) {
 #[tokio::test]
 async fn content_length_with_transfer_encoding_is_400_and_closes() {
     let app = spawn_app(&[]).await;
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let mut stream = connect(&app).await;
         let chunk = format!("{:x}\r\n{SMALL_BODY}\r\n0\r\n\r\n", SMALL_BODY.len());
         let request = format!(
@@ -60,7 +60,7 @@ async fn content_length_with_transfer_encoding_is_400_and_closes() {
 #[tokio::test]
 async fn a_truncated_body_is_400_body_read_failed() {
     let app = spawn_app(&[]).await;
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let mut stream = start_json_post(&app, endpoint, &["content-length: 1000".into()]).await;
         stream.write_all(SMALL_BODY.as_bytes()).await.unwrap();
         stream.shutdown().await.unwrap();
@@ -77,7 +77,7 @@ async fn a_truncated_body_is_400_body_read_failed() {
 async fn an_ordinary_client_sending_too_much_reads_the_413() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     let body = format!("{SMALL_BODY}{}", " ".repeat(3 * 1024 * 1024));
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let response = app.post_json(endpoint, body.clone()).await;
         assert_eq!(response.status(), 413, "{endpoint}");
         let answer: ErrorBody = response.json().await.unwrap();
@@ -92,7 +92,7 @@ async fn an_ordinary_client_sending_too_much_reads_the_413() {
 async fn a_socket_that_keeps_sending_reads_the_413() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
     let length = 3 * 1024 * 1024;
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let mut stream =
             start_json_post(&app, endpoint, &[format!("content-length: {length}")]).await;
         // Send everything; the server may stop reading once it answered.
@@ -109,7 +109,7 @@ async fn a_socket_that_keeps_sending_reads_the_413() {
 #[tokio::test]
 async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
     let app = spawn_app(&["--max-body-mb", "1"]).await;
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let mut stream = start_json_post(
             &app,
             endpoint,
@@ -144,7 +144,7 @@ async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
             "lab_server_uploads_cut_off_total",
             &[("reason", "too_large")]
         ),
-        STRATEGIES.len() as f64
+        ENDPOINTS.len() as f64
     );
 }
 
@@ -152,7 +152,7 @@ async fn expect_continue_is_refused_before_the_body_when_it_is_too_large() {
 async fn stalled_uploads(app: &TestApp, count: usize) -> Vec<TcpStream> {
     let mut streams = Vec::new();
     for index in 0..count {
-        let path = STRATEGIES[index % STRATEGIES.len()];
+        let path = ENDPOINTS[index % ENDPOINTS.len()];
         streams.push(start_json_post(app, path, &["transfer-encoding: chunked".into()]).await);
     }
     streams
@@ -186,7 +186,7 @@ async fn fifty_stalled_uploads_do_not_lock_the_server() {
 #[tokio::test]
 async fn an_upload_that_stalls_is_cut_off_with_408() {
     let app = spawn_app(&["--body-idle-timeout", "1", "--body-min-rate-kb", "0"]).await;
-    for mut stream in stalled_uploads(&app, STRATEGIES.len()).await {
+    for mut stream in stalled_uploads(&app, ENDPOINTS.len()).await {
         stream.write_all(b"5\r\n{\"nam\r\n").await.unwrap();
         let response = read_response(&mut stream).await;
         assert_eq!(response.status, 408);
@@ -196,7 +196,7 @@ async fn an_upload_that_stalls_is_cut_off_with_408() {
     let metrics = app.metrics().await;
     assert_eq!(
         metrics.value("lab_server_uploads_cut_off_total", &[("reason", "idle")]),
-        STRATEGIES.len() as f64
+        ENDPOINTS.len() as f64
     );
     assert_eq!(
         metrics.value("lab_server_body_budget_in_use_bytes", &[]),

@@ -8,8 +8,8 @@ mod common;
 use std::{process::Child, time::Duration};
 
 use common::{
-    Exposition, STRATEGIES, closed_by_server, expected_summary, large_body, read_response,
-    start_binary, start_binary_with, write_head,
+    ENDPOINTS, Exposition, STRATEGIES, closed_by_server, expected_summary, large_body,
+    read_response, start_binary, start_binary_with, write_head,
 };
 use lab_core::schema::LabResponse;
 use nix::{
@@ -218,7 +218,7 @@ async fn stalled_upload(address: &str, endpoint: &str) -> TcpStream {
 /// reads its body under the same rule.
 #[tokio::test]
 async fn sigterm_cuts_off_an_upload_that_stalled_instead_of_waiting_for_it() {
-    for endpoint in STRATEGIES {
+    for endpoint in ENDPOINTS {
         let (child, address) = start_binary_with(&[
             ("SHUTDOWN_TIMEOUT", "30"),
             ("BODY_IDLE_TIMEOUT", "30"),

@@ -1,4 +1,5 @@
-//! The five ways to handle a study body, one module each, and what they share.
+//! The five ways to handle a study body, one module each, the floor they are measured against,
+//! and what they share.
 //!
 //! | endpoint   | reads the body          | parses with      | parses on          |
 //! |------------|-------------------------|------------------|--------------------|
@@ -7,16 +8,19 @@
 //! | `/offload` | chunk by chunk          | [`parse_owned`]  | the blocking pool  |
 //! | `/lean`    | chunk by chunk          | [`parse_lean`]   | the event loop     |
 //! | `/stream`  | chunk by chunk, parsed as it arrives | [`StreamParser`] | the event loop, ≤ 1 ms at a time |
+//! | `/drain`   | chunk by chunk, thrown away | nothing (the floor) | n/a |
 //!
 //! `/pong` and `/offload` differ only in *where* the parse runs; `/pong` and `/lean` only in
 //! *how much* work the parse does; `/lean` and `/stream` only in *when*: all at once after the
 //! last byte, or in slices while the bytes arrive. `/ping` is the baseline every framework
-//! gives you.
+//! gives you; `/drain` reads the body and does nothing with it: each strategy's time over
+//! `/drain`'s is what its own work costs.
 //!
 //! [`parse_owned`]: crate::parse::parse_owned
 //! [`parse_lean`]: crate::parse::parse_lean
 //! [`StreamParser`]: crate::stream::StreamParser
 
+pub mod drain;
 pub mod lean;
 pub mod offload;
 pub mod ping;
@@ -64,6 +68,7 @@ pub fn parse_memory(strategy: Strategy) -> ParseCost {
         Strategy::Ping | Strategy::Pong | Strategy::Offload => owned_parse_memory,
         Strategy::Lean => lean_parse_memory,
         Strategy::Stream => stream_parse_memory,
+        Strategy::Drain => drain_parse_memory,
     }
 }
 
@@ -135,6 +140,11 @@ fn lean_parse_memory(shape: &BodyShape) -> usize {
 /// [`crate::strategies::stream`]. A study pair takes 18 bytes there, 20 in the JSON.
 fn stream_parse_memory(_shape: &BodyShape) -> usize {
     FIXED_BYTES
+}
+
+/// [`parse_memory`] for `/drain`: nothing, it keeps none of the body.
+fn drain_parse_memory(_shape: &BodyShape) -> usize {
+    0
 }
 
 /// Phase timings of one request: returned in `profiling` (ms) and recorded in

@@ -93,8 +93,35 @@ impl TestApp {
     }
 }
 
-/// The five strategy endpoints.
-pub const STRATEGIES: [&str; lab_core::Strategy::ALL.len()] = lab_core::Strategy::PATHS;
+/// Every strategy endpoint, the floor (`/drain`) included: where only the upload rules matter.
+pub const ENDPOINTS: [&str; lab_core::Strategy::ALL.len()] = lab_core::Strategy::PATHS;
+
+/// How many strategies parse and count the body (all but the floor).
+const PARSING: usize = {
+    let mut parsing = 0;
+    let mut index = 0;
+    while index < lab_core::Strategy::ALL.len() {
+        if lab_core::Strategy::ALL[index].counts() {
+            parsing += 1;
+        }
+        index += 1;
+    }
+    parsing
+};
+
+/// The strategy endpoints that parse and count the body: where the answer matters.
+pub const STRATEGIES: [&str; PARSING] = {
+    let mut paths = [""; PARSING];
+    let (mut index, mut next) = (0, 0);
+    while index < lab_core::Strategy::ALL.len() {
+        if lab_core::Strategy::ALL[index].counts() {
+            paths[next] = lab_core::Strategy::ALL[index].path();
+            next += 1;
+        }
+        index += 1;
+    }
+    paths
+};
 
 /// A 25 MB seed-shaped body, generated once per test binary (never on a timed path).
 pub fn large_body() -> &'static [u8] {
