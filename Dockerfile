@@ -1,5 +1,6 @@
-# large-request-lab: one image with the lab's binaries: lab-server, lab-loadgen and
-# lab-loadgen-merge (joins several load generators' runs).
+# large-request-lab: one image with the lab's binaries: lab-server (and lab-server-jemalloc,
+# the same server with jemalloc: ALLOCATOR=jemalloc), lab-loadgen and lab-loadgen-merge (joins
+# several load generators' runs).
 #
 #   docker build -t large-request-lab .        (docker compose up does this for you)
 #
@@ -9,7 +10,7 @@
 #   planner  writes recipe.json from the manifests
 #   builder  compiles the dependencies from recipe.json (a layer that stays cached until
 #            Cargo.toml/Cargo.lock change), then the lab's own sources (rebuilt on every edit)
-#   runtime  debian:bookworm-slim with the two binaries, running as a non-root user
+#   runtime  debian:bookworm-slim with the binaries, running as a non-root user
 #
 # The builder is bookworm, like the runtime, so the binaries link against the same glibc.
 # The two base images are build arguments only so that docker/verify-dockerfile.sh can build
@@ -31,9 +32,10 @@ COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: this layer is reused as long as the recipe (manifests + Cargo.lock) is.
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin lab-server --bin lab-loadgen --bin lab-loadgen-merge \
-    && install -D -m 0755 -t /out target/release/lab-server target/release/lab-loadgen \
-        target/release/lab-loadgen-merge
+RUN cargo build --release --locked --bin lab-server --bin lab-server-jemalloc --bin lab-loadgen \
+        --bin lab-loadgen-merge \
+    && install -D -m 0755 -t /out target/release/lab-server target/release/lab-server-jemalloc \
+        target/release/lab-loadgen target/release/lab-loadgen-merge
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
@@ -41,7 +43,8 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # the compose network.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin lab \
     && mkdir -p /results && chown lab:lab /results
-COPY --from=builder /out/lab-server /out/lab-loadgen /out/lab-loadgen-merge /usr/local/bin/
+COPY --from=builder /out/lab-server /out/lab-server-jemalloc /out/lab-loadgen \
+    /out/lab-loadgen-merge /usr/local/bin/
 USER lab
 WORKDIR /results
 # 8000: lab-server's HTTP port. 9100: lab-loadgen's /metrics (METRICS_BIND).

@@ -42,14 +42,15 @@ else
 fi
 step "prometheus ready after $((SECONDS - started)) s"
 
-for binary in lab-server lab-loadgen lab-loadgen-merge; do
+for binary in lab-server lab-server-jemalloc lab-loadgen lab-loadgen-merge; do
     [ -x "$binaries/$binary" ] || { echo "build-local-images: $binaries/$binary missing (cargo build --release -p lab-server -p lab-loadgen)" >&2; exit 1; }
 done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 context="$work/runtime"
 mkdir "$context"
-cp "$binaries/lab-server" "$binaries/lab-loadgen" "$binaries/lab-loadgen-merge" "$context/"
+cp "$binaries/lab-server" "$binaries/lab-server-jemalloc" "$binaries/lab-loadgen" \
+    "$binaries/lab-loadgen-merge" "$context/"
 step "building $runtime_image with $binaries/lab-server, lab-loadgen and lab-loadgen-merge"
 docker build --build-arg "BASE_IMAGE=$base_image" -t "$runtime_image" \
     -f "$repo/docker/runtime-local.Dockerfile" "$context"

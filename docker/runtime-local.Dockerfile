@@ -10,7 +10,7 @@ FROM ${BASE_IMAGE}
 
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin lab \
     && mkdir -p /results && chown lab:lab /results
-COPY lab-server lab-loadgen lab-loadgen-merge /usr/local/bin/
+COPY lab-server lab-server-jemalloc lab-loadgen lab-loadgen-merge /usr/local/bin/
 USER lab
 WORKDIR /results
 EXPOSE 8000 9100

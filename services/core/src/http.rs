@@ -34,6 +34,10 @@ pub struct Health {
     /// settings or not). Empty from a server that does not say.
     #[serde(default)]
     pub instance: String,
+    /// The memory allocator it runs with (`system`, `jemalloc`). Empty from a server that does
+    /// not say.
+    #[serde(default)]
+    pub allocator: String,
 }
 
 impl Health {
@@ -50,7 +54,14 @@ impl Health {
             keep_alive_seconds,
             endpoints: endpoints.into_iter().map(Into::into).collect(),
             instance: instance.into(),
+            allocator: String::new(),
         }
+    }
+
+    /// The same, running with the allocator `name`.
+    pub fn with_allocator(mut self, name: impl Into<String>) -> Self {
+        self.allocator = name.into();
+        self
     }
 
     /// Whether `other` is another configuration or another start of the server: what ends a
@@ -60,16 +71,18 @@ impl Health {
             || self.keep_alive_seconds != other.keep_alive_seconds
             || self.endpoints != other.endpoints
             || self.instance != other.instance
+            || self.allocator != other.allocator
     }
 
-    /// `workers=4 keep_alive=5s endpoints=/ping,/pong instance=…`, for logs.
+    /// `workers=4 keep_alive=5s endpoints=/ping,/pong instance=… allocator=system`, for logs.
     pub fn describe(&self) -> String {
         format!(
-            "workers={} keep_alive={}s endpoints={} instance={}",
+            "workers={} keep_alive={}s endpoints={} instance={} allocator={}",
             self.workers,
             self.keep_alive_seconds,
             self.endpoints.join(","),
-            self.instance
+            self.instance,
+            self.allocator
         )
     }
 }

@@ -21,6 +21,12 @@ pub struct ServerConfig {
     #[arg(long, env = "BIND", default_value = "0.0.0.0:8000")]
     pub bind: String,
 
+    /// The memory allocator: `system` (what a Rust program gets by default) or `jemalloc`.
+    /// Unset: the binary's own (`lab-server`: system, `lab-server-jemalloc`: jemalloc). Asked
+    /// for the other one, a binary hands over to the binary built with it, found beside it.
+    #[arg(long, env = "ALLOCATOR", value_enum)]
+    pub allocator: Option<crate::allocator::Allocator>,
+
     /// Number of actix workers. Each is one thread running one single-threaded event loop;
     /// a connection stays on the worker that accepted it.
     #[arg(long, env = "WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]

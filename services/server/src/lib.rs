@@ -2,6 +2,8 @@
 //! async workers, and five strategies for handling them, side by side.
 //!
 //! # Layout
+//! - [`serve`]: what both binaries run (`lab-server`, `lab-server-jemalloc`).
+//! - [`allocator`]: ALLOCATOR, and the hand-over to the binary built with the one asked for.
 //! - [`config`]: every option, a clap flag with an env twin (`WORKERS`, `KEEP_ALIVE`, …).
 //! - [`startup`]: [`Application`]: binds, builds the shared state, the per-worker app
 //!   factory, and the server settings (workers, keep-alive, client request timeout,
@@ -36,6 +38,7 @@
 //! - [`state`]: what all workers share.
 //! - [`telemetry`]: logging setup.
 
+pub mod allocator;
 pub mod answer;
 pub mod body;
 pub mod budget;
@@ -53,6 +56,7 @@ pub mod ops;
 pub mod parse;
 pub mod priority;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod strategies;

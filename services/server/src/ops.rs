@@ -8,12 +8,15 @@ use crate::{error::LabError, state::AppState};
 /// `GET /healthz`: the server is up, with the settings the experiments vary, its strategy
 /// endpoints and this start's id (a load generator starts a new run when any of them changes).
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Health::ok(
-        state.workers,
-        state.keep_alive_seconds,
-        lab_core::Strategy::ALL.map(lab_core::Strategy::path),
-        state.instance.clone(),
-    ))
+    HttpResponse::Ok().json(
+        Health::ok(
+            state.workers,
+            state.keep_alive_seconds,
+            lab_core::Strategy::ALL.map(lab_core::Strategy::path),
+            state.instance.clone(),
+        )
+        .with_allocator(state.allocator.name()),
+    )
 }
 
 /// `GET /metrics`: every series in the Prometheus text format.

@@ -33,6 +33,9 @@ pub struct AppState {
     pub workers: usize,
     /// KEEP_ALIVE in seconds, reported by /healthz.
     pub keep_alive_seconds: u64,
+    /// ALLOCATOR, reported by /healthz (the binary's own, once the hand-over is done; the
+    /// system's when the server runs inside another program, as in the tests).
+    pub allocator: crate::allocator::Allocator,
     /// Names this start of the server, reported by /healthz (see
     /// [`lab_core::http::instance_id`]).
     pub instance: String,
@@ -61,6 +64,9 @@ impl AppState {
             abandoned_requests: Arc::default(),
             workers: usize::from(config.workers),
             keep_alive_seconds: config.keep_alive,
+            allocator: config
+                .allocator
+                .unwrap_or(crate::allocator::Allocator::System),
             instance: lab_core::http::instance_id(),
         }
     }

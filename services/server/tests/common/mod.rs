@@ -374,7 +374,12 @@ pub fn start_binary() -> (std::process::Child, String) {
 /// [`start_binary`] with extra environment variables; its log (stderr) is kept for
 /// [`exit_and_log`].
 pub fn start_binary_with(env: &[(&str, &str)]) -> (std::process::Child, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lab-server"))
+    start_binary_at(env!("CARGO_BIN_EXE_lab-server"), env)
+}
+
+/// [`start_binary_with`] for the binary at `path` (`lab-server` or `lab-server-jemalloc`).
+pub fn start_binary_at(path: &str, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(path)
         .env("BIND", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
