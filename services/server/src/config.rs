@@ -152,8 +152,8 @@ impl ServerConfig {
     }
 
     /// The rules every upload is read under (see [`crate::upload`]).
-    pub fn upload_rules(&self) -> crate::upload::UploadRules {
-        crate::upload::UploadRules {
+    pub fn upload_rules(&self) -> crate::upload::guard::UploadRules {
+        crate::upload::guard::UploadRules {
             max_bytes: self.max_body_bytes(),
             idle_timeout: (self.body_idle_timeout > 0)
                 .then(|| Duration::from_secs(self.body_idle_timeout)),

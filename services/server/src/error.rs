@@ -20,15 +20,9 @@
 //! | `method_not_allowed`  | 405    | known path, wrong method                                   |
 //! | `internal`            | 500    | the blocking pool went away (only during shutdown)         |
 
-use actix_web::{
-    HttpResponse, ResponseError,
-    error::{JsonPayloadError, PayloadError},
-    http::StatusCode,
-};
+use actix_web::{HttpResponse, ResponseError, error::JsonPayloadError, http::StatusCode};
 use lab_core::{ServerErrorKind, schema::ErrorBody};
 use serde_json::error::Category;
-
-use crate::upload::CutOff;
 
 /// A request that gets an error answer instead of a [`lab_core::schema::LabResponse`].
 #[derive(Debug, thiserror::Error)]
@@ -118,24 +112,6 @@ impl LabError {
         match error.classify() {
             Category::Data => Self::WrongShape(message),
             Category::Syntax | Category::Eof | Category::Io => Self::MalformedJson(message),
-        }
-    }
-
-    /// Maps a broken body stream, and a body stream cut off by the upload rules.
-    pub fn from_payload(error: PayloadError, limit_bytes: usize) -> Self {
-        if let Some(cut_off) = CutOff::from_payload_error(&error) {
-            return match cut_off {
-                CutOff::Idle { .. } | CutOff::TooSlow { .. } => {
-                    Self::BodyReadTimeout(cut_off.to_string())
-                }
-                CutOff::OverBudget { budget_bytes } => Self::ServerBusy { budget_bytes },
-                CutOff::TooLarge { limit_bytes } => Self::BodyTooLarge { limit_bytes },
-                CutOff::Stopping { .. } => Self::ShuttingDown(cut_off.to_string()),
-            };
-        }
-        match error {
-            PayloadError::Overflow => Self::BodyTooLarge { limit_bytes },
-            other => Self::BodyReadFailed(other.to_string()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! lab-server: an actix-web server that shows what 25 MB JSON uploads do to small requests on
-//! async workers, and five strategies for handling them, side by side.
+//! async workers, five strategies for handling them side by side, and the floor they are
+//! measured against.
 //!
 //! # Layout
 //! - [`serve`]: what both binaries run (`lab-server`, `lab-server-jemalloc`).
@@ -11,28 +12,23 @@
 //! - [`routes`]: every route, registered in one `configure`.
 //! - [`connection`]: the TCP stream under each connection, read in bursts and not read while
 //!   its answers wait for the client (what bounds a pipelining client that never reads).
-//! - [`strategies`]: one handler per strategy (`/ping`, `/pong`, `/offload`, `/lean`,
-//!   `/stream`) and the phase profile they share.
+//! - [`strategies`]: one handler per [`lab_core::Strategy`] (`/ping`, `/pong`, `/offload`,
+//!   `/lean`, `/stream`, and `/drain`, the floor) and the phase profile they share.
 //! - [`stream`]: `/stream`'s push parser, fed a chunk at a time, and the key table it keeps.
 //! - [`answer`]: the 200 answer, a stream of slices when the echoed name is long.
 //! - [`parse`]: the pure work: the two whole-body parsers and the count/max summary.
 //! - [`distinct`]: the count of distinct keys from hash-sorted pairs, shared by `/lean` and
 //!   `/stream`.
-//! - [`body`]: reading a body chunk by chunk under MAX_BODY_MB.
-//! - [`gate`]: the checks before a body is read (content type, declared length), and the
-//!   rules it is read under.
 //! - [`loop_yield`]: a yield that really gives the event loop its turn inside a handler.
-//! - [`upload`]: a body stream read under a size limit, a budget charge and a deadline for
-//!   stalled clients.
-//! - [`expect`]: `Expect: 100-continue` answered with 413 when the body would be too large.
-//! - [`budget`]: the cap on memory held by request bodies and their parsed maps, all workers
-//!   together.
+//! - [`upload`]: the upload pipeline every strategy's body goes through: `Expect` answered,
+//!   the gate's checks, the guarded stream (size limit, budget charge, deadlines, a stop's
+//!   cut-off), the memory budget, reading a whole body.
 //! - [`memory`]: giving freed memory back to the OS after large requests and after clients
 //!   that stopped reading.
 //! - [`observe`]: the middleware that times every request, labels it, and sets headers.
 //! - [`priority`]: the offload threads' lower scheduling priority, so the loop wins the CPU.
 //! - [`worker`]: each worker's index, its connection counter, its event-loop lag probe.
-//! - [`metrics`]: every Prometheus series: names as constants, buckets, size classes.
+//! - [`metrics`]: every Prometheus series, registered from lab-core's definitions.
 //! - [`ops`]: `/healthz`, `/metrics`, JSON 404/405.
 //! - [`error`]: [`error::LabError`]: every failure with its status and JSON body.
 //! - [`state`]: what all workers share.
@@ -40,14 +36,10 @@
 
 pub mod allocator;
 pub mod answer;
-pub mod body;
-pub mod budget;
 pub mod config;
 pub mod connection;
 pub mod distinct;
 pub mod error;
-pub mod expect;
-pub mod gate;
 pub mod loop_yield;
 pub mod memory;
 pub mod metrics;

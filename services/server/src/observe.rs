@@ -27,8 +27,8 @@ use lab_core::{
 use prometheus::IntGauge;
 
 use crate::{
-    body::{BodyBytes, declared_length},
     state::AppState,
+    upload::body::{BodyBytes, declared_length},
     worker::WorkerContext,
 };
 

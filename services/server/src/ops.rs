@@ -21,7 +21,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: every series in the Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let in_use = i64::try_from(state.budget.in_use()).unwrap_or(i64::MAX);
+    let in_use = i64::try_from(state.uploads.budget.in_use()).unwrap_or(i64::MAX);
     state.metrics.budget_in_use.set(in_use);
     HttpResponse::Ok()
         .content_type(ContentType(

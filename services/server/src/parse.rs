@@ -116,9 +116,9 @@ impl<'body> LeanPairs<'body> {
 /// What every strategy answers (defined with the count that makes it).
 pub use crate::distinct::Summary;
 
-/// Smallest body bytes per pair we expect (`"abcdefghij":1,`), used to size the lean map
-/// once: a seed-shaped body has ~20 bytes per pair, so this over-reserves a little rather
-/// than rehashing 1.25 million keys several times while parsing.
+/// Smallest body bytes per pair we expect (`"abcdefghij":1,`), used to size the lean pairs'
+/// vectors once: a seed-shaped body has ~20 bytes per pair, so this over-reserves a little
+/// rather than moving 1.25 million pairs several times while parsing.
 pub const LEAN_BYTES_PER_PAIR_HINT: usize = 16;
 
 /// Parses `body` into owned strings and a SipHash map: the framework way.
@@ -176,7 +176,8 @@ pub fn parse_lean_with_serde_json(body: &[u8]) -> Result<LeanBody<'_>, LabError>
         .map_err(LabError::from_json)
 }
 
-/// The lean visitor driven by any serde deserializer, with the map pre-sized to `capacity`.
+/// The lean visitor driven by any serde deserializer, with the pairs' vectors pre-sized to
+/// `capacity`.
 fn deserialize_lean<'de, D: Deserializer<'de>>(
     deserializer: D,
     capacity: usize,

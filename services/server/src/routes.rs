@@ -4,9 +4,9 @@ use actix_web::{FromRequest, Handler, Resource, Responder, middleware::from_fn, 
 use lab_core::Strategy;
 
 use crate::{
-    gate::json_upload_gate,
     ops,
     strategies::{drain, lean, offload, ping, pong, stream},
+    upload::gate::json_upload_gate,
 };
 
 /// Registers the strategy endpoints ([`Strategy::ALL`], in that order), `/healthz`,

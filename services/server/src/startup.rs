@@ -24,12 +24,12 @@ use actix_web::{
 use crate::{
     config::ServerConfig,
     connection::Connection,
-    expect::refuse_oversized_expect,
     metrics::Metrics,
     observe::observe_request,
     routes,
     state::AppState,
     strategies::ping,
+    upload::expect::refuse_oversized_expect,
     worker::{self, WorkerContext},
 };
 
@@ -104,7 +104,7 @@ impl Application {
         // Resolves when a stop begins (signal or handle): each connection then finishes the
         // request it is on and closes; idle keep-alive connections (a Prometheus scraper's)
         // close at once instead of holding the shutdown open until SHUTDOWN_TIMEOUT; an upload
-        // that stalls is cut off after SHUTDOWN_IDLE_GRACE (see [`crate::upload::StopRule`]).
+        // that stalls is cut off after SHUTDOWN_IDLE_GRACE (see [`crate::upload::guard::StopRule`]).
         let shutdown_started = builder.graceful_shutdown_signal();
         let state = web::Data::new(AppState::new(
             &config,
@@ -120,20 +120,23 @@ impl Application {
         let stop = StopAccount {
             metrics: metrics.clone(),
             abandoned: Arc::clone(&state.abandoned_requests),
-            stalled_uploads_cut_off: Arc::clone(&state.stop_rule.cut_off),
+            stalled_uploads_cut_off: Arc::clone(&state.uploads.stop.cut_off),
         };
         let stop_signal = shutdown_started.clone();
+        // The upload pipeline's share of the state, registered on its own (see crate::upload).
+        let uploads = web::Data::new(state.uploads.clone());
         let server = builder
             .listen("lab-server", listener, move || {
                 let index = worker::enter_worker(&next_worker_index, &metrics, probe_every);
                 let app = App::new()
                     .app_data(state.clone())
+                    .app_data(uploads.clone())
                     .app_data(web::Data::new(WorkerContext { index }))
                     .app_data(json_config.clone())
                     .wrap(from_fn(observe_request))
                     .configure(routes::configure);
                 let shutdown_started = shutdown_started.clone();
-                let expect_metrics = metrics.clone();
+                let cut_offs = metrics.uploads_cut_off.clone();
                 let count_connection = worker::connection_counter(metrics.clone());
                 let http = HttpService::build()
                     .keep_alive(keep_alive)
@@ -151,7 +154,7 @@ impl Application {
                         count_connection(connection, data);
                         data.insert(connection.control());
                     })
-                    .expect(refuse_oversized_expect(max_body_bytes, expect_metrics))
+                    .expect(refuse_oversized_expect(max_body_bytes, cut_offs))
                     .finish(map_config(
                         app.into_factory().map_err(|error| error.error_response()),
                         // Host and address as the app sees them; the lab never builds URLs.

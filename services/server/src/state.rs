@@ -4,24 +4,18 @@
 use std::sync::{Arc, atomic::AtomicUsize};
 
 use crate::{
-    budget::BodyBudget,
     config::ServerConfig,
     metrics::Metrics,
-    upload::{StopRule, UploadRules},
+    upload::{Uploads, budget::BodyBudget, guard::StopRule},
 };
 
 /// Shared by all workers.
 pub struct AppState {
     /// Every Prometheus series.
     pub metrics: Metrics,
-    /// The in-flight body budget (BODY_BUDGET_MB).
-    pub budget: BodyBudget,
-    /// MAX_BODY_MB in bytes.
-    pub max_body_bytes: usize,
-    /// MAX_BODY_MB, BODY_IDLE_TIMEOUT, BODY_MIN_RATE_KB: how every upload is read.
-    pub upload_rules: UploadRules,
-    /// SHUTDOWN_IDLE_GRACE, and the signal that a stop has begun: what an upload does then.
-    pub stop_rule: StopRule,
+    /// What every upload is read under: MAX_BODY_MB and the other upload rules, the memory
+    /// budget (BODY_BUDGET_MB), what a stop does to an upload (SHUTDOWN_IDLE_GRACE).
+    pub uploads: Uploads,
     /// OFFLOAD_MIN_KB in bytes: /offload parses smaller bodies on the loop.
     pub offload_min_bytes: usize,
     /// OFFLOAD_NICE: the nice value of the threads that run offloaded parses.
@@ -50,14 +44,15 @@ impl AppState {
         stop_begins: actix_server::GracefulShutdownSignal,
     ) -> Self {
         Self {
-            metrics,
-            budget: BodyBudget::new(config.body_budget_bytes()),
-            max_body_bytes: config.max_body_bytes(),
-            upload_rules: config.upload_rules(),
-            stop_rule: StopRule {
-                signal: stop_begins,
-                idle_grace: config.shutdown_idle_grace(),
-                cut_off: Arc::default(),
+            uploads: Uploads {
+                rules: config.upload_rules(),
+                budget: BodyBudget::new(config.body_budget_bytes()),
+                stop: StopRule {
+                    signal: stop_begins,
+                    idle_grace: config.shutdown_idle_grace(),
+                    cut_off: Arc::default(),
+                },
+                cut_offs: metrics.uploads_cut_off.clone(),
             },
             offload_min_bytes: config.offload_min_bytes(),
             offload_nice: config.offload_nice,
@@ -68,6 +63,7 @@ impl AppState {
                 .allocator
                 .unwrap_or(crate::allocator::Allocator::System),
             instance: lab_core::http::instance_id(),
+            metrics,
         }
     }
 }

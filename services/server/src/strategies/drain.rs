@@ -5,11 +5,11 @@ use futures_util::StreamExt;
 use lab_core::{Phase, Strategy};
 
 use crate::{
-    body::BodyBytes,
     distinct::Summary,
     error::LabError,
     state::AppState,
     strategies::{Profile, lab_response},
+    upload::body::BodyBytes,
     worker::WorkerContext,
 };
 
@@ -29,7 +29,8 @@ pub async fn drain(
     let reading = std::time::Instant::now();
     let mut received = 0;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| LabError::from_payload(error, state.max_body_bytes))?;
+        let chunk =
+            chunk.map_err(|error| LabError::from_payload(error, state.uploads.max_body_bytes()))?;
         received += chunk.len();
     }
     request.extensions_mut().insert(BodyBytes(received));

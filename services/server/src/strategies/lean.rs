@@ -12,7 +12,8 @@ use crate::{
 };
 
 /// Reads like `/pong`, then parses on the event loop with the cheapest correct parser: keys
-/// borrowed from the body, a fast seeded hasher, a map sized once. It still blocks the loop, only for
+/// borrowed from the body, no hash map (the pairs in a flat vector, in document order, each with
+/// its key's seeded hash; repeats resolved by sorting them). It still blocks the loop, only for
 /// less time: how far making the work smaller goes without moving it.
 pub async fn lean(
     request: HttpRequest,

@@ -7,13 +7,13 @@ use futures_util::StreamExt;
 use lab_core::{Phase, Strategy};
 
 use crate::{
-    body::BodyBytes,
     error::LabError,
     loop_yield::LoopTurn,
     state::AppState,
     strategies::{Profile, lab_response},
     stream::StreamParser,
-    upload::{CutOff, UploadHandle},
+    upload::body::BodyBytes,
+    upload::guard::{CutOff, UploadHandle},
     worker::WorkerContext,
 };
 
@@ -83,9 +83,9 @@ impl SliceClock {
 
 /// The key table no longer fits the budget: counted as an upload cut off `over_budget`, the
 /// unread rest of the body left to the gate (which keeps it until the answer is written, see
-/// [`crate::upload::UnreadBody`]), and 503.
+/// [`crate::upload::guard::UnreadBody`]), and 503.
 fn over_budget(state: &AppState, upload: &UploadHandle, payload: web::Payload) -> LabError {
-    let budget_bytes = state.budget.capacity();
+    let budget_bytes = state.uploads.budget.capacity();
     let cut_off = CutOff::OverBudget { budget_bytes };
     state
         .metrics
@@ -131,7 +131,8 @@ pub async fn stream(
         clock.back_from_wait(asked);
         waiting += asked.elapsed();
         let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|error| LabError::from_payload(error, state.max_body_bytes))?;
+        let chunk =
+            chunk.map_err(|error| LabError::from_payload(error, state.uploads.max_body_bytes()))?;
         received += chunk.len();
         // After a refusal the rest of the body is still read (and dropped): the answer comes
         // once the body has ended, as on the other endpoints.

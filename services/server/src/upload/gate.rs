@@ -8,7 +8,7 @@
 //! 3. A declared body that, with its parse, does not fit what is left of the memory budget
 //!    right now → 503, before reading a byte (it would be cut off half-way otherwise).
 //! 4. The body stream is replaced by a [`GuardedBody`]: it charges the request's budget
-//!    [`Charge`](crate::budget::Charge) chunk by chunk and then for the parse, and cuts off a
+//!    [`Charge`] chunk by chunk and then for the parse, and cuts off a
 //!    stalled or trickling upload. The charge is given back after the response is built.
 //!    The handler finds the charge in the request's extensions ([`UploadHandle`]): `/stream`,
 //!    whose key table may outgrow the body bytes charged, charges the difference.
@@ -33,14 +33,14 @@ use actix_web::{
 use lab_core::Strategy;
 
 use crate::{
-    body::declared_length,
-    budget::Charge,
     connection::ConnectionControl,
     error::LabError,
     memory::{RETURN_MEMORY_AFTER_BYTES, give_back_freed_memory},
-    state::AppState,
-    strategies::parse_memory,
-    upload::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
+    upload::Uploads,
+    upload::body::declared_length,
+    upload::budget::Charge,
+    upload::guard::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
+    upload::parse_cost::parse_memory,
 };
 
 /// An answer body that keeps, until the answer has been written (actix drops the answer body
@@ -81,14 +81,14 @@ pub async fn json_upload_gate(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let state = request
-        .app_data::<web::Data<AppState>>()
-        .expect("AppState is registered in every worker's App")
+    let uploads = request
+        .app_data::<web::Data<Uploads>>()
+        .expect("Uploads is registered in every worker's App")
         .clone();
     if let Err(error) = require_plain_json(request.request()) {
         return Ok(request.error_response(error));
     }
-    let limit = state.max_body_bytes;
+    let limit = uploads.max_body_bytes();
     let declared = declared_length(request.headers());
     if declared.is_some_and(|length| length > limit) {
         return Ok(request.error_response(LabError::BodyTooLarge { limit_bytes: limit }));
@@ -99,8 +99,8 @@ pub async fn json_upload_gate(
         return Ok(request.error_response(LabError::NotFound(path)));
     };
     let parse_cost = parse_memory(strategy);
-    let budget_bytes = state.budget.capacity();
-    let free = budget_bytes.saturating_sub(state.budget.in_use());
+    let budget_bytes = uploads.budget.capacity();
+    let free = budget_bytes.saturating_sub(uploads.budget.in_use());
     // Before the body arrives only its length is known: assume the study's shape, ~20 bytes
     // a pair, to refuse early what clearly will not fit (the exact charge comes at its end).
     let likely_cost = |length: usize| {
@@ -114,7 +114,7 @@ pub async fn json_upload_gate(
     if declared.is_some_and(|length| length.saturating_add(likely_cost(length)) > free) {
         return Ok(request.error_response(LabError::ServerBusy { budget_bytes }));
     }
-    let charge = Arc::new(state.budget.open_charge());
+    let charge = Arc::new(uploads.budget.open_charge());
     let unread = UnreadBody::default();
     request.extensions_mut().insert(UploadHandle {
         charge: Arc::clone(&charge),
@@ -123,13 +123,13 @@ pub async fn json_upload_gate(
     let body = GuardedBody::new(
         request.take_payload(),
         UploadGuard {
-            rules: state.upload_rules,
+            rules: uploads.rules,
             charge: Arc::clone(&charge),
             budget_bytes,
             parse_cost,
-            cut_offs: state.metrics.uploads_cut_off.clone(),
+            cut_offs: uploads.cut_offs.clone(),
             unread: Rc::clone(&unread),
-            stop: Some(state.stop_rule.clone()),
+            stop: Some(uploads.stop.clone()),
             connection: request.conn_data::<ConnectionControl>().cloned(),
         },
     );

@@ -1,7 +1,7 @@
 //! Reading an upload under rules, whichever handler reads it: a size limit, a budget charge
 //! that grows as the bytes arrive, and a deadline for clients that stall or trickle.
 //!
-//! The [`gate`](crate::gate) wraps every strategy request's body stream in a [`GuardedBody`]
+//! The [`gate`](crate::upload::gate) wraps every strategy request's body stream in a [`GuardedBody`]
 //! before the handler (or `/ping`'s JSON extractor) sees it, so all five endpoints read their
 //! bodies under the same rules and give the same answers. When a rule is broken the stream
 //! ends with an error carrying a [`CutOff`], which [`crate::error::LabError::from_payload`]
@@ -31,7 +31,7 @@ use actix_web::{
 use futures_util::{FutureExt, Stream, StreamExt};
 use prometheus::IntCounterVec;
 
-use crate::{budget::Charge, connection::ConnectionControl};
+use crate::{connection::ConnectionControl, error::LabError, upload::budget::Charge};
 
 /// The limits an upload is read under (MAX_BODY_MB, BODY_IDLE_TIMEOUT, BODY_MIN_RATE_KB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +372,26 @@ impl Stream for GuardedBody {
                     _ => Poll::Pending,
                 }
             }
+        }
+    }
+}
+
+impl LabError {
+    /// Maps a broken body stream, and a body stream cut off by the upload rules.
+    pub fn from_payload(error: PayloadError, limit_bytes: usize) -> Self {
+        if let Some(cut_off) = CutOff::from_payload_error(&error) {
+            return match cut_off {
+                CutOff::Idle { .. } | CutOff::TooSlow { .. } => {
+                    Self::BodyReadTimeout(cut_off.to_string())
+                }
+                CutOff::OverBudget { budget_bytes } => Self::ServerBusy { budget_bytes },
+                CutOff::TooLarge { limit_bytes } => Self::BodyTooLarge { limit_bytes },
+                CutOff::Stopping { .. } => Self::ShuttingDown(cut_off.to_string()),
+            };
+        }
+        match error {
+            PayloadError::Overflow => Self::BodyTooLarge { limit_bytes },
+            other => Self::BodyReadFailed(other.to_string()),
         }
     }
 }

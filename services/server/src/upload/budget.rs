@@ -4,10 +4,10 @@
 //! MAX_BODY_MB bounds one request; nothing bounds how many large requests arrive at once. Each
 //! strategy request therefore opens a [`Charge`] on the shared [`BodyBudget`] and grows it:
 //! - by each chunk of its body as the chunk arrives, so a client that sends headers and then
-//!   stalls holds nothing (it used to hold its whole Content-Length, and eight such clients
-//!   locked every endpoint);
-//! - once the body is complete, by what parsing it will allocate (the owned map of a 25 MB
-//!   body is about four times the body: see [`crate::strategies::parse_memory`]).
+//!   stalls holds nothing (were it charged its whole Content-Length up front, eight such
+//!   clients would lock every endpoint);
+//! - once the body is complete, by what parsing it will allocate (at most 6.8 times the body
+//!   for the owned map of a study body: see [`crate::upload::parse_cost::parse_memory`]).
 //!
 //! A charge that cannot grow ends the request with 503 `server_busy`, and everything a request
 //! charged is given back when its charge is dropped (after the response is built). So the

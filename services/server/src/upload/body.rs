@@ -23,7 +23,7 @@ pub fn declared_length(headers: &header::HeaderMap) -> Option<usize> {
 
 /// Reads the whole body of `request` from `payload`, one chunk at a time, yielding to the
 /// event loop between chunks. The limits are not checked here: the gate has refused a declared
-/// length over `limit`, and the [`GuardedBody`](crate::upload::GuardedBody) it put in front of
+/// length over `limit`, and the [`GuardedBody`](crate::upload::guard::GuardedBody) it put in front of
 /// the payload stops a body as soon as it passes `limit` (or the budget, or its deadline);
 /// those stops arrive here as the stream's error.
 pub async fn read_body(

@@ -11,24 +11,23 @@ use actix_http::{HttpMessage, Request};
 use actix_service::{ServiceFactory, fn_service};
 use actix_web::Error;
 
-use crate::{body::declared_length, error::LabError, metrics::Metrics, upload::CutOff};
+use prometheus::IntCounterVec;
+
+use crate::{error::LabError, upload::body::declared_length, upload::guard::CutOff};
 
 /// The expect service: 413 with the lab's JSON error body when the declared length is over
 /// `limit_bytes` (counted as an upload cut off for being `too_large`), otherwise continue.
 pub fn refuse_oversized_expect(
     limit_bytes: usize,
-    metrics: Metrics,
+    cut_offs: IntCounterVec,
 ) -> impl ServiceFactory<Request, Config = (), Response = Request, Error = Error, InitError = ()> {
     fn_service(move |request: Request| {
         let declared = declared_length(request.headers());
-        let metrics = metrics.clone();
+        let cut_offs = cut_offs.clone();
         async move {
             if declared.is_some_and(|length| length > limit_bytes) {
                 let cut_off = CutOff::TooLarge { limit_bytes };
-                metrics
-                    .uploads_cut_off
-                    .with_label_values(&[cut_off.reason()])
-                    .inc();
+                cut_offs.with_label_values(&[cut_off.reason()]).inc();
                 return Err(LabError::BodyTooLarge { limit_bytes }.into());
             }
             Ok(request)
