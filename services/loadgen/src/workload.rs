@@ -10,8 +10,9 @@ use lab_core::classes::LARGE;
 use lab_core::payload::{self, Answer, Stopped};
 use tokio_util::sync::CancellationToken;
 
-use crate::options::{
-    BodyKind, ClassSpec, Method, RequestLine, WorkloadArgs, values::VARIANTS_PER_CLASS,
+use crate::{
+    buffers::body_buffer,
+    options::{BodyKind, ClassSpec, Method, RequestLine, WorkloadArgs, values::VARIANTS_PER_CLASS},
 };
 
 /// One body, ready to send, with what a correct server answers for it.
@@ -73,15 +74,13 @@ impl ClassPlan {
         let payloads = (0..variants)
             .map(|variant| {
                 let seed = seed.wrapping_mul(1_000).wrapping_add(variant);
+                let json_buffer = || body_buffer(payload::max_body_len(&spec.name, spec.size_mb));
                 let (bytes, answer) = match (request.method.sends_body(), spec.body) {
                     (false, _) => (Vec::new(), None),
                     (true, BodyKind::Raw) => {
-                        let bytes = payload::generate_raw_until(
-                            spec.size_mb,
-                            seed,
-                            Vec::new(),
-                            keep_going,
-                        )?;
+                        let buffer = body_buffer(payload::raw_len(spec.size_mb));
+                        let bytes =
+                            payload::generate_raw_until(spec.size_mb, seed, buffer, keep_going)?;
                         (bytes, None)
                     }
                     (true, BodyKind::Json) if check_answers => {
@@ -89,7 +88,7 @@ impl ClassPlan {
                             &spec.name,
                             spec.size_mb,
                             seed,
-                            Vec::new(),
+                            json_buffer(),
                             keep_going,
                         )?;
                         (bytes, Some(answer))
@@ -99,7 +98,7 @@ impl ClassPlan {
                             &spec.name,
                             spec.size_mb,
                             seed,
-                            Vec::new(),
+                            json_buffer(),
                             keep_going,
                         )?;
                         (bytes, None)
