@@ -2,11 +2,23 @@
 //!
 //! Keys are 10 random ASCII lowercase letters, values integers in 1..=1_000_000, about
 //! 50,000 pairs per MB as in the study. Bodies are written straight into a byte buffer
-//! (no intermediate map), and the load generator builds them before its clock starts, with
-//! the [`Answer`] a correct server gives for each, so it can check any server's answers.
-//! [`generate_raw`] makes the other body kind: random bytes, as a file upload would send.
+//! reserved once at its largest possible length ([`max_body_len`]), and the load generator
+//! builds them before its clock starts, with the [`Answer`] a correct server gives for each,
+//! so it can check any server's answers. [`generate_raw`] makes the other body kind: random
+//! bytes, as a file upload would send.
+//!
+//! A body of a gigabyte takes seconds to write, so every generator has an `_until` twin that
+//! asks `keep_going` every [`PAIRS_PER_CHECK`] pairs (or [`RAW_BYTES_PER_CHECK`] bytes) and
+//! gives up with [`Stopped`] when told to: a load generator asked to stop while it builds its
+//! bodies stops within milliseconds. The twin also writes into a buffer its caller allocated
+//! (the load generator asks the kernel to back its buffers with huge pages). Both twins write
+//! the same bytes for the same seed.
+//!
+//! What building costs in memory, so a caller can state it before it builds anything: the
+//! body's buffer, [`max_body_len`] bytes, and, while its answer is worked out,
+//! [`answer_scratch_len`] bytes more (8 bytes per pair, about 0.4 times the body).
 
-use std::collections::HashMap;
+use std::fmt;
 
 use rand::{Rng, RngExt, SeedableRng, rngs::StdRng};
 
@@ -18,6 +30,15 @@ pub const KEY_LEN: usize = 10;
 pub const MIN_VALUE: i64 = 1;
 /// Largest value in `data`.
 pub const MAX_VALUE: i64 = 1_000_000;
+/// Pairs written between two questions to `keep_going`: about 80 KB of body, a fraction of a
+/// millisecond of work in a release build (tens of milliseconds in a debug build).
+pub const PAIRS_PER_CHECK: usize = 1 << 12;
+/// Raw bytes drawn between two questions to `keep_going` (64 KiB). A multiple of the random
+/// generator's word, so drawing in pieces gives the same bytes as drawing all at once.
+pub const RAW_BYTES_PER_CHECK: usize = 1 << 16;
+
+/// The longest text of one pair with its separator: `"abcdefghij":1000000,`.
+const MAX_PAIR_LEN: usize = 1 + KEY_LEN + 2 + 7 + 1;
 
 /// Number of `data` pairs for a nominal size in MB (at least one).
 pub fn pairs_for_size_mb(size_mb: f64) -> usize {
@@ -35,29 +56,65 @@ pub struct Answer {
     pub maxval: i64,
 }
 
+/// A generation that `keep_going` stopped before the body was complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the body's generation was stopped before it was complete")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// The most bytes a study body of nominal `size_mb` named `name` can have: what its
+/// generator reserves, once, before it writes (every value written at its longest).
+pub fn max_body_len(name: &str, size_mb: f64) -> usize {
+    envelope(name).len() + b"}}".len() + pairs_for_size_mb(size_mb) * MAX_PAIR_LEN
+}
+
+/// The bytes working out a body's [`Answer`] holds while the body of nominal `size_mb` is
+/// written, on top of the body: one 8-byte entry per pair, in buckets given a little room
+/// each (see `AnswerCounter`).
+pub fn answer_scratch_len(size_mb: f64) -> usize {
+    ANSWER_BUCKETS * bucket_capacity(pairs_for_size_mb(size_mb)) * std::mem::size_of::<u64>()
+}
+
 /// A study-shaped body with `pairs` random pairs, drawn from `rng`.
 pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
-    write_body(name, pairs, rng, |_, _| {})
+    write_body(name, pairs, rng, Vec::new(), &|| true, |_, _| {}).expect("never asked to stop")
 }
 
 /// A study-shaped body of nominal `size_mb` (the same bytes for the same `seed`, as
 /// [`generate_seeded`]) and the answer a correct server gives for it.
 pub fn generate_seeded_with_answer(name: &str, size_mb: f64, seed: u64) -> (Vec<u8>, Answer) {
+    generate_seeded_with_answer_until(name, size_mb, seed, Vec::new(), || true)
+        .expect("never asked to stop")
+}
+
+/// [`generate_seeded_with_answer`], written into `buffer` (emptied first; with room for
+/// [`max_body_len`] bytes it never grows) and asking `keep_going` as it goes (see the module
+/// docs).
+pub fn generate_seeded_with_answer_until(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    buffer: Vec<u8>,
+    keep_going: impl Fn() -> bool,
+) -> Result<(Vec<u8>, Answer), Stopped> {
     let pairs = pairs_for_size_mb(size_mb);
-    let mut last_values: HashMap<[u8; KEY_LEN], i64> = HashMap::with_capacity(pairs);
+    let mut counter = AnswerCounter::new(pairs);
     let body = write_body(
         name,
         pairs,
         &mut StdRng::seed_from_u64(seed),
-        |key, value| {
-            last_values.insert(*key, value);
-        },
-    );
-    let answer = Answer {
-        count: last_values.len() as u64,
-        maxval: last_values.values().copied().max().unwrap_or(0),
-    };
-    (body, answer)
+        buffer,
+        &keep_going,
+        |key, value| counter.add(key, value),
+    )?;
+    let answer = counter.finish(&keep_going)?;
+    Ok((body, answer))
 }
 
 /// Bytes in a raw body of nominal `size_mb`: 1 MB = 1,000,000 bytes.
@@ -68,24 +125,83 @@ pub fn raw_len(size_mb: f64) -> usize {
 /// A raw body: [`raw_len`]`(size_mb)` random bytes, the same for the same `seed`. Not JSON: what
 /// an upload endpoint that stores files receives (`application/octet-stream`).
 pub fn generate_raw(size_mb: f64, seed: u64) -> Vec<u8> {
-    let mut body = vec![0; raw_len(size_mb)];
-    StdRng::seed_from_u64(seed).fill_bytes(&mut body);
-    body
+    generate_raw_until(size_mb, seed, Vec::new(), || true).expect("never asked to stop")
 }
 
-/// Writes a study-shaped body, telling `on_pair` every key and value in order.
+/// [`generate_raw`], written into `buffer` (emptied first; with room for [`raw_len`] bytes it
+/// never grows) and asking `keep_going` every [`RAW_BYTES_PER_CHECK`] bytes.
+pub fn generate_raw_until(
+    size_mb: f64,
+    seed: u64,
+    mut buffer: Vec<u8>,
+    keep_going: impl Fn() -> bool,
+) -> Result<Vec<u8>, Stopped> {
+    let len = raw_len(size_mb);
+    buffer.clear();
+    buffer.reserve_exact(len);
+    let mut rng = StdRng::seed_from_u64(seed);
+    while buffer.len() < len {
+        if !keep_going() {
+            return Err(Stopped);
+        }
+        let start = buffer.len();
+        buffer.resize((start + RAW_BYTES_PER_CHECK).min(len), 0);
+        rng.fill_bytes(&mut buffer[start..]);
+    }
+    Ok(buffer)
+}
+
+/// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
+pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
+    generate_seeded_until(name, size_mb, seed, Vec::new(), || true).expect("never asked to stop")
+}
+
+/// [`generate_seeded`], written into `buffer` (emptied first; with room for [`max_body_len`]
+/// bytes it never grows) and asking `keep_going` every [`PAIRS_PER_CHECK`] pairs.
+pub fn generate_seeded_until(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    buffer: Vec<u8>,
+    keep_going: impl Fn() -> bool,
+) -> Result<Vec<u8>, Stopped> {
+    write_body(
+        name,
+        pairs_for_size_mb(size_mb),
+        &mut StdRng::seed_from_u64(seed),
+        buffer,
+        &keep_going,
+        |_, _| {},
+    )
+}
+
+/// `{"name":<name as a JSON string>,"data":{`: what comes before the pairs.
+fn envelope(name: &str) -> Vec<u8> {
+    let mut envelope = b"{\"name\":".to_vec();
+    envelope.extend_from_slice(&serde_json::to_vec(name).expect("a string serializes"));
+    envelope.extend_from_slice(b",\"data\":{");
+    envelope
+}
+
+/// Writes a study-shaped body into `body` (emptied, then given room for the longest such body
+/// if it has less), telling `on_pair` every key and value in order and asking `keep_going`
+/// every [`PAIRS_PER_CHECK`] pairs.
 fn write_body(
     name: &str,
     pairs: usize,
     rng: &mut impl Rng,
+    mut body: Vec<u8>,
+    keep_going: &dyn Fn() -> bool,
     mut on_pair: impl FnMut(&[u8; KEY_LEN], i64),
-) -> Vec<u8> {
-    // `"abcdefghij":1000000,` is at most 21 bytes per pair.
-    let mut body = Vec::with_capacity(pairs * (KEY_LEN + 12) + name.len() + 32);
-    body.extend_from_slice(b"{\"name\":");
-    body.extend_from_slice(&serde_json::to_vec(name).expect("a string serializes"));
-    body.extend_from_slice(b",\"data\":{");
+) -> Result<Vec<u8>, Stopped> {
+    let envelope = envelope(name);
+    body.clear();
+    body.reserve_exact(envelope.len() + pairs * MAX_PAIR_LEN + b"}}".len());
+    body.extend_from_slice(&envelope);
     for index in 0..pairs {
+        if index % PAIRS_PER_CHECK == 0 && !keep_going() {
+            return Err(Stopped);
+        }
         if index > 0 {
             body.push(b',');
         }
@@ -101,20 +217,94 @@ fn write_body(
         body.extend_from_slice(value.to_string().as_bytes());
     }
     body.extend_from_slice(b"}}");
-    body
+    Ok(body)
 }
 
-/// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
-pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
-    generate_body(
-        name,
-        pairs_for_size_mb(size_mb),
-        &mut StdRng::seed_from_u64(seed),
-    )
+/// Buckets the answer's entries are spread over: small enough to sort in the cache, few
+/// enough that the top byte of a key picks one.
+const ANSWER_BUCKETS: usize = 256;
+/// Bits of an entry that hold the value (1,000,000 < 2^20).
+const VALUE_BITS: u32 = 20;
+/// Bits of a key as a number: 26^10 < 2^48.
+const KEY_BITS: u32 = 48;
+/// Bits of a key that pick its bucket; the other 40 go into the entry.
+const BUCKET_BITS: u32 = 8;
+/// An odd multiplier: multiplying by it modulo 2^48 mixes a key's bits and can be undone, so
+/// the bucket (top 8 bits) and the entry's 40 bits together still name exactly one key.
+const KEY_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// How many entries each bucket is given before the first pair: the mean plus eight
+/// standard deviations (pairs fall into buckets evenly at random), so a bucket practically
+/// never grows, and if one does it is still correct.
+fn bucket_capacity(pairs: usize) -> usize {
+    let mean = pairs.div_ceil(ANSWER_BUCKETS);
+    mean + 8 * mean.isqrt() + 1
+}
+
+/// Works out a body's [`Answer`] as its pairs are written, in 8 bytes per pair: 0.4 times
+/// the body, where a hash map from key to value takes 25 bytes a slot, 1.6 times the body
+/// at a gigabyte (its table is rounded up to a power of two).
+///
+/// Each key, read as a number below 2^48 and mixed, picks one of [`ANSWER_BUCKETS`] buckets
+/// by its top 8 bits; the bucket keeps the other 40 bits with the value in one `u64`, in
+/// the order written. At the end each bucket is sorted by key with a stable sort, so the
+/// pairs of a repeated key stay in order and the last one is the value that counts: one
+/// count per run of equal keys, the largest of those last values.
+struct AnswerCounter {
+    buckets: Vec<Vec<u64>>,
+}
+
+impl AnswerCounter {
+    /// A counter with room for `pairs` pairs.
+    fn new(pairs: usize) -> Self {
+        let capacity = bucket_capacity(pairs);
+        Self {
+            buckets: (0..ANSWER_BUCKETS)
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+        }
+    }
+
+    /// Counts the next pair of the body.
+    fn add(&mut self, key: &[u8; KEY_LEN], value: i64) {
+        let number = key.iter().fold(0u64, |number, letter| {
+            number * 26 + u64::from(letter - b'a')
+        });
+        let mixed = number.wrapping_mul(KEY_MIX) & ((1 << KEY_BITS) - 1);
+        let bucket = (mixed >> (KEY_BITS - BUCKET_BITS)) as usize;
+        let rest = mixed & ((1 << (KEY_BITS - BUCKET_BITS)) - 1);
+        self.buckets[bucket].push((rest << VALUE_BITS) | value as u64);
+    }
+
+    /// The answer for every pair added, asking `keep_going` between buckets.
+    fn finish(self, keep_going: &dyn Fn() -> bool) -> Result<Answer, Stopped> {
+        let mut answer = Answer {
+            count: 0,
+            maxval: 0,
+        };
+        for mut bucket in self.buckets {
+            if !keep_going() {
+                return Err(Stopped);
+            }
+            bucket.sort_by_key(|entry| entry >> VALUE_BITS);
+            for (index, entry) in bucket.iter().enumerate() {
+                let last_of_its_key = bucket
+                    .get(index + 1)
+                    .is_none_or(|next| next >> VALUE_BITS != entry >> VALUE_BITS);
+                if last_of_its_key {
+                    answer.count += 1;
+                    answer.maxval = answer.maxval.max((entry & ((1 << VALUE_BITS) - 1)) as i64);
+                }
+            }
+        }
+        Ok(answer)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use serde_json::Value;
 
@@ -174,6 +364,166 @@ mod tests {
         assert_eq!(generate_raw(0.0, 1).len(), 0);
         assert_eq!(generate_raw(0.01, 2), generate_raw(0.01, 2));
         assert_ne!(generate_raw(0.01, 2), generate_raw(0.01, 3));
+    }
+
+    /// A repeated key counts once and its last value is the one that counts, even when an
+    /// earlier one was the largest of all.
+    #[test]
+    fn the_answer_counter_keeps_the_last_value_of_a_repeated_key() {
+        let mut counter = AnswerCounter::new(4);
+        counter.add(b"aaaaaaaaaa", 1_000_000);
+        counter.add(b"zzzzzzzzzz", 5);
+        counter.add(b"aaaaaaaaaa", 3);
+        counter.add(b"qwertyuiop", 4);
+        let answer = counter.finish(&|| true).unwrap();
+        assert_eq!(
+            answer,
+            Answer {
+                count: 3,
+                maxval: 5
+            }
+        );
+        let mut counter = AnswerCounter::new(2);
+        counter.add(b"zzzzzzzzzz", 7);
+        counter.add(b"zzzzzzzzzz", 9);
+        assert_eq!(
+            counter.finish(&|| true).unwrap(),
+            Answer {
+                count: 1,
+                maxval: 9
+            }
+        );
+    }
+
+    /// The counter's answer is a hash map's (distinct keys, last value wins) on keys drawn from
+    /// a small alphabet, so that many repeat.
+    #[test]
+    fn the_answer_counter_agrees_with_a_hash_map_and_stays_in_its_room() {
+        let pairs = 200_000;
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut counter = AnswerCounter::new(pairs);
+        let mut last_values = HashMap::new();
+        for _ in 0..pairs {
+            let mut key = *b"aaaaaaaaaa";
+            for letter in &mut key[7..] {
+                *letter = rng.random_range(b'a'..=b'f');
+            }
+            let value = rng.random_range(MIN_VALUE..=MAX_VALUE);
+            counter.add(&key, value);
+            last_values.insert(key, value);
+        }
+        let expected = Answer {
+            count: last_values.len() as u64,
+            maxval: *last_values.values().max().unwrap(),
+        };
+        assert_eq!(expected.count, 216, "6^3 keys, every one repeated");
+        assert_eq!(counter.finish(&|| true).unwrap(), expected);
+    }
+
+    /// The keys of a study body spread evenly enough that no bucket of the answer outgrows
+    /// the room `answer_scratch_len` counts.
+    #[test]
+    fn the_answer_counter_stays_in_its_room() {
+        for pairs in [50, 100_000, 1_000_000] {
+            let mut counter = AnswerCounter::new(pairs);
+            write_body(
+                "x",
+                pairs,
+                &mut StdRng::seed_from_u64(pairs as u64),
+                Vec::new(),
+                &|| true,
+                |key, value| counter.add(key, value),
+            )
+            .unwrap();
+            let room = bucket_capacity(pairs);
+            assert!(
+                counter
+                    .buckets
+                    .iter()
+                    .all(|bucket| bucket.capacity() == room),
+                "{pairs} pairs"
+            );
+        }
+    }
+
+    /// A body is written into one buffer reserved at `max_body_len`, which it never outgrows,
+    /// or into its caller's buffer when that has room.
+    #[test]
+    fn bodies_fit_the_buffer_reserved_for_them() {
+        for (name, size_mb) in [("small", 0.001), ("large", 2.0), ("quote\"name", 0.0)] {
+            let body = generate_seeded(name, size_mb, 11);
+            assert!(body.len() <= max_body_len(name, size_mb), "{name}");
+            assert_eq!(body.capacity(), max_body_len(name, size_mb), "{name}");
+        }
+        assert_eq!(answer_scratch_len(1.0), 256 * (196 + 8 * 14 + 1) * 8);
+        // A buffer with room enough is written in place: the body is that very allocation.
+        let buffer = Vec::with_capacity(max_body_len("large", 2.0));
+        let allocated = buffer.as_ptr();
+        let body = generate_seeded_until("large", 2.0, 11, buffer, || true).unwrap();
+        assert_eq!(
+            (body.as_ptr(), body),
+            (allocated, generate_seeded("large", 2.0, 11))
+        );
+        let buffer = Vec::with_capacity(raw_len(0.3));
+        let allocated = buffer.as_ptr();
+        let body = generate_raw_until(0.3, 2, buffer, || true).unwrap();
+        assert_eq!((body.as_ptr(), body), (allocated, generate_raw(0.3, 2)));
+    }
+
+    /// The `_until` twins write the same bytes as the plain generators when left alone, and
+    /// stop when told to: a JSON body between two chunks of pairs, its answer between two
+    /// buckets, a raw body between two chunks of bytes.
+    #[test]
+    fn generation_stops_when_told_and_is_the_same_when_not() {
+        assert_eq!(
+            generate_seeded_until("x", 3.0, 8, Vec::new(), || true).unwrap(),
+            generate_seeded("x", 3.0, 8)
+        );
+        let asked = &std::cell::Cell::new(0);
+        let stop_at = |limit: usize| {
+            asked.set(0);
+            move || {
+                asked.set(asked.get() + 1);
+                asked.get() <= limit
+            }
+        };
+        // Asked before the first pair, then every PAIRS_PER_CHECK pairs.
+        assert_eq!(
+            generate_seeded_until("x", 3.0, 8, Vec::new(), stop_at(2)),
+            Err(Stopped)
+        );
+        assert_eq!(asked.get(), 3);
+        let asked_while_writing = pairs_for_size_mb(3.0).div_ceil(PAIRS_PER_CHECK);
+        assert_eq!(
+            generate_seeded_with_answer_until(
+                "x",
+                3.0,
+                8,
+                Vec::new(),
+                stop_at(asked_while_writing + 10)
+            ),
+            Err(Stopped),
+            "stopped in the answer's buckets"
+        );
+        assert_eq!(asked.get(), asked_while_writing + 11);
+        assert_eq!(
+            generate_seeded_with_answer_until("x", 3.0, 8, Vec::new(), || true).unwrap(),
+            generate_seeded_with_answer("x", 3.0, 8)
+        );
+        assert_eq!(
+            generate_raw_until(3.0, 8, Vec::new(), stop_at(1)),
+            Err(Stopped)
+        );
+        assert_eq!(asked.get(), 2);
+    }
+
+    /// A raw body drawn 64 KiB at a time is the very bytes one draw of the whole length gives.
+    #[test]
+    fn raw_bodies_drawn_in_pieces_are_the_same_bytes() {
+        let size_mb = 2.5;
+        let mut whole = vec![0; raw_len(size_mb)];
+        StdRng::seed_from_u64(4).fill_bytes(&mut whole);
+        assert_eq!(generate_raw(size_mb, 4), whole);
     }
 
     #[test]

@@ -398,6 +398,47 @@ mod tests {
         assert_eq!((elapsed, worker), (Some(3), None));
     }
 
+    /// Every request of a class carries a handle to the body built before the run, not a
+    /// copy: the HTTP request built for it points at the very same bytes, for the first
+    /// request that uses a body and for the next one that uses it again.
+    #[test]
+    fn requests_share_the_pre_built_body() {
+        use crate::options::ClassSpec;
+        use crate::workload::ClassPlan;
+        let spec = ClassSpec {
+            name: "large".into(),
+            size_mb: 0.5,
+            interval: Duration::from_secs(1),
+            request: None,
+            body: BodyKind::Json,
+        };
+        let plan = ClassPlan::build(&spec, 1, "/ping", true);
+        let target: Url = "http://127.0.0.1:1".parse().unwrap();
+        let engine = Engine {
+            client: build_client(Connection::New, Duration::from_secs(1), &target, &[]).unwrap(),
+            method: wire_method(Method::Post),
+            url: target.join("/ping").unwrap(),
+            content_type: content_type(Method::Post, BodyKind::Json),
+            check_answers: true,
+            run_start: Instant::now(),
+        };
+        let variants = plan.payloads.len() as u64;
+        for sequence in [1, 1 + variants, 2, 2 + 5 * variants] {
+            let prepared = engine.prepare(Request {
+                class: 0,
+                sequence,
+                request_id: plan.request_id(sequence),
+                scheduled: Duration::ZERO,
+                payload: plan.payload(sequence),
+            });
+            let sent = prepared.http.as_ref().unwrap().body().unwrap();
+            let sent = sent.as_bytes().expect("a body held in memory");
+            let built = &plan.payloads[sequence as usize % plan.payloads.len()].bytes;
+            assert_eq!(sent.as_ptr(), built.as_ptr(), "request {sequence}");
+            assert_eq!(sent.len(), built.len());
+        }
+    }
+
     /// The kept answer is the first 64 KiB at most: one chunk kept as is, several joined, a
     /// longer answer dropped.
     #[test]

@@ -7,6 +7,8 @@
 //! - [`options`]: the command line; every option a flag with an env twin. The workload's
 //!   options are one group, [`WorkloadArgs`], that the experiment matrix flattens too.
 //! - [`workload`]: each class's pre-built bodies, its interval, the large on/off cycle.
+//! - [`buffers`]: the buffers those bodies are written into (huge pages where the kernel
+//!   allows them).
 //! - [`schedule`]: when requests start: open timetable (default) or the study's closed loop.
 //! - [`engine`]: HTTP clients (new connection per request, or keep-alive) and one exchange
 //!   → one [`record::Record`].
@@ -35,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod buffers;
 pub mod collector;
 pub mod engine;
 pub mod files;

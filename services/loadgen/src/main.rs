@@ -1,8 +1,9 @@
 //! `lab-loadgen`: parse the command line, run the workload, print the report of each run.
 //!
-//! Exit codes: 0 done; 1 the run could not be set up or its files written; 2 a bad option
-//! (clap's code, also for checks across options); 3 ([`lab_loadgen::EXIT_ALL_FAILED`])
-//! requests were sent and none succeeded, CSVs and report still written.
+//! Exit codes: 0 done (also when interrupted, even while the bodies were being built); 1 the
+//! run could not be set up or its files written; 2 a bad option (clap's code, also for checks
+//! across options, BODY_MEMORY_MB's included); 3 ([`lab_loadgen::EXIT_ALL_FAILED`]) requests
+//! were sent and none succeeded, CSVs and report still written.
 use std::{
     io::{IsTerminal, Write},
     process::ExitCode,
@@ -54,6 +55,9 @@ fn main() -> anyhow::Result<ExitCode> {
     // The signal handlers are made inside the runtime: they need its driver.
     let reports = runtime
         .block_on(async { lab_loadgen::run(options, lab_loadgen::shutdown::signal()).await })?;
+    if reports.is_empty() {
+        eprintln!("interrupted while the bodies were being built: no run started, nothing written");
+    }
     let mut stdout = std::io::stdout().lock();
     for report in &reports {
         if json {

@@ -3,7 +3,8 @@
 //!
 //! 1. Before the clock: bind METRICS_BIND (first, so a taken port leaves nothing behind),
 //!    build every body, the metrics registry and its server, and read the server's /healthz
-//!    (what the first run measures).
+//!    (what the first run measures). A shutdown while the bodies are being built stops the
+//!    building and ends here: no run starts, nothing is written.
 //! 2. A run starts: the target's address looked up and one HTTP client per class, its
 //!    directory and requests.csv, the clock, each class's scheduler, and the collector
 //!    thread that receives records.
@@ -14,8 +15,12 @@
 //! 5. The collector flushes requests.csv; summary.csv is written; the run's report is kept.
 //!    If the server changed, the next run starts at 2 (same bodies and metrics;
 //!    DURATION counts from the first run's start); else the reports are returned.
+//!
+//! `shutdown` is waited for in every phase ([`Shutdown`]): while the bodies are built, the
+//! server is looked at or its address looked up, and during each run. Once a run has its
+//! directory, a shutdown ends it as in 3, so it still writes its files.
 
-use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use lab_core::http::Health;
 use reqwest::{Client, Url};
@@ -32,6 +37,7 @@ use crate::{
     progress::Progress,
     report::{ClassConfig, RunConfig, RunEnd, RunReport},
     schedule::ClassScheduler,
+    shutdown::Shutdown,
     watch::{Seen, ServerWatch},
     workload::{ClassPlan, LargeCycle, build_classes},
 };
@@ -76,21 +82,24 @@ pub enum RunError {
 /// Runs the workload `options` describes until DURATION ends or `shutdown` resolves, writes
 /// `RESULTS_DIR/<run-id>/{requests,summary}.csv` for each run, and returns the reports in
 /// order. There is one run unless the server changed during it (see [`ServerWatch`]): then
-/// one per configuration the server had. Request failures are counted in the reports, not
-/// returned as errors; `Err` means a run could not be set up or its files could not be
-/// written.
+/// one per configuration the server had; none when `shutdown` resolved while the bodies
+/// were being built (nothing was sent or written). Request failures are counted in the
+/// reports, not returned as errors; `Err` means a run could not be set up or its files
+/// could not be written.
 pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<RunReport>, RunError> {
-    let setup = Setup::new(options).await?;
-    let mut shutdown = pin!(shutdown);
-    let mut server = setup.first_look().await;
+    let mut shutdown = Shutdown::new(shutdown);
+    let Some(setup) = Setup::new(options, &mut shutdown).await? else {
+        return Ok(Vec::new());
+    };
+    let mut server = setup.first_look(&mut shutdown).await;
     let mut deadline = None;
     let mut reports = Vec::new();
     for number in 1.. {
         let outcome = setup
-            .one_run(number, &mut server, &mut deadline, shutdown.as_mut())
+            .one_run(number, &mut server, &mut deadline, &mut shutdown)
             .await;
         let (report, changed) = match outcome {
             Ok(done) => done,
@@ -131,7 +140,12 @@ struct Setup {
 }
 
 impl Setup {
-    async fn new(options: RunOptions) -> Result<Self, RunError> {
+    /// Everything before the first run; `None` when `shutdown` came while the bodies were
+    /// being built.
+    async fn new(
+        options: RunOptions,
+        shutdown: &mut Shutdown<impl Future<Output = ()>>,
+    ) -> Result<Option<Self>, RunError> {
         options.check()?;
         // The metrics address first: if it cannot be bound, stop before building anything
         // or creating a run directory.
@@ -142,15 +156,29 @@ impl Setup {
             ),
             None => None,
         };
-        let plans: Vec<Arc<ClassPlan>> = {
+        // Built off the event loop, so a signal is seen while they are: it stops the builders
+        // at their next check (well under a millisecond away), and waiting for them means what
+        // they had built is freed before this returns.
+        let stop = CancellationToken::new();
+        let mut building = {
             let options = options.clone();
-            tokio::task::spawn_blocking(move || build_classes(&options.workload, &options.endpoint))
-                .await
-                .map_err(|_| RunError::Task("payload generation"))?
-                .into_iter()
-                .map(Arc::new)
-                .collect()
+            let stop = stop.clone();
+            tokio::task::spawn_blocking(move || {
+                build_classes(&options.workload, &options.endpoint, &stop)
+            })
         };
+        let built = tokio::select! {
+            built = &mut building => built,
+            () = shutdown.fired() => {
+                stop.cancel();
+                building.await
+            }
+        };
+        let Ok(plans) = built.map_err(|_| RunError::Task("payload generation"))? else {
+            tracing::info!("stopped while the bodies were being built: no run started");
+            return Ok(None);
+        };
+        let plans: Vec<Arc<ClassPlan>> = plans.into_iter().map(Arc::new).collect();
         let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
         let class_paths: Vec<String> = plans.iter().map(|plan| plan.request.path.clone()).collect();
         // Every path is checked to be a path (ENDPOINT, SMALL_REQUEST…), so the join keeps
@@ -199,7 +227,7 @@ impl Setup {
         };
         let watch = ServerWatch::new(&options.target_url, options.server_check_interval)?;
         let config = run_config(&options, &plans);
-        Ok(Self {
+        Ok(Some(Self {
             options,
             plans,
             class_names,
@@ -210,15 +238,23 @@ impl Setup {
             config,
             replica,
             watch,
-        })
+        }))
     }
 
-    /// The server's settings before the first run, when it is followed and answers.
-    async fn first_look(&self) -> Option<Health> {
+    /// The server's settings before the first run, when it is followed and answers (not
+    /// waited for once `shutdown` fired).
+    async fn first_look(
+        &self,
+        shutdown: &mut Shutdown<impl Future<Output = ()>>,
+    ) -> Option<Health> {
         if !self.watch.is_on() {
             return None;
         }
-        match self.watch.look().await {
+        let seen = tokio::select! {
+            seen = self.watch.look() => seen,
+            () = shutdown.fired() => Seen::NoAnswer,
+        };
+        match seen {
             Seen::Health(health) => Some(health),
             Seen::NotFollowable(_) | Seen::NoAnswer => None,
         }
@@ -226,10 +262,17 @@ impl Setup {
 
     /// The run's HTTP clients, with the target's address looked up now: a server started
     /// again (the change that starts a new run) may have another address, as a recreated
-    /// container does.
-    async fn clients(&self) -> Result<Vec<Client>, RunError> {
+    /// container does. A lookup that `shutdown` interrupts leaves the name to each
+    /// connection (none will be made: the run ends as it starts).
+    async fn clients(
+        &self,
+        shutdown: &mut Shutdown<impl Future<Output = ()>>,
+    ) -> Result<Vec<Client>, RunError> {
         let options = &self.options;
-        let resolved = resolve_target(&options.target_url).await;
+        let resolved = tokio::select! {
+            resolved = resolve_target(&options.target_url) => resolved,
+            () = shutdown.fired() => Vec::new(),
+        };
         let build = || {
             build_client(
                 options.connection,
@@ -292,10 +335,10 @@ impl Setup {
         number: u32,
         server: &mut Option<Health>,
         deadline: &mut Option<Instant>,
-        shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+        shutdown: &mut Shutdown<impl Future<Output = ()>>,
     ) -> Result<(RunReport, Option<Health>), RunError> {
         let options = &self.options;
-        let clients = self.clients().await?;
+        let clients = self.clients(shutdown).await?;
         let (explicit_id, default_id) = self.run_id(number);
         let (run_id, dir) =
             create_run_dir(&options.results_dir, explicit_id.as_deref(), &default_id)?;
@@ -386,7 +429,7 @@ impl Setup {
 
         // Stop scheduling at the end of DURATION, on shutdown, or when the server changed.
         let (ended_by, changed) = tokio::select! {
-            () = shutdown => (RunEnd::Interrupted, None),
+            () = shutdown.fired() => (RunEnd::Interrupted, None),
             () = sleep_until(deadline.unwrap_or(run_start)), if deadline.is_some() => {
                 (RunEnd::Duration, None)
             }

@@ -7,10 +7,12 @@ use bytes::Bytes;
 
 use lab_core::classes::LARGE;
 
-use lab_core::payload::{self, Answer};
+use lab_core::payload::{self, Answer, Stopped};
+use tokio_util::sync::CancellationToken;
 
-use crate::options::{
-    BodyKind, ClassSpec, Method, RequestLine, WorkloadArgs, values::VARIANTS_PER_CLASS,
+use crate::{
+    buffers::body_buffer,
+    options::{BodyKind, ClassSpec, Method, RequestLine, WorkloadArgs, values::VARIANTS_PER_CLASS},
 };
 
 /// One body, ready to send, with what a correct server answers for it.
@@ -45,8 +47,21 @@ pub struct ClassPlan {
 impl ClassPlan {
     /// Builds the bodies for `spec` now (seeded, so a rerun sends the same bytes). A class
     /// without its own request line posts to `endpoint`; `check_answers` computes each JSON
-    /// body's [`Answer`] (a pass over its keys, before the clock starts).
+    /// body's [`Answer`] (while the body is written, before the clock starts).
     pub fn build(spec: &ClassSpec, seed: u64, endpoint: &str, check_answers: bool) -> Self {
+        Self::build_until(spec, seed, endpoint, check_answers, &|| true)
+            .expect("never asked to stop")
+    }
+
+    /// [`Self::build`], asking `keep_going` every millisecond or so of generation and giving
+    /// up with [`Stopped`] when it says no.
+    pub fn build_until(
+        spec: &ClassSpec,
+        seed: u64,
+        endpoint: &str,
+        check_answers: bool,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<Self, Stopped> {
         let request = spec.request.clone().unwrap_or_else(|| RequestLine {
             method: Method::Post,
             path: endpoint.to_string(),
@@ -59,26 +74,44 @@ impl ClassPlan {
         let payloads = (0..variants)
             .map(|variant| {
                 let seed = seed.wrapping_mul(1_000).wrapping_add(variant);
+                let json_buffer = || body_buffer(payload::max_body_len(&spec.name, spec.size_mb));
                 let (bytes, answer) = match (request.method.sends_body(), spec.body) {
                     (false, _) => (Vec::new(), None),
-                    (true, BodyKind::Raw) => (payload::generate_raw(spec.size_mb, seed), None),
+                    (true, BodyKind::Raw) => {
+                        let buffer = body_buffer(payload::raw_len(spec.size_mb));
+                        let bytes =
+                            payload::generate_raw_until(spec.size_mb, seed, buffer, keep_going)?;
+                        (bytes, None)
+                    }
                     (true, BodyKind::Json) if check_answers => {
-                        let (bytes, answer) =
-                            payload::generate_seeded_with_answer(&spec.name, spec.size_mb, seed);
+                        let (bytes, answer) = payload::generate_seeded_with_answer_until(
+                            &spec.name,
+                            spec.size_mb,
+                            seed,
+                            json_buffer(),
+                            keep_going,
+                        )?;
                         (bytes, Some(answer))
                     }
-                    (true, BodyKind::Json) => (
-                        payload::generate_seeded(&spec.name, spec.size_mb, seed),
-                        None,
-                    ),
+                    (true, BodyKind::Json) => {
+                        let bytes = payload::generate_seeded_until(
+                            &spec.name,
+                            spec.size_mb,
+                            seed,
+                            json_buffer(),
+                            keep_going,
+                        )?;
+                        (bytes, None)
+                    }
                 };
-                Payload {
+                // Takes the buffer over as it is: no copy.
+                Ok(Payload {
                     bytes: Bytes::from(bytes),
                     answer,
-                }
+                })
             })
-            .collect();
-        ClassPlan {
+            .collect::<Result<_, Stopped>>()?;
+        Ok(ClassPlan {
             name: spec.name.clone(),
             size_mb: spec.size_mb,
             interval: spec.interval,
@@ -86,10 +119,11 @@ impl ClassPlan {
             body: spec.body,
             payloads,
             cycled: spec.name == LARGE,
-        }
+        })
     }
 
-    /// The body for the request with this 1-based sequence number.
+    /// The body for the request with this 1-based sequence number: a handle to one of the
+    /// class's pre-built buffers (a reference count, never a copy).
     pub fn payload(&self, sequence: u64) -> Payload {
         self.payloads[sequence as usize % self.payloads.len()].clone()
     }
@@ -105,17 +139,33 @@ impl ClassPlan {
     }
 }
 
-/// Builds every class of a run, each on its own thread: 25 MB bodies take a moment, and all
-/// of it happens before the clock starts.
-pub fn build_classes(workload: &WorkloadArgs, endpoint: &str) -> Vec<ClassPlan> {
+/// Builds every class of a run, each on its own thread: bodies of hundreds of MB take
+/// seconds, and all of it happens before the clock starts. Every thread stops within a
+/// few milliseconds of `stop` being cancelled (Ctrl-C or SIGTERM while building), and then
+/// this returns [`Stopped`] with every body built so far freed.
+///
+/// What it takes in memory is [`WorkloadArgs::body_memory`], which the options are
+/// checked against before this is called.
+pub fn build_classes(
+    workload: &WorkloadArgs,
+    endpoint: &str,
+    stop: &CancellationToken,
+) -> Result<Vec<ClassPlan>, Stopped> {
     let specs = workload.class_specs();
+    let keep_going = || !stop.is_cancelled();
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()
             .enumerate()
             .map(|(index, spec)| {
                 scope.spawn(move || {
-                    ClassPlan::build(spec, index as u64 + 1, endpoint, workload.check_answers)
+                    ClassPlan::build_until(
+                        spec,
+                        index as u64 + 1,
+                        endpoint,
+                        workload.check_answers,
+                        &keep_going,
+                    )
                 })
             })
             .collect();
@@ -219,6 +269,20 @@ mod tests {
         assert_eq!(body["name"], "small");
         let answer = payload.answer.expect("JSON bodies know their answer");
         assert_eq!(answer.count, body["data"].as_object().unwrap().len() as u64);
+    }
+
+    /// Building stops when told to, for every class, and leaves nothing built.
+    #[test]
+    fn building_stops_when_told() {
+        let options = crate::RunOptions::from_args(["--large-size-mb", "5"]).unwrap();
+        let stop = CancellationToken::new();
+        let built = build_classes(&options.workload, "/ping", &stop).unwrap();
+        assert_eq!(built.len(), 2);
+        stop.cancel();
+        assert!(matches!(
+            build_classes(&options.workload, "/ping", &stop),
+            Err(Stopped)
+        ));
     }
 
     /// A GET class sends one empty body; a raw class sends random bytes of the nominal size

@@ -92,6 +92,57 @@ async fn every_run_option_refuses_nonsense_with_exit_2() {
     }
 }
 
+/// Bodies that would not fit BODY_MEMORY_MB are refused before anything is built, exit 2,
+/// with what they would take and the limit: the study's workload (about 90 MB) under a
+/// limit of 50 MB, the largest sizes allowed (1024 MB per class, 7.3 GB of bodies) under the
+/// default 2048 MB. BODY_MEMORY_MB itself is checked like any number.
+#[tokio::test]
+async fn bodies_over_body_memory_mb_are_refused_with_the_figure() {
+    let target = closed_port_url();
+    let cases: Vec<Case> = vec![
+        (
+            vec!["--target-url", &target, "--duration", "0.5"],
+            vec![("BODY_MEMORY_MB", "50")],
+            "BODY_MEMORY_MB allows 50 MB",
+        ),
+        (
+            vec!["--target-url", &target, "--body-memory-mb", "50"],
+            vec![],
+            "BODY_MEMORY_MB allows 50 MB",
+        ),
+        (
+            vec!["--target-url", &target],
+            vec![("LARGE_SIZE_MB", "1024"), ("SMALL_SIZE_MB", "1024")],
+            "BODY_MEMORY_MB allows 2048 MB",
+        ),
+        (vec!["--body-memory-mb", "0"], vec![], "1..=65536"),
+        (vec![], vec![("BODY_MEMORY_MB", "1e9")], "BODY_MEMORY_MB"),
+    ];
+    for (args, envs, mentions) in &cases {
+        refused(args, envs, mentions).await;
+    }
+    // The figure: every body of every class at its longest (a little over its nominal
+    // size: 21 bytes a pair at most, 20.4 on average), and the building on top.
+    for ((args, envs, _), nominal_mb) in cases.iter().zip([25.0, 25.0, 1024.0]) {
+        let (_, _, stderr) = run_loadgen(args, envs).await;
+        let mb_after = |text: &str| -> f64 {
+            stderr
+                .split(text)
+                .nth(1)
+                .and_then(|rest| rest.split(" MB").next())
+                .and_then(|number| number.parse().ok())
+                .unwrap_or_else(|| panic!("no {text:?} in: {stderr}"))
+        };
+        let figure = mb_after("the bodies would take ");
+        let large_body = mb_after("large 3 × ");
+        assert!(
+            (1.0..1.06).contains(&(large_body / nominal_mb)),
+            "{large_body} MB: {stderr}"
+        );
+        assert!(figure > 3.0 * large_body, "{figure} MB: {stderr}");
+    }
+}
+
 /// ENDPOINT `//other-host/x`, `http://x/y` and `/a b` are refused with exit 2 (the first would
 /// otherwise send the workload to another host); a plain path such as `/pong` is posted to
 /// TARGET_URL's server.

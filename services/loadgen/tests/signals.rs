@@ -1,11 +1,12 @@
 //! Ctrl-C (SIGINT) or SIGTERM mid-run: the binary stops scheduling, drains, writes its
-//! summary and exits 0, leaving a complete, parseable requests.csv.
+//! summary and exits 0, leaving a complete, parseable requests.csv. While it builds its
+//! bodies, even the largest it allows, either signal stops it within moments.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{LabServer, number, read_csv};
+use support::{LabServer, closed_port_url, number, read_csv};
 
 /// Starts the binary with no DURATION (until stopped), waits until requests.csv has at least
 /// 10 rows, sends `signal` with the `kill` command, and checks what it left behind.
@@ -115,4 +116,93 @@ async fn sigint_mid_run_leaves_a_complete_csv_and_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_leaves_a_complete_csv_and_exits_0() {
     interrupt_with("TERM").await;
+}
+
+/// Starts the binary with the largest bodies it allows (two classes of 1024 MB, with
+/// BODY_MEMORY_MB raised to let them through), waits until it is building them (its resident
+/// memory has grown past 64 MB, several times its own), sends `signal`, and checks it exits 0
+/// within a few seconds, says why, and leaves no run directory: no run had started.
+async fn interrupt_the_building_with(signal: &str) {
+    let results = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lab-loadgen"))
+        .args(["--target-url", &closed_port_url(), "--quiet"])
+        .arg("--results-dir")
+        .arg(results.path())
+        .envs([
+            ("LARGE_SIZE_MB", "1024"),
+            ("SMALL_SIZE_MB", "1024"),
+            ("BODY_MEMORY_MB", "65536"),
+            ("RUST_LOG", "warn"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let pid = child.id().expect("a running child has a pid");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while resident_mb(pid) < 64 {
+        assert!(
+            Instant::now() < deadline,
+            "not building after 60 s: {:?}",
+            child.try_wait()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    send_signal(signal, pid);
+    let signalled = Instant::now();
+    // A few seconds: the building stops within milliseconds; the rest is slack for a busy
+    // machine. Without the fix this took minutes.
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("still running 5 s after SIG{signal}"))
+        .unwrap();
+    eprintln!(
+        "SIG{signal} while building: exited {:.2} s later",
+        signalled.elapsed().as_secs_f64()
+    );
+    let mut stderr = String::new();
+    use tokio::io::AsyncReadExt;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("interrupted while the bodies were being built"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(results.path()).unwrap().count(),
+        0,
+        "no run had started, so no run directory"
+    );
+}
+
+/// The process's resident memory in MB, from /proc (0 once it has gone).
+fn resident_mb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// SIGTERM while 2 × 3 bodies of 1024 MB are being built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_largest_bodies_are_built_exits_0_within_seconds() {
+    interrupt_the_building_with("TERM").await;
+}
+
+/// SIGINT (Ctrl-C) while 2 × 3 bodies of 1024 MB are being built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_the_largest_bodies_are_built_exits_0_within_seconds() {
+    interrupt_the_building_with("INT").await;
 }

@@ -13,13 +13,16 @@
 //!   is refused rather than rounded to 0, which would mean "until stopped" or
 //!   "back-to-back". Intervals and timeouts must be above 0.
 //! - Sizes: 0 to [`MAX_SIZE_MB`] MB per class, [`MAX_TOTAL_SIZE_MB`] MB for all classes
-//!   together (every body is built [`values::VARIANTS_PER_CLASS`] times, in memory).
+//!   together; and what the bodies take in memory (every body is built
+//!   [`values::VARIANTS_PER_CLASS`] times, and building needs some more: [`memory`]) at most
+//!   BODY_MEMORY_MB, 2048 MB unless raised.
 //! - MAX_IN_FLIGHT: 1 to [`MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
 //!   [`MAX_EXTRA_CLASSES`] classes, names of at most [`MAX_NAME_LEN`] characters.
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
 mod class;
+pub mod memory;
 mod modes;
 pub mod values;
 mod workload;
@@ -30,6 +33,7 @@ use clap::{ArgAction, Parser, builder::BoolishValueParser};
 use reqwest::Url;
 
 pub use class::{BodyKind, ClassSpec, Method, RequestLine};
+pub use memory::BodyMemory;
 pub use modes::{Connection, Pool};
 use values::{
     DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_replica,
@@ -46,14 +50,18 @@ Latency is counted from each request's scheduled start (SCHEDULE=open), so a sta
 under-reported. Every request is written to RESULTS_DIR/<run-id>/requests.csv as the run goes; \
 per-class statistics go to summary.csv and are printed at the end (as JSON with --json). \
 Ctrl-C or SIGTERM stops scheduling, waits up to DRAIN_TIMEOUT for requests in flight, and still \
-writes the summary.\n\n\
+writes the summary; while the bodies are being built, it stops their building at once and exits \
+0 without a run (nothing was sent, nothing is written).\n\n\
 Seconds are decimal numbers from 0 to 604800 (7 days), 0.000001 (1 µs) at least when not 0; sizes are 0 to 1024 MB \
-per class and 2048 MB for all classes together.\n\n\
+per class and 2048 MB for all classes together, and the bodies' memory (3 bodies per class, \
+built once and shared by every request, and what building them needs) at most BODY_MEMORY_MB: \
+a workload over it is refused before anything is built, with the figure.\n\n\
 Exit codes: 0 = the run ended and at least one request succeeded (others may have failed; \
-interrupted or not), or no request was sent at all (stopped before the first was due); \
+interrupted or not), or no request was sent at all (stopped before the first was due, or while \
+the bodies were being built); \
 1 = the run could not be set up or its files written (e.g. METRICS_BIND already in use, \
 RESULTS_DIR not writable; nothing is left behind when the metrics address cannot be bound); \
-2 = a bad option or value, or options that do not go together (clap's usage error); \
+2 = a bad option or value, options that do not go together, or bodies over BODY_MEMORY_MB (clap's usage error); \
 3 = requests were sent and none succeeded (every one an error, e.g. no server at TARGET_URL): \
 requests.csv and summary.csv are still written, and the report is printed as usual.";
 
@@ -338,7 +346,39 @@ mod tests {
         }
     }
 
-    /// The bounds themselves are allowed: 7 days, 1 µs, 1024 MB, 10000 in flight.
+    /// The study's workload fits the default BODY_MEMORY_MB more than twenty times over; a
+    /// 1024 MB class does not, and is let through once BODY_MEMORY_MB is raised.
+    #[test]
+    fn body_memory_mb_bounds_what_the_bodies_take() {
+        let study = RunOptions::from_args(Vec::<String>::new()).unwrap();
+        let figure = study.workload.body_memory();
+        assert!((85.0..95.0).contains(&figure.peak_mb()), "{figure}");
+        assert_eq!(study.workload.body_memory_mb, 2048);
+        let error = RunOptions::from_args(["--large-size-mb", "1024"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error.to_string().contains("BODY_MEMORY_MB allows 2048 MB"),
+            "{error}"
+        );
+        let raised = RunOptions::from_args(["--large-size-mb", "1024", "--body-memory-mb", "4000"]);
+        assert!(raised.is_ok());
+        // Not checking answers leaves out the building's 8 bytes a pair.
+        let unchecked = RunOptions::from_args([
+            "--large-size-mb",
+            "1024",
+            "--body-memory-mb",
+            "3300",
+            "--check-answers",
+            "false",
+        ]);
+        assert!(unchecked.is_ok());
+        assert!(
+            RunOptions::from_args(["--large-size-mb", "1024", "--body-memory-mb", "3300"]).is_err()
+        );
+    }
+
+    /// The bounds themselves are allowed: 7 days, 1 µs, 1024 MB per class (2048 MB in all,
+    /// with BODY_MEMORY_MB at its largest), 10000 in flight.
     #[test]
     fn the_bounds_themselves_are_allowed() {
         let options = RunOptions::from_args([
@@ -348,6 +388,10 @@ mod tests {
             "0.000001",
             "--large-size-mb",
             "1024",
+            "--small-size-mb",
+            "1024",
+            "--body-memory-mb",
+            "65536",
             "--max-in-flight",
             "10000",
             "--request-timeout",

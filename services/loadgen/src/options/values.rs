@@ -40,13 +40,16 @@ pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 /// refused: rounded to 0 it would silently mean "until stopped" (DURATION) or "back-to-back"
 /// (intervals).
 pub const MIN_SECONDS: f64 = 0.000_001;
-/// Largest nominal body of one class, in MB (1 GiB). Each body is built
-/// [`VARIANTS_PER_CLASS`] times before the clock starts, so this is already
-/// 3 GiB of memory for one class.
+/// Largest nominal body of one class, in MB. Each body is built [`VARIANTS_PER_CLASS`] times
+/// before the clock starts, so this is already 3.2 GB of memory for one class: more than
+/// BODY_MEMORY_MB allows unless it is raised (see [`super::memory`]).
 pub const MAX_SIZE_MB: f64 = 1024.0;
 /// Largest sum of every class's nominal body size, in MB: a large class at [`MAX_SIZE_MB`]
-/// plus room for more, about 6 GiB of pre-built bodies at most.
+/// plus room for more, about 7.3 GB of pre-built bodies and building at most.
 pub const MAX_TOTAL_SIZE_MB: f64 = 2048.0;
+/// Largest BODY_MEMORY_MB (64 GB): far above what the largest allowed sizes need (about
+/// 7.3 GB), so any allowed workload can be let through on a machine that has the memory.
+pub const MAX_BODY_MEMORY_MB: u64 = 65_536;
 /// Largest MAX_IN_FLIGHT: each request in flight holds a task and (CONNECTION=new) a socket;
 /// ten thousand per class is beyond a usual file-descriptor limit already.
 pub const MAX_IN_FLIGHT_LIMIT: u32 = 10_000;

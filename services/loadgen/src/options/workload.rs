@@ -11,9 +11,10 @@ use lab_core::classes::{LARGE, SMALL};
 use serde::{Deserialize, Serialize};
 
 use super::class::{BodyKind, ClassSpec, RequestLine};
+use super::memory::BodyMemory;
 use super::values::{
-    MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS, parse_class_specs, parse_interval,
-    parse_request_line, parse_seconds_or_zero, parse_size_mb,
+    MAX_BODY_MEMORY_MB, MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS,
+    parse_class_specs, parse_interval, parse_request_line, parse_seconds_or_zero, parse_size_mb,
 };
 
 /// What each class sends and when (SMALL_*, LARGE_*, EXTRA_CLASSES, SCHEDULE, the large
@@ -101,6 +102,14 @@ pub struct WorkloadArgs {
     /// Seconds to wait for requests in flight after scheduling stops (end or Ctrl-C).
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10", value_parser = parse_seconds_or_zero)]
     pub drain_timeout: Duration,
+
+    /// Most memory the pre-built bodies may take, in MB (10^6 bytes), 1 to 65536: every
+    /// class's 3 bodies at their longest (built once, shared by every request, never copied
+    /// per request) and what building them needs on top (8 bytes per pair while a JSON body's
+    /// answer is worked out). A workload over it is refused before anything is built (exit
+    /// code 2) with the figure; the study's workload takes about 90 MB.
+    #[arg(long, env = "BODY_MEMORY_MB", default_value = "2048", value_parser = clap::value_parser!(u64).range(1..=MAX_BODY_MEMORY_MB))]
+    pub body_memory_mb: u64,
 }
 
 /// When each request starts.
@@ -157,12 +166,24 @@ pub enum WorkloadError {
         /// Its request line.
         request: RequestLine,
     },
+    /// The bodies would take more memory than BODY_MEMORY_MB allows.
+    #[error(
+        "the bodies would take {memory}; BODY_MEMORY_MB allows {limit_mb} MB: make the bodies \
+         smaller or raise BODY_MEMORY_MB (the machine must have that much to spare)"
+    )]
+    BodiesOverMemory {
+        /// What the bodies would take.
+        memory: BodyMemory,
+        /// BODY_MEMORY_MB.
+        limit_mb: u64,
+    },
 }
 
 impl WorkloadArgs {
     /// What clap cannot check one flag at a time: an open schedule needs every class's
-    /// interval above zero (0 means "back-to-back", which only a closed loop can do), and all
-    /// classes' bodies together must stay within [`MAX_TOTAL_SIZE_MB`].
+    /// interval above zero (0 means "back-to-back", which only a closed loop can do), all
+    /// classes' bodies together must stay within [`MAX_TOTAL_SIZE_MB`], and the memory they
+    /// take ([`Self::body_memory`]) within BODY_MEMORY_MB.
     pub fn check(&self) -> Result<(), WorkloadError> {
         let specs = self.class_specs();
         if self.schedule == Schedule::Open
@@ -185,7 +206,19 @@ impl WorkloadArgs {
         if total_mb > MAX_TOTAL_SIZE_MB {
             return Err(WorkloadError::TooMuchBody { total_mb });
         }
+        let memory = self.body_memory();
+        if !memory.fits(self.body_memory_mb) {
+            return Err(WorkloadError::BodiesOverMemory {
+                memory,
+                limit_mb: self.body_memory_mb,
+            });
+        }
         Ok(())
+    }
+
+    /// What the classes' pre-built bodies will take in memory (see [`BodyMemory`]).
+    pub fn body_memory(&self) -> BodyMemory {
+        BodyMemory::of(&self.class_specs(), self.check_answers)
     }
 
     /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off, unless its request is
