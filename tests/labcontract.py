@@ -97,6 +97,11 @@ class CsvColumns:
     #: The columns every summary row shares (counts and latencies), a run of `summary`.
     stats: tuple[str, ...]
 
+    def requests_column(self, name: str) -> str:
+        """The column `name` of requests.csv."""
+        _pick("requests.csv column", name, self.requests)
+        return name
+
 
 def _pick(kind: str, name: str, known) -> None:
     """Fails when `name` is not one of the contract's `known` names of `kind`."""
