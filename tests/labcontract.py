@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 REPO = Path(__file__).resolve().parents[1]
 #: The file lab-core writes (`CONTRACT_FILE` in services/core/src/contract.rs).
@@ -39,7 +39,8 @@ REQUESTS_CSV = "requests.csv"
 SUMMARY_CSV = "summary.csv"
 
 MetricKind = Literal["counter", "gauge", "histogram"]
-#: The series a histogram family exports besides its name.
+METRIC_KINDS: tuple[MetricKind, ...] = get_args(MetricKind)
+#: What a histogram family's sample names end in (it has no sample under its own name).
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -161,11 +162,9 @@ class Contract:
 
     def strategy(self, name: str) -> Strategy:
         """The strategy whose label (`ping`) or path (`/ping`) is `name`."""
-        for strategy in self.strategies:
-            if name in (strategy.label, strategy.path):
-                return strategy
-        _pick("strategy", name, [strategy.path for strategy in self.strategies])
-        raise AssertionError("unreachable")
+        by_name = {key: strategy for strategy in self.strategies for key in (strategy.path, strategy.label)}
+        _pick("strategy", name, list(by_name))
+        return by_name[name]
 
     def server_error(self, kind: str) -> ServerErrorKind:
         """The server error kind `kind`, with its status."""
@@ -221,6 +220,7 @@ class Contract:
 
 
 def _metric(entry: dict) -> Metric:
+    _pick("metric kind", entry["kind"], METRIC_KINDS)
     return Metric(entry["name"], entry["kind"], tuple(entry["labels"]), entry["help"])
 
 
