@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from conftest import CONTRACT, ENDPOINTS, Server
-from labfastapi import metrics
 from labcontract import Metric
+from labfastapi import metrics
 
 JSON = {"content-type": "application/json"}
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
