@@ -1,4 +1,7 @@
-"""Shared fixtures for the lab's Python tests: the repository root and scripts/ on sys.path."""
+"""Shared fixtures for the lab's Python tests: the repository root and scripts/ on sys.path.
+
+tests/ itself is on sys.path as this file's directory (pytest's default `prepend` import mode
+puts it there), so every test imports the contract as `labcontract` (tests/labcontract.py)."""
 
 import sys
 from pathlib import Path

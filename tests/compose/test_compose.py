@@ -9,6 +9,7 @@ import subprocess
 import pytest
 import yaml
 
+from labcontract import CONTRACT
 from labtools import histogram
 from labtools.compose import read_env_file
 
@@ -128,7 +129,7 @@ def test_loadgen_waits_for_a_healthy_server_and_grafana_for_prometheus(compose_f
     assert services(compose_file)["loadgen"]["depends_on"] == {"server": {"condition": "service_healthy"}}
     assert services(compose_file)["grafana"]["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
     health = " ".join(services(compose_file)["server"]["healthcheck"]["test"])
-    assert "/dev/tcp/127.0.0.1/8000" in health and "/healthz" in health
+    assert "/dev/tcp/127.0.0.1/8000" in health and CONTRACT.http.health_path in health
 
 
 def test_grafana_is_anonymous_viewer_only_with_the_admin_password_from_env(compose_file):
@@ -220,7 +221,7 @@ def test_the_fastapi_server_is_built_from_its_dockerfile_and_checked_without_cur
     assert fastapi["environment"]["WORKERS"] == "${FASTAPI_WORKERS:-1}"
     assert fastapi["ports"] == ["127.0.0.1:${FASTAPI_PORT:-8001}:8000"]
     health = fastapi["healthcheck"]["test"]
-    assert health[:2] == ["CMD", "python"] and "http://127.0.0.1:8000/healthz" in health[-1]
+    assert health[:2] == ["CMD", "python"] and f"http://127.0.0.1:8000{CONTRACT.http.health_path}" in health[-1]
     assert "curl" not in " ".join(health)
 
 

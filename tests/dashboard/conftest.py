@@ -12,13 +12,15 @@ names in the text format, each as one scrape target:
     fastapi           the FastAPI server (job fastapi)
     loadgen-fastapi   its load generator (job loadgen-fastapi)
 
-The scrape configuration is the repository's prometheus.yml, each job's discovery (DNS or a
+The stand-ins' series carry the contract's names (`tests/dashboard/test_stand_ins.py` holds them to
+it). The scrape configuration is the repository's prometheus.yml, each job's discovery (DNS or a
 listed host) replaced by the stand-ins' addresses, so the `target` labels come from the real
 configuration. The scenario (`LiveLab.run`) changes the stand-ins at known times: an upload
 burst on one replica (during which the server holds most of its body budget and cuts uploads
 off as over budget), the server reconfigured (both replicas start a new run), the server
-restarted after a gap in its scrapes (counting from zero, and one cut-off reason more than
-today's binaries, as a newer build might), FastAPI reconfigured on its own.
+restarted after a gap in its scrapes (counting from zero, and counting one cut-off reason more
+than before: a build from before that reason existed replaced by today's), FastAPI
+reconfigured on its own.
 """
 
 from __future__ import annotations
@@ -34,17 +36,21 @@ from typing import ClassVar
 
 import pytest
 
+from labcontract import CONTRACT
 from labtools.prometheus import Prometheus, wait_for
 
 #: Upper bounds of the stand-in client histogram (seconds); +Inf is added.
 BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1.0]
 MIB = 1024 * 1024
-#: The `reason` values of lab_server_uploads_cut_off_total that lab-server counts today.
-ACTIX_CUT_OFF_REASONS = ("idle", "too_slow", "over_budget", "too_large")
-#: The FastAPI server's (it has no minimum upload rate, so no `too_slow`).
-FASTAPI_CUT_OFF_REASONS = ("idle", "over_budget", "too_large")
-#: A reason the restarted stand-in counts beyond today's: the dashboard must show it unedited.
-NEW_CUT_OFF_REASON = "shutdown"
+#: A reason the restarted actix stand-in counts and the first one did not: the dashboard must
+#: show it unedited.
+NEW_CUT_OFF_REASON = CONTRACT.cut_off_reason("shutdown")
+#: The `reason` values of lab_server_uploads_cut_off_total the actix stand-in counts before its
+#: restart: the contract's, but the new one.
+ACTIX_CUT_OFF_REASONS = tuple(reason for reason in CONTRACT.cut_off_reasons if reason != NEW_CUT_OFF_REASON)
+#: The FastAPI stand-in's: the FastAPI server counts every contract reason but `shutdown` (its
+#: tests hold it to that: services/fastapi/tests/test_metrics.py).
+FASTAPI_CUT_OFF_REASONS = tuple(reason for reason in CONTRACT.cut_off_reasons if reason != "shutdown")
 
 
 class Exporter:
@@ -224,6 +230,10 @@ class LiveLab:
     #: a second it cuts off as over budget meanwhile.
     BURST_IN_USE_BYTES: ClassVar[int] = 768 * MIB
     BURST_CUT_OFFS_PER_SECOND: ClassVar[float] = 2.0
+    BURST_CUT_OFF_REASON: ClassVar[str] = CONTRACT.cut_off_reason("over_budget")
+    #: The reasons actix counts before its restart, and the one it counts from then on too.
+    FIRST_CUT_OFF_REASONS: ClassVar[tuple[str, ...]] = ACTIX_CUT_OFF_REASONS
+    NEW_CUT_OFF_REASON: ClassVar[str] = NEW_CUT_OFF_REASON
 
     def run(self):
         """The scenario, 3 to 4 scrapes between steps (scrapes are 1 s apart)."""
@@ -239,7 +249,7 @@ class LiveLab:
         self.marks["uploads_on"] = time.time()
         a.uploads = 1
         self.server.in_use_bytes = self.BURST_IN_USE_BYTES
-        self.server.cut_offs["over_budget"].set_rate(self.BURST_CUT_OFFS_PER_SECOND)
+        self.server.cut_offs[self.BURST_CUT_OFF_REASON].set_rate(self.BURST_CUT_OFFS_PER_SECOND)
         time.sleep(4)
         # The server reconfigured (WORKERS=4); both replicas notice and start a new run.
         self.marks["reconfigured"] = time.time()
@@ -250,7 +260,7 @@ class LiveLab:
         self.marks["uploads_off"] = time.time()
         a.uploads = 0
         self.server.in_use_bytes = 0
-        self.server.cut_offs["over_budget"].set_rate(0.0)
+        self.server.cut_offs[self.BURST_CUT_OFF_REASON].set_rate(0.0)
         # The server restarts: 3 s without a scrape, then a new process that counts one
         # cut-off reason more.
         self.server_exporter.down = True
@@ -260,6 +270,18 @@ class LiveLab:
         self.marks["restarted"] = time.time()
         time.sleep(5)
         self.marks["end"] = time.time()
+
+
+@pytest.fixture
+def stand_in_scrapes() -> dict[str, str]:
+    """What each kind of stand-in serves, without Prometheus: actix before and after its
+    restart (mid-burst, so every series has a value), FastAPI, and a load generator uploading."""
+    actix = Server(in_use_bytes=LiveLab.BURST_IN_USE_BYTES)
+    before = actix.render()
+    actix.restart(cut_off_reasons=(*ACTIX_CUT_OFF_REASONS, NEW_CUT_OFF_REASON))
+    fastapi = Server(process_metrics=False, cut_off_reasons=FASTAPI_CUT_OFF_REASONS)
+    return {"actix": before, "actix restarted": actix.render(), "fastapi": fastapi.render(),
+            "loadgen": Loadgen("a", rate=9.0, latency=0.003, uploads=1).render()}
 
 
 @pytest.fixture(scope="session")

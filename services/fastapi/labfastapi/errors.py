@@ -139,7 +139,10 @@ async def _http_exception(request: Request, error: StarletteHTTPException) -> Re
             return LabError.body_read_failed("the client went away before the end of the body").response()
         what = f"{type(cause).__name__}: {cause}" if cause is not None else str(error.detail)
         return LabError.malformed_json(what).response()
-    return error_response(error.status_code, f"http_{error.status_code}", str(error.detail), headers)
+    # No other HTTPException is raised on this server's paths: one would be a bug, and it gets
+    # a bug's answer, as lab-server answers only with the lab's error kinds.
+    logger.error("unexpected HTTP %s on %s %s: %s", error.status_code, request.method, request.url.path, error.detail)
+    return error_response(500, "internal", f"internal error: HTTP {error.status_code}")
 
 
 def _not_json_number(value: object) -> str | None:

@@ -1,9 +1,11 @@
 """Every Prometheus series the server exports, with lab-server's names, labels and buckets.
 
-The names are those of `services/server/src/metrics.rs` and the latency buckets those of
-`services/core/src/buckets.rs`, so one dashboard and one query serve both servers (the tests
-parse the Rust file and compare). No label takes its value from request data: `endpoint` is
-one of `ENDPOINTS` or `other`, `worker` an index below WORKERS.
+The names, kinds, labels and latency buckets are the lab's contract's
+(`services/core/contract/lab-contract.json`, written by lab-core), so one dashboard and one
+query serve both servers. This image cannot read that file, so the definitions are copied
+here and the tests hold them to it (`tests/test_contract.py`, `tests/test_metrics.py`). No
+label takes its value from request data: `endpoint` is one of `ENDPOINTS` or `other`, `worker`
+an index below WORKERS.
 
 **Several processes, one scrape.** With WORKERS > 1 each worker is a process with its own
 memory, and a scrape lands on whichever worker accepts it. prometheus-client's multiprocess
@@ -66,7 +68,8 @@ BUDGET_IN_USE = "lab_server_body_budget_in_use_bytes"
 #: BODY_BUDGET_MB in bytes (the workers' shares summed).
 BUDGET_CAPACITY = "lab_server_body_budget_bytes"
 
-#: The `reason` label values of UPLOADS_CUT_OFF, lab-server's.
+#: The `reason` label values of UPLOADS_CUT_OFF: lab-server's but `shutdown` (an upload still
+#: arriving when the graceful shutdown's SHUTDOWN_TIMEOUT ends is dropped, not counted).
 CUT_OFF_REASONS = ("idle", "too_slow", "over_budget", "too_large")
 
 #: The strategy endpoints' label values; every other path is labelled `OTHER_ENDPOINT`.
@@ -78,7 +81,7 @@ OTHER_ENDPOINT = "other"
 SMALL_BODY_BELOW = 64 * 1024
 MEDIUM_BODY_BELOW = 1024 * 1024
 
-# lab-core's latency buckets (services/core/src/buckets.rs): 0.5 ms growing by 1.2 per step,
+# lab-core's latency buckets (the contract's `latency_buckets_seconds`): 0.5 ms growing by 1.2 per step,
 # 56 bounds (up to ~11 s), each rounded to three significant digits. A quantile read from a
 # histogram is interpolated inside one bucket, so 20%-wide buckets keep its error under 20%.
 FIRST_BOUND_SECONDS = 0.0005

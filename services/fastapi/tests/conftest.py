@@ -2,6 +2,11 @@
 
 The launcher prints `listening on http://HOST:PORT` once it has bound; the fixture reads that
 line, then waits for `/healthz` to answer (no fixed sleeps). Every wait has a deadline.
+
+The tests take the lab's names (endpoints, error kinds and statuses, phases, headers, metrics)
+from the lab's contract, `services/core/contract/lab-contract.json`, through
+`tests/labcontract.py`: the server keeps its own copies (its image holds services/fastapi
+alone), and the tests hold them to the contract.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ REPO_ROOT = SERVICE_DIR.parents[1]
 # A few tests check a module's pure functions in-process (never `labfastapi.app`, which
 # builds the app from the environment at import).
 sys.path.insert(0, str(SERVICE_DIR))
+# The lab's contract, `labcontract` (tests/labcontract.py): appended, so nothing of tests/
+# shadows this directory's modules.
+sys.path.append(str(REPO_ROOT / "tests"))
+from labcontract import CONTRACT  # noqa: E402
+
+#: The strategy endpoints this server serves: the contract's strategies marked `on_fastapi`.
+ENDPOINTS = tuple(strategy.path for strategy in CONTRACT.fastapi_strategies)
+#: Where every server answers whether it is up.
+HEALTH_PATH = CONTRACT.http.health_path
 #: Longest a server may take to start (import FastAPI, spawn workers) or to stop.
 START_SECONDS = 30.0
 STOP_SECONDS = 20.0
@@ -67,11 +81,11 @@ class Server:
         listening.set()
 
     def wait_healthy(self) -> dict:
-        """Polls /healthz until it answers 200, within START_SECONDS."""
+        """Polls the health path until it answers 200, within START_SECONDS."""
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
-                response = httpx.get(f"{self.url}/healthz", timeout=5)
+                response = httpx.get(f"{self.url}{HEALTH_PATH}", timeout=5)
                 if response.status_code == 200:
                     return response.json()
             except httpx.TransportError:

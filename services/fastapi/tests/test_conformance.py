@@ -2,7 +2,8 @@
 to the real server's three endpoints: each must answer every case as the file says this server
 answers it, which is lab-server's answer unless the case is marked as a difference (`differs`,
 with its reason). lab-server's suite (`services/server/tests/conformance.rs`) runs the same file
-against its five endpoints.
+against its five endpoints. Every error answer, expected or given, is a contract error kind
+with the contract's status for it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import re
 import httpx
 import pytest
 
-from conftest import REPO_ROOT, Server
+from conftest import CONTRACT, ENDPOINTS, REPO_ROOT, Server
 
 CASES_FILE = REPO_ROOT / "services" / "core" / "contract" / "conformance.json"
-CONTRACT = json.loads(CASES_FILE.read_text())
+CASES = json.loads(CASES_FILE.read_text())
 #: This server's name in the cases file's `differs`.
 THIS_SERVER = "fastapi"
-ENDPOINTS = ["/ping", "/pong", "/offload"]
 DEFAULT_HEADERS = {"content-type": "application/json"}
 
 
@@ -50,6 +50,7 @@ def answer(client: httpx.Client, path: str, case: dict) -> dict:
     if response.status_code == 200:
         return {"status": 200, **{field: document[field] for field in ("name", "count", "maxval")}}
     assert set(document) == {"error", "message"} and 0 < len(document["message"]) <= 400, document
+    assert CONTRACT.server_error(document["error"]).status == response.status_code, document
     return {"status": response.status_code, "error": document["error"]}
 
 
@@ -59,10 +60,21 @@ def test_the_readme_lists_exactly_the_marked_differences() -> None:
     readme = (REPO_ROOT / "services" / "fastapi" / "README.md").read_text()
     section = readme.split("**Where it differs from lab-server", 1)[1]
     listed = re.findall(r"^- `([a-z0-9-]+)`:", section, re.MULTILINE)
-    assert sorted(listed) == sorted(CONTRACT["reasons"])
+    assert sorted(listed) == sorted(CASES["reasons"])
 
 
-@pytest.mark.parametrize("case", CONTRACT["cases"], ids=[case["name"] for case in CONTRACT["cases"]])
+def test_every_expected_error_is_a_contract_kind_with_its_status() -> None:
+    """Each case's answers (the shared one and a marked difference's) name a contract error
+    kind with the status the contract gives it."""
+    answers = [case["expect"] for case in CASES["cases"]]
+    answers += [case["differs"]["answer"] for case in CASES["cases"] if "differs" in case]
+    errors = [answer for answer in answers if answer["status"] != 200]
+    assert errors
+    for answer in errors:
+        assert CONTRACT.server_error(answer["error"]).status == answer["status"], answer
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=[case["name"] for case in CASES["cases"]])
 def test_every_endpoint_answers_the_case_as_the_file_says(client: httpx.Client, case: dict) -> None:
     """The case's answer for this server, on /ping, /pong and /offload."""
     expected = answer_of(case, THIS_SERVER)

@@ -8,9 +8,13 @@ import re
 import httpx
 import pytest
 
-from conftest import Server
+from conftest import CONTRACT, ENDPOINTS, HEALTH_PATH, Server
 
-ENDPOINTS = ["/ping", "/pong", "/offload"]
+PING, PONG, OFFLOAD = (CONTRACT.strategy(path).path for path in ("/ping", "/pong", "/offload"))
+READ_BODY, BLOCKING_WAIT, PARSE, COMPUTE, DROP = (
+    CONTRACT.phase(phase) for phase in ("read_body", "blocking_wait", "parse", "compute", "drop")
+)
+REQUEST_ID, WORKER_ID = CONTRACT.http.request_id_header, CONTRACT.http.worker_id_header
 JSON = {"content-type": "application/json"}
 SMALL = b'{"name":"small","data":{"abcdefghij": 123, "klmnopqrst": 7, "uvwxyzabcd": 999}}'
 
@@ -58,56 +62,56 @@ def test_a_five_megabyte_body_is_counted(client: httpx.Client, path: str, five_m
 
 def test_ping_reports_no_phases(client: httpx.Client) -> None:
     """/ping is the framework's typed endpoint: its profiling is empty."""
-    assert client.post("/ping", content=SMALL, headers=JSON).json()["profiling"] == {}
+    assert client.post(PING, content=SMALL, headers=JSON).json()["profiling"] == {}
 
 
 def test_pong_reports_each_phase_in_ms(client: httpx.Client, five_mb_body: bytes) -> None:
     """/pong's profiling has read_body, parse, compute and drop in ms; for 5 MB the parse shows."""
-    profiling = client.post("/pong", content=five_mb_body, headers=JSON).json()["profiling"]
-    assert set(profiling) == {"read_body", "parse", "compute", "drop"}
+    profiling = client.post(PONG, content=five_mb_body, headers=JSON).json()["profiling"]
+    assert set(profiling) == {READ_BODY, PARSE, COMPUTE, DROP}
     assert all(isinstance(ms, float) and ms >= 0 for ms in profiling.values())
-    assert profiling["parse"] > 1.0
+    assert profiling[PARSE] > 1.0
 
 
 def test_offload_sends_only_large_bodies_to_a_thread(client: httpx.Client, five_mb_body: bytes) -> None:
     """/offload parses a small body on the loop, and a large one in a thread (blocking_wait)."""
-    small = client.post("/offload", content=SMALL, headers=JSON).json()["profiling"]
-    assert set(small) == {"read_body", "parse", "compute", "drop"}
-    large = client.post("/offload", content=five_mb_body, headers=JSON).json()["profiling"]
-    assert set(large) == {"read_body", "blocking_wait", "parse", "compute", "drop"}
+    small = client.post(OFFLOAD, content=SMALL, headers=JSON).json()["profiling"]
+    assert set(small) == {READ_BODY, PARSE, COMPUTE, DROP}
+    large = client.post(OFFLOAD, content=five_mb_body, headers=JSON).json()["profiling"]
+    assert set(large) == {READ_BODY, BLOCKING_WAIT, PARSE, COMPUTE, DROP}
 
 
 def test_json_with_a_suffix_and_a_charset_is_accepted(client: httpx.Client) -> None:
     """`application/vnd.lab+json; charset=utf-8` is JSON too, as lab-server accepts it."""
     headers = {"content-type": "application/vnd.lab+json; charset=utf-8"}
-    assert client.post("/pong", content=SMALL, headers=headers).status_code == 200
+    assert client.post(PONG, content=SMALL, headers=headers).status_code == 200
 
 
 def test_every_response_names_its_worker(client: httpx.Client) -> None:
     """x-worker-id is on answers, errors, /healthz and /metrics alike."""
     for response in [
-        client.post("/ping", content=SMALL, headers=JSON),
-        client.post("/ping", content=b"{", headers=JSON),
-        client.get("/healthz"),
+        *(client.post(path, content=SMALL, headers=JSON) for path in ENDPOINTS),
+        client.post(PING, content=b"{", headers=JSON),
+        client.get(HEALTH_PATH),
         client.get("/metrics"),
         client.get("/nowhere"),
     ]:
-        assert response.headers["x-worker-id"] == "0", response.request.url
+        assert response.headers[WORKER_ID] == "0", response.request.url
 
 
 def test_the_request_id_is_echoed_when_sent(client: httpx.Client) -> None:
     """x-request-id comes back as sent, and only when sent."""
-    sent = client.post("/pong", content=SMALL, headers={**JSON, "x-request-id": "small-000042"})
-    assert sent.headers["x-request-id"] == "small-000042"
-    assert "x-request-id" not in client.post("/pong", content=SMALL, headers=JSON).headers
+    sent = client.post(PONG, content=SMALL, headers={**JSON, REQUEST_ID: "small-000042"})
+    assert sent.headers[REQUEST_ID] == "small-000042"
+    assert REQUEST_ID not in client.post(PONG, content=SMALL, headers=JSON).headers
 
 
 def test_healthz_reports_the_settings(server: Server) -> None:
     """/healthz is lab-server's body (status, workers, keep_alive_seconds, endpoints, instance),
     plus workers_ready."""
-    response = httpx.get(f"{server.url}/healthz")
+    response = httpx.get(f"{server.url}{HEALTH_PATH}")
     health = response.json()
     assert re.fullmatch(r"[0-9a-f]+-[0-9a-f]+", health.pop("instance"))
     assert health == {"status": "ok", "workers": 1, "keep_alive_seconds": 5,
-                      "endpoints": ["/ping", "/pong", "/offload"], "workers_ready": 1}
+                      "endpoints": list(ENDPOINTS), "workers_ready": 1}
     assert response.headers["content-type"] == "application/json"

@@ -11,29 +11,40 @@ import socket
 import httpx
 import pytest
 
-from conftest import MAX_BODY_MB, Server
+from conftest import CONTRACT, ENDPOINTS, HEALTH_PATH, MAX_BODY_MB, Server
 from labfastapi.gate import declared_length
 from starlette.datastructures import Headers
 
-ENDPOINTS = ["/ping", "/pong", "/offload"]
 JSON = {"content-type": "application/json"}
 OVER_LIMIT = MAX_BODY_MB * 1024 * 1024 + 512 * 1024
 
 
-def assert_error(response: httpx.Response, status: int, kind: str) -> None:
-    """`response` is lab-server's JSON error: `status`, `{"error": kind, "message": …}`, and a
-    message of at most about 300 characters (a parser's message may quote a huge value)."""
-    assert response.status_code == status, response.text
+def assert_error(response: httpx.Response, kind: str) -> None:
+    """`response` is lab-server's JSON error: the contract's status for `kind`,
+    `{"error": kind, "message": …}`, and a message of at most about 300 characters (a parser's
+    message may quote a huge value)."""
+    assert response.status_code == CONTRACT.server_error(kind).status, response.text
     body = response.json()
     assert set(body) == {"error", "message"} and body["error"] == kind, body
     assert 0 < len(body["message"]) <= 400
+
+
+def raw_error(answer: bytes, kind: str) -> list[str]:
+    """The same for an answer read off a raw socket: its status line has the contract's status
+    for `kind`, its body is the JSON error of that kind; returns its header lines, lower-cased."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    assert status_line.startswith(f"HTTP/1.1 {CONTRACT.server_error(kind).status} "), answer[:300]
+    error = json.loads(body)
+    assert set(error) == {"error", "message"} and error["error"] == kind, error
+    return [line.lower() for line in header_lines]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_a_body_over_the_limit_is_413(server: Server, path: str) -> None:
     """A body over MAX_BODY_MB with its Content-Length is 413, and the client reads the answer."""
     response = httpx.post(f"{server.url}{path}", content=b" " * OVER_LIMIT, headers=JSON, timeout=30)
-    assert_error(response, 413, "body_too_large")
+    assert_error(response, "body_too_large")
     assert response.headers["connection"] == "close"
 
 
@@ -47,7 +58,7 @@ def test_a_chunked_body_is_stopped_once_it_passes_the_limit(server: Server, path
 
     response = httpx.post(f"{server.url}{path}", content=chunks(), headers=JSON, timeout=30)
     assert "content-length" not in response.request.headers
-    assert_error(response, 413, "body_too_large")
+    assert_error(response, "body_too_large")
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -62,9 +73,7 @@ def test_an_announced_large_body_is_refused_before_it_is_sent(server: Server, pa
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line == b"HTTP/1.1 413 Request Entity Too Large", answer[:200]
-    assert b"connection: close" in rest.lower() and b'"body_too_large"' in rest
+    assert "connection: close" in raw_error(answer, "body_too_large")
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -76,7 +85,7 @@ def test_a_client_that_leaves_mid_body_does_not_hurt_the_server(server: Server, 
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(head + b'{"name":"x","data":{')
-    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert httpx.get(f"{server.url}{HEALTH_PATH}").status_code == 200
 
 
 #: Digits str.isdigit takes, as they arrive on the wire: `²` in latin-1 (how headers are
@@ -86,16 +95,16 @@ UNICODE_DIGITS = {"superscript two": "\u00b2".encode("latin-1"), "arabic-indic t
 
 @pytest.mark.parametrize("length", UNICODE_DIGITS.values(), ids=UNICODE_DIGITS.keys())
 def test_a_content_length_of_unicode_digits_is_400(server: Server, length: bytes) -> None:
-    """A Content-Length made of non-ASCII digits is 400 (uvicorn's parser refuses it before
-    the gate would see it), not a crash of the gate (500)."""
+    """A Content-Length made of non-ASCII digits is 400 `malformed_request` (uvicorn's parser
+    refuses it before the gate would see it), not a crash of the gate (500)."""
     head = (
-        b"POST /pong HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-        b"Content-Length: " + length + b"\r\n\r\n"
+        f"POST {ENDPOINTS[0]} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n".encode()
+        + b"Content-Length: " + length + b"\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(head + b"{}")
         answer = connection.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    raw_error(answer, "malformed_request")
 
 
 def test_the_gate_reads_only_ascii_digits_as_a_length() -> None:
@@ -107,21 +116,24 @@ def test_the_gate_reads_only_ascii_digits_as_a_length() -> None:
 
 def test_an_unknown_path_is_a_json_404(client: httpx.Client) -> None:
     """Unknown paths (a trailing slash too: no redirect) are 404 not_found in JSON."""
-    assert_error(client.get("/nowhere"), 404, "not_found")
-    assert_error(client.post("/ping/", content=b"{}", headers=JSON), 404, "not_found")
+    assert_error(client.get("/nowhere"), "not_found")
+    assert_error(client.post(f"{ENDPOINTS[0]}/", content=b"{}", headers=JSON), "not_found")
 
 
-@pytest.mark.parametrize("request_line", [("GET", "/ping"), ("PUT", "/pong"), ("POST", "/healthz"), ("DELETE", "/metrics")])
+@pytest.mark.parametrize(
+    "request_line",
+    [*((method, path) for path in ENDPOINTS for method in ("GET", "PUT")), ("POST", HEALTH_PATH), ("DELETE", "/metrics")],
+)
 def test_a_known_path_with_the_wrong_method_is_a_json_405(client: httpx.Client, request_line: tuple) -> None:
     """A known path with the wrong method is 405 method_not_allowed in JSON."""
     method, path = request_line
-    assert_error(client.request(method, path), 405, "method_not_allowed")
+    assert_error(client.request(method, path), "method_not_allowed")
 
 
 def test_the_server_is_still_healthy_after_every_error(client: httpx.Client) -> None:
     """After all the bad input above, the server answers normally."""
-    response = client.post("/ping", content=b'{"name":"ok","data":{"a":1}}', headers=JSON)
-    assert response.status_code == 200
+    for path in ENDPOINTS:
+        assert client.post(path, content=b'{"name":"ok","data":{"a":1}}', headers=JSON).status_code == 200
 
 
 #: Transfer-Encoding shapes lab-server's HTTP parser (actix) refuses before its app sees the
@@ -164,7 +176,7 @@ def framed_exchange(server: Server, path: str, version: str, headers: list[str])
     return answer, closed
 
 
-@pytest.mark.parametrize("path", ["/ping", "/pong", "/offload", "/healthz"])
+@pytest.mark.parametrize("path", [*ENDPOINTS, HEALTH_PATH])
 @pytest.mark.parametrize("framing", REFUSED_FRAMINGS)
 def test_a_transfer_coding_other_than_chunked_is_400_and_closed(server: Server, framing: str, path: str) -> None:
     """As lab-server: any Transfer-Encoding but exactly `chunked` (one header, HTTP/1.1, no
@@ -172,17 +184,13 @@ def test_a_transfer_coding_other_than_chunked_is_400_and_closed(server: Server, 
     here the answer is lab-server's JSON error too (`malformed_request`)."""
     version, headers = REFUSED_FRAMINGS[framing]
     answer, closed = framed_exchange(server, path, version, headers)
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    assert status_line == "HTTP/1.1 400 Bad Request", answer[:300]
-    assert "connection: close" in [line.lower() for line in header_lines], head
-    error = json.loads(body)
-    assert error["error"] == "malformed_request" and "Transfer-Encoding" in error["message"], error
+    assert "connection: close" in raw_error(answer, "malformed_request"), answer[:300]
+    assert "Transfer-Encoding" in json.loads(answer.partition(b"\r\n\r\n")[2])["message"], answer
     assert closed, "the server kept the connection open"
 
 
 @pytest.mark.parametrize("framing", ACCEPTED_FRAMINGS)
 def test_exactly_chunked_is_read(server: Server, framing: str) -> None:
     """`Transfer-Encoding: chunked` (any case, spaces around) is read as usual."""
-    answer, _ = framed_exchange(server, "/pong", "1.1", ACCEPTED_FRAMINGS[framing] + ["Connection: close"])
+    answer, _ = framed_exchange(server, ENDPOINTS[0], "1.1", ACCEPTED_FRAMINGS[framing] + ["Connection: close"])
     assert answer.startswith(b"HTTP/1.1 200 OK"), answer[:300]

@@ -1,4 +1,8 @@
-"""/metrics has lab-server's series: same names, labels and buckets (read from the Rust code)."""
+"""/metrics has lab-server's series: the contract's server metrics, exactly (names, kinds,
+label names, label values), with lab-core's latency buckets. The contract is
+`services/core/contract/lab-contract.json`, read through `tests/labcontract.py`; labfastapi
+keeps its own definitions (its image holds services/fastapi alone), and this holds what it
+exports to them."""
 
 from __future__ import annotations
 
@@ -7,34 +11,14 @@ import re
 import httpx
 import pytest
 
-from conftest import REPO_ROOT, Server
+from conftest import CONTRACT, ENDPOINTS, Server
+from labcontract import Metric
+from labfastapi import metrics
 
 JSON = {"content-type": "application/json"}
-BUCKETS_RS = REPO_ROOT / "services" / "core" / "src" / "buckets.rs"
-METRICS_RS = REPO_ROOT / "services" / "server" / "src" / "metrics.rs"
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
-
-
-def lab_core_latency_buckets() -> list[float]:
-    """lab-core's latency buckets, computed from the constants in buckets.rs as Rust does."""
-    source = BUCKETS_RS.read_text()
-    first = float(re.search(r"FIRST_BOUND_SECONDS: f64 = ([0-9.eE+-]+);", source).group(1))
-    growth = float(re.search(r"GROWTH: f64 = ([0-9.eE+-]+);", source).group(1))
-    count = int(re.search(r"BOUND_COUNT: usize = (\d+);", source).group(1))
-    digits = int(re.search(r"round_to_significant\([^;]*?, (\d+)\)", source, re.S).group(1))
-    return [float(f"{first * growth**step:.{digits - 1}e}") for step in range(count)]
-
-
-def lab_server_body_size_buckets() -> list[float]:
-    """lab-server's body-size buckets, from `exponential_buckets(start, factor, count)`."""
-    match = re.search(r"exponential_buckets\(([0-9.]+), ([0-9.]+), (\d+)\)", METRICS_RS.read_text())
-    start, factor, count = float(match.group(1)), float(match.group(2)), int(match.group(3))
-    return [start * factor**step for step in range(count)]
-
-
-def lab_server_metric_names() -> set[str]:
-    """Every metric name lab-server declares as a constant."""
-    return set(re.findall(r'pub const [A-Z_]+: &str = "([a-z_]+)";', METRICS_RS.read_text()))
+#: The contract's server metrics, by name.
+SERVER_METRICS = {metric.name: metric for metric in CONTRACT.server_metrics}
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -60,15 +44,33 @@ def bucket_bounds(text: str, name: str) -> dict[tuple, list[float]]:
 
 
 def value(text: str, name: str, **labels: str) -> float:
-    """The value of one sample (0 when absent)."""
+    """The value of one sample (0 when absent). The sample is asked for by the contract's
+    names: a series, label or label value the contract lacks fails here, not as a silent 0."""
+    metric = family_of(name)
+    assert metric is not None, f"{name} is no sample of a contract server metric"
+    for label, wanted in labels.items():
+        assert label in metric.labels, f"{metric.name} has no label {label}"
+        allowed = CONTRACT.label_values(label, metric)
+        assert allowed is None or wanted in allowed, f"{metric.name}: {label}={wanted!r} is not one of {allowed}"
     return sum(v for n, l, v in samples(text) if n == name and l == labels)
+
+
+def families(text: str) -> dict[str, str]:
+    """Every series family of a scrape, by its `# TYPE` line: name to kind."""
+    return {name: kind for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE)}
+
+
+def family_of(sample_name: str) -> Metric | None:
+    """The contract's server metric a sample belongs to (a histogram's `_bucket` to it)."""
+    metric = CONTRACT.metric_of_series(sample_name)
+    return metric if metric is not None and metric.name in SERVER_METRICS else None
 
 
 @pytest.fixture(scope="module")
 def scrape(server: Server) -> str:
     """/metrics after one request to each strategy endpoint and one 404."""
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        for path in ("/ping", "/pong", "/offload"):
+        for path in ENDPOINTS:
             assert client.post(path, content=b'{"name":"x","data":{"a":1}}', headers=JSON).status_code == 200
         client.get("/nowhere")
         response = client.get("/metrics")
@@ -76,57 +78,87 @@ def scrape(server: Server) -> str:
     return response.text
 
 
-def test_the_bucket_list_parsed_from_rust_looks_right() -> None:
-    """The parsed lab-core buckets are lab-core's documented ones: 0.5 ms to ~11 s, 56 bounds."""
-    buckets = lab_core_latency_buckets()
-    assert len(buckets) == 56 and buckets[0] == 0.0005 and buckets[1] == 0.0006
-    assert 10 < buckets[-1] < 12
+def test_the_scrape_has_exactly_the_contracts_server_metrics_and_kinds(scrape: str) -> None:
+    """One family per contract server metric, of the contract's kind, and no other family."""
+    assert families(scrape) == {name: metric.kind for name, metric in SERVER_METRICS.items()}
 
 
-@pytest.mark.parametrize(
-    "name", ["http_server_request_duration_seconds", "lab_server_phase_duration_seconds", "lab_server_event_loop_lag_seconds"]
-)
+def test_every_sample_carries_its_metrics_label_names(scrape: str) -> None:
+    """Each sample's label names are its metric's in the contract (`le` besides on a bucket),
+    and every metric has samples, so every metric's labels are checked."""
+    seen = set()
+    for name, labels, _ in samples(scrape):
+        metric = family_of(name)
+        assert metric is not None, f"{name} is no sample of a contract server metric"
+        if name.endswith("_bucket"):
+            assert labels.pop("le")
+        assert sorted(labels) == sorted(metric.labels), (name, labels)
+        seen.add(metric.name)
+    assert seen == set(SERVER_METRICS), set(SERVER_METRICS) - seen
+
+
+def test_every_label_value_is_one_the_contract_gives(scrape: str) -> None:
+    """`endpoint` a strategy this server serves or `other`, `size_class`, `phase` and
+    `reason` the contract's."""
+    fastapi_endpoints = {strategy.label for strategy in CONTRACT.fastapi_strategies} | {CONTRACT.other_endpoint}
+    for name, labels, _ in samples(scrape):
+        metric = family_of(name)
+        for label, value in labels.items():
+            allowed = CONTRACT.label_values(label, metric)
+            assert allowed is None or value in allowed, (name, label, value, allowed)
+            if label == "endpoint":
+                assert value in fastapi_endpoints, (name, value)
+
+
+#: The histograms in seconds take lab-core's latency buckets; the one in bytes has its own.
+LATENCY_HISTOGRAMS = [m.name for m in CONTRACT.server_metrics if m.kind == "histogram" and m.name.endswith("_seconds")]
+BODY_SIZE_HISTOGRAM = CONTRACT.metric("http_server_request_body_size_bytes").name
+
+
+def test_every_histogram_is_a_latency_or_the_body_size_one() -> None:
+    """The split above leaves no contract histogram unchecked."""
+    histograms = {m.name for m in CONTRACT.server_metrics if m.kind == "histogram"}
+    assert histograms == {*LATENCY_HISTOGRAMS, BODY_SIZE_HISTOGRAM}
+    assert LATENCY_HISTOGRAMS
+
+
+@pytest.mark.parametrize("name", LATENCY_HISTOGRAMS)
 def test_latency_histograms_use_lab_core_buckets(scrape: str, name: str) -> None:
-    """Every latency histogram's bounds equal lab-core's, so quantiles compare with lab-server's."""
+    """Every latency histogram's bounds equal the contract's, so quantiles compare with lab-server's."""
     series = bucket_bounds(scrape, name)
     assert series, f"no {name} in the scrape"
     for labels, bounds in series.items():
-        assert bounds == lab_core_latency_buckets(), labels
+        assert bounds == list(CONTRACT.latency_buckets_seconds), labels
 
 
-def test_body_sizes_use_lab_server_buckets(scrape: str) -> None:
-    """The body-size histogram's bounds equal lab-server's (powers of 4 from 1 KiB)."""
-    for bounds in bucket_bounds(scrape, "http_server_request_body_size_bytes").values():
-        assert bounds == lab_server_body_size_buckets()
+def test_body_sizes_use_the_servers_buckets_and_split_at_the_size_classes(scrape: str) -> None:
+    """The body-size histogram's bounds are labfastapi's `BODY_SIZE_BUCKETS`, and the body
+    sizes that separate its size classes are bounds, so a size class is a sum of whole buckets.
+    The contract carries neither the body-size bounds nor the size classes' limits (lab-server
+    keeps the bounds to itself), so these are held to labfastapi's own numbers only."""
+    bounds = bucket_bounds(scrape, BODY_SIZE_HISTOGRAM)
+    assert bounds
+    for each in bounds.values():
+        assert each == metrics.BODY_SIZE_BUCKETS
+        assert {metrics.SMALL_BODY_BELOW, metrics.MEDIUM_BODY_BELOW} <= set(each)
 
 
 def test_the_series_carry_lab_server_names_and_labels(scrape: str) -> None:
-    """The series exist with lab-server's labels (endpoint, size_class, status, worker, phase)."""
-    assert value(scrape, "http_server_request_duration_seconds_count", endpoint="pong", size_class="small", status="200") == 1
-    assert value(scrape, "http_server_request_duration_seconds_count", endpoint="other", size_class="small", status="404") == 1
-    assert value(scrape, "lab_server_phase_duration_seconds_count", endpoint="pong", phase="parse") >= 1
-    assert value(scrape, "http_server_active_requests", endpoint="ping") == 0
+    """The series count what they should, under the contract's labels and values."""
+    pong, ping = CONTRACT.strategy("/pong").label, CONTRACT.strategy("/ping").label
+    small, parse = CONTRACT.size_classes[0], CONTRACT.phase("parse")
+    not_found = str(CONTRACT.server_error("not_found").status)
+    assert value(scrape, "http_server_request_duration_seconds_count", endpoint=pong, size_class=small, status="200") == 1
+    assert value(scrape, "http_server_request_duration_seconds_count", endpoint=CONTRACT.other_endpoint,
+                 size_class=small, status=not_found) == 1
+    assert value(scrape, "lab_server_phase_duration_seconds_count", endpoint=pong, phase=parse) >= 1
+    assert value(scrape, "http_server_active_requests", endpoint=ping) == 0
     # /metrics itself is being served while the gauge is read: it is not a strategy endpoint.
-    assert value(scrape, "lab_server_requests_total", worker="0") == 3
+    assert value(scrape, "lab_server_requests_total", worker="0") == len(ENDPOINTS)
     assert value(scrape, "lab_server_workers") == 1
     assert value(scrape, "lab_server_keep_alive_seconds") == 5
-    assert value(scrape, "lab_server_uploads_cut_off_total", reason="too_large") >= 0
+    assert value(scrape, "lab_server_uploads_cut_off_total", reason=CONTRACT.cut_off_reason("too_large")) == 0
     assert value(scrape, "lab_server_event_loop_lag_seconds_count", worker="0") > 0
-
-
-def test_every_name_is_one_of_lab_server_names(scrape: str) -> None:
-    """No series here has a name lab-server lacks; the core ones are all present."""
-    names = {re.sub(r"_(bucket|sum|count)$", "", name) for name, _, _ in samples(scrape)}
-    rust = lab_server_metric_names()
-    assert names <= rust, names - rust
-    assert {
-        "http_server_request_duration_seconds",
-        "http_server_active_requests",
-        "lab_server_requests_total",
-        "lab_server_workers",
-        "lab_server_keep_alive_seconds",
-        "lab_server_event_loop_lag_seconds",
-    } <= names
 
 
 def test_connections_are_counted_per_worker(server: Server) -> None:

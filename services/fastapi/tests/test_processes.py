@@ -14,13 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from conftest import SERVICE_DIR, start
+from conftest import CONTRACT, HEALTH_PATH, SERVICE_DIR, start
 from labfastapi.launcher import python_problem
 from labfastapi.worker import workers_ready
 from test_metrics import value
 
 JSON = {"content-type": "application/json"}
 SMALL = b'{"name":"small","data":{"abcdefghij": 123}}'
+PING, PONG = CONTRACT.strategy("/ping"), CONTRACT.strategy("/pong")
+WORKER_ID = CONTRACT.http.worker_id_header
 
 
 def worker_ids_seen(url: str, seconds: float = 20.0) -> set[str]:
@@ -29,7 +31,7 @@ def worker_ids_seen(url: str, seconds: float = 20.0) -> set[str]:
     deadline = time.monotonic() + seconds
 
     def one(_: int) -> str:
-        return httpx.post(f"{url}/pong", content=SMALL, headers=JSON, timeout=30).headers["x-worker-id"]
+        return httpx.post(f"{url}{PONG.path}", content=SMALL, headers=JSON, timeout=30).headers[WORKER_ID]
 
     with ThreadPoolExecutor(8) as pool:
         while len(seen) < 2 and time.monotonic() < deadline:
@@ -94,7 +96,7 @@ def test_two_uvicorn_workers_share_the_load_and_one_scrape() -> None:
         assert {key: health[key] for key in ("status", "workers", "workers_ready")} == {
             "status": "ok", "workers": 2, "workers_ready": 2}
         # Both workers answer /healthz with the one id of this start of the server.
-        assert {httpx.get(f"{server.url}/healthz").json()["instance"] for _ in range(20)} == {health["instance"]}
+        assert {httpx.get(f"{server.url}{HEALTH_PATH}").json()["instance"] for _ in range(20)} == {health["instance"]}
         assert worker_ids_seen(server.url) == {"0", "1"}
         scrape = httpx.get(f"{server.url}/metrics").text
         assert value(scrape, "lab_server_workers") == 2
@@ -113,7 +115,7 @@ def test_gunicorn_with_uvicorn_workers_answers() -> None:
         health = server.wait_healthy()
         assert {key: health[key] for key in ("status", "workers", "keep_alive_seconds", "workers_ready")} == {
             "status": "ok", "workers": 2, "keep_alive_seconds": 0, "workers_ready": 2}
-        response = httpx.post(f"{server.url}/ping", content=SMALL, headers=JSON)
+        response = httpx.post(f"{server.url}{PING.path}", content=SMALL, headers=JSON)
         assert response.status_code == 200 and response.json()["count"] == 1
         assert response.headers["connection"] == "close"
         assert worker_ids_seen(server.url) == {"0", "1"}
@@ -126,14 +128,14 @@ def test_sigterm_lets_an_upload_in_flight_finish_and_exits_0() -> None:
     server = start()
     body = SMALL
     head = (
-        f"POST /pong HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"POST {PONG.path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(head + body[:10])
         # The request is in flight once the server counts it as active.
         deadline = time.monotonic() + 10
-        while value(httpx.get(f"{server.url}/metrics").text, "http_server_active_requests", endpoint="pong") < 1:
+        while value(httpx.get(f"{server.url}/metrics").text, "http_server_active_requests", endpoint=PONG.label) < 1:
             assert time.monotonic() < deadline, "the upload never became active"
             time.sleep(0.02)
         server.process.send_signal(signal.SIGTERM)
@@ -168,7 +170,7 @@ def test_healthz_waits_for_every_worker() -> None:
             os.kill(int(marker.read()), signal.SIGKILL)
         deadline = time.monotonic() + 20
         while True:
-            response = httpx.get(f"{server.url}/healthz", timeout=5)
+            response = httpx.get(f"{server.url}{HEALTH_PATH}", timeout=5)
             if response.status_code == 503:
                 break
             assert time.monotonic() < deadline, "no 503 while a worker was missing"
@@ -178,7 +180,7 @@ def test_healthz_waits_for_every_worker() -> None:
         assert {key: health[key] for key in ("status", "workers", "workers_ready")} == {
             "status": "ok", "workers": 2, "workers_ready": 2}
         # Both workers answer /healthz with the one id of this start of the server.
-        assert {httpx.get(f"{server.url}/healthz").json()["instance"] for _ in range(20)} == {health["instance"]}
+        assert {httpx.get(f"{server.url}{HEALTH_PATH}").json()["instance"] for _ in range(20)} == {health["instance"]}
     finally:
         assert server.stop() == 0, server.logs()
 
