@@ -87,6 +87,9 @@ class Http:
     health_path: str
     request_id_header: str
     worker_id_header: str
+    metrics_path: str
+    #: The fields of `/healthz`'s body.
+    health_fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class Contract:
     other_endpoint: str
     #: The `size_class` label values, smallest first.
     size_classes: tuple[str, ...]
+    #: The body sizes that end each size class but the last (bytes), smallest first.
+    size_class_limits: tuple[int, ...]
+    #: The bounds of the body-size histogram, in bytes.
+    body_size_buckets_bytes: tuple[float, ...]
     #: The `reason` label values of the uploads cut off.
     cut_off_reasons: tuple[str, ...]
     #: The `outcome` of a request that got a 2xx.
@@ -234,11 +241,21 @@ def load(path: Path = CONTRACT_FILE) -> Contract:
         server_error_kinds=tuple(ServerErrorKind(e["kind"], e["status"]) for e in raw["server_error_kinds"]),
         client_error_kinds=tuple(raw["client_error_kinds"]),
         phases=tuple(raw["phases"]),
-        http=Http(raw["http"]["health_path"], raw["http"]["request_id_header"], raw["http"]["worker_id_header"]),
+        http=Http(
+            raw["http"]["health_path"],
+            raw["http"]["request_id_header"],
+            raw["http"]["worker_id_header"],
+            raw["http"]["metrics_path"],
+            tuple(raw["http"]["health_fields"]),
+        ),
         server_metrics=tuple(_metric(entry) for entry in metrics["server"]),
         client_metrics=tuple(_metric(entry) for entry in metrics["client"]),
         other_endpoint=metrics["other_endpoint"],
-        size_classes=tuple(metrics["size_classes"]),
+        size_classes=tuple(entry["name"] for entry in metrics["size_classes"]),
+        size_class_limits=tuple(
+            entry["below_bytes"] for entry in metrics["size_classes"] if entry["below_bytes"] is not None
+        ),
+        body_size_buckets_bytes=tuple(float(bound) for bound in metrics["body_size_buckets_bytes"]),
         cut_off_reasons=tuple(metrics["cut_off_reasons"]),
         ok_outcome=metrics["ok_outcome"],
         latency_buckets_seconds=tuple(float(bound) for bound in metrics["latency_buckets_seconds"]),

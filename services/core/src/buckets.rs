@@ -21,6 +21,12 @@ pub fn latency_buckets_seconds() -> Vec<f64> {
         .collect()
 }
 
+/// Body-size buckets in bytes: powers of 4 from 1 KiB to 256 MiB. 64 KiB and 1 MiB are bounds,
+/// so the buckets line up with the size classes ([`crate::metrics::SIZE_CLASSES`]).
+pub fn body_size_buckets_bytes() -> Vec<f64> {
+    (0..10).map(|step| 1024.0 * 4f64.powi(step)).collect()
+}
+
 fn round_to_significant(value: f64, digits: usize) -> f64 {
     format!("{value:.prec$e}", prec = digits - 1)
         .parse()

@@ -58,6 +58,8 @@ pub fn contract() -> Value {
         "phases": Phase::ALL.iter().map(|phase| phase.name()).collect::<Vec<_>>(),
         "http": {
             "health_path": http::HEALTH_PATH,
+            "metrics_path": http::METRICS_PATH,
+            "health_fields": ["status", "workers", "keep_alive_seconds", "endpoints", "instance", "allocator"],
             "request_id_header": http::REQUEST_ID_HEADER,
             "worker_id_header": http::WORKER_ID_HEADER,
         },
@@ -65,7 +67,11 @@ pub fn contract() -> Value {
             "server": metric_list(&metrics::server::ALL),
             "client": metric_list(&metrics::client::ALL),
             "other_endpoint": metrics::OTHER_ENDPOINT,
-            "size_classes": metrics::SIZE_CLASSES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            "size_classes": metrics::SIZE_CLASSES.iter().map(|(name, below)| json!({
+                "name": name,
+                "below_bytes": (*below != usize::MAX).then_some(*below),
+            })).collect::<Vec<_>>(),
+            "body_size_buckets_bytes": buckets::body_size_buckets_bytes(),
             "cut_off_reasons": metrics::server::CUT_OFF_REASONS,
             "ok_outcome": metrics::client::OK_OUTCOME,
             "latency_buckets_seconds": buckets::latency_buckets_seconds(),

@@ -12,6 +12,8 @@ pub const WORKER_ID_HEADER: &str = "x-worker-id";
 
 /// The path of the health check.
 pub const HEALTH_PATH: &str = "/healthz";
+/// The path of the Prometheus exposition.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// `GET /healthz`'s answer: the server is up, with the settings the experiments vary and
 /// which server process answered. The matrix waits for it before a scenario starts, and

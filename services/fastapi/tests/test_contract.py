@@ -81,9 +81,9 @@ def test_the_latency_buckets_are_lab_cores() -> None:
 
 
 def test_the_size_classes_are_the_contracts_in_order() -> None:
-    """Below the first limit the first class, then the second, then the third (the limits
-    themselves are labfastapi's: the contract names the classes only)."""
-    assert metrics.SMALL_BODY_BELOW < metrics.MEDIUM_BODY_BELOW
+    """Below the first limit the first class, then the second, then the third, at the
+    contract's limits."""
+    assert (metrics.SMALL_BODY_BELOW, metrics.MEDIUM_BODY_BELOW) == CONTRACT.size_class_limits
     classes = [metrics.size_class(size) for size in (0, metrics.SMALL_BODY_BELOW - 1, metrics.SMALL_BODY_BELOW,
                                                         metrics.MEDIUM_BODY_BELOW - 1, metrics.MEDIUM_BODY_BELOW, 10**9)]
     small, medium, large = CONTRACT.size_classes

@@ -132,15 +132,13 @@ def test_latency_histograms_use_lab_core_buckets(scrape: str, name: str) -> None
 
 
 def test_body_sizes_use_the_servers_buckets_and_split_at_the_size_classes(scrape: str) -> None:
-    """The body-size histogram's bounds are labfastapi's `BODY_SIZE_BUCKETS`, and the body
-    sizes that separate its size classes are bounds, so a size class is a sum of whole buckets.
-    The contract carries neither the body-size bounds nor the size classes' limits (lab-server
-    keeps the bounds to itself), so these are held to labfastapi's own numbers only."""
+    """The body-size histogram's bounds are the contract's, and the body sizes that separate
+    the size classes are bounds, so a size class is a sum of whole buckets."""
     bounds = bucket_bounds(scrape, BODY_SIZE_HISTOGRAM)
     assert bounds
     for each in bounds.values():
-        assert each == metrics.BODY_SIZE_BUCKETS
-        assert {metrics.SMALL_BODY_BELOW, metrics.MEDIUM_BODY_BELOW} <= set(each)
+        assert each == list(CONTRACT.body_size_buckets_bytes)
+        assert set(CONTRACT.size_class_limits) <= set(each)
 
 
 def test_the_series_carry_lab_server_names_and_labels(scrape: str) -> None:

@@ -8,7 +8,7 @@
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder, exponential_buckets,
+    Registry, TextEncoder,
 };
 
 use lab_core::{
@@ -26,12 +26,6 @@ fn opts(def: MetricDef) -> Opts {
 /// A histogram's options from its definition.
 fn histogram_opts(def: MetricDef, buckets: Vec<f64>) -> HistogramOpts {
     HistogramOpts::new(def.name, def.help).buckets(buckets)
-}
-
-/// Body-size buckets: powers of 4 from 1 KiB to 256 MiB. 64 KiB and 1 MiB are bounds, so the
-/// buckets line up with the size classes.
-fn body_size_buckets() -> Vec<f64> {
-    exponential_buckets(1024.0, 4.0, 10).expect("valid bucket parameters")
 }
 
 /// Every series the server updates, registered in one registry.
@@ -77,7 +71,10 @@ impl Metrics {
             server::ACTIVE_REQUESTS.labels,
         )?;
         let request_body_size = HistogramVec::new(
-            histogram_opts(server::REQUEST_BODY_SIZE, body_size_buckets()),
+            histogram_opts(
+                server::REQUEST_BODY_SIZE,
+                lab_core::buckets::body_size_buckets_bytes(),
+            ),
             server::REQUEST_BODY_SIZE.labels,
         )?;
         let requests_total =
