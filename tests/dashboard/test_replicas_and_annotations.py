@@ -4,7 +4,6 @@ are Grafana-shaped Prometheus queries that keep the targets apart."""
 
 import re
 
-
 from labtools import dashboard as dash
 from test_dashboard import ANNOTATION_FIELDS, TARGET_MATCHER, prometheus_annotations, selectors
 
