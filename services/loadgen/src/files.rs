@@ -12,6 +12,7 @@ use std::{
     fs::{self, File},
     io::{self, BufWriter},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use lab_core::csv_rows::{
@@ -21,6 +22,7 @@ use lab_core::csv_rows::{
 use crate::{
     record::{Outcome, Record},
     stats::ClassSummary,
+    workload::ClassPlan,
 };
 
 /// Why a run's directory or files could not be made.
@@ -134,20 +136,19 @@ pub fn create_run_dir(
 pub struct RequestsCsv {
     writer: csv::Writer<BufWriter<File>>,
     run_id: String,
-    endpoints: Vec<String>,
     connection: &'static str,
-    classes: Vec<String>,
+    /// The run's classes, in its order ([`Record::class`] indexes them): each row names its
+    /// class and the path it requested.
+    classes: Vec<Arc<ClassPlan>>,
 }
 
 impl RequestsCsv {
-    /// Creates `dir/requests.csv` and writes its header. `classes` and `endpoints` are in the
-    /// run's class order: each class's name and the path it requests.
+    /// Creates `dir/requests.csv` and writes its header.
     pub fn create(
         dir: &Path,
         run_id: &str,
-        endpoints: Vec<String>,
         connection: &'static str,
-        classes: Vec<String>,
+        classes: &[Arc<ClassPlan>],
     ) -> Result<Self, FilesError> {
         let path = dir.join(REQUESTS_CSV);
         let file = File::create(&path).map_err(create_error(&path))?;
@@ -168,15 +169,15 @@ impl RequestsCsv {
         Ok(RequestsCsv {
             writer,
             run_id: run_id.to_string(),
-            endpoints,
             connection,
-            classes,
+            classes: classes.to_vec(),
         })
     }
 
     /// Appends one record (buffered; see [`RequestsCsv::flush`]).
     pub fn write(&mut self, record: &Record) -> Result<(), FilesError> {
-        let class = &self.classes[record.class];
+        let plan = &self.classes[record.class];
+        let class = plan.class.name();
         let error = match &record.outcome {
             Outcome::Ok => "",
             other => other.label(),
@@ -186,7 +187,7 @@ impl RequestsCsv {
                 run_id: Cow::Borrowed(&self.run_id),
                 request_id: Cow::Owned(format!("{class}-{:06}", record.sequence)),
                 class: Cow::Borrowed(class),
-                endpoint: Cow::Borrowed(&self.endpoints[record.class]),
+                endpoint: Cow::Borrowed(&plan.request.path),
                 connection: Cow::Borrowed(self.connection),
                 scheduled_ms: Millis::from(record.scheduled),
                 sent_ms: record.sent.map(Millis::from),
@@ -235,7 +236,7 @@ pub fn write_summary_csv(
         writer
             .serialize(SummaryRow {
                 run_id: Cow::Borrowed(run_id),
-                class: Cow::Borrowed(&summary.class),
+                class: Cow::Borrowed(summary.class.name()),
                 endpoint: Cow::Borrowed(endpoint),
                 connection: Cow::Borrowed(connection),
                 schedule: Cow::Borrowed(schedule),
@@ -265,7 +266,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::record::RequestError;
+    use crate::{
+        options::{BodyKind, ClassSpec},
+        record::RequestError,
+    };
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("lab-loadgen-{name}-{}", std::process::id()));
@@ -307,14 +311,15 @@ mod tests {
     fn requests_csv_has_the_contract_columns_and_one_row_per_record() {
         let dir = temp_dir("rows");
         fs::create_dir_all(&dir).unwrap();
-        let mut csv = RequestsCsv::create(
-            &dir,
-            "r1",
-            vec!["/ping".into()],
-            "new",
-            vec!["small".into()],
-        )
-        .unwrap();
+        let small = ClassSpec {
+            class: lab_core::Class::Small,
+            size_mb: 0.001,
+            interval: Duration::from_millis(100),
+            request: None,
+            body: BodyKind::Json,
+        };
+        let classes = [Arc::new(ClassPlan::build(&small, 1, "/ping", false))];
+        let mut csv = RequestsCsv::create(&dir, "r1", "new", &classes).unwrap();
         csv.write(&Record {
             sent: Some(Duration::from_micros(100_250)),
             end: Some(Duration::from_micros(101_500)),

@@ -32,7 +32,8 @@
 //! // One report per run: more than one only when the server changed during the run.
 //! let reports = lab_loadgen::run(options, std::future::pending()).await?;
 //! for report in &reports {
-//!     println!("small p95: {:?} ms", report.class(lab_core::classes::SMALL).and_then(|s| s.p95_ms));
+//!     let small = report.class(&lab_core::Class::Small);
+//!     println!("small p95: {:?} ms", small.and_then(|s| s.p95_ms));
 //! }
 //! # Ok(()) }
 //! ```

@@ -19,7 +19,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use lab_core::csv_rows::{REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow};
+use lab_core::{
+    Class,
+    csv_rows::{REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow},
+};
 
 use crate::{
     files::write_summary_csv,
@@ -66,7 +69,7 @@ pub enum MergeError {
 /// One class as a run describes it in its summary.csv.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ClassShape {
-    class: String,
+    class: Class,
     endpoint: String,
     connection: String,
     schedule: String,
@@ -126,7 +129,10 @@ pub fn merge_runs(sources: &[PathBuf], out: &Path) -> Result<MergedRun, MergeErr
             .map(|class| ClassStats::new(class.class.clone()))
             .collect();
         for row in &run_rows {
-            if let Some(index) = shape.iter().position(|class| class.class == row.class) {
+            if let Some(index) = shape
+                .iter()
+                .position(|class| class.class.name() == row.class)
+            {
                 stats[index].add_row(row);
             }
         }
@@ -203,7 +209,7 @@ fn read_shape(dir: &Path) -> Result<Vec<ClassShape>, MergeError> {
         .map(|row| {
             let row = row.map_err(read)?;
             Ok(ClassShape {
-                class: row.class.into_owned(),
+                class: Class::named(&row.class),
                 endpoint: row.endpoint.into_owned(),
                 connection: row.connection.into_owned(),
                 schedule: row.schedule.into_owned(),
@@ -262,7 +268,7 @@ pub fn table(merged: &MergedRun) -> String {
             out.push_str(&format!(
                 "{:<56} {:<8} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10}\n",
                 run_id,
-                class.class,
+                class.class.name(),
                 class.count,
                 class.ok,
                 class.errors,

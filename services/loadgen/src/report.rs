@@ -29,6 +29,7 @@
 use std::{collections::BTreeMap, io, path::PathBuf};
 
 use lab_core::{
+    Class,
     csv_rows::{REQUESTS_CSV, SUMMARY_CSV},
     http::Health,
 };
@@ -119,8 +120,8 @@ pub struct RunConfig {
 /// One class's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassConfig {
-    /// Class name.
-    pub name: String,
+    /// Which class (written as its name).
+    pub name: Class,
     /// Nominal body size in MB.
     pub size_mb: f64,
     /// Interval in seconds.
@@ -179,8 +180,8 @@ impl RunReport {
     }
 
     /// The summary of `class`, if the run had it.
-    pub fn class(&self, class: &str) -> Option<&ClassSummary> {
-        self.classes.iter().find(|summary| summary.class == class)
+    pub fn class(&self, class: &Class) -> Option<&ClassSummary> {
+        self.classes.iter().find(|summary| summary.class == *class)
     }
 
     /// Prints the report as pretty JSON (the `--json` output).
@@ -282,7 +283,7 @@ impl RunReport {
                 .find(|class| class.name == summary.class);
             let ms = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.2}"));
             rows.push(vec![
-                summary.class.clone(),
+                summary.class.to_string(),
                 class.map_or("-".into(), |c| format!("{}", c.size_mb)),
                 class.map_or("-".into(), |c| format!("{}", c.interval_s)),
                 summary.count.to_string(),
@@ -369,7 +370,7 @@ mod tests {
                 large_off_s: 0.0,
                 check_answers: true,
                 classes: vec![ClassConfig {
-                    name: "small".into(),
+                    name: Class::Small,
                     size_mb: 0.001,
                     interval_s: 0.1,
                     body_bytes: 1066,
@@ -378,7 +379,7 @@ mod tests {
                 }],
             },
             classes: vec![ClassSummary {
-                class: "small".into(),
+                class: Class::Small,
                 count: 20,
                 ok: 19,
                 errors: 1,

@@ -128,7 +128,6 @@ pub async fn run(
 struct Setup {
     options: RunOptions,
     plans: Vec<Arc<ClassPlan>>,
-    class_names: Vec<String>,
     class_paths: Vec<String>,
     urls: Vec<Url>,
     metrics: ClientMetrics,
@@ -179,7 +178,6 @@ impl Setup {
             return Ok(None);
         };
         let plans: Vec<Arc<ClassPlan>> = plans.into_iter().map(Arc::new).collect();
-        let class_names: Vec<String> = plans.iter().map(|plan| plan.name.clone()).collect();
         let class_paths: Vec<String> = plans.iter().map(|plan| plan.request.path.clone()).collect();
         // Every path is checked to be a path (ENDPOINT, SMALL_REQUEST…), so the join keeps
         // TARGET_URL's host; checked again here because sending the workload to another host
@@ -230,7 +228,6 @@ impl Setup {
         Ok(Some(Self {
             options,
             plans,
-            class_names,
             class_paths,
             urls,
             metrics,
@@ -342,13 +339,7 @@ impl Setup {
         let (explicit_id, default_id) = self.run_id(number);
         let (run_id, dir) =
             create_run_dir(&options.results_dir, explicit_id.as_deref(), &default_id)?;
-        let csv = RequestsCsv::create(
-            &dir,
-            &run_id,
-            self.class_paths.clone(),
-            options.connection.as_str(),
-            self.class_names.clone(),
-        )?;
+        let csv = RequestsCsv::create(&dir, &run_id, options.connection.as_str(), &self.plans)?;
         self.metrics.start_run(&run_id, server.as_ref());
         let config = self.config.clone();
         if !options.quiet {
@@ -373,8 +364,7 @@ impl Setup {
             .then(|| *deadline.get_or_insert(run_start + options.duration));
         let stop = CancellationToken::new();
         let (records, collector) = Collector::new(
-            &self.class_names,
-            &self.class_paths,
+            &self.plans,
             csv,
             self.metrics.clone(),
             Progress::for_terminal(options.quiet),
@@ -407,7 +397,7 @@ impl Setup {
                 in_flight: self
                     .metrics
                     .in_flight
-                    .with_label_values(&[plan.name.as_str()]),
+                    .with_label_values(&[plan.class.name()]),
                 cycle: plan
                     .cycled
                     .then(|| (cycle, self.metrics.large_uploads_enabled.clone())),
@@ -544,7 +534,7 @@ fn run_config(options: &RunOptions, plans: &[Arc<ClassPlan>]) -> RunConfig {
         classes: plans
             .iter()
             .map(|plan| ClassConfig {
-                name: plan.name.clone(),
+                name: plan.class.clone(),
                 size_mb: plan.size_mb,
                 interval_s: plan.interval.as_secs_f64(),
                 body_bytes: plan.body_bytes(),

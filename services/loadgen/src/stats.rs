@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use lab_core::csv_rows::RequestRow;
+use lab_core::{Class, csv_rows::RequestRow};
 
 use crate::record::{Outcome, Record, SKIPPED};
 
@@ -18,8 +18,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 /// Running statistics of one class.
 #[derive(Debug, Clone)]
 pub struct ClassStats {
-    /// Class name.
-    pub class: String,
+    /// Which class.
+    pub class: Class,
     /// Latencies (scheduled start → end of response) of successful requests, in µs.
     pub latency_us: Histogram<u64>,
     /// Requests sent (successes and errors; skipped ticks not included).
@@ -37,9 +37,9 @@ pub struct ClassStats {
 
 impl ClassStats {
     /// Empty statistics for `class`.
-    pub fn new(class: impl Into<String>) -> Self {
+    pub fn new(class: Class) -> Self {
         ClassStats {
-            class: class.into(),
+            class,
             latency_us: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid"),
             count: 0,
             ok: 0,
@@ -158,8 +158,8 @@ fn round_to_micros(ms: f64) -> f64 {
 /// [`crate::run`]. Latency fields are `None` when no request of the class succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassSummary {
-    /// Class name.
-    pub class: String,
+    /// Which class.
+    pub class: Class,
     /// Requests sent: `ok + errors`.
     pub count: u64,
     /// Successful requests (their latencies make the statistics below).
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn percentiles_of_one_to_a_hundred_ms() {
-        let mut stats = ClassStats::new("small");
+        let mut stats = ClassStats::new(Class::Small);
         for ms in 1..=100 {
             stats.add(&ok_after(ms));
         }
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn errors_and_skips_are_counted_but_not_timed() {
-        let mut stats = ClassStats::new("large");
+        let mut stats = ClassStats::new(Class::Large);
         stats.add(&ok_after(10));
         stats.add(&Record {
             outcome: Outcome::Failed(RequestError::ConnectRefused),
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn no_success_means_no_latency_numbers() {
-        let summary = ClassStats::new("small").summary();
+        let summary = ClassStats::new(Class::Small).summary();
         assert_eq!(summary.count, 0);
         assert_eq!(summary.median_ms, None);
         assert_eq!(summary.max_ms, None);

@@ -4,6 +4,7 @@
 
 mod support;
 
+use lab_core::Class;
 use support::{LabServer, short_run};
 
 /// Connections the server accepted while `connection` ran 1 s of small requests every 50 ms
@@ -91,7 +92,12 @@ async fn connections_with_pool(pool: &str) -> u64 {
     );
     let opened = server.connections_total().await - before - 1;
     assert_eq!(report.config.pool.as_str(), pool);
-    assert_eq!(report.class("large").unwrap().ok, 2, "{:?}", report.classes);
+    assert_eq!(
+        report.class(&Class::Large).unwrap().ok,
+        2,
+        "{:?}",
+        report.classes
+    );
     assert!(
         report.classes.iter().all(|class| class.errors == 0),
         "{:?}",

@@ -3,6 +3,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::time::{Duration, Instant};
 
 use support::{StallingServer, read_csv, short_run};
@@ -77,7 +78,7 @@ async fn the_drain_is_bounded_and_unfinished_requests_are_recorded_as_cancelled(
     );
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2000), "the run took {took:?}");
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(small.count, 2);
     assert_eq!(small.errors_by_kind["cancelled"], 2, "{small:?}");
     let rows = read_csv(&report.dir.join("requests.csv"));

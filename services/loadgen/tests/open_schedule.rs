@@ -4,6 +4,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::time::Duration;
 
 use support::{StallingServer, number, read_csv, short_run};
@@ -39,7 +40,7 @@ async fn open_schedule_keeps_its_timetable_while_the_server_stalls() {
             .await
             .unwrap(),
     );
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(
         (small.count, small.ok, small.skipped),
         (30, 30, 0),
@@ -91,7 +92,7 @@ async fn the_in_flight_cap_delays_or_skips_and_latency_still_counts_from_the_sch
             .await
             .unwrap(),
     );
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(
         small.count + small.skipped,
         25,
@@ -194,7 +195,7 @@ async fn a_closed_loop_under_reports_the_same_stall() {
                 .await
                 .unwrap(),
         );
-        let small = report.class("small").unwrap().clone();
+        let small = report.class(&Class::Small).unwrap().clone();
         assert_eq!(small.errors, 0, "{schedule}: {small:?}");
         p95.push(small.p95_ms.unwrap());
         counts.push(small.count);

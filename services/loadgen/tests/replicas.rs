@@ -5,7 +5,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use lab_core::csv_rows::RequestRow;
+use lab_core::{Class, csv_rows::RequestRow};
 use lab_loadgen::{
     merge::merge_runs,
     stats::{ClassStats, SIGNIFICANT_DIGITS},
@@ -43,7 +43,7 @@ async fn replicas_write_apart_and_merge_exactly() {
 
     let out = results.path().join("test-merged");
     let merged = merge_runs(&[a.dir.clone(), b.dir.clone()], &out).unwrap();
-    for (index, class) in ["small", "large"].iter().enumerate() {
+    for (index, class) in Class::STUDY.iter().enumerate() {
         let (one, two, all) = (
             a.class(class).unwrap(),
             b.class(class).unwrap(),
@@ -56,12 +56,12 @@ async fn replicas_write_apart_and_merge_exactly() {
         assert_eq!(&merged.sources[0].classes[index], one);
         assert_eq!(&merged.sources[1].classes[index], two);
         // The merged percentiles are those of every request together.
-        let mut together = ClassStats::new(*class);
+        let mut together = ClassStats::new(class.clone());
         for dir in [&a.dir, &b.dir] {
             let mut reader = csv::Reader::from_path(dir.join("requests.csv")).unwrap();
             for row in reader.deserialize::<RequestRow>() {
                 let row = row.unwrap();
-                if row.class == *class {
+                if row.class == class.name() {
                     together.add_row(&row);
                 }
             }

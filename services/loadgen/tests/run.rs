@@ -3,6 +3,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use support::{LabServer, number, read_csv, short_run};
@@ -279,11 +280,11 @@ async fn a_server_that_is_down_yields_counted_errors_not_a_crash() {
             .await
             .expect("the run itself succeeds"),
     );
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!((small.count, small.ok, small.errors), (10, 0, 10));
     assert_eq!(small.errors_by_kind["connect_refused"], 10);
     assert_eq!(small.median_ms, None);
-    let large = report.class("large").unwrap();
+    let large = report.class(&Class::Large).unwrap();
     assert_eq!(large.errors_by_kind["connect_refused"], 1);
     let rows = read_csv(&report.dir.join("requests.csv"));
     assert_eq!(rows.len(), 11);
@@ -320,7 +321,7 @@ async fn a_server_restarted_mid_run_is_picked_up_again() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     let second = LabServer::start(port, 1, 5);
     let report = support::only_run(run.await.unwrap().expect("the run survives the restart"));
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(small.count, 70);
     assert!(small.errors >= 1, "the gap shows as errors: {small:?}");
     let rows = read_csv(&report.dir.join("requests.csv"));

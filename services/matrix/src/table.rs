@@ -118,7 +118,7 @@ impl MatrixRow {
             large_size_mb: large.then_some(workload.large_size_mb),
             large_interval_s: large.then_some(workload.large_interval_s),
             completed,
-            class: stats.class,
+            class: stats.class.to_string(),
             count: stats.count,
             ok: stats.ok,
             errors: stats.errors,

@@ -202,16 +202,17 @@ impl RunOptions {
 mod tests {
     use super::values::{MAX_EXTRA_CLASSES, parse_class_specs};
     use super::*;
+    use lab_core::Class;
 
     #[test]
     fn defaults_are_the_study_workload() {
         let options = RunOptions::from_args(Vec::<String>::new()).unwrap();
         let specs = options.workload.class_specs();
         assert_eq!(specs.len(), 2);
-        assert_eq!(specs[0].name, "small");
+        assert_eq!(specs[0].class, Class::Small);
         assert_eq!(specs[0].size_mb, 0.001);
         assert_eq!(specs[0].interval, Duration::from_millis(100));
-        assert_eq!(specs[1].name, "large");
+        assert_eq!(specs[1].class, Class::Large);
         assert_eq!(specs[1].size_mb, 25.0);
         assert_eq!(specs[1].interval, Duration::from_secs(1));
         assert_eq!(options.workload.schedule, Schedule::Open);
@@ -234,9 +235,9 @@ mod tests {
             .workload
             .class_specs()
             .into_iter()
-            .map(|c| c.name)
+            .map(|c| c.class)
             .collect();
-        assert_eq!(names, ["small", "medium"]);
+        assert_eq!(names, [Class::Small, Class::named("medium")]);
         // Without a large class its interval is not checked: 0 on an open schedule is fine.
         assert!(RunOptions::from_args(["--large-size-mb", "0", "--large-interval", "0"]).is_ok());
     }
@@ -249,14 +250,14 @@ mod tests {
         assert_eq!(
             specs[2],
             ClassSpec {
-                name: "medium".into(),
+                class: Class::named("medium"),
                 size_mb: 5.0,
                 interval: Duration::from_millis(500),
                 request: None,
                 body: BodyKind::Json,
             }
         );
-        assert_eq!(specs[3].name, "tiny");
+        assert_eq!(specs[3].class, Class::named("tiny"));
     }
 
     /// Each class may have its own `METHOD /path` and body kind; nonsense is refused.

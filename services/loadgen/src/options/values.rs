@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use lab_core::classes::{LARGE, SMALL};
+use lab_core::Class;
 use reqwest::Url;
 
 use super::class::{BodyKind, ClassSpec, Method, RequestLine};
@@ -286,8 +286,8 @@ pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {
         ));
     }
     for (index, spec) in specs.iter().enumerate() {
-        if specs[..index].iter().any(|other| other.name == spec.name) {
-            return Err(format!("class `{}` appears twice", spec.name));
+        if specs[..index].iter().any(|other| other.class == spec.class) {
+            return Err(format!("class `{}` appears twice", spec.class));
         }
     }
     Ok(specs)
@@ -308,13 +308,14 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
             "class name `{name}` must be 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"
         ));
     }
-    if name == SMALL || name == LARGE {
+    let class = Class::named(name);
+    if Class::STUDY.contains(&class) {
         return Err(format!(
             "class `{name}` already exists; set it with its own options"
         ));
     }
     Ok(ClassSpec {
-        name: name.to_string(),
+        class,
         size_mb: parse_size_mb(size).map_err(|error| format!("class `{name}` size: {error}"))?,
         interval: parse_seconds_or_zero(interval)
             .map_err(|error| format!("class `{name}` interval: {error}"))?,

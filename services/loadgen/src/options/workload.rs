@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
-use lab_core::classes::{LARGE, SMALL};
+use lab_core::Class;
 use serde::{Deserialize, Serialize};
 
 use super::class::{BodyKind, ClassSpec, RequestLine};
@@ -143,7 +143,7 @@ pub enum WorkloadError {
     )]
     BackToBackOnOpenSchedule {
         /// The class with interval 0.
-        class: String,
+        class: Class,
     },
     /// The classes' bodies together are more than [`MAX_TOTAL_SIZE_MB`].
     #[error(
@@ -162,7 +162,7 @@ pub enum WorkloadError {
     )]
     BodyOnBodylessMethod {
         /// The class.
-        class: String,
+        class: Class,
         /// Its request line.
         request: RequestLine,
     },
@@ -190,7 +190,7 @@ impl WorkloadArgs {
             && let Some(class) = specs.iter().find(|c| c.interval.is_zero())
         {
             return Err(WorkloadError::BackToBackOnOpenSchedule {
-                class: class.name.clone(),
+                class: class.class.clone(),
             });
         }
         if let Some(class) = specs
@@ -198,7 +198,7 @@ impl WorkloadArgs {
             .find(|c| c.size_mb > 0.0 && c.request.as_ref().is_some_and(|r| !r.method.sends_body()))
         {
             return Err(WorkloadError::BodyOnBodylessMethod {
-                class: class.name.clone(),
+                class: class.class.clone(),
                 request: class.request.clone().expect("found by its request"),
             });
         }
@@ -235,7 +235,7 @@ impl WorkloadArgs {
     /// extra ones.
     pub fn class_specs(&self) -> Vec<ClassSpec> {
         let mut specs = vec![ClassSpec {
-            name: SMALL.to_string(),
+            class: Class::Small,
             size_mb: self.small_size_mb,
             interval: self.small_interval,
             request: self.small_request.clone(),
@@ -243,7 +243,7 @@ impl WorkloadArgs {
         }];
         if self.has_large() {
             specs.push(ClassSpec {
-                name: LARGE.to_string(),
+                class: Class::Large,
                 size_mb: self.large_size_mb,
                 interval: self.large_interval,
                 request: self.large_request.clone(),
