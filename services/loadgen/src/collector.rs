@@ -143,7 +143,7 @@ impl Collector {
     fn add(&mut self, record: &Record) -> Result<(), FilesError> {
         if let Outcome::Failed(error) = &record.outcome {
             let stats = &self.stats[record.class];
-            if !stats.errors_by_kind.contains_key(error.kind()) {
+            if !stats.errors_by_kind.contains_key(&error.kind()) {
                 // The CSV keeps only the kind; say once per class and kind what it means.
                 let log = || {
                     tracing::warn!(

@@ -15,15 +15,12 @@ use std::{
     sync::Arc,
 };
 
-use lab_core::csv_rows::{
-    Millis, REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow,
+use lab_core::{
+    ClientErrorKind,
+    csv_rows::{Millis, REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow},
 };
 
-use crate::{
-    record::{Outcome, Record},
-    stats::ClassSummary,
-    workload::ClassPlan,
-};
+use crate::{record::Record, stats::ClassSummary, workload::ClassPlan};
 
 /// Why a run's directory or files could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -178,10 +175,10 @@ impl RequestsCsv {
     pub fn write(&mut self, record: &Record) -> Result<(), FilesError> {
         let plan = &self.classes[record.class];
         let class = plan.class.name();
-        let error = match &record.outcome {
-            Outcome::Ok => "",
-            other => other.label(),
-        };
+        let error = record
+            .outcome
+            .error_kind()
+            .map_or("", ClientErrorKind::name);
         self.writer
             .serialize(RequestRow {
                 run_id: Cow::Borrowed(&self.run_id),
@@ -268,7 +265,7 @@ mod tests {
     use super::*;
     use crate::{
         options::{BodyKind, ClassSpec},
-        record::RequestError,
+        record::{Outcome, RequestError},
     };
 
     fn temp_dir(name: &str) -> PathBuf {

@@ -26,7 +26,7 @@ use lab_core::{
 
 use crate::{
     files::write_summary_csv,
-    stats::{ClassStats, ClassSummary},
+    stats::{ClassStats, ClassSummary, UnknownErrorKind},
 };
 
 /// Why runs could not be merged.
@@ -42,6 +42,14 @@ pub enum MergeError {
         path: PathBuf,
         /// Why.
         error: csv::Error,
+    },
+    /// A run's requests.csv has a row no lab-loadgen wrote.
+    #[error("cannot merge {}: {error}", path.display())]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the row.
+        error: UnknownErrorKind,
     },
     /// The runs measured different things.
     #[error("{} cannot be merged with {}: {why}", other.display(), first.display())]
@@ -133,7 +141,10 @@ pub fn merge_runs(sources: &[PathBuf], out: &Path) -> Result<MergedRun, MergeErr
                 .iter()
                 .position(|class| class.class.name() == row.class)
             {
-                stats[index].add_row(row);
+                stats[index].add_row(row).map_err(|error| MergeError::Row {
+                    path: dir.join(REQUESTS_CSV),
+                    error,
+                })?;
             }
         }
         for (total, run) in merged.iter_mut().zip(&stats) {
@@ -284,4 +295,38 @@ pub fn table(merged: &MergedRun) -> String {
         merged.dir.join(SUMMARY_CSV).display()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run whose requests.csv names an error kind lab-loadgen never writes is refused, with
+    /// the file, the request and the kind: its numbers cannot be counted as the others are.
+    #[test]
+    fn a_row_with_an_unknown_error_kind_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run");
+        fs::create_dir(&run).unwrap();
+        let summary = format!(
+            "{}\nrun,small,/ping,new,open,1,0,1,0,,,,,,,\n",
+            lab_core::csv_rows::SUMMARY_COLUMNS.join(",")
+        );
+        fs::write(run.join(SUMMARY_CSV), summary).unwrap();
+        let requests = format!(
+            "{}\nrun,small-000001,small,/ping,new,0.000,0.100,1.000,,0,,,exploded\n",
+            REQUESTS_COLUMNS.join(",")
+        );
+        fs::write(run.join(REQUESTS_CSV), requests).unwrap();
+        let error = merge_runs(&[run], &root.path().join("merged")).unwrap_err();
+        assert!(matches!(error, MergeError::Row { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains("requests.csv")
+                && text.contains("small-000001")
+                && text.contains("`exploded`"),
+            "{text}"
+        );
+        assert!(!root.path().join("merged").exists());
+    }
 }

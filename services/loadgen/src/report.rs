@@ -29,7 +29,7 @@
 use std::{collections::BTreeMap, io, path::PathBuf};
 
 use lab_core::{
-    Class,
+    Class, ClientErrorKind,
     csv_rows::{REQUESTS_CSV, SUMMARY_CSV},
     http::Health,
 };
@@ -161,10 +161,10 @@ impl RunReport {
 
     /// The stderr line for a run that [failed as a whole](RunReport::all_failed).
     pub fn failure_line(&self) -> String {
-        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut kinds: BTreeMap<ClientErrorKind, u64> = BTreeMap::new();
         for class in &self.classes {
             for (kind, count) in &class.errors_by_kind {
-                *kinds.entry(kind.as_str()).or_default() += count;
+                *kinds.entry(*kind).or_default() += count;
             }
         }
         let kinds: Vec<String> = kinds
@@ -384,7 +384,7 @@ mod tests {
                 ok: 19,
                 errors: 1,
                 skipped: 0,
-                errors_by_kind: BTreeMap::from([("http_5xx".to_string(), 1)]),
+                errors_by_kind: BTreeMap::from([(ClientErrorKind::Http5xx, 1)]),
                 min_ms: Some(0.5),
                 median_ms: Some(0.75),
                 mean_ms: Some(0.8),
@@ -404,7 +404,7 @@ mod tests {
         assert!(!report.all_failed(), "19 of 20 succeeded");
         report.classes[0].ok = 0;
         report.classes[0].errors = 20;
-        report.classes[0].errors_by_kind = BTreeMap::from([("connect_refused".to_string(), 20)]);
+        report.classes[0].errors_by_kind = BTreeMap::from([(ClientErrorKind::ConnectRefused, 20)]);
         assert!(report.all_failed());
         assert_eq!(
             report.failure_line(),

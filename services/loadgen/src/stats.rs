@@ -7,9 +7,9 @@ use std::{collections::BTreeMap, time::Duration};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use lab_core::{Class, csv_rows::RequestRow};
+use lab_core::{Class, ClientErrorKind, csv_rows::RequestRow};
 
-use crate::record::{Outcome, Record, SKIPPED};
+use crate::record::{Outcome, Record};
 
 /// Significant decimal digits the histograms keep: 3 means a recorded value is off by at
 /// most 0.1%, at any magnitude.
@@ -32,7 +32,18 @@ pub struct ClassStats {
     /// Ticks never sent because of the in-flight cap.
     pub skipped: u64,
     /// Errors per kind (`connect_refused`, `http_5xx`…).
-    pub errors_by_kind: BTreeMap<String, u64>,
+    pub errors_by_kind: BTreeMap<ClientErrorKind, u64>,
+}
+
+/// A requests.csv row whose `error` cell names no [`ClientErrorKind`]: not a file lab-loadgen
+/// wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request {request_id} has error `{kind}`, which is not an error kind lab-loadgen writes")]
+pub struct UnknownErrorKind {
+    /// The row's `request_id`.
+    pub request_id: String,
+    /// Its `error` cell.
+    pub kind: String,
 }
 
 impl ClassStats {
@@ -62,34 +73,40 @@ impl ClassStats {
             Outcome::Failed(error) => {
                 self.count += 1;
                 self.errors += 1;
-                *self
-                    .errors_by_kind
-                    .entry(error.kind().to_string())
-                    .or_default() += 1;
+                *self.errors_by_kind.entry(error.kind()).or_default() += 1;
             }
             Outcome::Skipped => self.skipped += 1,
         }
     }
 
     /// Counts one row of a requests.csv, as [`ClassStats::add`] counted its record: the
-    /// latency column has the record's whole microseconds, so the histogram is the same.
-    pub fn add_row(&mut self, row: &RequestRow<'_>) {
-        match row.error.as_ref() {
-            "" => {
-                self.count += 1;
-                self.ok += 1;
-                if let Some(latency) = row.latency_ms {
-                    let micros = (latency.0 * 1000.0).round().max(0.0) as u64;
-                    self.record_latency(Duration::from_micros(micros));
-                }
+    /// latency column has the record's whole microseconds, so the histogram is the same. A
+    /// row whose `error` is no [`ClientErrorKind`] is refused.
+    pub fn add_row(&mut self, row: &RequestRow<'_>) -> Result<(), UnknownErrorKind> {
+        if row.error.is_empty() {
+            self.count += 1;
+            self.ok += 1;
+            if let Some(latency) = row.latency_ms {
+                let micros = (latency.0 * 1000.0).round().max(0.0) as u64;
+                self.record_latency(Duration::from_micros(micros));
             }
-            SKIPPED => self.skipped += 1,
-            kind => {
+            return Ok(());
+        }
+        match ClientErrorKind::named(&row.error) {
+            Some(ClientErrorKind::Skipped) => self.skipped += 1,
+            Some(kind) => {
                 self.count += 1;
                 self.errors += 1;
-                *self.errors_by_kind.entry(kind.to_string()).or_default() += 1;
+                *self.errors_by_kind.entry(kind).or_default() += 1;
+            }
+            None => {
+                return Err(UnknownErrorKind {
+                    request_id: row.request_id.to_string(),
+                    kind: row.error.to_string(),
+                });
             }
         }
+        Ok(())
     }
 
     /// Adds another run's statistics of the same class: counters add up, and HdrHistograms
@@ -101,7 +118,7 @@ impl ClassStats {
         self.errors += other.errors;
         self.skipped += other.skipped;
         for (kind, count) in &other.errors_by_kind {
-            *self.errors_by_kind.entry(kind.clone()).or_default() += count;
+            *self.errors_by_kind.entry(*kind).or_default() += count;
         }
         self.latency_us
             .add(&other.latency_us)
@@ -169,7 +186,7 @@ pub struct ClassSummary {
     /// Scheduled requests never sent because of MAX_IN_FLIGHT.
     pub skipped: u64,
     /// Failed requests per kind.
-    pub errors_by_kind: BTreeMap<String, u64>,
+    pub errors_by_kind: BTreeMap<ClientErrorKind, u64>,
     /// Smallest latency, ms.
     pub min_ms: Option<f64>,
     /// Median latency, ms.
@@ -244,8 +261,8 @@ mod tests {
             (summary.count, summary.ok, summary.errors, summary.skipped),
             (3, 1, 2, 1)
         );
-        assert_eq!(summary.errors_by_kind["connect_refused"], 1);
-        assert_eq!(summary.errors_by_kind["http_5xx"], 1);
+        assert_eq!(summary.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
+        assert_eq!(summary.errors_by_kind[&ClientErrorKind::Http5xx], 1);
         assert_eq!(summary.min_ms, Some(10.0));
     }
 

@@ -5,6 +5,7 @@
 mod support;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, http::header, web};
+use lab_core::ClientErrorKind;
 use support::{read_csv, short_run};
 
 /// A server that is not lab-server: an empty 204, a text answer with only the worker header,
@@ -132,7 +133,8 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
     assert!(report.all_failed(), "{report:?}");
     for class in &report.classes {
         assert_eq!(
-            class.errors_by_kind["wrong_answer"], class.count,
+            class.errors_by_kind[&ClientErrorKind::WrongAnswer],
+            class.count,
             "{class:?}"
         );
     }

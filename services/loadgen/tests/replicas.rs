@@ -62,7 +62,7 @@ async fn replicas_write_apart_and_merge_exactly() {
             for row in reader.deserialize::<RequestRow>() {
                 let row = row.unwrap();
                 if row.class == class.name() {
-                    together.add_row(&row);
+                    together.add_row(&row).unwrap();
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use lab_core::Class;
+use lab_core::{Class, ClientErrorKind};
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use support::{LabServer, number, read_csv, short_run};
@@ -282,10 +282,10 @@ async fn a_server_that_is_down_yields_counted_errors_not_a_crash() {
     );
     let small = report.class(&Class::Small).unwrap();
     assert_eq!((small.count, small.ok, small.errors), (10, 0, 10));
-    assert_eq!(small.errors_by_kind["connect_refused"], 10);
+    assert_eq!(small.errors_by_kind[&ClientErrorKind::ConnectRefused], 10);
     assert_eq!(small.median_ms, None);
     let large = report.class(&Class::Large).unwrap();
-    assert_eq!(large.errors_by_kind["connect_refused"], 1);
+    assert_eq!(large.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
     let rows = read_csv(&report.dir.join("requests.csv"));
     assert_eq!(rows.len(), 11);
     assert!(
