@@ -390,7 +390,7 @@ impl Setup {
                     method: wire_method(plan.request.method),
                     url: url.clone(),
                     content_type: content_type(plan.request.method, plan.body),
-                    check_answers: options.workload.check_answers,
+                    check_answers: plan.checks_answers(options.workload.check_answers),
                     run_start,
                 },
                 records: records.clone(),

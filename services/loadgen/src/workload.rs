@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use lab_core::{
-    Class,
+    Class, Strategy,
     payload::{self, Answer, Stopped},
 };
 use tokio_util::sync::CancellationToken;
@@ -133,6 +133,13 @@ impl ClassPlan {
     /// Size of one body in bytes (all variants are within a few bytes of each other).
     pub fn body_bytes(&self) -> usize {
         self.payloads[0].bytes.len()
+    }
+
+    /// Whether its answers are checked against its bodies: when CHECK_ANSWERS
+    /// (`check_answers`) is on and its path is not a lab strategy whose answer counts nothing
+    /// ([`Strategy::counts`]: `/drain`, the floor, answers 0 and 0 for any body).
+    pub fn checks_answers(&self, check_answers: bool) -> bool {
+        check_answers && Strategy::from_path(&self.request.path).is_none_or(Strategy::counts)
     }
 
     /// The request id sent as `x-request-id`: `small-000042`.
@@ -314,5 +321,28 @@ mod tests {
         assert_eq!(plan.body_bytes(), 500_000);
         assert!(plan.payload(1).answer.is_none());
         assert_eq!(plan.request.to_string(), "POST /upload");
+    }
+
+    /// Answers are checked on every path but the lab's floor, whose answer counts nothing;
+    /// CHECK_ANSWERS=false checks none.
+    #[test]
+    fn the_floor_s_answers_are_not_checked() {
+        let spec = ClassSpec {
+            class: Class::Small,
+            size_mb: 0.001,
+            interval: secs(0.1),
+            request: None,
+            body: BodyKind::Json,
+        };
+        for (path, checked) in [
+            ("/ping", true),
+            ("/stream", true),
+            ("/upload", true),
+            (Strategy::Drain.path(), false),
+        ] {
+            let plan = ClassPlan::build(&spec, 1, path, true);
+            assert_eq!(plan.checks_answers(true), checked, "{path}");
+            assert!(!plan.checks_answers(false), "{path}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use lab_core::{Class, ClientErrorKind};
+use lab_core::{Class, ClientErrorKind, Strategy};
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use support::{LabServer, number, read_csv, short_run};
@@ -256,6 +256,54 @@ async fn json_output_has_the_documented_shape() {
     assert!(
         stderr.contains("results:"),
         "the files line goes to stderr with --json: {stderr}"
+    );
+    server.handle.stop(false).await;
+}
+
+/// lab-server's /drain reads every body and counts nothing (it answers 0 and 0): with
+/// CHECK_ANSWERS on, its answers are not checked, while a class on /ping next to it still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_s_answers_are_not_checked_and_the_others_still_are() {
+    let server = LabServer::start(0, 1, 5);
+    let results = tempfile::tempdir().unwrap();
+    let drain = Strategy::Drain.path();
+    let options = short_run(
+        &server.url(),
+        results.path(),
+        &[
+            "--endpoint",
+            drain,
+            "--small-request",
+            "POST /ping",
+            "--large-interval",
+            "0.25",
+            "--duration",
+            "1",
+        ],
+    );
+    assert!(options.workload.check_answers);
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .expect("the run succeeds"),
+    );
+    for class in Class::STUDY {
+        let summary = report.class(&class).unwrap();
+        assert!(summary.count >= 4, "{summary:?}");
+        assert_eq!(summary.ok, summary.count, "{summary:?}");
+    }
+    let rows = read_csv(&report.dir.join("requests.csv"));
+    let large: Vec<_> = rows.iter().filter(|row| row["class"] == "large").collect();
+    assert!(
+        large
+            .iter()
+            .all(|row| row["endpoint"] == drain && row["status"] == "200")
+    );
+    // The same server's /ping answers are checked: they count the body, so they are right.
+    assert!(
+        rows.iter()
+            .filter(|row| row["class"] == "small")
+            .all(|row| row["endpoint"] == "/ping" && row["error"].is_empty())
     );
     server.handle.stop(false).await;
 }

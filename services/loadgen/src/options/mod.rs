@@ -36,8 +36,8 @@ pub use class::{BodyKind, ClassSpec, Method, RequestLine};
 pub use memory::BodyMemory;
 pub use modes::{Connection, Pool};
 use values::{
-    DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_replica,
-    parse_run_id, parse_seconds_or_zero, parse_target_url,
+    DEFAULT_ENDPOINT, DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path,
+    parse_replica, parse_run_id, parse_seconds_or_zero, parse_target_url,
 };
 pub use workload::{Schedule, WorkloadArgs, WorkloadError};
 
@@ -80,10 +80,11 @@ pub struct RunOptions {
     #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 
-    /// Path the classes post to (lab-server's /ping, /pong, /offload, /lean or /stream, or any path),
-    /// unless a class has its own SMALL_REQUEST/LARGE_REQUEST. A path on TARGET_URL's
-    /// host only: one leading `/`, no scheme, host, query, spaces or control characters.
-    #[arg(long, env = "ENDPOINT", default_value = "/ping", value_parser = parse_endpoint)]
+    /// Path the classes post to (one of lab-server's strategies, /ping, /pong, /offload, /lean,
+    /// /stream or /drain, or any path), unless a class has its own SMALL_REQUEST/LARGE_REQUEST.
+    /// A path on TARGET_URL's host only: one leading `/`, no scheme, host, query, spaces or
+    /// control characters.
+    #[arg(long, env = "ENDPOINT", default_value = DEFAULT_ENDPOINT, value_parser = parse_endpoint)]
     pub endpoint: String,
 
     /// How long to schedule requests, in seconds (at most 604800 = 7 days); 0 = until Ctrl-C /

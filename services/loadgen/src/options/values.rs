@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use lab_core::Class;
+use lab_core::{Class, Strategy};
 use reqwest::Url;
 
 use super::class::{BodyKind, ClassSpec, Method, RequestLine};
@@ -29,6 +29,10 @@ pub fn path_word(path: &str, filler: char) -> String {
         word
     }
 }
+
+/// ENDPOINT unless set: lab-server's `/ping`, the study's parse on the event loop. ENDPOINT
+/// takes any path (any HTTP server can be measured), so it stays a path, not a [`Strategy`].
+pub const DEFAULT_ENDPOINT: &str = Strategy::Ping.path();
 
 /// Where runs go unless RESULTS_DIR says otherwise (relative to the working directory).
 pub const DEFAULT_RESULTS_DIR: &str = "results";

@@ -64,6 +64,8 @@ pub struct WorkloadArgs {
     /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
     /// `maxval` (as the lab's servers and the study's answer), a value other than the body's
     /// distinct-key count or largest value is a `wrong_answer` error. `false` accepts any 2xx.
+    /// A class sending to /drain is never checked: that strategy (the floor) reads the body
+    /// and counts nothing, answering 0 and 0.
     #[arg(long, env = "CHECK_ANSWERS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub check_answers: bool,
 
