@@ -230,26 +230,15 @@ pub fn write_summary_csv(
         error,
     };
     for (summary, endpoint) in classes.iter().zip(endpoints) {
-        writer
-            .serialize(SummaryRow {
-                run_id: Cow::Borrowed(run_id),
-                class: Cow::Borrowed(summary.class.name()),
-                endpoint: Cow::Borrowed(endpoint),
-                connection: Cow::Borrowed(connection),
-                schedule: Cow::Borrowed(schedule),
-                count: summary.count,
-                ok: summary.ok,
-                errors: summary.errors,
-                skipped: summary.skipped,
-                min_ms: summary.min_ms,
-                median_ms: summary.median_ms,
-                mean_ms: summary.mean_ms,
-                p90_ms: summary.p90_ms,
-                p95_ms: summary.p95_ms,
-                p99_ms: summary.p99_ms,
-                max_ms: summary.max_ms,
-            })
-            .map_err(written)?;
+        let row = SummaryRow {
+            run_id: Cow::Borrowed(run_id),
+            class: Cow::Borrowed(summary.class.name()),
+            endpoint: Cow::Borrowed(endpoint),
+            connection: Cow::Borrowed(connection),
+            schedule: Cow::Borrowed(schedule),
+            stats: summary.stats.clone(),
+        };
+        writer.serialize(row.parts()).map_err(written)?;
     }
     writer.flush().map_err(|error| FilesError::Flush {
         file: SUMMARY_CSV,

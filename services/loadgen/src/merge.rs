@@ -280,12 +280,12 @@ pub fn table(merged: &MergedRun) -> String {
                 "{:<56} {:<8} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10}\n",
                 run_id,
                 class.class.name(),
-                class.count,
-                class.ok,
-                class.errors,
-                ms(class.median_ms),
-                ms(class.p95_ms),
-                ms(class.p99_ms)
+                class.stats.count,
+                class.stats.ok,
+                class.stats.errors,
+                ms(class.stats.median_ms),
+                ms(class.stats.p95_ms),
+                ms(class.stats.p99_ms)
             ));
         }
     }

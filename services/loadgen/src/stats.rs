@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use lab_core::{Class, ClientErrorKind, csv_rows::RequestRow};
+use lab_core::{Class, ClientErrorKind, Stats, csv_rows::RequestRow};
 
 use crate::record::{Outcome, Record};
 
@@ -147,18 +147,20 @@ impl ClassStats {
         let at = |quantile: f64| self.quantile_ms(quantile);
         ClassSummary {
             class: self.class.clone(),
-            count: self.count,
-            ok: self.ok,
-            errors: self.errors,
-            skipped: self.skipped,
+            stats: Stats {
+                count: self.count,
+                ok: self.ok,
+                errors: self.errors,
+                skipped: self.skipped,
+                min_ms: has_data.then(|| micros_to_ms(histogram.min())),
+                median_ms: at(0.5),
+                mean_ms: has_data.then(|| round_to_micros(histogram.mean() / 1000.0)),
+                p90_ms: at(0.90),
+                p95_ms: at(0.95),
+                p99_ms: at(0.99),
+                max_ms: has_data.then(|| micros_to_ms(histogram.max())),
+            },
             errors_by_kind: self.errors_by_kind.clone(),
-            min_ms: has_data.then(|| micros_to_ms(histogram.min())),
-            median_ms: at(0.5),
-            mean_ms: has_data.then(|| round_to_micros(histogram.mean() / 1000.0)),
-            p90_ms: at(0.90),
-            p95_ms: at(0.95),
-            p99_ms: at(0.99),
-            max_ms: has_data.then(|| micros_to_ms(histogram.max())),
         }
     }
 }
@@ -172,35 +174,18 @@ fn round_to_micros(ms: f64) -> f64 {
 }
 
 /// One class's results, as printed in the table, written to summary.csv and returned by
-/// [`crate::run`]. Latency fields are `None` when no request of the class succeeded.
+/// [`crate::run`]. Its [`Stats`] are flattened into it, so the JSON report lists `count`,
+/// `ok`, … `max_ms` beside `class`; latency fields are `None` when no request of the class
+/// succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassSummary {
     /// Which class.
     pub class: Class,
-    /// Requests sent: `ok + errors`.
-    pub count: u64,
-    /// Successful requests (their latencies make the statistics below).
-    pub ok: u64,
-    /// Failed requests.
-    pub errors: u64,
-    /// Scheduled requests never sent because of MAX_IN_FLIGHT.
-    pub skipped: u64,
+    /// Its counts and latency statistics, in ms.
+    #[serde(flatten)]
+    pub stats: Stats,
     /// Failed requests per kind.
     pub errors_by_kind: BTreeMap<ClientErrorKind, u64>,
-    /// Smallest latency, ms.
-    pub min_ms: Option<f64>,
-    /// Median latency, ms.
-    pub median_ms: Option<f64>,
-    /// Mean latency, ms.
-    pub mean_ms: Option<f64>,
-    /// 90th percentile, ms.
-    pub p90_ms: Option<f64>,
-    /// 95th percentile, ms.
-    pub p95_ms: Option<f64>,
-    /// 99th percentile, ms.
-    pub p99_ms: Option<f64>,
-    /// Largest latency, ms.
-    pub max_ms: Option<f64>,
 }
 
 #[cfg(test)]
@@ -223,7 +208,7 @@ mod tests {
         for ms in 1..=100 {
             stats.add(&ok_after(ms));
         }
-        let summary = stats.summary();
+        let summary = stats.summary().stats;
         assert_eq!(summary.count, 100);
         assert_eq!(summary.ok, 100);
         // HdrHistogram with 3 significant digits: every value within 0.1%.
@@ -257,18 +242,19 @@ mod tests {
         });
         stats.add(&Record::skipped(0, 4, Duration::ZERO));
         let summary = stats.summary();
+        let counts = &summary.stats;
         assert_eq!(
-            (summary.count, summary.ok, summary.errors, summary.skipped),
+            (counts.count, counts.ok, counts.errors, counts.skipped),
             (3, 1, 2, 1)
         );
         assert_eq!(summary.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
         assert_eq!(summary.errors_by_kind[&ClientErrorKind::Http5xx], 1);
-        assert_eq!(summary.min_ms, Some(10.0));
+        assert_eq!(counts.min_ms, Some(10.0));
     }
 
     #[test]
     fn no_success_means_no_latency_numbers() {
-        let summary = ClassStats::new(Class::Small).summary();
+        let summary = ClassStats::new(Class::Small).summary().stats;
         assert_eq!(summary.count, 0);
         assert_eq!(summary.median_ms, None);
         assert_eq!(summary.max_ms, None);

@@ -108,8 +108,8 @@ async fn any_2xx_is_a_success_whatever_the_body() {
         let (report, _results) = run_against(&server, &["--endpoint", endpoint]).await;
         assert!(report.sent() >= 6, "{endpoint}: {report:?}");
         for class in &report.classes {
-            assert_eq!(class.errors, 0, "{endpoint}: {class:?}");
-            assert!(class.p95_ms.is_some(), "{endpoint}: {class:?}");
+            assert_eq!(class.stats.errors, 0, "{endpoint}: {class:?}");
+            assert!(class.stats.p95_ms.is_some(), "{endpoint}: {class:?}");
         }
         for row in read_csv(&report.dir.join("requests.csv")) {
             assert_eq!(
@@ -134,7 +134,7 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
     for class in &report.classes {
         assert_eq!(
             class.errors_by_kind[&ClientErrorKind::WrongAnswer],
-            class.count,
+            class.stats.count,
             "{class:?}"
         );
     }
@@ -150,7 +150,7 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
     )
     .await;
     assert!(
-        report.classes.iter().all(|class| class.errors == 0),
+        report.classes.iter().all(|class| class.stats.errors == 0),
         "{report:?}"
     );
     server.handle.stop(false).await;
@@ -179,8 +179,8 @@ async fn each_class_has_its_own_request_line_and_body_kind() {
     )
     .await;
     for class in &report.classes {
-        assert_eq!(class.errors, 0, "{class:?}");
-        assert!(class.count >= 2, "{class:?}");
+        assert_eq!(class.stats.errors, 0, "{class:?}");
+        assert!(class.stats.count >= 2, "{class:?}");
     }
     let rows = read_csv(&report.dir.join("requests.csv"));
     for row in &rows {

@@ -34,10 +34,10 @@ async fn a_response_slower_than_the_request_timeout_is_a_counted_timeout() {
             .unwrap(),
     );
     for class in &report.classes {
-        assert_eq!(class.errors, class.count, "{class:?}");
+        assert_eq!(class.stats.errors, class.stats.count, "{class:?}");
         assert_eq!(
             class.errors_by_kind[&ClientErrorKind::Timeout],
-            class.count,
+            class.stats.count,
             "{class:?}"
         );
     }
@@ -83,7 +83,7 @@ async fn the_drain_is_bounded_and_unfinished_requests_are_recorded_as_cancelled(
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2000), "the run took {took:?}");
     let small = report.class(&Class::Small).unwrap();
-    assert_eq!(small.count, 2);
+    assert_eq!(small.stats.count, 2);
     assert_eq!(
         small.errors_by_kind[&ClientErrorKind::Cancelled],
         2,

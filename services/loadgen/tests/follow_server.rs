@@ -67,7 +67,7 @@ async fn a_changed_or_restarted_server_starts_a_new_run() {
     for report in &reports {
         let small = report.class(&Class::Small).unwrap();
         assert!(
-            small.ok > 0,
+            small.stats.ok > 0,
             "{}: nothing answered: {small:?}",
             report.run_id
         );

@@ -50,8 +50,8 @@ async fn replicas_write_apart_and_merge_exactly() {
             &merged.classes[index],
         );
         assert_eq!(all.class, *class);
-        assert_eq!(all.count, one.count + two.count);
-        assert_eq!(all.ok, one.ok + two.ok);
+        assert_eq!(all.stats.count, one.stats.count + two.stats.count);
+        assert_eq!(all.stats.ok, one.stats.ok + two.stats.ok);
         // Each run read back from its rows gives the numbers the load generator reported.
         assert_eq!(&merged.sources[0].classes[index], one);
         assert_eq!(&merged.sources[1].classes[index], two);
@@ -70,7 +70,11 @@ async fn replicas_write_apart_and_merge_exactly() {
         assert!(together.latency_us.sigfig() == SIGNIFICANT_DIGITS);
     }
     let rows = read_csv(&out.join("requests.csv"));
-    let total: u64 = merged.classes.iter().map(|c| c.count + c.skipped).sum();
+    let total: u64 = merged
+        .classes
+        .iter()
+        .map(|c| c.stats.count + c.stats.skipped)
+        .sum();
     assert_eq!(rows.len() as u64, total);
     for run in ["test-replica-a", "test-replica-b"] {
         assert!(rows.iter().any(|row| row["run_id"] == run), "{run} rows");

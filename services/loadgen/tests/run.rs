@@ -289,8 +289,8 @@ async fn the_floor_s_answers_are_not_checked_and_the_others_still_are() {
     );
     for class in Class::STUDY {
         let summary = report.class(&class).unwrap();
-        assert!(summary.count >= 4, "{summary:?}");
-        assert_eq!(summary.ok, summary.count, "{summary:?}");
+        assert!(summary.stats.count >= 4, "{summary:?}");
+        assert_eq!(summary.stats.ok, summary.stats.count, "{summary:?}");
     }
     let rows = read_csv(&report.dir.join("requests.csv"));
     let large: Vec<_> = rows.iter().filter(|row| row["class"] == "large").collect();
@@ -329,9 +329,12 @@ async fn a_server_that_is_down_yields_counted_errors_not_a_crash() {
             .expect("the run itself succeeds"),
     );
     let small = report.class(&Class::Small).unwrap();
-    assert_eq!((small.count, small.ok, small.errors), (10, 0, 10));
+    assert_eq!(
+        (small.stats.count, small.stats.ok, small.stats.errors),
+        (10, 0, 10)
+    );
     assert_eq!(small.errors_by_kind[&ClientErrorKind::ConnectRefused], 10);
-    assert_eq!(small.median_ms, None);
+    assert_eq!(small.stats.median_ms, None);
     let large = report.class(&Class::Large).unwrap();
     assert_eq!(large.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
     let rows = read_csv(&report.dir.join("requests.csv"));
@@ -370,8 +373,11 @@ async fn a_server_restarted_mid_run_is_picked_up_again() {
     let second = LabServer::start(port, 1, 5);
     let report = support::only_run(run.await.unwrap().expect("the run survives the restart"));
     let small = report.class(&Class::Small).unwrap();
-    assert_eq!(small.count, 70);
-    assert!(small.errors >= 1, "the gap shows as errors: {small:?}");
+    assert_eq!(small.stats.count, 70);
+    assert!(
+        small.stats.errors >= 1,
+        "the gap shows as errors: {small:?}"
+    );
     let rows = read_csv(&report.dir.join("requests.csv"));
     let ok_at = |from: f64, to: f64| {
         rows.iter().any(|row| {
