@@ -17,10 +17,11 @@ pub const REQUESTS_CSV: &str = "requests.csv";
 pub const SUMMARY_CSV: &str = "summary.csv";
 
 /// Columns of `requests.csv`, in order (the fields of [`RequestRow`]).
-pub const REQUESTS_COLUMNS: [&str; 13] = [
+pub const REQUESTS_COLUMNS: [&str; 14] = [
     "run_id",
     "request_id",
     "class",
+    "method",
     "endpoint",
     "connection",
     "scheduled_ms",
@@ -84,6 +85,10 @@ pub struct RequestRow<'a> {
     pub request_id: Cow<'a, str>,
     /// Request class (`small`, `large`, …).
     pub class: Cow<'a, str>,
+    /// The HTTP method it was sent with (`POST`, `GET`, …); empty when read from a file
+    /// written without the column.
+    #[serde(default)]
+    pub method: Cow<'a, str>,
     /// The path the request went to.
     pub endpoint: Cow<'a, str>,
     /// The client's connection mode (`new` or `keepalive`).
@@ -179,6 +184,7 @@ mod tests {
             run_id: "r".into(),
             request_id: "small-000001".into(),
             class: "small".into(),
+            method: "POST".into(),
             endpoint: "/ping".into(),
             connection: "new".into(),
             scheduled_ms: Millis::from(Duration::from_micros(100_250)),
@@ -204,7 +210,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), REQUESTS_COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "r,small-000001,small,/ping,new,100.250,100.500,1.500,200,60,,1,"
+            "r,small-000001,small,POST,/ping,new,100.250,100.500,1.500,200,60,,1,"
         );
         let read: Vec<RequestRow<'static>> = csv::Reader::from_reader(text.as_bytes())
             .deserialize()
@@ -214,6 +220,20 @@ mod tests {
         assert!(read[0].is_ok() && !read[1].is_ok());
         assert_eq!(read[0].span_ms(), Some((100.25, 101.75)));
         assert_eq!(read[1].span_ms(), None);
+    }
+
+    /// A requests.csv written without the `method` column still reads, with the method empty.
+    #[test]
+    fn requests_rows_without_a_method_column_still_read() {
+        let text = "run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error\n\
+                    r,small-000001,small,/ping,new,100.250,100.500,1.500,200,60,,1,\n";
+        let read: Vec<RequestRow<'static>> = csv::Reader::from_reader(text.as_bytes())
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(read[0].method, "");
+        assert_eq!(read[0].endpoint, "/ping");
+        assert!(read[0].is_ok());
     }
 
     /// A summary row is written under SUMMARY_COLUMNS and reads back equal, empty latency

@@ -135,7 +135,7 @@ pub struct RequestsCsv {
     run_id: String,
     connection: &'static str,
     /// The run's classes, in its order ([`Record::class`] indexes them): each row names its
-    /// class and the path it requested.
+    /// class and the method and path it requested.
     classes: Vec<Arc<ClassPlan>>,
 }
 
@@ -184,6 +184,7 @@ impl RequestsCsv {
                 run_id: Cow::Borrowed(&self.run_id),
                 request_id: Cow::Owned(format!("{class}-{:06}", record.sequence)),
                 class: Cow::Borrowed(class),
+                method: Cow::Borrowed(plan.request.method.as_str()),
                 endpoint: Cow::Borrowed(&plan.request.path),
                 connection: Cow::Borrowed(self.connection),
                 scheduled_ms: Millis::from(record.scheduled),
@@ -332,15 +333,15 @@ mod tests {
         assert_eq!(lines[0], REQUESTS_COLUMNS.join(","));
         assert_eq!(
             lines[1],
-            "r1,small-000001,small,/ping,new,100.000,100.250,1.500,200,1000,0,0,"
+            "r1,small-000001,small,POST,/ping,new,100.000,100.250,1.500,200,1000,0,0,"
         );
         assert_eq!(
             lines[2],
-            "r1,small-000002,small,/ping,new,200.000,200.000,1.000,,0,,,connect_refused"
+            "r1,small-000002,small,POST,/ping,new,200.000,200.000,1.000,,0,,,connect_refused"
         );
         assert_eq!(
             lines[3],
-            "r1,small-000003,small,/ping,new,300.000,,,,0,,,skipped"
+            "r1,small-000003,small,POST,/ping,new,300.000,,,,0,,,skipped"
         );
         fs::remove_dir_all(dir).unwrap();
     }

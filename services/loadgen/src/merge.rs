@@ -314,7 +314,7 @@ mod tests {
         );
         fs::write(run.join(SUMMARY_CSV), summary).unwrap();
         let requests = format!(
-            "{}\nrun,small-000001,small,/ping,new,0.000,0.100,1.000,,0,,,exploded\n",
+            "{}\nrun,small-000001,small,POST,/ping,new,0.000,0.100,1.000,,0,,,exploded\n",
             REQUESTS_COLUMNS.join(",")
         );
         fs::write(run.join(REQUESTS_CSV), requests).unwrap();

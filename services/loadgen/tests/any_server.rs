@@ -158,7 +158,8 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
 
 /// Small = `GET /healthz` with no body, large = `POST /upload` with a raw body: both classes
 /// reach their own endpoint with the right content type (the upload endpoint refuses any
-/// other), and the per-class paths land in requests.csv and summary.csv.
+/// other), and the per-class methods and paths land in requests.csv (and the paths in
+/// summary.csv).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_class_has_its_own_request_line_and_body_kind() {
     let server = OtherServer::start();
@@ -184,10 +185,11 @@ async fn each_class_has_its_own_request_line_and_body_kind() {
     }
     let rows = read_csv(&report.dir.join("requests.csv"));
     for row in &rows {
-        let (endpoint, bytes, status, elapsed) = match row["class"].as_str() {
-            "small" => ("/healthz", "0", "200", ""),
-            _ => ("/upload", "200000", "201", "3"),
+        let (method, endpoint, bytes, status, elapsed) = match row["class"].as_str() {
+            "small" => ("GET", "/healthz", "0", "200", ""),
+            _ => ("POST", "/upload", "200000", "201", "3"),
         };
+        assert_eq!(row["method"], method);
         assert_eq!(row["endpoint"], endpoint);
         assert_eq!(row["bytes_sent"], bytes);
         assert_eq!(row["status"], status);

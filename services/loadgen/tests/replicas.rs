@@ -79,6 +79,10 @@ async fn replicas_write_apart_and_merge_exactly() {
     for run in ["test-replica-a", "test-replica-b"] {
         assert!(rows.iter().any(|row| row["run_id"] == run), "{run} rows");
     }
+    assert!(
+        rows.iter().all(|row| row["method"] == "POST"),
+        "methods kept"
+    );
     let summary = read_csv(&out.join("summary.csv"));
     assert_eq!(summary.len(), 2);
     assert!(summary.iter().all(|row| row["run_id"] == "test-merged"));
