@@ -216,7 +216,7 @@ impl RequestsCsv {
 pub fn write_summary_csv(
     dir: &Path,
     run_id: &str,
-    endpoints: &[String],
+    endpoints: &[&str],
     connection: &str,
     schedule: &str,
     classes: &[ClassSummary],

@@ -175,7 +175,7 @@ pub fn merge_runs(sources: &[PathBuf], out: &Path) -> Result<MergedRun, MergeErr
     let run_id = dir_name(out);
     write_rows(&out.join(REQUESTS_CSV), &rows)?;
     let classes: Vec<ClassSummary> = merged.iter().map(ClassStats::summary).collect();
-    let endpoints: Vec<String> = first_shape.iter().map(|c| c.endpoint.clone()).collect();
+    let endpoints: Vec<&str> = first_shape.iter().map(|c| c.endpoint.as_str()).collect();
     let (connection, schedule) = first_shape
         .first()
         .map(|c| (c.connection.as_str(), c.schedule.as_str()))
