@@ -14,6 +14,8 @@
 //!   → one [`record::Record`].
 //! - [`record`]: the plain record and the error kinds (errors are data).
 //! - [`collector`]: the thread that receives every record: statistics, CSV rows, metrics.
+//! - [`run`] (in the private `runner`): the workload as named steps, set up once, then per
+//!   run start, schedule, drain, write; one struct per class holds its plan, URL and client.
 //! - [`stats`]: per-class HdrHistogram and counters → [`stats::ClassSummary`].
 //! - [`files`]: the run directory, requests.csv (streamed) and summary.csv (rows from
 //!   [`lab_core::csv_rows`]).

@@ -96,7 +96,7 @@ pub struct RunConfig {
     pub endpoint: String,
     /// CONNECTION.
     pub connection: Connection,
-    /// POOL (per-class or shared); absent in reports written before the option existed.
+    /// POOL (per-class or shared); `per-class` when a report read back has none.
     #[serde(default)]
     pub pool: Pool,
     /// SCHEDULE.
@@ -131,8 +131,7 @@ pub struct ClassConfig {
     pub interval_s: f64,
     /// Actual body size in bytes.
     pub body_bytes: usize,
-    /// `METHOD /path` the class requested (empty in reports written before classes had
-    /// their own requests).
+    /// `METHOD /path` the class requested; empty when a report read back has none.
     #[serde(default)]
     pub request: String,
     /// What the body was.
@@ -140,8 +139,8 @@ pub struct ClassConfig {
     pub body: BodyKind,
 }
 
-/// Reports written before CHECK_ANSWERS existed never compared count or maxval: read them as
-/// unchecked.
+/// A report read back without `check_answers` does not say its answers were checked: read it
+/// as unchecked.
 fn checked_by_default() -> bool {
     false
 }
@@ -154,8 +153,9 @@ impl RunReport {
     }
 
     /// Whether the run failed as a whole: at least one request was sent and not one
-    /// succeeded (a 2xx, with a right answer when it was checked), e.g. no server at TARGET_URL. The binary then
-    /// exits [`EXIT_ALL_FAILED`], after writing its CSVs and printing the report as usual.
+    /// succeeded (a 2xx, with a right answer when it was checked), e.g. no server at
+    /// TARGET_URL. The binary then exits [`EXIT_ALL_FAILED`], after writing its CSVs and
+    /// printing the report as usual.
     /// Some errors next to one success are data, not a failed run; a run that sent nothing
     /// (stopped before the first request was due) has not failed either.
     pub fn all_failed(&self) -> bool {

@@ -154,7 +154,7 @@ async fn interrupt_the_building_with(signal: &str) {
     send_signal(signal, pid);
     let signalled = Instant::now();
     // A few seconds: the building stops within milliseconds; the rest is slack for a busy
-    // machine. Without the fix this took minutes.
+    // machine. Building every body before exiting would take minutes.
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
         .unwrap_or_else(|_| panic!("still running 5 s after SIG{signal}"))

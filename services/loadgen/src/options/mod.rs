@@ -75,8 +75,8 @@ requests.csv and summary.csv are still written, and the report is printed as usu
     long_about = LONG_ABOUT
 )]
 pub struct RunOptions {
-    /// Base URL of the server under test: `http://host[:port]`, no path (ENDPOINT is the path), query or
-    /// user name. Every request goes to this host and port.
+    /// Base URL of the server under test: `http://host[:port]`, no path (ENDPOINT is the
+    /// path), query or user name. Every request goes to this host and port.
     #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 

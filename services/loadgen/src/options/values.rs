@@ -241,6 +241,8 @@ pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
+/// Parses RUN_ID: empty = the default (a timestamp and the settings), or a directory name of
+/// letters, digits, '-', '_' and '.', not starting with '.', at most [`MAX_RUN_ID_LEN`].
 pub fn parse_run_id(text: &str) -> Result<Option<String>, String> {
     if text.is_empty() {
         return Ok(None);
