@@ -9,15 +9,16 @@
 //!
 //! What is allowed, and why (limits and value parsers in [`values`]):
 //! - Seconds (DURATION, intervals, LARGE_ON/LARGE_OFF, timeouts): a decimal number from 0 to
-//!   [`MAX_SECONDS`] (7 days); a non-zero one is at least [`MIN_SECONDS`] (1 µs): below it
-//!   is refused rather than rounded to 0, which would mean "until stopped" or
-//!   "back-to-back". Intervals and timeouts must be above 0.
-//! - Sizes: 0 to [`MAX_SIZE_MB`] MB per class, [`MAX_TOTAL_SIZE_MB`] MB for all classes
-//!   together; and what the bodies take in memory (every body is built
+//!   [`values::MAX_SECONDS`] (7 days); a non-zero one is at least [`values::MIN_SECONDS`]
+//!   (1 µs): below it is refused rather than rounded to 0, which would mean "until stopped"
+//!   or "back-to-back". Intervals and timeouts must be above 0.
+//! - Sizes: 0 to [`values::MAX_SIZE_MB`] MB per class, [`values::MAX_TOTAL_SIZE_MB`] MB for
+//!   all classes together; and what the bodies take in memory (every body is built
 //!   [`values::VARIANTS_PER_CLASS`] times, and building needs some more: [`memory`]) at most
 //!   BODY_MEMORY_MB, 2048 MB unless raised.
-//! - MAX_IN_FLIGHT: 1 to [`MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
-//!   [`MAX_EXTRA_CLASSES`] classes, names of at most [`MAX_NAME_LEN`] characters.
+//! - MAX_IN_FLIGHT: 1 to [`values::MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
+//!   [`values::MAX_EXTRA_CLASSES`] classes, names of at most [`values::MAX_NAME_LEN`]
+//!   characters.
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
