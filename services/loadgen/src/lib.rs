@@ -35,7 +35,7 @@
 //! let reports = lab_loadgen::run(options, std::future::pending()).await?;
 //! for report in &reports {
 //!     let small = report.class(&lab_core::Class::Small);
-//!     println!("small p95: {:?} ms", small.and_then(|s| s.p95_ms));
+//!     println!("small p95: {:?} ms", small.and_then(|s| s.stats.p95_ms));
 //! }
 //! # Ok(()) }
 //! ```
