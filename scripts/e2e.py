@@ -93,7 +93,7 @@ TARGETS = [
 CHECKED = TARGETS[0]
 
 REQUESTS_CSV_COLUMNS = (
-    "run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,"
+    "run_id,request_id,class,method,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,"
     "bytes_sent,server_elapsed_ms,worker,error"
 ).split(",")
 SUMMARY_CSV_COLUMNS = (

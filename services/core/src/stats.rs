@@ -3,10 +3,10 @@
 //! its row with `#[serde(flatten)]`).
 //!
 //! The `csv` crate reads a flattened struct but cannot write one: a row with a flattened
-//! [`Stats`] is written as a tuple of its parts (see [`crate::csv_rows::write_rows`]), which
-//! gives the same columns in the same order. And a flattened struct's fields are read without
-//! their types known, so an empty cell reaches them as the string `""`: the latency fields read
-//! it as "none" with [`optional_number`].
+//! [`Stats`] is written as a tuple of its parts (see [`crate::csv_rows::SummaryRow::parts`]),
+//! which gives the same columns in the same order. And a flattened struct's fields are read
+//! without their types known, so an empty cell reaches them as the string `""`: the latency
+//! fields read it as "none" with [`optional_number`].
 
 use std::fmt;
 

@@ -14,6 +14,7 @@
 //! onto a list; nothing on the runtime thread waits for it.
 
 use std::{
+    sync::Arc,
     sync::mpsc::{Receiver, Sender, TryRecvError, channel},
     thread::JoinHandle,
     time::{Duration, Instant},
@@ -28,6 +29,7 @@ use crate::{
     progress::Progress,
     record::{Outcome, Record},
     stats::ClassStats,
+    workload::ClassPlan,
 };
 
 /// How often buffered CSV rows reach the file and the progress line is redrawn. The lab
@@ -52,13 +54,11 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// A collector for these classes (in the run's class order, with the path each one
-    /// requests). If it cannot write
-    /// requests.csv (disk full…) it cancels `on_failure`, so the run stops instead of going
-    /// on unrecorded.
+    /// A collector for the run's `classes`, in its order ([`Record::class`] indexes them). If
+    /// it cannot write requests.csv (disk full…) it cancels `on_failure`, so the run stops
+    /// instead of going on unrecorded.
     pub fn new(
-        classes: &[String],
-        endpoints: &[String],
+        classes: &[Arc<ClassPlan>],
         csv: RequestsCsv,
         metrics: ClientMetrics,
         progress: Option<Progress>,
@@ -67,18 +67,23 @@ impl Collector {
     ) -> Self {
         let durations = classes
             .iter()
-            .zip(endpoints)
-            .map(|(class, endpoint)| {
+            .map(|plan| {
                 metrics
                     .request_duration
-                    .with_label_values(&[class.as_str(), endpoint.as_str()])
+                    .with_label_values(&[plan.class.name(), plan.request.path.as_str()])
             })
             .collect();
         Collector {
-            stats: classes.iter().map(ClassStats::new).collect(),
+            stats: classes
+                .iter()
+                .map(|plan| ClassStats::new(plan.class.clone()))
+                .collect(),
             csv,
             metrics,
-            endpoints: endpoints.to_vec(),
+            endpoints: classes
+                .iter()
+                .map(|plan| plan.request.path.clone())
+                .collect(),
             durations,
             progress,
             run_start,
@@ -138,7 +143,7 @@ impl Collector {
     fn add(&mut self, record: &Record) -> Result<(), FilesError> {
         if let Outcome::Failed(error) = &record.outcome {
             let stats = &self.stats[record.class];
-            if !stats.errors_by_kind.contains_key(error.kind()) {
+            if !stats.errors_by_kind.contains_key(&error.kind()) {
                 // The CSV keeps only the kind; say once per class and kind what it means.
                 let log = || {
                     tracing::warn!(
@@ -156,7 +161,7 @@ impl Collector {
         }
         self.stats[record.class].add(record);
         self.csv.write(record)?;
-        let class = self.stats[record.class].class.as_str();
+        let class = self.stats[record.class].class.name();
         if let (Outcome::Ok, Some(latency)) = (&record.outcome, record.latency()) {
             self.durations[record.class].observe(latency.as_secs_f64());
         }

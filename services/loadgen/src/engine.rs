@@ -406,7 +406,7 @@ mod tests {
         use crate::options::ClassSpec;
         use crate::workload::ClassPlan;
         let spec = ClassSpec {
-            name: "large".into(),
+            class: lab_core::Class::Large,
             size_mb: 0.5,
             interval: Duration::from_secs(1),
             request: None,

@@ -12,16 +12,15 @@ use std::{
     fs::{self, File},
     io::{self, BufWriter},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
-use lab_core::csv_rows::{
-    Millis, REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow,
+use lab_core::{
+    ClientErrorKind,
+    csv_rows::{Millis, REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow},
 };
 
-use crate::{
-    record::{Outcome, Record},
-    stats::ClassSummary,
-};
+use crate::{record::Record, stats::ClassSummary, workload::ClassPlan};
 
 /// Why a run's directory or files could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -134,20 +133,19 @@ pub fn create_run_dir(
 pub struct RequestsCsv {
     writer: csv::Writer<BufWriter<File>>,
     run_id: String,
-    endpoints: Vec<String>,
     connection: &'static str,
-    classes: Vec<String>,
+    /// The run's classes, in its order ([`Record::class`] indexes them): each row names its
+    /// class and the method and path it requested.
+    classes: Vec<Arc<ClassPlan>>,
 }
 
 impl RequestsCsv {
-    /// Creates `dir/requests.csv` and writes its header. `classes` and `endpoints` are in the
-    /// run's class order: each class's name and the path it requests.
+    /// Creates `dir/requests.csv` and writes its header.
     pub fn create(
         dir: &Path,
         run_id: &str,
-        endpoints: Vec<String>,
         connection: &'static str,
-        classes: Vec<String>,
+        classes: &[Arc<ClassPlan>],
     ) -> Result<Self, FilesError> {
         let path = dir.join(REQUESTS_CSV);
         let file = File::create(&path).map_err(create_error(&path))?;
@@ -168,25 +166,26 @@ impl RequestsCsv {
         Ok(RequestsCsv {
             writer,
             run_id: run_id.to_string(),
-            endpoints,
             connection,
-            classes,
+            classes: classes.to_vec(),
         })
     }
 
     /// Appends one record (buffered; see [`RequestsCsv::flush`]).
     pub fn write(&mut self, record: &Record) -> Result<(), FilesError> {
-        let class = &self.classes[record.class];
-        let error = match &record.outcome {
-            Outcome::Ok => "",
-            other => other.label(),
-        };
+        let plan = &self.classes[record.class];
+        let class = plan.class.name();
+        let error = record
+            .outcome
+            .error_kind()
+            .map_or("", ClientErrorKind::name);
         self.writer
             .serialize(RequestRow {
                 run_id: Cow::Borrowed(&self.run_id),
                 request_id: Cow::Owned(format!("{class}-{:06}", record.sequence)),
                 class: Cow::Borrowed(class),
-                endpoint: Cow::Borrowed(&self.endpoints[record.class]),
+                method: Cow::Borrowed(plan.request.method.as_str()),
+                endpoint: Cow::Borrowed(&plan.request.path),
                 connection: Cow::Borrowed(self.connection),
                 scheduled_ms: Millis::from(record.scheduled),
                 sent_ms: record.sent.map(Millis::from),
@@ -217,7 +216,7 @@ impl RequestsCsv {
 pub fn write_summary_csv(
     dir: &Path,
     run_id: &str,
-    endpoints: &[String],
+    endpoints: &[&str],
     connection: &str,
     schedule: &str,
     classes: &[ClassSummary],
@@ -232,26 +231,15 @@ pub fn write_summary_csv(
         error,
     };
     for (summary, endpoint) in classes.iter().zip(endpoints) {
-        writer
-            .serialize(SummaryRow {
-                run_id: Cow::Borrowed(run_id),
-                class: Cow::Borrowed(&summary.class),
-                endpoint: Cow::Borrowed(endpoint),
-                connection: Cow::Borrowed(connection),
-                schedule: Cow::Borrowed(schedule),
-                count: summary.count,
-                ok: summary.ok,
-                errors: summary.errors,
-                skipped: summary.skipped,
-                min_ms: summary.min_ms,
-                median_ms: summary.median_ms,
-                mean_ms: summary.mean_ms,
-                p90_ms: summary.p90_ms,
-                p95_ms: summary.p95_ms,
-                p99_ms: summary.p99_ms,
-                max_ms: summary.max_ms,
-            })
-            .map_err(written)?;
+        let row = SummaryRow {
+            run_id: Cow::Borrowed(run_id),
+            class: Cow::Borrowed(summary.class.name()),
+            endpoint: Cow::Borrowed(endpoint),
+            connection: Cow::Borrowed(connection),
+            schedule: Cow::Borrowed(schedule),
+            stats: summary.stats.clone(),
+        };
+        writer.serialize(row.parts()).map_err(written)?;
     }
     writer.flush().map_err(|error| FilesError::Flush {
         file: SUMMARY_CSV,
@@ -265,7 +253,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::record::RequestError;
+    use crate::{
+        options::{BodyKind, ClassSpec},
+        record::{Outcome, RequestError},
+    };
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("lab-loadgen-{name}-{}", std::process::id()));
@@ -307,14 +298,15 @@ mod tests {
     fn requests_csv_has_the_contract_columns_and_one_row_per_record() {
         let dir = temp_dir("rows");
         fs::create_dir_all(&dir).unwrap();
-        let mut csv = RequestsCsv::create(
-            &dir,
-            "r1",
-            vec!["/ping".into()],
-            "new",
-            vec!["small".into()],
-        )
-        .unwrap();
+        let small = ClassSpec {
+            class: lab_core::Class::Small,
+            size_mb: 0.001,
+            interval: Duration::from_millis(100),
+            request: None,
+            body: BodyKind::Json,
+        };
+        let classes = [Arc::new(ClassPlan::build(&small, 1, "/ping", false))];
+        let mut csv = RequestsCsv::create(&dir, "r1", "new", &classes).unwrap();
         csv.write(&Record {
             sent: Some(Duration::from_micros(100_250)),
             end: Some(Duration::from_micros(101_500)),
@@ -341,15 +333,15 @@ mod tests {
         assert_eq!(lines[0], REQUESTS_COLUMNS.join(","));
         assert_eq!(
             lines[1],
-            "r1,small-000001,small,/ping,new,100.000,100.250,1.500,200,1000,0,0,"
+            "r1,small-000001,small,POST,/ping,new,100.000,100.250,1.500,200,1000,0,0,"
         );
         assert_eq!(
             lines[2],
-            "r1,small-000002,small,/ping,new,200.000,200.000,1.000,,0,,,connect_refused"
+            "r1,small-000002,small,POST,/ping,new,200.000,200.000,1.000,,0,,,connect_refused"
         );
         assert_eq!(
             lines[3],
-            "r1,small-000003,small,/ping,new,300.000,,,,0,,,skipped"
+            "r1,small-000003,small,POST,/ping,new,300.000,,,,0,,,skipped"
         );
         fs::remove_dir_all(dir).unwrap();
     }

@@ -14,6 +14,8 @@
 //!   → one [`record::Record`].
 //! - [`record`]: the plain record and the error kinds (errors are data).
 //! - [`collector`]: the thread that receives every record: statistics, CSV rows, metrics.
+//! - [`run`] (in the private `runner`): the workload as named steps, set up once, then per
+//!   run start, schedule, drain, write; one struct per class holds its plan, URL and client.
 //! - [`stats`]: per-class HdrHistogram and counters → [`stats::ClassSummary`].
 //! - [`files`]: the run directory, requests.csv (streamed) and summary.csv (rows from
 //!   [`lab_core::csv_rows`]).
@@ -32,7 +34,8 @@
 //! // One report per run: more than one only when the server changed during the run.
 //! let reports = lab_loadgen::run(options, std::future::pending()).await?;
 //! for report in &reports {
-//!     println!("small p95: {:?} ms", report.class(lab_core::classes::SMALL).and_then(|s| s.p95_ms));
+//!     let small = report.class(&lab_core::Class::Small);
+//!     println!("small p95: {:?} ms", small.and_then(|s| s.stats.p95_ms));
 //! }
 //! # Ok(()) }
 //! ```

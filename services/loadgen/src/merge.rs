@@ -19,11 +19,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use lab_core::csv_rows::{REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow};
+use lab_core::{
+    Class,
+    csv_rows::{REQUESTS_COLUMNS, REQUESTS_CSV, RequestRow, SUMMARY_CSV, SummaryRow},
+};
 
 use crate::{
     files::write_summary_csv,
-    stats::{ClassStats, ClassSummary},
+    stats::{ClassStats, ClassSummary, UnknownErrorKind},
 };
 
 /// Why runs could not be merged.
@@ -39,6 +42,14 @@ pub enum MergeError {
         path: PathBuf,
         /// Why.
         error: csv::Error,
+    },
+    /// A run's requests.csv has a row no lab-loadgen wrote.
+    #[error("cannot merge {}: {error}", path.display())]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the row.
+        error: UnknownErrorKind,
     },
     /// The runs measured different things.
     #[error("{} cannot be merged with {}: {why}", other.display(), first.display())]
@@ -66,7 +77,7 @@ pub enum MergeError {
 /// One class as a run describes it in its summary.csv.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ClassShape {
-    class: String,
+    class: Class,
     endpoint: String,
     connection: String,
     schedule: String,
@@ -126,8 +137,14 @@ pub fn merge_runs(sources: &[PathBuf], out: &Path) -> Result<MergedRun, MergeErr
             .map(|class| ClassStats::new(class.class.clone()))
             .collect();
         for row in &run_rows {
-            if let Some(index) = shape.iter().position(|class| class.class == row.class) {
-                stats[index].add_row(row);
+            if let Some(index) = shape
+                .iter()
+                .position(|class| class.class.name() == row.class)
+            {
+                stats[index].add_row(row).map_err(|error| MergeError::Row {
+                    path: dir.join(REQUESTS_CSV),
+                    error,
+                })?;
             }
         }
         for (total, run) in merged.iter_mut().zip(&stats) {
@@ -158,7 +175,7 @@ pub fn merge_runs(sources: &[PathBuf], out: &Path) -> Result<MergedRun, MergeErr
     let run_id = dir_name(out);
     write_rows(&out.join(REQUESTS_CSV), &rows)?;
     let classes: Vec<ClassSummary> = merged.iter().map(ClassStats::summary).collect();
-    let endpoints: Vec<String> = first_shape.iter().map(|c| c.endpoint.clone()).collect();
+    let endpoints: Vec<&str> = first_shape.iter().map(|c| c.endpoint.as_str()).collect();
     let (connection, schedule) = first_shape
         .first()
         .map(|c| (c.connection.as_str(), c.schedule.as_str()))
@@ -203,7 +220,7 @@ fn read_shape(dir: &Path) -> Result<Vec<ClassShape>, MergeError> {
         .map(|row| {
             let row = row.map_err(read)?;
             Ok(ClassShape {
-                class: row.class.into_owned(),
+                class: Class::named(&row.class),
                 endpoint: row.endpoint.into_owned(),
                 connection: row.connection.into_owned(),
                 schedule: row.schedule.into_owned(),
@@ -262,13 +279,13 @@ pub fn table(merged: &MergedRun) -> String {
             out.push_str(&format!(
                 "{:<56} {:<8} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10}\n",
                 run_id,
-                class.class,
-                class.count,
-                class.ok,
-                class.errors,
-                ms(class.median_ms),
-                ms(class.p95_ms),
-                ms(class.p99_ms)
+                class.class.name(),
+                class.stats.count,
+                class.stats.ok,
+                class.stats.errors,
+                ms(class.stats.median_ms),
+                ms(class.stats.p95_ms),
+                ms(class.stats.p99_ms)
             ));
         }
     }
@@ -278,4 +295,38 @@ pub fn table(merged: &MergedRun) -> String {
         merged.dir.join(SUMMARY_CSV).display()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run whose requests.csv names an error kind lab-loadgen never writes is refused, with
+    /// the file, the request and the kind: its numbers cannot be counted as the others are.
+    #[test]
+    fn a_row_with_an_unknown_error_kind_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run");
+        fs::create_dir(&run).unwrap();
+        let summary = format!(
+            "{}\nrun,small,/ping,new,open,1,0,1,0,,,,,,,\n",
+            lab_core::csv_rows::SUMMARY_COLUMNS.join(",")
+        );
+        fs::write(run.join(SUMMARY_CSV), summary).unwrap();
+        let requests = format!(
+            "{}\nrun,small-000001,small,POST,/ping,new,0.000,0.100,1.000,,0,,,exploded\n",
+            REQUESTS_COLUMNS.join(",")
+        );
+        fs::write(run.join(REQUESTS_CSV), requests).unwrap();
+        let error = merge_runs(&[run], &root.path().join("merged")).unwrap_err();
+        assert!(matches!(error, MergeError::Row { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains("requests.csv")
+                && text.contains("small-000001")
+                && text.contains("`exploded`"),
+            "{text}"
+        );
+        assert!(!root.path().join("merged").exists());
+    }
 }

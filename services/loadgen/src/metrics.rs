@@ -1,4 +1,5 @@
-//! The client's live Prometheus metrics, and the tiny server that exposes them.
+//! The client's live Prometheus metrics, registered from lab-core's definitions
+//! ([`lab_core::metrics::client`]: name, labels, help), and the tiny server that exposes them.
 //!
 //! These are what the dashboard's "small-request p95" reads. The server's own histogram
 //! starts when a handler gets the request; it cannot see time spent queued behind a blocked
@@ -10,94 +11,58 @@
 use std::net::{SocketAddr, TcpListener};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
+use lab_core::metrics::{MetricDef, client};
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec,
     Opts, Registry, TextEncoder,
 };
 
-/// Latency of successful requests, from the scheduled start to the end of the response.
-pub const REQUEST_DURATION: &str = "lab_client_request_duration_seconds";
-/// Requests by class and outcome (`ok`, an error kind, or `skipped`).
-pub const REQUESTS_TOTAL: &str = "lab_client_requests_total";
-/// Requests sent and not yet answered, by class.
-pub const REQUESTS_IN_FLIGHT: &str = "lab_client_requests_in_flight";
-/// Always 1; its labels say how the client runs.
-pub const INFO: &str = "lab_client_info";
-/// 1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.
-pub const LARGE_UPLOADS_ENABLED: &str = "lab_client_large_uploads_enabled";
-/// Runs this load generator has started: more than one when the server's settings or
-/// instance changed during the process (each change ends a run and starts the next).
-pub const RUNS_TOTAL: &str = "lab_client_runs_total";
-/// Always 1, for the current run only; its labels name the run and the server settings it
-/// measures.
-pub const RUN_INFO: &str = "lab_client_run_info";
+/// A counter or gauge's options from its definition.
+fn opts(def: MetricDef) -> Opts {
+    Opts::new(def.name, def.help)
+}
 
 /// Handles to every client metric of one run.
 #[derive(Debug, Clone)]
 pub struct ClientMetrics {
     /// The run's registry (what /metrics encodes).
     pub registry: Registry,
-    /// [`REQUEST_DURATION`]{class,endpoint}.
+    /// See [`client::REQUEST_DURATION`].
     pub request_duration: HistogramVec,
-    /// [`REQUESTS_TOTAL`]{class,endpoint,outcome}.
+    /// See [`client::REQUESTS_TOTAL`].
     pub requests_total: IntCounterVec,
-    /// [`REQUESTS_IN_FLIGHT`]{class}.
+    /// See [`client::REQUESTS_IN_FLIGHT`].
     pub in_flight: IntGaugeVec,
-    /// [`INFO`]{endpoint,connection,pool,schedule,replica}.
+    /// See [`client::INFO`].
     pub info: GaugeVec,
-    /// [`LARGE_UPLOADS_ENABLED`].
+    /// See [`client::LARGE_UPLOADS_ENABLED`].
     pub large_uploads_enabled: Gauge,
-    /// [`RUNS_TOTAL`].
+    /// See [`client::RUNS_TOTAL`].
     pub runs_total: IntCounter,
-    /// [`RUN_INFO`]{run_id,server_workers,server_keep_alive_seconds}.
+    /// See [`client::RUN_INFO`].
     pub run_info: GaugeVec,
 }
 
 impl ClientMetrics {
-    /// Registers every metric in a fresh registry.
+    /// Registers every metric in a fresh registry; the latency histogram has the buckets the
+    /// server's has ([`lab_core::buckets`]).
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
         let request_duration = HistogramVec::new(
-            HistogramOpts::new(
-                REQUEST_DURATION,
-                "Client-side latency of successful requests, from the scheduled start to the \
-                 last response byte (includes queueing the server cannot see).",
-            )
-            .buckets(lab_core::buckets::latency_buckets_seconds()),
-            &["class", "endpoint"],
+            HistogramOpts::new(client::REQUEST_DURATION.name, client::REQUEST_DURATION.help)
+                .buckets(lab_core::buckets::latency_buckets_seconds()),
+            client::REQUEST_DURATION.labels,
         )?;
-        let requests_total = IntCounterVec::new(
-            Opts::new(
-                REQUESTS_TOTAL,
-                "Requests by class and outcome: ok, an error kind, or skipped (in-flight cap).",
-            ),
-            &["class", "endpoint", "outcome"],
-        )?;
+        let requests_total =
+            IntCounterVec::new(opts(client::REQUESTS_TOTAL), client::REQUESTS_TOTAL.labels)?;
         let in_flight = IntGaugeVec::new(
-            Opts::new(REQUESTS_IN_FLIGHT, "Requests sent and not yet answered."),
-            &["class"],
+            opts(client::REQUESTS_IN_FLIGHT),
+            client::REQUESTS_IN_FLIGHT.labels,
         )?;
-        let info = GaugeVec::new(
-            Opts::new(INFO, "Always 1; the labels describe how this client runs."),
-            &["endpoint", "connection", "pool", "schedule", "replica"],
-        )?;
-        let large_uploads_enabled = Gauge::new(
-            LARGE_UPLOADS_ENABLED,
-            "1 while the large class's LARGE_ON/LARGE_OFF cycle is on, else 0.",
-        )?;
-        let runs_total = IntCounter::new(
-            RUNS_TOTAL,
-            "Runs started; each change of the server's settings or instance ends one and \
-             starts the next.",
-        )?;
-        let run_info = GaugeVec::new(
-            Opts::new(
-                RUN_INFO,
-                "Always 1, for the current run: its id and the server settings it measures \
-                 (empty when the server does not report them).",
-            ),
-            &["run_id", "server_workers", "server_keep_alive_seconds"],
-        )?;
+        let info = GaugeVec::new(opts(client::INFO), client::INFO.labels)?;
+        let large_uploads_enabled = Gauge::with_opts(opts(client::LARGE_UPLOADS_ENABLED))?;
+        let runs_total = IntCounter::with_opts(opts(client::RUNS_TOTAL))?;
+        let run_info = GaugeVec::new(opts(client::RUN_INFO), client::RUN_INFO.labels)?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -117,7 +82,7 @@ impl ClientMetrics {
         })
     }
 
-    /// A run starts: counts it, and makes it the only one [`RUN_INFO`] shows.
+    /// A run starts: counts it, and makes it the only one [`client::RUN_INFO`] shows.
     pub fn start_run(&self, run_id: &str, server: Option<&lab_core::http::Health>) {
         self.runs_total.inc();
         self.run_info.reset();
@@ -201,19 +166,33 @@ async fn serve_metrics(metrics: web::Data<ClientMetrics>) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lab_core::Class;
 
+    /// The `# TYPE` word of a kind.
+    fn type_name(kind: lab_core::metrics::MetricKind) -> &'static str {
+        match kind {
+            lab_core::metrics::MetricKind::Counter => "counter",
+            lab_core::metrics::MetricKind::Gauge => "gauge",
+            lab_core::metrics::MetricKind::Histogram => "histogram",
+        }
+    }
+
+    /// Every series lab-core defines for the client is exported with its help and kind.
     #[test]
     fn every_metric_is_registered_with_the_shared_buckets() {
         let metrics = ClientMetrics::new().unwrap();
         metrics
             .request_duration
-            .with_label_values(&["small", "/ping"])
+            .with_label_values(&[Class::Small.name(), "/ping"])
             .observe(0.001);
         metrics
             .requests_total
-            .with_label_values(&["small", "/ping", "ok"])
+            .with_label_values(&[Class::Small.name(), "/ping", client::OK_OUTCOME])
             .inc();
-        metrics.in_flight.with_label_values(&["small"]).set(0);
+        metrics
+            .in_flight
+            .with_label_values(&[Class::Small.name()])
+            .set(0);
         metrics
             .info
             .with_label_values(&["/ping", "new", "per-class", "open", ""])
@@ -225,16 +204,17 @@ mod tests {
             Some(&lab_core::http::Health::ok(4, 5, ["/ping"], "a")),
         );
         let text = metrics.encode();
-        for name in [
-            REQUEST_DURATION,
-            REQUESTS_TOTAL,
-            REQUESTS_IN_FLIGHT,
-            INFO,
-            LARGE_UPLOADS_ENABLED,
-            RUNS_TOTAL,
-            RUN_INFO,
-        ] {
-            assert!(text.contains(name), "{name} missing");
+        for def in client::ALL {
+            assert!(
+                text.contains(&format!("# HELP {} {}", def.name, def.help)),
+                "{} missing",
+                def.name
+            );
+            assert!(
+                text.contains(&format!("# TYPE {} {}", def.name, type_name(def.kind))),
+                "{} has not its kind",
+                def.name
+            );
         }
         // Only the current run is shown, with the settings it measures.
         assert!(text.contains("lab_client_runs_total 2"), "{text}");

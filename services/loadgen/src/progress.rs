@@ -7,7 +7,7 @@ use std::{io::IsTerminal, time::Duration};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use lab_core::classes::SMALL;
+use lab_core::Class;
 
 use crate::stats::ClassStats;
 
@@ -60,7 +60,7 @@ pub fn progress_text(elapsed: Duration, stats: &[ClassStats]) -> String {
     }
     if let Some(p95) = stats
         .iter()
-        .find(|class| class.class == SMALL)
+        .find(|class| class.class == Class::Small)
         .and_then(|small| small.quantile_ms(0.95))
     {
         text.push_str(&format!(" | small p95 {p95:.2} ms"));
@@ -74,10 +74,10 @@ mod tests {
 
     #[test]
     fn the_line_names_every_class() {
-        let mut small = ClassStats::new("small");
+        let mut small = ClassStats::new(Class::Small);
         small.count = 3;
         small.errors = 1;
-        let large = ClassStats::new("large");
+        let large = ClassStats::new(Class::Large);
         let text = progress_text(Duration::from_secs(12), &[small, large]);
         assert_eq!(text, "12s | small 3 (1 err) | large 0");
     }

@@ -5,6 +5,8 @@
 
 use std::{error::Error as _, io, time::Duration};
 
+use lab_core::{ClientErrorKind, metrics::client::OK_OUTCOME};
+
 /// One scheduled request: when it was due, when it went out, how it ended.
 ///
 /// All instants are offsets from the run's start (the moment the first request of every
@@ -45,18 +47,20 @@ pub enum Outcome {
     Skipped,
 }
 
-/// The outcome label (and requests.csv error column) of a request never sent because of
-/// the in-flight cap.
-pub const SKIPPED: &str = "skipped";
-
 impl Outcome {
-    /// The label used in CSV `error` cells and the `outcome` metric label.
-    pub fn label(&self) -> &'static str {
+    /// What went wrong, as requests.csv's `error` cell names it: the error's kind, or
+    /// [`ClientErrorKind::Skipped`]; `None` for a success.
+    pub fn error_kind(&self) -> Option<ClientErrorKind> {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed(error) => error.kind(),
-            Outcome::Skipped => SKIPPED,
+            Outcome::Ok => None,
+            Outcome::Failed(error) => Some(error.kind()),
+            Outcome::Skipped => Some(ClientErrorKind::Skipped),
         }
+    }
+
+    /// The `outcome` label of `lab_client_requests_total`: `ok` or the error kind's name.
+    pub fn label(&self) -> &'static str {
+        self.error_kind().map_or(OK_OUTCOME, ClientErrorKind::name)
     }
 }
 
@@ -141,20 +145,20 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// A stable snake_case name for CSV cells, metric labels and per-kind counts.
-    pub fn kind(&self) -> &'static str {
+    /// Its kind: what CSV cells, metric labels and per-kind counts call it.
+    pub fn kind(&self) -> ClientErrorKind {
         match self {
-            RequestError::ConnectRefused => "connect_refused",
-            RequestError::Connect(_) => "connect",
-            RequestError::Reset(_) => "reset",
-            RequestError::Timeout => "timeout",
-            RequestError::Http4xx(_) => "http_4xx",
-            RequestError::Http5xx(_) => "http_5xx",
-            RequestError::UnexpectedStatus(_) => "http_other",
-            RequestError::BodyRead(_) => "body_read",
-            RequestError::WrongAnswer { .. } => "wrong_answer",
-            RequestError::Cancelled => "cancelled",
-            RequestError::Other(_) => "other",
+            RequestError::ConnectRefused => ClientErrorKind::ConnectRefused,
+            RequestError::Connect(_) => ClientErrorKind::Connect,
+            RequestError::Reset(_) => ClientErrorKind::Reset,
+            RequestError::Timeout => ClientErrorKind::Timeout,
+            RequestError::Http4xx(_) => ClientErrorKind::Http4xx,
+            RequestError::Http5xx(_) => ClientErrorKind::Http5xx,
+            RequestError::UnexpectedStatus(_) => ClientErrorKind::HttpOther,
+            RequestError::BodyRead(_) => ClientErrorKind::BodyRead,
+            RequestError::WrongAnswer { .. } => ClientErrorKind::WrongAnswer,
+            RequestError::Cancelled => ClientErrorKind::Cancelled,
+            RequestError::Other(_) => ClientErrorKind::Other,
         }
     }
 
@@ -231,9 +235,24 @@ mod tests {
 
     #[test]
     fn statuses_map_to_their_class_of_error() {
-        assert_eq!(RequestError::from_status(413).kind(), "http_4xx");
-        assert_eq!(RequestError::from_status(503).kind(), "http_5xx");
-        assert_eq!(RequestError::from_status(302).kind(), "http_other");
+        assert_eq!(
+            RequestError::from_status(413).kind(),
+            ClientErrorKind::Http4xx
+        );
+        assert_eq!(
+            RequestError::from_status(503).kind(),
+            ClientErrorKind::Http5xx
+        );
+        assert_eq!(
+            RequestError::from_status(302).kind(),
+            ClientErrorKind::HttpOther
+        );
+        assert_eq!(Outcome::Ok.label(), "ok");
+        assert_eq!(Outcome::Skipped.label(), "skipped");
+        assert_eq!(
+            Outcome::Failed(RequestError::Timeout).error_kind(),
+            Some(ClientErrorKind::Timeout)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The end of a run: [`RunReport`] and its two printed forms, a table and JSON.
 //!
-//! The JSON shape (`--json`) is the report serialized as is:
+//! The JSON shape (`--json`) is the report serialized as is (docs/loadgen.md shows it too):
 //!
 //! ```json
 //! {
@@ -9,18 +9,21 @@
 //!   "started_at": "2026-11-25T12:00:00.000Z",
 //!   "elapsed_s": 10.02,
 //!   "interrupted": false,
+//!   "ended_by": "duration",
+//!   "server": null,
 //!   "config": {
 //!     "target_url": "http://localhost:8000/", "endpoint": "/ping",
 //!     "connection": "new", "pool": "per-class", "schedule": "open", "duration_s": 10.0,
 //!     "max_in_flight": 64, "request_timeout_s": 30.0, "drain_timeout_s": 10.0,
-//!     "large_on_s": 0.0, "large_off_s": 0.0,
-//!     "classes": [{"name": "small", "size_mb": 0.001, "interval_s": 0.1, "body_bytes": 1066}]
+//!     "large_on_s": 0.0, "large_off_s": 0.0, "check_answers": true,
+//!     "classes": [{"name": "small", "size_mb": 0.001, "interval_s": 0.1, "body_bytes": 1021,
+//!                  "request": "POST /ping", "body": "json"}]
 //!   },
 //!   "classes": [{
 //!     "class": "small", "count": 100, "ok": 100, "errors": 0, "skipped": 0,
-//!     "errors_by_kind": {},
 //!     "min_ms": 0.31, "median_ms": 0.52, "mean_ms": 0.55, "p90_ms": 0.71,
-//!     "p95_ms": 0.8, "p99_ms": 1.2, "max_ms": 1.9
+//!     "p95_ms": 0.8, "p99_ms": 1.2, "max_ms": 1.9,
+//!     "errors_by_kind": {}
 //!   }]
 //! }
 //! ```
@@ -29,6 +32,7 @@
 use std::{collections::BTreeMap, io, path::PathBuf};
 
 use lab_core::{
+    Class, ClientErrorKind,
     csv_rows::{REQUESTS_CSV, SUMMARY_CSV},
     http::Health,
 };
@@ -92,7 +96,7 @@ pub struct RunConfig {
     pub endpoint: String,
     /// CONNECTION.
     pub connection: Connection,
-    /// POOL (per-class or shared); absent in reports written before the option existed.
+    /// POOL (per-class or shared); `per-class` when a report read back has none.
     #[serde(default)]
     pub pool: Pool,
     /// SCHEDULE.
@@ -119,16 +123,15 @@ pub struct RunConfig {
 /// One class's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassConfig {
-    /// Class name.
-    pub name: String,
+    /// Which class (written as its name).
+    pub name: Class,
     /// Nominal body size in MB.
     pub size_mb: f64,
     /// Interval in seconds.
     pub interval_s: f64,
     /// Actual body size in bytes.
     pub body_bytes: usize,
-    /// `METHOD /path` the class requested (empty in reports written before classes had
-    /// their own requests).
+    /// `METHOD /path` the class requested; empty when a report read back has none.
     #[serde(default)]
     pub request: String,
     /// What the body was.
@@ -136,8 +139,8 @@ pub struct ClassConfig {
     pub body: BodyKind,
 }
 
-/// Reports written before CHECK_ANSWERS existed never compared count or maxval: read them as
-/// unchecked.
+/// A report read back without `check_answers` does not say its answers were checked: read it
+/// as unchecked.
 fn checked_by_default() -> bool {
     false
 }
@@ -146,24 +149,25 @@ impl RunReport {
     /// Requests sent, every class together (successes and errors; skipped ticks were never
     /// sent).
     pub fn sent(&self) -> u64 {
-        self.classes.iter().map(|class| class.count).sum()
+        self.classes.iter().map(|class| class.stats.count).sum()
     }
 
     /// Whether the run failed as a whole: at least one request was sent and not one
-    /// succeeded (a 2xx, with a right answer when it was checked), e.g. no server at TARGET_URL. The binary then
-    /// exits [`EXIT_ALL_FAILED`], after writing its CSVs and printing the report as usual.
+    /// succeeded (a 2xx, with a right answer when it was checked), e.g. no server at
+    /// TARGET_URL. The binary then exits [`EXIT_ALL_FAILED`], after writing its CSVs and
+    /// printing the report as usual.
     /// Some errors next to one success are data, not a failed run; a run that sent nothing
     /// (stopped before the first request was due) has not failed either.
     pub fn all_failed(&self) -> bool {
-        self.sent() > 0 && self.classes.iter().all(|class| class.ok == 0)
+        self.sent() > 0 && self.classes.iter().all(|class| class.stats.ok == 0)
     }
 
     /// The stderr line for a run that [failed as a whole](RunReport::all_failed).
     pub fn failure_line(&self) -> String {
-        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut kinds: BTreeMap<ClientErrorKind, u64> = BTreeMap::new();
         for class in &self.classes {
             for (kind, count) in &class.errors_by_kind {
-                *kinds.entry(kind.as_str()).or_default() += count;
+                *kinds.entry(*kind).or_default() += count;
             }
         }
         let kinds: Vec<String> = kinds
@@ -179,8 +183,8 @@ impl RunReport {
     }
 
     /// The summary of `class`, if the run had it.
-    pub fn class(&self, class: &str) -> Option<&ClassSummary> {
-        self.classes.iter().find(|summary| summary.class == class)
+    pub fn class(&self, class: &Class) -> Option<&ClassSummary> {
+        self.classes.iter().find(|summary| summary.class == *class)
     }
 
     /// Prints the report as pretty JSON (the `--json` output).
@@ -281,20 +285,21 @@ impl RunReport {
                 .iter()
                 .find(|class| class.name == summary.class);
             let ms = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.2}"));
+            let stats = &summary.stats;
             rows.push(vec![
-                summary.class.clone(),
+                summary.class.to_string(),
                 class.map_or("-".into(), |c| format!("{}", c.size_mb)),
                 class.map_or("-".into(), |c| format!("{}", c.interval_s)),
-                summary.count.to_string(),
-                summary.errors.to_string(),
-                summary.skipped.to_string(),
-                ms(summary.min_ms),
-                ms(summary.median_ms),
-                ms(summary.mean_ms),
-                ms(summary.p90_ms),
-                ms(summary.p95_ms),
-                ms(summary.p99_ms),
-                ms(summary.max_ms),
+                stats.count.to_string(),
+                stats.errors.to_string(),
+                stats.skipped.to_string(),
+                ms(stats.min_ms),
+                ms(stats.median_ms),
+                ms(stats.mean_ms),
+                ms(stats.p90_ms),
+                ms(stats.p95_ms),
+                ms(stats.p99_ms),
+                ms(stats.max_ms),
             ]);
         }
         let widths: Vec<usize> = (0..header.len())
@@ -344,6 +349,8 @@ fn join_url(target: &str, endpoint: &str) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
+    use lab_core::Stats;
+
     use super::*;
 
     fn report() -> RunReport {
@@ -369,7 +376,7 @@ mod tests {
                 large_off_s: 0.0,
                 check_answers: true,
                 classes: vec![ClassConfig {
-                    name: "small".into(),
+                    name: Class::Small,
                     size_mb: 0.001,
                     interval_s: 0.1,
                     body_bytes: 1066,
@@ -378,19 +385,21 @@ mod tests {
                 }],
             },
             classes: vec![ClassSummary {
-                class: "small".into(),
-                count: 20,
-                ok: 19,
-                errors: 1,
-                skipped: 0,
-                errors_by_kind: BTreeMap::from([("http_5xx".to_string(), 1)]),
-                min_ms: Some(0.5),
-                median_ms: Some(0.75),
-                mean_ms: Some(0.8),
-                p90_ms: Some(1.0),
-                p95_ms: Some(1.5),
-                p99_ms: Some(2.0),
-                max_ms: Some(2.0),
+                class: Class::Small,
+                stats: Stats {
+                    count: 20,
+                    ok: 19,
+                    errors: 1,
+                    skipped: 0,
+                    min_ms: Some(0.5),
+                    median_ms: Some(0.75),
+                    mean_ms: Some(0.8),
+                    p90_ms: Some(1.0),
+                    p95_ms: Some(1.5),
+                    p99_ms: Some(2.0),
+                    max_ms: Some(2.0),
+                },
+                errors_by_kind: BTreeMap::from([(ClientErrorKind::Http5xx, 1)]),
             }],
         }
     }
@@ -401,18 +410,18 @@ mod tests {
     fn all_failed_means_sent_and_not_one_success() {
         let mut report = report();
         assert!(!report.all_failed(), "19 of 20 succeeded");
-        report.classes[0].ok = 0;
-        report.classes[0].errors = 20;
-        report.classes[0].errors_by_kind = BTreeMap::from([("connect_refused".to_string(), 20)]);
+        report.classes[0].stats.ok = 0;
+        report.classes[0].stats.errors = 20;
+        report.classes[0].errors_by_kind = BTreeMap::from([(ClientErrorKind::ConnectRefused, 20)]);
         assert!(report.all_failed());
         assert_eq!(
             report.failure_line(),
             "lab-loadgen: all 20 requests sent to http://127.0.0.1:8000/ failed \
              (connect_refused=20); exit code 3"
         );
-        report.classes[0].count = 0;
-        report.classes[0].errors = 0;
-        report.classes[0].skipped = 3;
+        report.classes[0].stats.count = 0;
+        report.classes[0].stats.errors = 0;
+        report.classes[0].stats.skipped = 3;
         assert!(!report.all_failed(), "nothing was sent");
     }
 
@@ -454,7 +463,31 @@ mod tests {
         assert_eq!(value["config"]["schedule"], "open");
         assert_eq!(value["classes"][0]["p95_ms"], 1.5);
         assert_eq!(value["classes"][0]["errors_by_kind"]["http_5xx"], 1);
+        // Flat: the statistics sit beside `class`, not in an object of their own.
+        let keys: Vec<&str> = value["classes"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = vec!["class", "errors_by_kind"];
+        expected.extend(lab_core::stats::STATS_COLUMNS);
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
         let back: RunReport = serde_json::from_value(value).unwrap();
         assert_eq!(back, report());
+        // A class with no success has null latencies, and reads back as such.
+        let mut failed = report();
+        failed.classes[0].stats = Stats {
+            count: 3,
+            errors: 3,
+            ..Stats::default()
+        };
+        let mut out = Vec::new();
+        failed.write_json(&mut out).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(value["classes"][0]["p95_ms"].is_null());
+        let back: RunReport = serde_json::from_value(value).unwrap();
+        assert_eq!(back, failed);
     }
 }

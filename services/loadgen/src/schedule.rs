@@ -7,8 +7,9 @@
 //!   `sent_ms` shows how late it went out), but only until the next request falls due; then
 //!   it is dropped and counted as skipped, never silently lost.
 //! - [`ClassScheduler::closed`]: the study's loop: send, wait for the response, sleep the
-//!   interval (none if it is 0: back-to-back, like `wrk -c1`), repeat. While the server stalls, this client stops asking, so it never
-//!   measures the requests a real user would have sent meanwhile (coordinated omission).
+//!   interval (none if it is 0: back-to-back, like `wrk -c1`), repeat. While the server
+//!   stalls, this client stops asking, so it never measures the requests a real user would
+//!   have sent meanwhile (coordinated omission).
 //!
 //! Both stop scheduling when `stop` fires (end of DURATION or Ctrl-C); requests in flight
 //! finish or are cancelled by the runner's drain.

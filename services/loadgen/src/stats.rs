@@ -7,9 +7,9 @@ use std::{collections::BTreeMap, time::Duration};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use lab_core::csv_rows::RequestRow;
+use lab_core::{Class, ClientErrorKind, Stats, csv_rows::RequestRow};
 
-use crate::record::{Outcome, Record, SKIPPED};
+use crate::record::{Outcome, Record};
 
 /// Significant decimal digits the histograms keep: 3 means a recorded value is off by at
 /// most 0.1%, at any magnitude.
@@ -18,8 +18,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 /// Running statistics of one class.
 #[derive(Debug, Clone)]
 pub struct ClassStats {
-    /// Class name.
-    pub class: String,
+    /// Which class.
+    pub class: Class,
     /// Latencies (scheduled start → end of response) of successful requests, in µs.
     pub latency_us: Histogram<u64>,
     /// Requests sent (successes and errors; skipped ticks not included).
@@ -32,14 +32,25 @@ pub struct ClassStats {
     /// Ticks never sent because of the in-flight cap.
     pub skipped: u64,
     /// Errors per kind (`connect_refused`, `http_5xx`…).
-    pub errors_by_kind: BTreeMap<String, u64>,
+    pub errors_by_kind: BTreeMap<ClientErrorKind, u64>,
+}
+
+/// A requests.csv row whose `error` cell names no [`ClientErrorKind`]: not a file lab-loadgen
+/// wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request {request_id} has error `{kind}`, which is not an error kind lab-loadgen writes")]
+pub struct UnknownErrorKind {
+    /// The row's `request_id`.
+    pub request_id: String,
+    /// Its `error` cell.
+    pub kind: String,
 }
 
 impl ClassStats {
     /// Empty statistics for `class`.
-    pub fn new(class: impl Into<String>) -> Self {
+    pub fn new(class: Class) -> Self {
         ClassStats {
-            class: class.into(),
+            class,
             latency_us: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid"),
             count: 0,
             ok: 0,
@@ -62,34 +73,40 @@ impl ClassStats {
             Outcome::Failed(error) => {
                 self.count += 1;
                 self.errors += 1;
-                *self
-                    .errors_by_kind
-                    .entry(error.kind().to_string())
-                    .or_default() += 1;
+                *self.errors_by_kind.entry(error.kind()).or_default() += 1;
             }
             Outcome::Skipped => self.skipped += 1,
         }
     }
 
     /// Counts one row of a requests.csv, as [`ClassStats::add`] counted its record: the
-    /// latency column has the record's whole microseconds, so the histogram is the same.
-    pub fn add_row(&mut self, row: &RequestRow<'_>) {
-        match row.error.as_ref() {
-            "" => {
-                self.count += 1;
-                self.ok += 1;
-                if let Some(latency) = row.latency_ms {
-                    let micros = (latency.0 * 1000.0).round().max(0.0) as u64;
-                    self.record_latency(Duration::from_micros(micros));
-                }
+    /// latency column has the record's whole microseconds, so the histogram is the same. A
+    /// row whose `error` is no [`ClientErrorKind`] is refused.
+    pub fn add_row(&mut self, row: &RequestRow<'_>) -> Result<(), UnknownErrorKind> {
+        if row.error.is_empty() {
+            self.count += 1;
+            self.ok += 1;
+            if let Some(latency) = row.latency_ms {
+                let micros = (latency.0 * 1000.0).round().max(0.0) as u64;
+                self.record_latency(Duration::from_micros(micros));
             }
-            SKIPPED => self.skipped += 1,
-            kind => {
+            return Ok(());
+        }
+        match ClientErrorKind::named(&row.error) {
+            Some(ClientErrorKind::Skipped) => self.skipped += 1,
+            Some(kind) => {
                 self.count += 1;
                 self.errors += 1;
-                *self.errors_by_kind.entry(kind.to_string()).or_default() += 1;
+                *self.errors_by_kind.entry(kind).or_default() += 1;
+            }
+            None => {
+                return Err(UnknownErrorKind {
+                    request_id: row.request_id.to_string(),
+                    kind: row.error.to_string(),
+                });
             }
         }
+        Ok(())
     }
 
     /// Adds another run's statistics of the same class: counters add up, and HdrHistograms
@@ -101,7 +118,7 @@ impl ClassStats {
         self.errors += other.errors;
         self.skipped += other.skipped;
         for (kind, count) in &other.errors_by_kind {
-            *self.errors_by_kind.entry(kind.clone()).or_default() += count;
+            *self.errors_by_kind.entry(*kind).or_default() += count;
         }
         self.latency_us
             .add(&other.latency_us)
@@ -130,18 +147,20 @@ impl ClassStats {
         let at = |quantile: f64| self.quantile_ms(quantile);
         ClassSummary {
             class: self.class.clone(),
-            count: self.count,
-            ok: self.ok,
-            errors: self.errors,
-            skipped: self.skipped,
+            stats: Stats {
+                count: self.count,
+                ok: self.ok,
+                errors: self.errors,
+                skipped: self.skipped,
+                min_ms: has_data.then(|| micros_to_ms(histogram.min())),
+                median_ms: at(0.5),
+                mean_ms: has_data.then(|| round_to_micros(histogram.mean() / 1000.0)),
+                p90_ms: at(0.90),
+                p95_ms: at(0.95),
+                p99_ms: at(0.99),
+                max_ms: has_data.then(|| micros_to_ms(histogram.max())),
+            },
             errors_by_kind: self.errors_by_kind.clone(),
-            min_ms: has_data.then(|| micros_to_ms(histogram.min())),
-            median_ms: at(0.5),
-            mean_ms: has_data.then(|| round_to_micros(histogram.mean() / 1000.0)),
-            p90_ms: at(0.90),
-            p95_ms: at(0.95),
-            p99_ms: at(0.99),
-            max_ms: has_data.then(|| micros_to_ms(histogram.max())),
         }
     }
 }
@@ -155,35 +174,18 @@ fn round_to_micros(ms: f64) -> f64 {
 }
 
 /// One class's results, as printed in the table, written to summary.csv and returned by
-/// [`crate::run`]. Latency fields are `None` when no request of the class succeeded.
+/// [`crate::run`]. Its [`Stats`] are flattened into it, so the JSON report lists `count`,
+/// `ok`, … `max_ms` beside `class`; latency fields are `None` when no request of the class
+/// succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassSummary {
-    /// Class name.
-    pub class: String,
-    /// Requests sent: `ok + errors`.
-    pub count: u64,
-    /// Successful requests (their latencies make the statistics below).
-    pub ok: u64,
-    /// Failed requests.
-    pub errors: u64,
-    /// Scheduled requests never sent because of MAX_IN_FLIGHT.
-    pub skipped: u64,
+    /// Which class.
+    pub class: Class,
+    /// Its counts and latency statistics, in ms.
+    #[serde(flatten)]
+    pub stats: Stats,
     /// Failed requests per kind.
-    pub errors_by_kind: BTreeMap<String, u64>,
-    /// Smallest latency, ms.
-    pub min_ms: Option<f64>,
-    /// Median latency, ms.
-    pub median_ms: Option<f64>,
-    /// Mean latency, ms.
-    pub mean_ms: Option<f64>,
-    /// 90th percentile, ms.
-    pub p90_ms: Option<f64>,
-    /// 95th percentile, ms.
-    pub p95_ms: Option<f64>,
-    /// 99th percentile, ms.
-    pub p99_ms: Option<f64>,
-    /// Largest latency, ms.
-    pub max_ms: Option<f64>,
+    pub errors_by_kind: BTreeMap<ClientErrorKind, u64>,
 }
 
 #[cfg(test)]
@@ -202,11 +204,11 @@ mod tests {
 
     #[test]
     fn percentiles_of_one_to_a_hundred_ms() {
-        let mut stats = ClassStats::new("small");
+        let mut stats = ClassStats::new(Class::Small);
         for ms in 1..=100 {
             stats.add(&ok_after(ms));
         }
-        let summary = stats.summary();
+        let summary = stats.summary().stats;
         assert_eq!(summary.count, 100);
         assert_eq!(summary.ok, 100);
         // HdrHistogram with 3 significant digits: every value within 0.1%.
@@ -228,7 +230,7 @@ mod tests {
 
     #[test]
     fn errors_and_skips_are_counted_but_not_timed() {
-        let mut stats = ClassStats::new("large");
+        let mut stats = ClassStats::new(Class::Large);
         stats.add(&ok_after(10));
         stats.add(&Record {
             outcome: Outcome::Failed(RequestError::ConnectRefused),
@@ -240,18 +242,19 @@ mod tests {
         });
         stats.add(&Record::skipped(0, 4, Duration::ZERO));
         let summary = stats.summary();
+        let counts = &summary.stats;
         assert_eq!(
-            (summary.count, summary.ok, summary.errors, summary.skipped),
+            (counts.count, counts.ok, counts.errors, counts.skipped),
             (3, 1, 2, 1)
         );
-        assert_eq!(summary.errors_by_kind["connect_refused"], 1);
-        assert_eq!(summary.errors_by_kind["http_5xx"], 1);
-        assert_eq!(summary.min_ms, Some(10.0));
+        assert_eq!(summary.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
+        assert_eq!(summary.errors_by_kind[&ClientErrorKind::Http5xx], 1);
+        assert_eq!(counts.min_ms, Some(10.0));
     }
 
     #[test]
     fn no_success_means_no_latency_numbers() {
-        let summary = ClassStats::new("small").summary();
+        let summary = ClassStats::new(Class::Small).summary().stats;
         assert_eq!(summary.count, 0);
         assert_eq!(summary.median_ms, None);
         assert_eq!(summary.max_ms, None);

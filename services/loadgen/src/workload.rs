@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use lab_core::classes::LARGE;
-
-use lab_core::payload::{self, Answer, Stopped};
+use lab_core::{
+    Class, Strategy,
+    payload::{self, Answer, Stopped},
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -28,8 +29,8 @@ pub struct Payload {
 /// One request class, ready to send.
 #[derive(Debug, Clone)]
 pub struct ClassPlan {
-    /// Class name, e.g. `small`.
-    pub name: String,
+    /// Which class.
+    pub class: Class,
     /// Nominal body size in MB.
     pub size_mb: f64,
     /// Time between two scheduled starts (open) or between response and next send (closed).
@@ -74,7 +75,8 @@ impl ClassPlan {
         let payloads = (0..variants)
             .map(|variant| {
                 let seed = seed.wrapping_mul(1_000).wrapping_add(variant);
-                let json_buffer = || body_buffer(payload::max_body_len(&spec.name, spec.size_mb));
+                let name = spec.class.name();
+                let json_buffer = || body_buffer(payload::max_body_len(name, spec.size_mb));
                 let (bytes, answer) = match (request.method.sends_body(), spec.body) {
                     (false, _) => (Vec::new(), None),
                     (true, BodyKind::Raw) => {
@@ -85,7 +87,7 @@ impl ClassPlan {
                     }
                     (true, BodyKind::Json) if check_answers => {
                         let (bytes, answer) = payload::generate_seeded_with_answer_until(
-                            &spec.name,
+                            name,
                             spec.size_mb,
                             seed,
                             json_buffer(),
@@ -95,7 +97,7 @@ impl ClassPlan {
                     }
                     (true, BodyKind::Json) => {
                         let bytes = payload::generate_seeded_until(
-                            &spec.name,
+                            name,
                             spec.size_mb,
                             seed,
                             json_buffer(),
@@ -112,13 +114,13 @@ impl ClassPlan {
             })
             .collect::<Result<_, Stopped>>()?;
         Ok(ClassPlan {
-            name: spec.name.clone(),
+            class: spec.class.clone(),
             size_mb: spec.size_mb,
             interval: spec.interval,
             request,
             body: spec.body,
             payloads,
-            cycled: spec.name == LARGE,
+            cycled: spec.class == Class::Large,
         })
     }
 
@@ -133,9 +135,16 @@ impl ClassPlan {
         self.payloads[0].bytes.len()
     }
 
+    /// Whether its answers are checked against its bodies: when CHECK_ANSWERS
+    /// (`check_answers`) is on and its path is not a lab strategy whose answer counts nothing
+    /// ([`Strategy::counts`]: `/drain`, the floor, answers 0 and 0 for any body).
+    pub fn checks_answers(&self, check_answers: bool) -> bool {
+        check_answers && Strategy::from_path(&self.request.path).is_none_or(Strategy::counts)
+    }
+
     /// The request id sent as `x-request-id`: `small-000042`.
     pub fn request_id(&self, sequence: u64) -> String {
-        format!("{}-{sequence:06}", self.name)
+        format!("{}-{sequence:06}", self.class)
     }
 }
 
@@ -249,7 +258,7 @@ mod tests {
     #[test]
     fn variants_differ_and_are_reused_in_turn() {
         let spec = ClassSpec {
-            name: "small".into(),
+            class: Class::Small,
             size_mb: 0.001,
             interval: secs(0.1),
             request: None,
@@ -266,7 +275,7 @@ mod tests {
         assert_eq!(plan.request.to_string(), "POST /ping");
         let payload = plan.payload(2);
         let body: serde_json::Value = serde_json::from_slice(&payload.bytes).unwrap();
-        assert_eq!(body["name"], "small");
+        assert_eq!(body["name"], Class::Small.name());
         let answer = payload.answer.expect("JSON bodies know their answer");
         assert_eq!(answer.count, body["data"].as_object().unwrap().len() as u64);
     }
@@ -290,7 +299,7 @@ mod tests {
     #[test]
     fn bodyless_and_raw_classes() {
         let get = ClassSpec {
-            name: "small".into(),
+            class: Class::Small,
             size_mb: 0.0,
             interval: secs(0.1),
             request: Some(RequestLine {
@@ -312,5 +321,28 @@ mod tests {
         assert_eq!(plan.body_bytes(), 500_000);
         assert!(plan.payload(1).answer.is_none());
         assert_eq!(plan.request.to_string(), "POST /upload");
+    }
+
+    /// Answers are checked on every path but the lab's floor, whose answer counts nothing;
+    /// CHECK_ANSWERS=false checks none.
+    #[test]
+    fn the_floor_s_answers_are_not_checked() {
+        let spec = ClassSpec {
+            class: Class::Small,
+            size_mb: 0.001,
+            interval: secs(0.1),
+            request: None,
+            body: BodyKind::Json,
+        };
+        for (path, checked) in [
+            ("/ping", true),
+            ("/stream", true),
+            ("/upload", true),
+            (Strategy::Drain.path(), false),
+        ] {
+            let plan = ClassPlan::build(&spec, 1, path, true);
+            assert_eq!(plan.checks_answers(true), checked, "{path}");
+            assert!(!plan.checks_answers(false), "{path}");
+        }
     }
 }

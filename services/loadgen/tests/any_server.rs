@@ -5,6 +5,7 @@
 mod support;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, http::header, web};
+use lab_core::ClientErrorKind;
 use support::{read_csv, short_run};
 
 /// A server that is not lab-server: an empty 204, a text answer with only the worker header,
@@ -107,8 +108,8 @@ async fn any_2xx_is_a_success_whatever_the_body() {
         let (report, _results) = run_against(&server, &["--endpoint", endpoint]).await;
         assert!(report.sent() >= 6, "{endpoint}: {report:?}");
         for class in &report.classes {
-            assert_eq!(class.errors, 0, "{endpoint}: {class:?}");
-            assert!(class.p95_ms.is_some(), "{endpoint}: {class:?}");
+            assert_eq!(class.stats.errors, 0, "{endpoint}: {class:?}");
+            assert!(class.stats.p95_ms.is_some(), "{endpoint}: {class:?}");
         }
         for row in read_csv(&report.dir.join("requests.csv")) {
             assert_eq!(
@@ -132,7 +133,8 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
     assert!(report.all_failed(), "{report:?}");
     for class in &report.classes {
         assert_eq!(
-            class.errors_by_kind["wrong_answer"], class.count,
+            class.errors_by_kind[&ClientErrorKind::WrongAnswer],
+            class.stats.count,
             "{class:?}"
         );
     }
@@ -148,7 +150,7 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
     )
     .await;
     assert!(
-        report.classes.iter().all(|class| class.errors == 0),
+        report.classes.iter().all(|class| class.stats.errors == 0),
         "{report:?}"
     );
     server.handle.stop(false).await;
@@ -156,7 +158,8 @@ async fn a_wrong_count_is_a_wrong_answer_unless_checking_is_off() {
 
 /// Small = `GET /healthz` with no body, large = `POST /upload` with a raw body: both classes
 /// reach their own endpoint with the right content type (the upload endpoint refuses any
-/// other), and the per-class paths land in requests.csv and summary.csv.
+/// other), and the per-class methods and paths land in requests.csv (and the paths in
+/// summary.csv).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_class_has_its_own_request_line_and_body_kind() {
     let server = OtherServer::start();
@@ -177,15 +180,16 @@ async fn each_class_has_its_own_request_line_and_body_kind() {
     )
     .await;
     for class in &report.classes {
-        assert_eq!(class.errors, 0, "{class:?}");
-        assert!(class.count >= 2, "{class:?}");
+        assert_eq!(class.stats.errors, 0, "{class:?}");
+        assert!(class.stats.count >= 2, "{class:?}");
     }
     let rows = read_csv(&report.dir.join("requests.csv"));
     for row in &rows {
-        let (endpoint, bytes, status, elapsed) = match row["class"].as_str() {
-            "small" => ("/healthz", "0", "200", ""),
-            _ => ("/upload", "200000", "201", "3"),
+        let (method, endpoint, bytes, status, elapsed) = match row["class"].as_str() {
+            "small" => ("GET", "/healthz", "0", "200", ""),
+            _ => ("POST", "/upload", "200000", "201", "3"),
         };
+        assert_eq!(row["method"], method);
         assert_eq!(row["endpoint"], endpoint);
         assert_eq!(row["bytes_sent"], bytes);
         assert_eq!(row["status"], status);

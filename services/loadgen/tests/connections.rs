@@ -4,6 +4,7 @@
 
 mod support;
 
+use lab_core::Class;
 use support::{LabServer, short_run};
 
 /// Connections the server accepted while `connection` ran 1 s of small requests every 50 ms
@@ -31,9 +32,9 @@ async fn connections_during(connection: &str) -> (u64, u64) {
     );
     // The second scrape's own connection is counted too.
     let opened = server.connections_total().await - before - 1;
-    let sent: u64 = report.classes.iter().map(|class| class.count).sum();
+    let sent: u64 = report.classes.iter().map(|class| class.stats.count).sum();
     assert!(
-        report.classes.iter().all(|class| class.errors == 0),
+        report.classes.iter().all(|class| class.stats.errors == 0),
         "{:?}",
         report.classes
     );
@@ -91,9 +92,14 @@ async fn connections_with_pool(pool: &str) -> u64 {
     );
     let opened = server.connections_total().await - before - 1;
     assert_eq!(report.config.pool.as_str(), pool);
-    assert_eq!(report.class("large").unwrap().ok, 2, "{:?}", report.classes);
+    assert_eq!(
+        report.class(&Class::Large).unwrap().stats.ok,
+        2,
+        "{:?}",
+        report.classes
+    );
     assert!(
-        report.classes.iter().all(|class| class.errors == 0),
+        report.classes.iter().all(|class| class.stats.errors == 0),
         "{:?}",
         report.classes
     );

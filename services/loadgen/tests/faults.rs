@@ -3,6 +3,7 @@
 
 mod support;
 
+use lab_core::{Class, ClientErrorKind};
 use std::time::{Duration, Instant};
 
 use support::{StallingServer, read_csv, short_run};
@@ -33,8 +34,12 @@ async fn a_response_slower_than_the_request_timeout_is_a_counted_timeout() {
             .unwrap(),
     );
     for class in &report.classes {
-        assert_eq!(class.errors, class.count, "{class:?}");
-        assert_eq!(class.errors_by_kind["timeout"], class.count, "{class:?}");
+        assert_eq!(class.stats.errors, class.stats.count, "{class:?}");
+        assert_eq!(
+            class.errors_by_kind[&ClientErrorKind::Timeout],
+            class.stats.count,
+            "{class:?}"
+        );
     }
     let rows = read_csv(&report.dir.join("requests.csv"));
     assert_eq!(rows.len(), 3);
@@ -77,9 +82,13 @@ async fn the_drain_is_bounded_and_unfinished_requests_are_recorded_as_cancelled(
     );
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2000), "the run took {took:?}");
-    let small = report.class("small").unwrap();
-    assert_eq!(small.count, 2);
-    assert_eq!(small.errors_by_kind["cancelled"], 2, "{small:?}");
+    let small = report.class(&Class::Small).unwrap();
+    assert_eq!(small.stats.count, 2);
+    assert_eq!(
+        small.errors_by_kind[&ClientErrorKind::Cancelled],
+        2,
+        "{small:?}"
+    );
     let rows = read_csv(&report.dir.join("requests.csv"));
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|row| row["error"] == "cancelled"));

@@ -3,6 +3,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::time::Duration;
 
 use lab_loadgen::RunEnd;
@@ -64,9 +65,9 @@ async fn a_changed_or_restarted_server_starts_a_new_run() {
         reports[2].server.as_ref().unwrap().instance
     );
     for report in &reports {
-        let small = report.class("small").unwrap();
+        let small = report.class(&Class::Small).unwrap();
         assert!(
-            small.ok > 0,
+            small.stats.ok > 0,
             "{}: nothing answered: {small:?}",
             report.run_id
         );

@@ -2,6 +2,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::time::{Duration, Instant};
 
 use support::{LabServer, number, read_csv, short_run};
@@ -100,8 +101,8 @@ async fn large_uploads_follow_the_on_off_cycle() {
             .await
             .unwrap(),
     );
-    assert_eq!(report.class("small").unwrap().count, 20);
-    assert_eq!(report.class("large").unwrap().count, 10);
+    assert_eq!(report.class(&Class::Small).unwrap().stats.count, 20);
+    assert_eq!(report.class(&Class::Large).unwrap().stats.count, 10);
     let rows = read_csv(&report.dir.join("requests.csv"));
     for row in rows.iter().filter(|row| row["class"] == "large") {
         let at = number(row, "scheduled_ms");

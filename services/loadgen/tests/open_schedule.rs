@@ -4,6 +4,7 @@
 
 mod support;
 
+use lab_core::Class;
 use std::time::Duration;
 
 use support::{StallingServer, number, read_csv, short_run};
@@ -39,9 +40,9 @@ async fn open_schedule_keeps_its_timetable_while_the_server_stalls() {
             .await
             .unwrap(),
     );
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(
-        (small.count, small.ok, small.skipped),
+        (small.stats.count, small.stats.ok, small.stats.skipped),
         (30, 30, 0),
         "{small:?}"
     );
@@ -59,9 +60,9 @@ async fn open_schedule_keeps_its_timetable_while_the_server_stalls() {
     // The server serves one request per 100 ms, the client asks for one per 50 ms: request k
     // waits behind about k/2 others. The last ones wait well over a second.
     let stall_ms = STALL.as_millis() as f64;
-    assert!(small.min_ms.unwrap() >= stall_ms * 0.95, "{small:?}");
-    assert!(small.max_ms.unwrap() > 12.0 * stall_ms, "{small:?}");
-    assert!(small.p95_ms.unwrap() > 10.0 * stall_ms, "{small:?}");
+    assert!(small.stats.min_ms.unwrap() >= stall_ms * 0.95, "{small:?}");
+    assert!(small.stats.max_ms.unwrap() > 12.0 * stall_ms, "{small:?}");
+    assert!(small.stats.p95_ms.unwrap() > 10.0 * stall_ms, "{small:?}");
     server.handle.stop(false).await;
 }
 
@@ -91,14 +92,14 @@ async fn the_in_flight_cap_delays_or_skips_and_latency_still_counts_from_the_sch
             .await
             .unwrap(),
     );
-    let small = report.class("small").unwrap();
+    let small = report.class(&Class::Small).unwrap();
     assert_eq!(
-        small.count + small.skipped,
+        small.stats.count + small.stats.skipped,
         25,
         "every tick is either sent or skipped: {small:?}"
     );
-    assert!(small.skipped >= 3, "{small:?}");
-    assert_eq!(small.errors, 0, "{small:?}");
+    assert!(small.stats.skipped >= 3, "{small:?}");
+    assert_eq!(small.stats.errors, 0, "{small:?}");
 
     let rows: Vec<_> = read_csv(&report.dir.join("requests.csv"))
         .into_iter()
@@ -109,7 +110,7 @@ async fn the_in_flight_cap_delays_or_skips_and_latency_still_counts_from_the_sch
         .iter()
         .filter(|row| row["error"] == "skipped")
         .collect();
-    assert_eq!(skipped.len() as u64, small.skipped);
+    assert_eq!(skipped.len() as u64, small.stats.skipped);
     assert!(
         skipped
             .iter()
@@ -154,7 +155,7 @@ async fn the_in_flight_cap_delays_or_skips_and_latency_still_counts_from_the_sch
         "{schedule_based} vs {send_based}"
     );
     // The report's median is the HdrHistogram's, within 0.1% of a middle value.
-    let reported = small.median_ms.unwrap();
+    let reported = small.stats.median_ms.unwrap();
     let mut sorted = from_schedule.clone();
     sorted.sort_by(f64::total_cmp);
     let (lower, upper) = (sorted[(sorted.len() - 1) / 2], sorted[sorted.len() / 2]);
@@ -194,10 +195,10 @@ async fn a_closed_loop_under_reports_the_same_stall() {
                 .await
                 .unwrap(),
         );
-        let small = report.class("small").unwrap().clone();
-        assert_eq!(small.errors, 0, "{schedule}: {small:?}");
-        p95.push(small.p95_ms.unwrap());
-        counts.push(small.count);
+        let small = report.class(&Class::Small).unwrap().clone();
+        assert_eq!(small.stats.errors, 0, "{schedule}: {small:?}");
+        p95.push(small.stats.p95_ms.unwrap());
+        counts.push(small.stats.count);
         server.handle.stop(false).await;
     }
     let (closed_p95, open_p95) = (p95[0], p95[1]);

@@ -5,7 +5,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use lab_core::csv_rows::RequestRow;
+use lab_core::{Class, csv_rows::RequestRow};
 use lab_loadgen::{
     merge::merge_runs,
     stats::{ClassStats, SIGNIFICANT_DIGITS},
@@ -43,26 +43,26 @@ async fn replicas_write_apart_and_merge_exactly() {
 
     let out = results.path().join("test-merged");
     let merged = merge_runs(&[a.dir.clone(), b.dir.clone()], &out).unwrap();
-    for (index, class) in ["small", "large"].iter().enumerate() {
+    for (index, class) in Class::STUDY.iter().enumerate() {
         let (one, two, all) = (
             a.class(class).unwrap(),
             b.class(class).unwrap(),
             &merged.classes[index],
         );
         assert_eq!(all.class, *class);
-        assert_eq!(all.count, one.count + two.count);
-        assert_eq!(all.ok, one.ok + two.ok);
+        assert_eq!(all.stats.count, one.stats.count + two.stats.count);
+        assert_eq!(all.stats.ok, one.stats.ok + two.stats.ok);
         // Each run read back from its rows gives the numbers the load generator reported.
         assert_eq!(&merged.sources[0].classes[index], one);
         assert_eq!(&merged.sources[1].classes[index], two);
         // The merged percentiles are those of every request together.
-        let mut together = ClassStats::new(*class);
+        let mut together = ClassStats::new(class.clone());
         for dir in [&a.dir, &b.dir] {
             let mut reader = csv::Reader::from_path(dir.join("requests.csv")).unwrap();
             for row in reader.deserialize::<RequestRow>() {
                 let row = row.unwrap();
-                if row.class == *class {
-                    together.add_row(&row);
+                if row.class == class.name() {
+                    together.add_row(&row).unwrap();
                 }
             }
         }
@@ -70,11 +70,19 @@ async fn replicas_write_apart_and_merge_exactly() {
         assert!(together.latency_us.sigfig() == SIGNIFICANT_DIGITS);
     }
     let rows = read_csv(&out.join("requests.csv"));
-    let total: u64 = merged.classes.iter().map(|c| c.count + c.skipped).sum();
+    let total: u64 = merged
+        .classes
+        .iter()
+        .map(|c| c.stats.count + c.stats.skipped)
+        .sum();
     assert_eq!(rows.len() as u64, total);
     for run in ["test-replica-a", "test-replica-b"] {
         assert!(rows.iter().any(|row| row["run_id"] == run), "{run} rows");
     }
+    assert!(
+        rows.iter().all(|row| row["method"] == "POST"),
+        "methods kept"
+    );
     let summary = read_csv(&out.join("summary.csv"));
     assert_eq!(summary.len(), 2);
     assert!(summary.iter().all(|row| row["run_id"] == "test-merged"));

@@ -3,6 +3,7 @@
 
 mod support;
 
+use lab_core::{Class, ClientErrorKind, Strategy};
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use support::{LabServer, number, read_csv, short_run};
@@ -259,6 +260,54 @@ async fn json_output_has_the_documented_shape() {
     server.handle.stop(false).await;
 }
 
+/// lab-server's /drain reads every body and counts nothing (it answers 0 and 0): with
+/// CHECK_ANSWERS on, its answers are not checked, while a class on /ping next to it still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_s_answers_are_not_checked_and_the_others_still_are() {
+    let server = LabServer::start(0, 1, 5);
+    let results = tempfile::tempdir().unwrap();
+    let drain = Strategy::Drain.path();
+    let options = short_run(
+        &server.url(),
+        results.path(),
+        &[
+            "--endpoint",
+            drain,
+            "--small-request",
+            "POST /ping",
+            "--large-interval",
+            "0.25",
+            "--duration",
+            "1",
+        ],
+    );
+    assert!(options.workload.check_answers);
+    let report = support::only_run(
+        lab_loadgen::run(options, std::future::pending())
+            .await
+            .expect("the run succeeds"),
+    );
+    for class in Class::STUDY {
+        let summary = report.class(&class).unwrap();
+        assert!(summary.stats.count >= 4, "{summary:?}");
+        assert_eq!(summary.stats.ok, summary.stats.count, "{summary:?}");
+    }
+    let rows = read_csv(&report.dir.join("requests.csv"));
+    let large: Vec<_> = rows.iter().filter(|row| row["class"] == "large").collect();
+    assert!(
+        large
+            .iter()
+            .all(|row| row["endpoint"] == drain && row["status"] == "200")
+    );
+    // The same server's /ping answers are checked: they count the body, so they are right.
+    assert!(
+        rows.iter()
+            .filter(|row| row["class"] == "small")
+            .all(|row| row["endpoint"] == "/ping" && row["error"].is_empty())
+    );
+    server.handle.stop(false).await;
+}
+
 /// Nothing listens on the target port: every request is a counted `connect_refused` error
 /// and the run still ends normally with its files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,12 +328,15 @@ async fn a_server_that_is_down_yields_counted_errors_not_a_crash() {
             .await
             .expect("the run itself succeeds"),
     );
-    let small = report.class("small").unwrap();
-    assert_eq!((small.count, small.ok, small.errors), (10, 0, 10));
-    assert_eq!(small.errors_by_kind["connect_refused"], 10);
-    assert_eq!(small.median_ms, None);
-    let large = report.class("large").unwrap();
-    assert_eq!(large.errors_by_kind["connect_refused"], 1);
+    let small = report.class(&Class::Small).unwrap();
+    assert_eq!(
+        (small.stats.count, small.stats.ok, small.stats.errors),
+        (10, 0, 10)
+    );
+    assert_eq!(small.errors_by_kind[&ClientErrorKind::ConnectRefused], 10);
+    assert_eq!(small.stats.median_ms, None);
+    let large = report.class(&Class::Large).unwrap();
+    assert_eq!(large.errors_by_kind[&ClientErrorKind::ConnectRefused], 1);
     let rows = read_csv(&report.dir.join("requests.csv"));
     assert_eq!(rows.len(), 11);
     assert!(
@@ -320,9 +372,12 @@ async fn a_server_restarted_mid_run_is_picked_up_again() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     let second = LabServer::start(port, 1, 5);
     let report = support::only_run(run.await.unwrap().expect("the run survives the restart"));
-    let small = report.class("small").unwrap();
-    assert_eq!(small.count, 70);
-    assert!(small.errors >= 1, "the gap shows as errors: {small:?}");
+    let small = report.class(&Class::Small).unwrap();
+    assert_eq!(small.stats.count, 70);
+    assert!(
+        small.stats.errors >= 1,
+        "the gap shows as errors: {small:?}"
+    );
     let rows = read_csv(&report.dir.join("requests.csv"));
     let ok_at = |from: f64, to: f64| {
         rows.iter().any(|row| {

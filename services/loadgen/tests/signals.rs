@@ -6,6 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use lab_core::csv_rows::REQUESTS_COLUMNS;
+
 use support::{LabServer, closed_port_url, number, read_csv};
 
 /// Starts the binary with no DURATION (until stopped), waits until requests.csv has at least
@@ -72,7 +74,11 @@ async fn interrupt_with(signal: &str) {
     let text = std::fs::read_to_string(&requests_csv).unwrap();
     assert!(text.ends_with('\n'), "the last row is complete");
     let requests = read_csv(&requests_csv);
-    assert!(requests.iter().all(|row| row.len() == 13));
+    assert!(
+        requests
+            .iter()
+            .all(|row| row.len() == REQUESTS_COLUMNS.len())
+    );
     let summary = read_csv(&results.path().join("sig").join("summary.csv"));
     for class in ["small", "large"] {
         let row = summary.iter().find(|row| row["class"] == class).unwrap();
@@ -154,7 +160,7 @@ async fn interrupt_the_building_with(signal: &str) {
     send_signal(signal, pid);
     let signalled = Instant::now();
     // A few seconds: the building stops within milliseconds; the rest is slack for a busy
-    // machine. Without the fix this took minutes.
+    // machine. Building every body before exiting would take minutes.
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
         .unwrap_or_else(|_| panic!("still running 5 s after SIG{signal}"))

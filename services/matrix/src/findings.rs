@@ -873,6 +873,7 @@ pub(crate) mod tests {
             run_id: "r".into(),
             request_id: format!("{class}-000001").into(),
             class: class.to_string().into(),
+            method: "POST".into(),
             endpoint: "/ping".into(),
             connection: "new".into(),
             scheduled_ms: Millis(scheduled_ms),

@@ -39,11 +39,17 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = "\
+run_id,request_id,class,method,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error
+r,small-000001,small,POST,/ping,new,0.0,0.1,1.5,200,60,0,0,
+r,large-000001,large,POST,/ping,new,0.0,0.2,900.25,200,25000000,850,1,
+r,small-000002,small,POST,/ping,new,100.0,100.1,3.0,,60,,,connect_refused
+r,large-000002,large,POST,/ping,new,1000.0,,,,0,,,skipped
+";
+
+    /// The same file as written before requests.csv had its `method` column.
+    const SAMPLE_WITHOUT_METHOD: &str = "\
 run_id,request_id,class,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error
 r,small-000001,small,/ping,new,0.0,0.1,1.5,200,60,0,0,
-r,large-000001,large,/ping,new,0.0,0.2,900.25,200,25000000,850,1,
-r,small-000002,small,/ping,new,100.0,100.1,3.0,,60,,,connect_refused
-r,large-000002,large,/ping,new,1000.0,,,,0,,,skipped
 ";
 
     /// requests.csv as lab-loadgen writes it (failed and skipped rows too) parses, and per-worker counts skip failures.
@@ -65,6 +71,13 @@ r,large-000002,large,/ping,new,1000.0,,,,0,,,skipped
         assert_eq!(counts[&0]["small"], 1);
         assert_eq!(counts[&1]["large"], 1);
         assert_eq!(counts.len(), 2, "the failed request has no worker");
+        assert_eq!(records[0].method, "POST");
+        std::fs::write(&path, SAMPLE_WITHOUT_METHOD).unwrap();
+        let older = read_requests_csv(&path).unwrap();
+        assert_eq!(
+            (older[0].method.as_ref(), older[0].endpoint.as_ref()),
+            ("", "/ping")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

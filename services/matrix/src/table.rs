@@ -90,15 +90,16 @@ pub struct MatrixRow {
 }
 
 impl MatrixRow {
-    /// The row for `stats` measured in `scenario` under `workload`, with the server's `lag`
+    /// The row for `summary` measured in `scenario` under `workload`, with the server's `lag`
     /// during the run.
     pub fn new(
         scenario: &Scenario,
         workload: &Workload,
         completed: bool,
-        stats: ClassSummary,
+        summary: ClassSummary,
         lag: RunLag,
     ) -> Self {
+        let stats = &summary.stats;
         // LARGE_SIZE_MB = 0 means no large class in any scenario.
         let large = scenario.has_large() && workload.large_size_mb > 0.0;
         Self {
@@ -118,12 +119,12 @@ impl MatrixRow {
             large_size_mb: large.then_some(workload.large_size_mb),
             large_interval_s: large.then_some(workload.large_interval_s),
             completed,
-            class: stats.class,
+            class: summary.class.to_string(),
             count: stats.count,
             ok: stats.ok,
             errors: stats.errors,
             skipped: stats.skipped,
-            errors_by_kind: stats
+            errors_by_kind: summary
                 .errors_by_kind
                 .iter()
                 .map(|(kind, count)| format!("{kind}={count}"))

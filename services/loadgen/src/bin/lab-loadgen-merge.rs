@@ -10,7 +10,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::Parser;
 use lab_loadgen::merge::merge_runs;
 
-/// Join several load generators' runs (e.g. results/<run-id>-replica-*) into one.
+/// Join several load generators' runs (e.g. `results/<run-id>-replica-*`) into one.
 #[derive(Debug, Parser)]
 #[command(name = "lab-loadgen-merge", version)]
 struct MergeOptions {

@@ -5,14 +5,16 @@
 use std::{fmt, time::Duration};
 
 use clap::ValueEnum;
+use lab_core::Class;
 use serde::{Deserialize, Serialize};
 
 /// One request class: small, large, or one from `EXTRA_CLASSES` (`name:size_mb:interval_s`,
 /// always `POST` to ENDPOINT with the study's JSON body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassSpec {
-    /// Class name: in the body's `name`, the request id, CSV rows and metric labels.
-    pub name: String,
+    /// Which class: its name is in the body's `name`, the request id, CSV rows and metric
+    /// labels.
+    pub class: Class,
     /// Nominal body size in MB (about 50,000 pairs per MB).
     pub size_mb: f64,
     /// Time between two scheduled starts (open) or between a response and the next send (closed).

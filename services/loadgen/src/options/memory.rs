@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use lab_core::payload;
+use lab_core::{Class, payload};
 
 use super::class::{BodyKind, ClassSpec};
 use super::values::VARIANTS_PER_CLASS;
@@ -29,8 +29,8 @@ pub const BYTES_PER_MB: f64 = 1_000_000.0;
 /// The memory one class's bodies take.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassMemory {
-    /// Class name.
-    pub name: String,
+    /// Which class.
+    pub class: Class,
     /// Bodies built for it.
     pub bodies: usize,
     /// Bytes of each body, at most.
@@ -64,7 +64,7 @@ impl BodyMemory {
                     }
                     (true, BodyKind::Json) => (
                         VARIANTS_PER_CLASS,
-                        payload::max_body_len(&spec.name, spec.size_mb),
+                        payload::max_body_len(spec.class.name(), spec.size_mb),
                         if check_answers {
                             payload::answer_scratch_len(spec.size_mb)
                         } else {
@@ -73,7 +73,7 @@ impl BodyMemory {
                     ),
                 };
                 ClassMemory {
-                    name: spec.name.clone(),
+                    class: spec.class.clone(),
                     bodies,
                     body_bytes,
                     building_bytes,
@@ -133,7 +133,7 @@ impl fmt::Display for BodyMemory {
             .map(|class| {
                 format!(
                     "{} {} × {}",
-                    class.name,
+                    class.class,
                     class.bodies,
                     size(class.body_bytes)
                 )
@@ -158,9 +158,9 @@ mod tests {
     use super::super::class::{Method, RequestLine};
     use super::*;
 
-    fn class(name: &str, size_mb: f64, body: BodyKind, request: Option<Method>) -> ClassSpec {
+    fn class(class: Class, size_mb: f64, body: BodyKind, request: Option<Method>) -> ClassSpec {
         ClassSpec {
-            name: name.into(),
+            class,
             size_mb,
             interval: Duration::from_secs(1),
             request: request.map(|method| RequestLine {
@@ -176,15 +176,26 @@ mod tests {
     #[test]
     fn the_figure_counts_every_body_and_the_building() {
         let specs = [
-            class("small", 0.001, BodyKind::Json, None),
-            class("large", 25.0, BodyKind::Json, None),
-            class("upload", 2.0, BodyKind::Raw, Some(Method::Put)),
-            class("health", 0.0, BodyKind::Json, Some(Method::Get)),
+            class(Class::Small, 0.001, BodyKind::Json, None),
+            class(Class::Large, 25.0, BodyKind::Json, None),
+            class(
+                Class::named("upload"),
+                2.0,
+                BodyKind::Raw,
+                Some(Method::Put),
+            ),
+            class(
+                Class::named("health"),
+                0.0,
+                BodyKind::Json,
+                Some(Method::Get),
+            ),
         ];
         let memory = BodyMemory::of(&specs, true);
-        let large = payload::max_body_len("large", 25.0) as u64;
+        let large = payload::max_body_len(Class::Large.name(), 25.0) as u64;
         assert_eq!(large, 1_250_000 * 21 + 26);
-        let bodies = 3 * payload::max_body_len("small", 0.001) as u64 + 3 * large + 3 * 2_000_000;
+        let small = payload::max_body_len(Class::Small.name(), 0.001) as u64;
+        let bodies = 3 * small + 3 * large + 3 * 2_000_000;
         assert_eq!(memory.bodies(), bodies);
         assert_eq!(
             memory.building(),

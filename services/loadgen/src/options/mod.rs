@@ -9,15 +9,16 @@
 //!
 //! What is allowed, and why (limits and value parsers in [`values`]):
 //! - Seconds (DURATION, intervals, LARGE_ON/LARGE_OFF, timeouts): a decimal number from 0 to
-//!   [`MAX_SECONDS`] (7 days); a non-zero one is at least [`MIN_SECONDS`] (1 µs): below it
-//!   is refused rather than rounded to 0, which would mean "until stopped" or
-//!   "back-to-back". Intervals and timeouts must be above 0.
-//! - Sizes: 0 to [`MAX_SIZE_MB`] MB per class, [`MAX_TOTAL_SIZE_MB`] MB for all classes
-//!   together; and what the bodies take in memory (every body is built
+//!   [`values::MAX_SECONDS`] (7 days); a non-zero one is at least [`values::MIN_SECONDS`]
+//!   (1 µs): below it is refused rather than rounded to 0, which would mean "until stopped"
+//!   or "back-to-back". Intervals and timeouts must be above 0.
+//! - Sizes: 0 to [`values::MAX_SIZE_MB`] MB per class, [`values::MAX_TOTAL_SIZE_MB`] MB for
+//!   all classes together; and what the bodies take in memory (every body is built
 //!   [`values::VARIANTS_PER_CLASS`] times, and building needs some more: [`memory`]) at most
 //!   BODY_MEMORY_MB, 2048 MB unless raised.
-//! - MAX_IN_FLIGHT: 1 to [`MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
-//!   [`MAX_EXTRA_CLASSES`] classes, names of at most [`MAX_NAME_LEN`] characters.
+//! - MAX_IN_FLIGHT: 1 to [`values::MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
+//!   [`values::MAX_EXTRA_CLASSES`] classes, names of at most [`values::MAX_NAME_LEN`]
+//!   characters.
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
@@ -36,8 +37,8 @@ pub use class::{BodyKind, ClassSpec, Method, RequestLine};
 pub use memory::BodyMemory;
 pub use modes::{Connection, Pool};
 use values::{
-    DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path, parse_replica,
-    parse_run_id, parse_seconds_or_zero, parse_target_url,
+    DEFAULT_ENDPOINT, DEFAULT_RESULTS_DIR, parse_endpoint, parse_optional_addr, parse_path,
+    parse_replica, parse_run_id, parse_seconds_or_zero, parse_target_url,
 };
 pub use workload::{Schedule, WorkloadArgs, WorkloadError};
 
@@ -75,15 +76,16 @@ requests.csv and summary.csv are still written, and the report is printed as usu
     long_about = LONG_ABOUT
 )]
 pub struct RunOptions {
-    /// Base URL of the server under test: `http://host[:port]`, no path (ENDPOINT is the path), query or
-    /// user name. Every request goes to this host and port.
+    /// Base URL of the server under test: `http://host[:port]`, no path (ENDPOINT is the
+    /// path), query or user name. Every request goes to this host and port.
     #[arg(long, env = "TARGET_URL", default_value = "http://localhost:8000", value_parser = parse_target_url)]
     pub target_url: Url,
 
-    /// Path the classes post to (lab-server's /ping, /pong, /offload, /lean or /stream, or any path),
-    /// unless a class has its own SMALL_REQUEST/LARGE_REQUEST. A path on TARGET_URL's
-    /// host only: one leading `/`, no scheme, host, query, spaces or control characters.
-    #[arg(long, env = "ENDPOINT", default_value = "/ping", value_parser = parse_endpoint)]
+    /// Path the classes post to (one of lab-server's strategies, /ping, /pong, /offload, /lean,
+    /// /stream or /drain, or any path), unless a class has its own SMALL_REQUEST/LARGE_REQUEST.
+    /// A path on TARGET_URL's host only: one leading `/`, no scheme, host, query, spaces or
+    /// control characters.
+    #[arg(long, env = "ENDPOINT", default_value = DEFAULT_ENDPOINT, value_parser = parse_endpoint)]
     pub endpoint: String,
 
     /// How long to schedule requests, in seconds (at most 604800 = 7 days); 0 = until Ctrl-C /
@@ -202,16 +204,17 @@ impl RunOptions {
 mod tests {
     use super::values::{MAX_EXTRA_CLASSES, parse_class_specs};
     use super::*;
+    use lab_core::Class;
 
     #[test]
     fn defaults_are_the_study_workload() {
         let options = RunOptions::from_args(Vec::<String>::new()).unwrap();
         let specs = options.workload.class_specs();
         assert_eq!(specs.len(), 2);
-        assert_eq!(specs[0].name, "small");
+        assert_eq!(specs[0].class, Class::Small);
         assert_eq!(specs[0].size_mb, 0.001);
         assert_eq!(specs[0].interval, Duration::from_millis(100));
-        assert_eq!(specs[1].name, "large");
+        assert_eq!(specs[1].class, Class::Large);
         assert_eq!(specs[1].size_mb, 25.0);
         assert_eq!(specs[1].interval, Duration::from_secs(1));
         assert_eq!(options.workload.schedule, Schedule::Open);
@@ -234,9 +237,9 @@ mod tests {
             .workload
             .class_specs()
             .into_iter()
-            .map(|c| c.name)
+            .map(|c| c.class)
             .collect();
-        assert_eq!(names, ["small", "medium"]);
+        assert_eq!(names, [Class::Small, Class::named("medium")]);
         // Without a large class its interval is not checked: 0 on an open schedule is fine.
         assert!(RunOptions::from_args(["--large-size-mb", "0", "--large-interval", "0"]).is_ok());
     }
@@ -249,14 +252,14 @@ mod tests {
         assert_eq!(
             specs[2],
             ClassSpec {
-                name: "medium".into(),
+                class: Class::named("medium"),
                 size_mb: 5.0,
                 interval: Duration::from_millis(500),
                 request: None,
                 body: BodyKind::Json,
             }
         );
-        assert_eq!(specs[3].name, "tiny");
+        assert_eq!(specs[3].class, Class::named("tiny"));
     }
 
     /// Each class may have its own `METHOD /path` and body kind; nonsense is refused.

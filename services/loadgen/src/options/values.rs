@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use lab_core::classes::{LARGE, SMALL};
+use lab_core::{Class, Strategy};
 use reqwest::Url;
 
 use super::class::{BodyKind, ClassSpec, Method, RequestLine};
@@ -29,6 +29,10 @@ pub fn path_word(path: &str, filler: char) -> String {
         word
     }
 }
+
+/// ENDPOINT unless set: lab-server's `/ping`, the study's parse on the event loop. ENDPOINT
+/// takes any path (any HTTP server can be measured), so it stays a path, not a [`Strategy`].
+pub const DEFAULT_ENDPOINT: &str = Strategy::Ping.path();
 
 /// Where runs go unless RESULTS_DIR says otherwise (relative to the working directory).
 pub const DEFAULT_RESULTS_DIR: &str = "results";
@@ -237,6 +241,8 @@ pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
+/// Parses RUN_ID: empty = the default (a timestamp and the settings), or a directory name of
+/// letters, digits, '-', '_' and '.', not starting with '.', at most [`MAX_RUN_ID_LEN`].
 pub fn parse_run_id(text: &str) -> Result<Option<String>, String> {
     if text.is_empty() {
         return Ok(None);
@@ -286,8 +292,8 @@ pub fn parse_class_specs(text: &str) -> Result<Vec<ClassSpec>, String> {
         ));
     }
     for (index, spec) in specs.iter().enumerate() {
-        if specs[..index].iter().any(|other| other.name == spec.name) {
-            return Err(format!("class `{}` appears twice", spec.name));
+        if specs[..index].iter().any(|other| other.class == spec.class) {
+            return Err(format!("class `{}` appears twice", spec.class));
         }
     }
     Ok(specs)
@@ -308,13 +314,14 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
             "class name `{name}` must be 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"
         ));
     }
-    if name == SMALL || name == LARGE {
+    let class = Class::named(name);
+    if Class::STUDY.contains(&class) {
         return Err(format!(
             "class `{name}` already exists; set it with its own options"
         ));
     }
     Ok(ClassSpec {
-        name: name.to_string(),
+        class,
         size_mb: parse_size_mb(size).map_err(|error| format!("class `{name}` size: {error}"))?,
         interval: parse_seconds_or_zero(interval)
             .map_err(|error| format!("class `{name}` interval: {error}"))?,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
-use lab_core::classes::{LARGE, SMALL};
+use lab_core::Class;
 use serde::{Deserialize, Serialize};
 
 use super::class::{BodyKind, ClassSpec, RequestLine};
@@ -64,6 +64,8 @@ pub struct WorkloadArgs {
     /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
     /// `maxval` (as the lab's servers and the study's answer), a value other than the body's
     /// distinct-key count or largest value is a `wrong_answer` error. `false` accepts any 2xx.
+    /// A class sending to /drain is never checked: that strategy (the floor) reads the body
+    /// and counts nothing, answering 0 and 0.
     #[arg(long, env = "CHECK_ANSWERS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub check_answers: bool,
 
@@ -143,7 +145,7 @@ pub enum WorkloadError {
     )]
     BackToBackOnOpenSchedule {
         /// The class with interval 0.
-        class: String,
+        class: Class,
     },
     /// The classes' bodies together are more than [`MAX_TOTAL_SIZE_MB`].
     #[error(
@@ -162,7 +164,7 @@ pub enum WorkloadError {
     )]
     BodyOnBodylessMethod {
         /// The class.
-        class: String,
+        class: Class,
         /// Its request line.
         request: RequestLine,
     },
@@ -190,7 +192,7 @@ impl WorkloadArgs {
             && let Some(class) = specs.iter().find(|c| c.interval.is_zero())
         {
             return Err(WorkloadError::BackToBackOnOpenSchedule {
-                class: class.name.clone(),
+                class: class.class.clone(),
             });
         }
         if let Some(class) = specs
@@ -198,7 +200,7 @@ impl WorkloadArgs {
             .find(|c| c.size_mb > 0.0 && c.request.as_ref().is_some_and(|r| !r.method.sends_body()))
         {
             return Err(WorkloadError::BodyOnBodylessMethod {
-                class: class.name.clone(),
+                class: class.class.clone(),
                 request: class.request.clone().expect("found by its request"),
             });
         }
@@ -235,7 +237,7 @@ impl WorkloadArgs {
     /// extra ones.
     pub fn class_specs(&self) -> Vec<ClassSpec> {
         let mut specs = vec![ClassSpec {
-            name: SMALL.to_string(),
+            class: Class::Small,
             size_mb: self.small_size_mb,
             interval: self.small_interval,
             request: self.small_request.clone(),
@@ -243,7 +245,7 @@ impl WorkloadArgs {
         }];
         if self.has_large() {
             specs.push(ClassSpec {
-                name: LARGE.to_string(),
+                class: Class::Large,
                 size_mb: self.large_size_mb,
                 interval: self.large_interval,
                 request: self.large_request.clone(),

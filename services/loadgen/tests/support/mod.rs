@@ -1,6 +1,5 @@
 //! Shared helpers for lab-loadgen's integration tests: the real lab-server on port 0, a
-//! server that stalls on purpose, short run
-//! options, and CSV/metrics readers.
+//! server that stalls on purpose, short run options, and CSV/metrics readers.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::{
