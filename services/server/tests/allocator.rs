@@ -8,15 +8,14 @@ use lab_core::http::Health;
 
 /// Starts `binary` with `env`, and returns the allocator its `/healthz` reports.
 async fn allocator_of(binary: &str, env: &[(&str, &str)]) -> String {
-    let (mut child, address) = common::start_binary_at(binary, env);
+    let (child, address) = common::start_binary_at(binary, env);
+    let _server = common::KillOnDrop(child);
     let health: Health = reqwest::get(format!("http://{address}/healthz"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
     health.allocator
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{resident_bytes, spawn_app, start_binary_with};
+use common::{KillOnDrop, resident_bytes, spawn_app, start_binary_with};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -108,8 +108,9 @@ async fn a_slow_reader_of_large_answers_gets_every_one() {
 /// once they have closed.
 #[tokio::test]
 async fn clients_that_never_read_cannot_grow_the_server() {
-    let (mut child, address) = start_binary_with(&[("RUST_LOG", "warn"), ("BODY_BUDGET_MB", "64")]);
-    let pid = child.id();
+    let (child, address) = start_binary_with(&[("RUST_LOG", "warn"), ("BODY_BUDGET_MB", "64")]);
+    let child = KillOnDrop(child);
+    let pid = child.0.id();
     let before = resident_bytes(pid);
     let connections = 10;
     let until = Instant::now() + Duration::from_secs(3);
@@ -158,8 +159,7 @@ async fn clients_that_never_read_cannot_grow_the_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         after = resident_bytes(pid);
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(
         after <= before + (16 << 20),
         "{} MB after the clients closed, {} MB before",

@@ -398,6 +398,16 @@ pub fn start_binary_at(path: &str, env: &[(&str, &str)]) -> (std::process::Child
     (child, address)
 }
 
+/// A server process, killed however the test ends (a failed assertion included).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The resident memory of process `pid`, in bytes (`VmRSS` of `/proc/PID/status`).
 pub fn resident_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("a live process");
