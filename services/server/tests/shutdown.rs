@@ -270,6 +270,13 @@ async fn a_stop_finishes_the_upload_that_progresses_and_cuts_the_one_that_stalle
         ],
     )
     .await;
+    // Readiness, not a sleep: the server handles the arriving upload before the stop begins
+    // (a connection whose request has not been read yet is closed at the stop).
+    let client = reqwest::Client::new();
+    while active_requests(&client, &address, "stream").await < 1.0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(client);
     send_signal(&child, Signal::SIGTERM);
     // 64 KiB every 10 ms: well inside the grace, however busy the machine.
     for piece in body.chunks(64 * 1024) {
