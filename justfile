@@ -98,8 +98,8 @@ verify-dockerfile:
 test:
     cargo test --workspace
 
-# Check the dashboard, provisioning and compose files, and every link and path the docs name (pytest, in a venv under .e2e/)
+# Check the dashboard, provisioning and compose files, every link and path the docs name, and the helpers the e2e checks share (pytest, in a venv under .e2e/)
 test-lab:
     python3 -m venv .e2e/venv
     .e2e/venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout -q
+    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout tests/labtools -q
