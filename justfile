@@ -62,9 +62,9 @@ fastapi *args: fastapi-venv
 fastapi-venv:
     test -x .venv-fastapi/bin/python || (python3 -m venv .venv-fastapi && .venv-fastapi/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements.txt)
 
-# Test the FastAPI server against the real thing started as subprocesses, and measured by lab-loadgen (pytest, in a venv under .e2e/)
+# Test the FastAPI server against the real thing started as subprocesses, and measured by lab-loadgen (pytest, in a venv under .e2e/; LAB_LOADGEN=<binary> measures with that lab-loadgen instead of building one)
 test-fastapi:
-    cargo build -p lab-loadgen
+    [ -n "${LAB_LOADGEN:-}" ] || cargo build -p lab-loadgen
     python3 -m venv .e2e/fastapi-venv
     .e2e/fastapi-venv/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements-dev.txt
     .e2e/fastapi-venv/bin/python -m pytest services/fastapi/tests -q
