@@ -62,9 +62,9 @@ fastapi *args: fastapi-venv
 fastapi-venv:
     test -x .venv-fastapi/bin/python || (python3 -m venv .venv-fastapi && .venv-fastapi/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements.txt)
 
-# Test the FastAPI server against the real thing started as subprocesses, and measured by lab-loadgen (pytest, in a venv under .e2e/)
+# Test the FastAPI server against the real thing started as subprocesses, and measured by lab-loadgen (pytest, in a venv under .e2e/; LAB_LOADGEN=<binary> measures with that lab-loadgen instead of building one)
 test-fastapi:
-    cargo build -p lab-loadgen
+    [ -n "${LAB_LOADGEN:-}" ] || cargo build -p lab-loadgen
     python3 -m venv .e2e/fastapi-venv
     .e2e/fastapi-venv/bin/pip install --quiet --disable-pip-version-check -r services/fastapi/requirements-dev.txt
     .e2e/fastapi-venv/bin/python -m pytest services/fastapi/tests -q
@@ -98,8 +98,8 @@ verify-dockerfile:
 test:
     cargo test --workspace
 
-# Check the dashboard, provisioning and compose files, and every link and path the docs name (pytest, in a venv under .e2e/)
+# Check the dashboard, provisioning and compose files, every link and path the docs name, and the helpers the e2e checks share (pytest, in a venv under .e2e/)
 test-lab:
     python3 -m venv .e2e/venv
     .e2e/venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout -q
+    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout tests/labtools -q

@@ -22,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labtools.paths import REPO_ROOT as REPO  # noqa: E402
 
 
 def write_body(size_mb: float, seed: int, path: Path) -> tuple[int, int, int]:

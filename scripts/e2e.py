@@ -44,23 +44,30 @@ import json
 import math
 import re
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import dashboard as dash  # noqa: E402
-from labtools import histogram  # noqa: E402
-from labtools.images import build_binaries_and_images  # noqa: E402
+from labtools.checks import CheckFailed, progress_log  # noqa: E402
 from labtools.compose import compose_command, read_env_file  # noqa: E402
+from labtools.datasource import check_datasource_answers  # noqa: E402
+from labtools.docker import docker  # noqa: E402
+from labtools.healthz import healthz  # noqa: E402
+from labtools.images import add_skip_cargo_option, build_binaries_and_images  # noqa: E402
+from labtools.interrupts import sigterm_raises_interrupt  # noqa: E402
+from labtools.paths import REPO_ROOT as REPO, RESULTS_DIR as RESULTS  # noqa: E402
 from labtools.prometheus import Prometheus, finite_points, wait_for  # noqa: E402
+from labtools.replicas import replica_of, small_p95_over_replicas  # noqa: E402
+from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows  # noqa: E402
+from labtools.results_owner import claim_results  # noqa: E402
+from labtools.scrapes import scrape_success, targets_up, wait_until_ready  # noqa: E402
+from labtools.upload_phases import split_small_latency, upload_cycles  # noqa: E402
 
-REPO = dash.REPO_ROOT
 PROJECT = "large-request-lab-e2e"
 PROFILE = "fastapi"
 #: The lab without the profile, and what the profile adds.
@@ -92,22 +99,7 @@ TARGETS = [
 #: are printed beside it.
 CHECKED = TARGETS[0]
 
-REQUESTS_CSV_COLUMNS = (
-    "run_id,request_id,class,method,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,"
-    "bytes_sent,server_elapsed_ms,worker,error"
-).split(",")
-SUMMARY_CSV_COLUMNS = (
-    "run_id,class,endpoint,connection,schedule,count,ok,errors,skipped,min_ms,median_ms,"
-    "mean_ms,p90_ms,p95_ms,p99_ms,max_ms"
-).split(",")
-
-
-class CheckFailed(Exception):
-    """One of the e2e assertions did not hold."""
-
-
-def log(message: str) -> None:
-    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = progress_log("e2e")
 
 
 class Stack:
@@ -142,21 +134,16 @@ def host_port(env: dict[str, str], name: str, default: str) -> str:
     return env.get(name) or default
 
 
-def http_json(url: str, timeout: float = 5.0) -> dict:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.load(response)
-
-
 # --- steps -------------------------------------------------------------------------------
 
 
 def promtool_check() -> None:
     """promtool from the Prometheus stand-in checks the user's prometheus.yml."""
-    result = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "promtool",
-         "-v", f"{REPO / 'prometheus.yml'}:/etc/prometheus/prometheus.yml:ro",
-         PROMETHEUS_STANDIN, "check", "config", "/etc/prometheus/prometheus.yml"],
-        capture_output=True, text=True, check=False,
+    result = docker(
+        "run", "--rm", "--entrypoint", "promtool",
+        "-v", f"{REPO / 'prometheus.yml'}:/etc/prometheus/prometheus.yml:ro",
+        PROMETHEUS_STANDIN, "check", "config", "/etc/prometheus/prometheus.yml",
+        check=False, timeout=None,
     )
     print(result.stdout.strip(), result.stderr.strip(), sep="\n", flush=True)
     if result.returncode != 0:
@@ -165,7 +152,7 @@ def promtool_check() -> None:
 
 
 def wait_for_scrapes(prom: Prometheus, targets: list[Target]) -> None:
-    wait_for("Prometheus ready", prom.ready, timeout=90)
+    wait_until_ready(prom)
 
     jobs = [job for target in targets for job in (target.server_job, target.loadgen_job)]
 
@@ -188,30 +175,7 @@ def wait_for_cycles(prom: Prometheus, targets: list[Target], since: float, cycle
     names = " and ".join(target.name for target in targets)
 
     def completed_cycles() -> int:
-        return min(target_cycles(target) for target in targets)
-
-    def target_cycles(target: Target) -> int:
-        series = prom.query_range(
-            f'max(lab_client_large_uploads_enabled{{target="{target.name}"}})', since, time.time(), 1)
-        if not series:
-            return 0
-        values = [v for _, v in finite_points(series[0])]
-        ons = offs = 0
-        previous = 0.0
-        for value in values:
-            if value >= 0.5 > previous:
-                ons += 1
-            if value < 0.5 <= previous:
-                offs += 1
-            previous = value
-        # A cycle counts once the "off" phase after it has lasted 10 s.
-        tail_off = 0
-        for value in reversed(values):
-            if value >= 0.5:
-                break
-            tail_off += 1
-        complete_offs = offs if tail_off >= 10 or values[-1] >= 0.5 else offs - 1
-        return min(ons, complete_offs)
+        return min(upload_cycles(prom, target.name, since) for target in targets)
 
     deadline = time.monotonic() + timeout
     last_report = 0.0
@@ -279,62 +243,6 @@ def check_panel_queries(prom: Prometheus, start: float, timeout: float) -> float
         time.sleep(3)
 
 
-def split_small_latency(prom: Prometheus, target: Target, start: float, end: float) -> dict:
-    """Small-request p95 while 25 MB uploads run vs between bursts, from the client histogram of
-    one target (its own loadgen's uploads decide the phases).
-
-    One query_range at a 1 s step (the scrape interval) gives the small-request histogram's
-    cumulative buckets; the increase of each bucket between two steps is added to the "burst"
-    histogram if uploads were on (lab_client_large_uploads_enabled = 1) or still in flight, to
-    the "quiet" histogram if they were off and none had been in flight for 3 s, and dropped
-    otherwise (the edges). p95 of each is computed like histogram_quantile.
-    """
-    step = 1.0
-    only = f'target="{target.name}"'
-    buckets = prom.query_range(
-        f'sum by (le) (lab_client_request_duration_seconds_bucket{{class="small", {only}}})', start, end, step)
-    enabled = prom.query_range(f"max(lab_client_large_uploads_enabled{{{only}}})", start, end, step)
-    in_flight = prom.query_range(f'sum(lab_client_requests_in_flight{{class="large", {only}}})', start, end, step)
-    if not buckets or not enabled or not in_flight:
-        raise CheckFailed(f"{target.name}: small-request buckets, uploads-enabled or in-flight series missing")
-
-    enabled_at = dict(finite_points(enabled[0]))
-    in_flight_at = dict(finite_points(in_flight[0]))
-    by_le = {histogram.parse_le(s["metric"]["le"]): dict(finite_points(s)) for s in buckets}
-    times = sorted(set.intersection(*(set(points) for points in by_le.values())))
-    uploads = [enabled_at.get(t, 0.0) >= 0.5 for t in times]
-    flying = [in_flight_at.get(t, 0.0) > 0 for t in times]
-
-    phases = {"burst": {le: 0.0 for le in by_le}, "quiet": {le: 0.0 for le in by_le}}
-    steps = {"burst": 0, "quiet": 0, "edge": 0}
-    for index in range(1, len(times)):
-        if uploads[index] or uploads[index - 1] or flying[index]:
-            phase = "burst"
-        elif not any(uploads[max(0, index - 3):index + 1] + flying[max(0, index - 3):index + 1]):
-            phase = "quiet"
-        else:
-            steps["edge"] += 1
-            continue
-        previous, current = times[index - 1], times[index]
-        increases = {le: by_le[le][current] - by_le[le][previous] for le in by_le}
-        if any(value < 0 for value in increases.values()):
-            steps["edge"] += 1  # a counter reset (container restart): skip this step
-            continue
-        steps[phase] += 1
-        for le, value in increases.items():
-            phases[phase][le] += value
-
-    return {
-        "steps": steps,
-        "burst_count": histogram.count(phases["burst"]),
-        "quiet_count": histogram.count(phases["quiet"]),
-        "burst_p95_ms": histogram.quantile(0.95, phases["burst"]) * 1000,
-        "quiet_p95_ms": histogram.quantile(0.95, phases["quiet"]) * 1000,
-        "burst_p50_ms": histogram.quantile(0.50, phases["burst"]) * 1000,
-        "quiet_p50_ms": histogram.quantile(0.50, phases["quiet"]) * 1000,
-    }
-
-
 MIN_SMALL_PER_PHASE = 150
 
 
@@ -346,7 +254,7 @@ def burst_vs_quiet(prom: Prometheus, start: float, min_ratio: float, timeout: fl
     last_report = 0.0
     while True:
         end = time.time()
-        result = split_small_latency(prom, CHECKED, start, end)
+        result = split_small_latency(prom, CHECKED.name, start, end)
         enough = min(result["burst_count"], result["quiet_count"]) >= MIN_SMALL_PER_PHASE
         if enough or time.monotonic() > deadline:
             break
@@ -402,7 +310,7 @@ def side_by_side(prom: Prometheus, windows: dict[str, tuple[float, float]]) -> N
             count = round(float(series["value"][1]))
             if count:
                 outcomes[f"{series['metric']['class']} {series['metric']['outcome']}"] = count
-        split = split_small_latency(prom, target, start, end)
+        split = split_small_latency(prom, target.name, start, end)
         log(f"side by side, {target.name} (WORKERS=1, /ping, {int(end - start)} s): " + rounded_json({
             "small_p95_ms_during_uploads": split["burst_p95_ms"],
             "small_p95_ms_between_bursts": split["quiet_p95_ms"],
@@ -419,31 +327,18 @@ def side_by_side(prom: Prometheus, windows: dict[str, tuple[float, float]]) -> N
 
 def check_grafana_datasource_url(stack: Stack) -> None:
     """Grafana cannot run here, but the URL its provisioned datasource uses must answer PromQL
-    from inside the compose network: a one-off container asks it with bash's /dev/tcp."""
-    provisioning = (REPO / "grafana/provisioning/datasources/prometheus.yml").read_text()
-    match = re.search(r"^\s*url:\s*http://([\w.-]+):(\d+)\s*$", provisioning, flags=re.M)
-    if not match:
-        raise CheckFailed("no http://host:port url in the datasource provisioning file")
-    host, port = match.groups()
-    probe = (
-        f"exec 3<>/dev/tcp/{host}/{port} && "
-        f"printf 'GET /api/v1/query?query=max(lab_server_workers) HTTP/1.0\\r\\nHost: {host}\\r\\n\\r\\n' >&3 && "
-        "cat <&3"
-    )
-    result = stack.run("run", "--rm", "--no-deps", "--entrypoint", "bash", "server", "-c", probe,
-                       capture=True, check=False)
-    lines = result.stdout.splitlines()
-    answered = result.returncode == 0 and lines and " 200 " in lines[0]
-    if not answered or '"status":"success"' not in result.stdout:
-        raise CheckFailed(f"datasource url http://{host}:{port} did not answer from the compose network: "
-                          f"{result.stdout[:300]} {result.stderr[:300]}")
-    log(f"Grafana's datasource url http://{host}:{port} answers PromQL inside the compose network")
+    from inside the compose network: a one-off container of the server's image asks it."""
+    url = check_datasource_answers(
+        lambda probe: stack.run("run", "--rm", "--no-deps", "--entrypoint", "bash", "server", "-c", probe,
+                                capture=True, check=False),
+        "max(lab_server_workers)", "the compose network")
+    log(f"Grafana's datasource url {url} answers PromQL inside the compose network")
 
 
 def check_workers(prom: Prometheus, target: Target, server_url: str, expected: int) -> None:
     health = wait_for(
         f"{target.name} /healthz reporting {expected} workers",
-        lambda: (lambda h: h if h.get("workers") == expected else None)(http_json(server_url + "/healthz")),
+        lambda: (lambda h: h if h.get("workers") == expected else None)(healthz(server_url)),
         timeout=120,
     )
     log(f"{target.name} /healthz: {health}")
@@ -463,30 +358,22 @@ def check_results_csv(target: Target, run_id: str, both_classes: bool = True) ->
     """The run's two CSV files with the contract's columns; with `both_classes`, small and large
     requests in it (a run a server change opened just before the stop may have had no request
     at all)."""
-    run_dir = REPO / "results" / target.results_subdir / run_id
+    run_dir = RESULTS / target.results_subdir / run_id
     requests = run_dir / "requests.csv"
     summary = run_dir / "summary.csv"
     wait_for(f"{requests} and {summary}", lambda: requests.is_file() and summary.is_file(), timeout=60)
-    with open(requests, newline="") as file:
-        reader = csv.DictReader(file)
-        if reader.fieldnames != REQUESTS_CSV_COLUMNS:
-            raise CheckFailed(f"{requests}: columns {reader.fieldnames} != {REQUESTS_CSV_COLUMNS}")
-        rows = list(reader)
+    rows = read_rows(requests, REQUESTS_CSV_COLUMNS)
     classes = {row["class"] for row in rows}
     if both_classes and (not rows or not {"small", "large"} <= classes):
         raise CheckFailed(f"{requests}: {len(rows)} rows, classes {classes}")
-    with open(summary, newline="") as file:
-        reader = csv.DictReader(file)
-        if reader.fieldnames != SUMMARY_CSV_COLUMNS:
-            raise CheckFailed(f"{summary}: columns {reader.fieldnames} != {SUMMARY_CSV_COLUMNS}")
-        summary_rows = list(reader)
+    summary_rows = read_rows(summary, SUMMARY_CSV_COLUMNS)
     log(f"{requests.relative_to(REPO)}: {len(rows)} rows; summary: "
         + "; ".join(f"{r['class']} count={r['count']} p95={r['p95_ms']} ms" for r in summary_rows))
     return run_dir
 
 
 def check_export(prometheus_url: str, start: float, end: float) -> None:
-    out = REPO / "results" / f"e2e-export-{int(start)}"
+    out = RESULTS / f"e2e-export-{int(start)}"
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "export.py"), "--prometheus", prometheus_url,
          "--start", f"{start:.0f}", "--end", f"{end:.0f}", "--out", str(out)],
@@ -502,32 +389,6 @@ def check_export(prometheus_url: str, start: float, end: float) -> None:
     if not {t.name for t in TARGETS} <= exported:
         raise CheckFailed(f"{files[0].name}: targets {sorted(map(str, exported))}, not every one of the run")
     log(f"export: {len(files)} CSV files in {out.relative_to(REPO)}, every target in them")
-
-
-RESULTS = REPO / "results"
-#: Run as root with a ./results that belongs to root (a CI clone), the e2e hands ./results to
-#: this uid:gid for the run, so that "the files belong to the owner of ./results" is a real
-#: check and not root writing as root; restored at the end.
-E2E_RESULTS_OWNER = (4321, 4321)
-
-
-def claim_results() -> tuple[tuple[int, int], "callable"]:
-    """Who must own what the load generators write, and how to put ./results back."""
-    RESULTS.mkdir(exist_ok=True)
-    status = RESULTS.stat()
-    original = (status.st_uid, status.st_gid)
-    if os.geteuid() != 0 or original[0] != 0:
-        return original, lambda: None
-    for path in [RESULTS, RESULTS / "fastapi"]:  # the second one: left by an earlier e2e
-        if path.is_dir() and path.stat().st_uid == 0:
-            os.chown(path, *E2E_RESULTS_OWNER)
-
-    def restore() -> None:
-        for path in [RESULTS, *RESULTS.rglob("*")]:
-            if path.lstat().st_uid == E2E_RESULTS_OWNER[0]:
-                os.lchown(path, *original)
-
-    return E2E_RESULTS_OWNER, restore
 
 
 def replica_dirs(target: Target, run_id: str) -> list[Path]:
@@ -577,7 +438,7 @@ def check_replicas(stack: Stack, prom: Prometheus, run_env: dict[str, str], repl
     stack.run("up", "-d", "--no-build", "--no-recreate", "--scale", f"loadgen={replicas}", "loadgen",
               env=dict(run_env, WORKERS="2"))
     wait_for(f"{replicas} lab-loadgen targets up",
-             lambda: prom.scalar('count(up{job="lab-loadgen"} == 1)') == replicas, timeout=90)
+             lambda: targets_up(prom, "lab-loadgen") == replicas, timeout=90)
     wait_for(f"small requests from {replicas} replicas",
              lambda: prom.scalar('count(sum by (instance) (rate(lab_client_requests_total{class="small", '
                                  'target="actix"}[10s])) > 0)') == replicas, timeout=60)
@@ -585,20 +446,18 @@ def check_replicas(stack: Stack, prom: Prometheus, run_env: dict[str, str], repl
     per_replica = prom.query('sum by (instance) (rate(lab_client_requests_total{class="small", target="actix"}[15s]))')
     rates = {series["metric"]["instance"]: float(series["value"][1]) for series in per_replica}
     total = prom.scalar('sum(rate(lab_client_requests_total{class="small", target="actix"}[15s]))')
-    merged_p95 = prom.scalar('histogram_quantile(0.95, sum by (le) (rate(lab_client_request_duration_seconds_bucket'
-                             '{class="small", target="actix"}[15s])))')
-    scraped = prom.query('avg_over_time(up{job="lab-loadgen"}[15s])')
-    scrape_success = {series["metric"]["instance"]: float(series["value"][1]) for series in scraped}
-    if len(scrape_success) != replicas or min(scrape_success.values()) < 0.9:
-        raise CheckFailed(f"share of successful scrapes per replica over 15 s: {scrape_success}")
+    merged_p95 = small_p95_over_replicas(prom, "15s", target="actix")
+    scraped = {instance: share for (_, instance), share in scrape_success(prom, ["lab-loadgen"], "15s").items()}
+    if len(scraped) != replicas or min(scraped.values()) < 0.9:
+        raise CheckFailed(f"share of successful scrapes per replica over 15 s: {scraped}")
     if len(rates) != replicas or total is None or abs(total - sum(rates.values())) > 0.05 * total:
         raise CheckFailed(f"per-replica rates {rates} do not add up to {total}")
     if merged_p95 is None or not math.isfinite(merged_p95):
         raise CheckFailed(f"no small-request p95 over the replicas: {merged_p95}")
     dirs = [d for d in replica_dirs(TARGETS[0], run_env["RUN_ID"]) if not (d / "summary.csv").is_file()]
-    if len({d.name.split("-replica-")[1].split("-")[0] for d in dirs}) != replicas:
+    if len({replica_of(d.name, run_env["RUN_ID"]) for d in dirs}) != replicas:
         raise CheckFailed(f"{replicas} replicas, open run directories {[d.name for d in dirs]}")
-    log(f"{replicas} replicas scraped (share of scrapes that succeeded over 15 s: {rounded_json(scrape_success)}): "
+    log(f"{replicas} replicas scraped (share of scrapes that succeeded over 15 s: {rounded_json(scraped)}): "
         f"small req/s per replica {rounded_json(rates)}, sum {total:.2f}; "
         f"small p95 over all replicas (buckets summed) {merged_p95 * 1000:.1f} ms; "
         f"one open run directory each: {[d.name for d in dirs]}")
@@ -608,7 +467,7 @@ def merge_replicas(run_id: str) -> None:
     """lab-loadgen-merge on the replicas' last runs: merged and per-replica percentiles."""
     latest: dict[str, Path] = {}
     for run_dir in replica_dirs(TARGETS[0], run_id):
-        latest[run_dir.name.split("-replica-")[1].split("-")[0]] = run_dir  # sorted: -2 after the first
+        latest[replica_of(run_dir.name, run_id)] = run_dir  # sorted: -2 after the first
     out = RESULTS / f"{run_id}-merged"
     result = subprocess.run(
         [str(REPO / "target" / "release" / "lab-loadgen-merge"), "--out", str(out), *map(str, latest.values())],
@@ -623,13 +482,9 @@ def merge_replicas(run_id: str) -> None:
 # --- main --------------------------------------------------------------------------------
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-cargo", action="store_true", help="use the existing target/release binaries")
+    add_skip_cargo_option(parser)
     parser.add_argument("--keep", action="store_true", help="leave the stack running at the end (debugging)")
     parser.add_argument("--cycles", type=int, default=2, help="upload on/off cycles to observe (default 2)")
     parser.add_argument("--min-ratio", type=float, default=3.0,
@@ -637,7 +492,7 @@ def main() -> int:
     args = parser.parse_args()
 
     # SIGTERM (CI timeout, docker stop) -> the same cleanup as Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_raises_interrupt()
 
     defaults = read_env_file()
     env = dict(os.environ)

@@ -40,47 +40,31 @@ import argparse
 import json
 import math
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labtools.dashboard import REPO_ROOT  # noqa: E402
-from labtools.images import build_binaries_and_images  # noqa: E402
+from labtools.checks import CheckFailed, progress_log  # noqa: E402
+from labtools.datasource import check_datasource_answers  # noqa: E402
+from labtools.docker import docker, docker_lines as lines  # noqa: E402
+from labtools.healthz import healthz  # noqa: E402
+from labtools.images import add_skip_cargo_option, build_binaries_and_images  # noqa: E402
+from labtools.interrupts import ignore_interrupts, sigterm_raises_interrupt  # noqa: E402
 from labtools.prometheus import Prometheus, wait_for  # noqa: E402
+from labtools.replicas import replica_of, small_p95_over_replicas  # noqa: E402
+from labtools.scrapes import scrape_success, targets_up, wait_until_ready  # noqa: E402
 
-REPO = REPO_ROOT
 STACK = "lab-e2e"
 STACK_FILES = ["docker-stack.yml", "docker-stack.local.yml"]
 RUNTIME_STANDIN = "lab-local/large-request-lab:e2e"
 #: The network swarm init makes besides `ingress` and does not remove when the node leaves.
 GWBRIDGE = "docker_gwbridge"
 NODE_LABELS = ["lab.server=true", "lab.loadgen=true", "lab.monitor=true"]
-SMALL_P95 = ('histogram_quantile(0.95, sum by (le) '
-             '(rate(lab_client_request_duration_seconds_bucket{{class="small"{extra}}}[{window}])))')
 
-
-class CheckFailed(Exception):
-    """One of the e2e assertions did not hold."""
-
-
-def log(message: str) -> None:
-    print(f"[e2e-swarm {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def docker(*args: str, check: bool = True, capture: bool = True, env: dict | None = None,
-           timeout: float | None = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], cwd=REPO, check=check, capture_output=capture,
-                          text=True, env=env, timeout=timeout)
-
-
-def lines(*args: str) -> list[str]:
-    return [line for line in docker(*args, check=False).stdout.splitlines() if line.strip()]
+log = progress_log("e2e-swarm")
 
 
 def swarm_state() -> str:
@@ -175,18 +159,13 @@ class Swarm:
 # --- steps -----------------------------------------------------------------------------------
 
 
-def http_json(url: str, timeout: float = 5.0) -> dict:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.load(response)
-
-
 def wait_for_scrapes(prom: Prometheus, replicas: int) -> dict:
-    wait_for("Prometheus ready", prom.ready, timeout=90)
+    wait_until_ready(prom)
 
     def every_replica_up():
         server = prom.query('up{job="lab-server"} == 1')
-        loadgens = prom.scalar('count(up{job="lab-loadgen"} == 1)') or 0
-        return server and loadgens == replicas and {"server": len(server), "loadgen_replicas_up": int(loadgens)}
+        loadgens = targets_up(prom, "lab-loadgen")
+        return server and loadgens == replicas and {"server": len(server), "loadgen_replicas_up": loadgens}
 
     seen = wait_for(f"Prometheus scraping the server and all {replicas} loadgen replicas",
                     every_replica_up, timeout=90)
@@ -195,24 +174,19 @@ def wait_for_scrapes(prom: Prometheus, replicas: int) -> dict:
     return seen
 
 
-def check_datasource_name(prometheus_port: int) -> None:
+def check_datasource_name() -> None:
     """Grafana does not run here, but its datasource's URL (http://prometheus:9090) must answer
     PromQL from inside the stack's network: a one-off container joins it and asks."""
-    provisioning = (REPO / "grafana/provisioning/datasources/prometheus.yml").read_text()
-    url = next(line.split("url:", 1)[1].strip() for line in provisioning.splitlines() if "url:" in line)
-    host, port = url.removeprefix("http://").rstrip("/").split(":")
-    probe = (f"exec 3<>/dev/tcp/{host}/{port} && printf 'GET /api/v1/query?query=up HTTP/1.0\\r\\n"
-             f"Host: {host}\\r\\n\\r\\n' >&3 && cat <&3")
-    result = docker("run", "--rm", "--network", f"{STACK}_default", RUNTIME_STANDIN, "bash", "-c", probe,
-                    check=False)
-    if result.returncode != 0 or '"status":"success"' not in result.stdout:
-        raise CheckFailed(f"{url} did not answer from the stack's network: {result.stdout[:300]} {result.stderr[:300]}")
+    url = check_datasource_answers(
+        lambda probe: docker("run", "--rm", "--network", f"{STACK}_default", RUNTIME_STANDIN, "bash", "-c", probe,
+                             check=False),
+        "up", "the stack's network")
     log(f"Grafana's datasource URL {url} answers PromQL inside the stack's network")
 
 
 def small_p95(prom: Prometheus, window: str) -> dict:
     """The dashboard's small-request p95 over all replicas, and each replica's small samples."""
-    p95 = prom.scalar(SMALL_P95.format(extra="", window=window))
+    p95 = small_p95_over_replicas(prom, window)
     per_replica = {
         series["metric"].get("instance", "?"): float(series["value"][1])
         for series in prom.query('sum by (instance) (lab_client_request_duration_seconds_count{class="small"})')
@@ -280,17 +254,16 @@ def check_results(run_id: str, replicas: int) -> dict[str, dict]:
     runs = wait_for("every replica's requests.csv and summary.csv in the results volume",
                     lambda: (lambda r: r if len(r) >= replicas and all(v["summary"] for v in r.values()) else None)(
                         read_results(run_id)), timeout=60, poll=3)
-    pattern = re.compile(re.escape(run_id) + r"-replica-(\d+)(?:-\d+)?")
     by_slot: dict[str, dict] = {}
     for name, run in sorted(runs.items()):
-        match = pattern.fullmatch(name)
-        if not match:
+        slot_name = replica_of(name, run_id)
+        if slot_name is None or not slot_name.isdigit():
             raise CheckFailed(f"run directory {name} is not <run-id>-replica-<slot>")
         log(f"results volume: {name}: {sum(run['rows'].values())} rows {json.dumps(run['rows'], sort_keys=True)}, "
             "summary.csv written" + (", as the volume's owner" if run["owner"] else ", NOT as the volume's owner"))
         if not run["owner"]:
             raise CheckFailed(f"{name}: files not written as the owner of the results volume (RUN_AS_RESULTS_OWNER)")
-        slot = by_slot.setdefault(match.group(1), {"dirs": [], "rows": {}})
+        slot = by_slot.setdefault(slot_name, {"dirs": [], "rows": {}})
         slot["dirs"].append(name)
         for cls, count in run["rows"].items():
             slot["rows"][cls] = slot["rows"].get(cls, 0) + count
@@ -320,25 +293,12 @@ def check_merge(run_id: str, by_slot: dict[str, dict]) -> int:
     return rows
 
 
-def scrape_success(prom: Prometheus, window: str, at: float) -> dict:
-    figures = {}
-    for series in prom.query(f"avg_over_time(up[{window}])", at=at):
-        labels = series["metric"]
-        if labels.get("job") in ("lab-server", "lab-loadgen"):
-            figures[f"{labels['job']} {labels.get('instance', '')}"] = round(float(series["value"][1]), 3)
-    return figures
-
-
 # --- main ------------------------------------------------------------------------------------
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-cargo", action="store_true", help="use the existing target/release binaries")
+    add_skip_cargo_option(parser)
     parser.add_argument("--skip-images", action="store_true", help="use the existing stand-in images")
     parser.add_argument("--replicas", type=int, default=2, help="loadgen replicas (at least 2; default 2)")
     parser.add_argument("--duration", type=int, default=40, help="seconds each loadgen runs (default 40)")
@@ -351,7 +311,7 @@ def main() -> int:
     if args.replicas < 2:
         parser.error("--replicas must be at least 2: the point is one scrape target per replica")
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_raises_interrupt()
     total = time.monotonic()
     state = swarm_state()
     if state != "inactive":  # asked again right before `swarm init`
@@ -382,12 +342,12 @@ def main() -> int:
         deployed, deployed_at = time.monotonic(), time.time()
         swarm.deploy(env)
         health = wait_for("the server's /healthz",
-                          lambda: http_json(f"http://127.0.0.1:{args.server_port}/healthz"), timeout=120)
+                          lambda: healthz(f"http://127.0.0.1:{args.server_port}"), timeout=120)
         log(f"server /healthz after {time.monotonic() - deployed:.0f} s: {health}")
         first_scrape = time.time()
         figures["scraped"] = wait_for_scrapes(prom, args.replicas)
         log(f"every replica scraped {time.monotonic() - deployed:.0f} s after deploy")
-        check_datasource_name(args.prometheus_port)
+        check_datasource_name()
         # Two upload cycles' worth of data before the p95 is read over one cycle.
         cycle = args.large_on + args.large_off
         window = f"{max(cycle, 10)}s"
@@ -399,7 +359,9 @@ def main() -> int:
         last_running = deployed_at + args.duration - 2
         time.sleep(max(0.0, last_running - time.time()))
         at = min(time.time(), max(last_running, first_scrape + 1))
-        figures["scrape_success"] = scrape_success(prom, f"{max(1, int(at - first_scrape))}s", at)
+        figures["scrape_success"] = {
+            f"{job} {instance}": round(share, 3) for (job, instance), share in scrape_success(
+                prom, ["lab-server", "lab-loadgen"], f"{max(1, int(at - first_scrape))}s", at=at).items()}
         log(f"share of scrapes that succeeded over {at - first_scrape:.0f} s: {json.dumps(figures['scrape_success'])}")
         wait_for_runs_to_end(timeout=args.duration + 90)
         runs = check_results(run_id, args.replicas)
@@ -415,8 +377,7 @@ def main() -> int:
             print(error.stderr, flush=True)
     finally:
         # A second Ctrl-C must not cut the teardown short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_interrupts()
         if not ok and not interrupted and swarm.initialised and swarm_state() == "active":
             docker("service", "ps", "--no-trunc", f"{STACK}_loadgen", f"{STACK}_server", f"{STACK}_prometheus",
                    check=False, capture=False)

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import dashboard as dash  # noqa: E402
 from labtools.compose import read_env_file  # noqa: E402
+from labtools.paths import RESULTS_DIR  # noqa: E402
 from labtools.prometheus import Prometheus, PrometheusError  # noqa: E402
 
 #: A series the load generator always exports while it runs: its presence marks the run.
@@ -160,7 +161,7 @@ def main() -> int:
             start, end = args.start, args.end
         if end <= start:
             raise SystemExit("export: --end must be after --start")
-        out = args.out or dash.REPO_ROOT / "results" / (
+        out = args.out or RESULTS_DIR / (
             "prometheus-" + datetime.fromtimestamp(start, timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
         print(f"export: {datetime.fromtimestamp(start, timezone.utc):%H:%M:%S} to "
               f"{datetime.fromtimestamp(end, timezone.utc):%H:%M:%S} UTC ({end - start:.0f} s) -> {out}")

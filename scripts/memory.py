@@ -19,8 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labtools.paths import REPO_ROOT  # noqa: E402
 
 
 def study_body(megabytes, seed):
@@ -79,7 +82,7 @@ def main():
     parser.add_argument("--uploads", type=int, nargs="+", default=[4, 30])
     parser.add_argument("--endpoints", nargs="+", default=["/ping", "/pong", "/offload", "/lean", "/stream"])
     parser.add_argument("--size-mb", type=float, default=25.0)
-    parser.add_argument("--binary", default=os.path.join(ROOT, "target/release/lab-server"))
+    parser.add_argument("--binary", default=str(REPO_ROOT / "target" / "release" / "lab-server"))
     args = parser.parse_args()
     body = study_body(args.size_mb, 42)
     settings = {k: os.environ[k] for k in ("WORKERS", "BODY_BUDGET_MB") if k in os.environ}

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .dashboard import REPO_ROOT
+from .paths import REPO_ROOT
 
 
 def compose_command() -> list[str]:

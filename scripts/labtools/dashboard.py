@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .paths import REPO_ROOT
+
 DASHBOARD_PATH = REPO_ROOT / "grafana" / "dashboards" / "large-request-lab.json"
 
 #: Must match prometheus.yml's scrape_interval and the datasource's jsonData.timeInterval.

@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import time
 from collections.abc import Callable
 
-from .dashboard import REPO_ROOT
+from .paths import REPO_ROOT
+
+
+def add_skip_cargo_option(parser: argparse.ArgumentParser) -> None:
+    """`--skip-cargo`: the binaries are already built (a second check after the first)."""
+    parser.add_argument("--skip-cargo", action="store_true", help="use the existing target/release binaries")
 
 
 def build_binaries_and_images(skip_cargo: bool, log: Callable[[str], None], fastapi: bool = True) -> None:

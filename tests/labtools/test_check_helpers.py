@@ -1,0 +1,179 @@
+"""The helpers the end-to-end checks share (scripts/labtools), on inputs made here or committed:
+what they compute must not depend on Docker being there. Their queries against a real
+Prometheus are in tests/dashboard/test_check_queries_live.py."""
+
+import math
+import os
+import signal
+import time
+
+import pytest
+
+from labtools import upload_phases
+from labtools.checks import CheckFailed, progress_log
+from labtools.datasource import datasource_address
+from labtools.interrupts import ignore_interrupts, sigterm_raises_interrupt
+from labtools.replicas import replica_of, small_p95_expr
+from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows
+
+#: A committed run of the matrix (lab-matrix writes its scenarios' CSV files with lab-core's rows).
+COMMITTED_RUN = "docs/results/matrix-20261126-0856"
+
+
+# --- upload cycles ------------------------------------------------------------------------
+
+
+def gauge(*phases: tuple[int, int]) -> list[float]:
+    """A 1 s series of the uploads-enabled gauge: (value, seconds) phases one after another."""
+    return [float(value) for value, seconds in phases for _ in range(seconds)]
+
+
+def test_a_cycle_counts_once_its_pause_has_lasted_ten_seconds():
+    """On for 20 s then off: no cycle after 9 s of pause, one after 10 s."""
+    assert upload_phases.count_cycles(gauge((1, 20), (0, 9))) == 0
+    assert upload_phases.count_cycles(gauge((1, 20), (0, 10))) == 1
+
+
+def test_cycles_count_switches_on_and_off():
+    """A run that starts paused, then two bursts: two cycles once the second pause is long
+    enough, one while the second burst still runs (a burst on counts its previous pause)."""
+    assert upload_phases.count_cycles(gauge((0, 5), (1, 20), (0, 20), (1, 20), (0, 10))) == 2
+    assert upload_phases.count_cycles(gauge((0, 5), (1, 20), (0, 20), (1, 5))) == 1
+    assert upload_phases.count_cycles(gauge((0, 30))) == 0
+
+
+# --- small-request latency by phase -------------------------------------------------------
+
+
+def cumulative(per_step: list[dict[float, float]]) -> dict[float, dict[float, float]]:
+    """Cumulative bucket counts by timestamp (t = 0, 1, 2, …) from each step's new requests,
+    given per bucket bound as non-cumulative counts."""
+    bounds = sorted({le for step in per_step for le in step} | {math.inf})
+    by_le = {le: {0.0: 0.0} for le in bounds}
+    totals = {le: 0.0 for le in bounds}
+    for t, step in enumerate(per_step, start=1):
+        for le in bounds:
+            totals[le] += sum(n for bound, n in step.items() if bound <= le)
+            by_le[le][float(t)] = totals[le]
+    return by_le
+
+
+def test_small_requests_split_into_burst_and_quiet_steps():
+    """10 steps of fast requests (1 ms) without uploads, 10 steps of uploads with slow ones
+    (1 s), then 10 fast steps: the step that ends the burst still counts in it, the two after
+    it are edges (uploads were on within the last 3 s), the rest quiet; each phase's p95 lies
+    in its own bucket."""
+    fast, slow = {0.001: 10.0}, {1.0: 10.0}
+    steps = [fast] * 10 + [slow] * 10 + [fast] * 10  # steps 1-10, 11-20, 21-30
+    enabled = {float(t): (1.0 if 11 <= t <= 20 else 0.0) for t in range(31)}
+    in_flight = {float(t): 0.0 for t in range(31)}
+    split = upload_phases.split_by_phase(cumulative(steps), enabled, in_flight)
+    assert split["steps"] == {"burst": 11, "quiet": 17, "edge": 2}
+    assert split["burst_count"] == 110  # the burst's 100 and the fast step that ends it
+    assert split["quiet_count"] == 170
+    assert 0.5 * 1000 < split["burst_p95_ms"] <= 1000
+    assert split["quiet_p95_ms"] <= 1.0
+
+
+def test_an_upload_still_in_flight_keeps_the_step_in_the_burst():
+    """Uploads switched off, one still in flight: its steps count as burst, not quiet."""
+    steps = [{0.001: 1.0}] * 6
+    enabled = {float(t): 0.0 for t in range(7)}
+    in_flight = {float(t): (1.0 if t <= 3 else 0.0) for t in range(7)}
+    split = upload_phases.split_by_phase(cumulative(steps), enabled, in_flight)
+    assert split["steps"] == {"burst": 3, "quiet": 0, "edge": 3}
+
+
+def test_a_counter_reset_is_skipped():
+    """A load generator restarted mid-run counts from zero: that step is dropped, not negative."""
+    by_le = cumulative([{0.001: 5.0}] * 4)
+    for le in by_le:
+        by_le[le][5.0] = 1.0  # after the restart
+    enabled = {float(t): 0.0 for t in range(6)}
+    split = upload_phases.split_by_phase(by_le, enabled, enabled)
+    assert split["steps"]["edge"] == 1
+    assert split["quiet_count"] == 20
+
+
+# --- replicas, queries, files ---------------------------------------------------------------
+
+
+def test_replica_of_reads_compose_ids_and_swarm_slots():
+    run = "e2e-20261201T101010-workers1"
+    assert replica_of(f"{run}-replica-3f2a9c1b7d4e", run) == "3f2a9c1b7d4e"
+    assert replica_of(f"{run}-replica-3f2a9c1b7d4e-2", run) == "3f2a9c1b7d4e"
+    assert replica_of(f"{run}-replica-2", run) == "2"
+    assert replica_of(f"{run}-replica-2-3", run) == "2"
+    assert replica_of(f"{run}-merged", run) is None
+    assert replica_of("other-replica-1", run) is None
+
+
+def test_small_p95_is_the_query_both_checks_asked():
+    """The same PromQL the Compose check (one target, 15 s) and the Swarm check (every target)
+    each wrote out before they shared it."""
+    assert small_p95_expr("15s", target="actix") == (
+        'histogram_quantile(0.95, sum by (le) (rate(lab_client_request_duration_seconds_bucket'
+        '{class="small", target="actix"}[15s])))')
+    assert small_p95_expr("12s") == (
+        'histogram_quantile(0.95, sum by (le) '
+        '(rate(lab_client_request_duration_seconds_bucket{class="small"}[12s])))')
+
+
+def test_the_datasource_address_is_read_from_the_provisioning_file():
+    assert datasource_address() == ("prometheus", "9090")
+    with pytest.raises(CheckFailed):
+        datasource_address("datasources:\n  - name: Prometheus\n    url: /prometheus\n")
+
+
+def test_committed_runs_have_the_columns_the_checks_expect(repo):
+    """lab-matrix writes its scenarios' files with lab-core's rows, as lab-loadgen does: every
+    committed scenario of the newest run reads back with the columns the e2e checks require."""
+    scenarios = sorted((repo / COMMITTED_RUN).glob("*/requests.csv"))
+    assert scenarios, COMMITTED_RUN
+    for requests in scenarios:
+        assert {row["class"] for row in read_rows(requests, REQUESTS_CSV_COLUMNS)} <= {"small", "large"}
+        assert read_rows(requests.parent / "summary.csv", SUMMARY_CSV_COLUMNS)
+
+
+def test_a_file_with_other_columns_is_refused(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_text("run_id,class,count\nr,small,3\n")
+    with pytest.raises(CheckFailed, match="columns"):
+        read_rows(path, SUMMARY_CSV_COLUMNS)
+
+
+# --- how a check reports and stops --------------------------------------------------------
+
+
+def test_progress_lines_carry_the_check_name_and_the_time(capsys):
+    progress_log("e2e-swarm")("deploy stack")
+    line = capsys.readouterr().out
+    assert line.startswith("[e2e-swarm ") and line.endswith("] deploy stack\n")
+    assert len(line.split()[1].rstrip("]")) == len("HH:MM:SS")
+
+
+@pytest.fixture
+def signal_handlers():
+    """Put SIGINT's and SIGTERM's handlers back after the test."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+def test_sigterm_interrupts_like_ctrl_c(signal_handlers):
+    sigterm_raises_interrupt()
+    with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs here at the latest
+
+
+def test_during_the_teardown_interrupts_are_ignored(signal_handlers):
+    sigterm_raises_interrupt()
+    ignore_interrupts()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+    except KeyboardInterrupt:
+        pytest.fail("an interrupt got through during the teardown")
