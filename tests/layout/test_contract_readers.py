@@ -22,6 +22,8 @@ PYTHON_TREES = [ROOT / "tests", ROOT / "services" / "fastapi"]
 ALLOWED = {
     # Its subject is the Rust code itself (which module imports which), not a name.
     ROOT / "tests" / "layout" / "test_module_graph.py",
+    # Its subject is the Rust code too (which literals it spells, how long its files are).
+    ROOT / "tests" / "layout" / "test_vocabulary.py",
     # This check, which must spell what it looks for.
     Path(__file__).resolve(),
 }
