@@ -3,8 +3,8 @@
 # ports and default command, but FROM the debootstrapped bookworm base
 # (docker/build-base.sh) and with lab-server/lab-loadgen built on the host by
 # `cargo build --release` (the host is Debian bookworm too, so they link against the same
-# glibc). scripts/e2e.sh copies the two binaries next to this file in a scratch context.
-# tests/docker/test_files.py checks that this file and the Dockerfile's runtime stage agree.
+# glibc). docker/build-local-images.sh copies the binaries next to this file in a scratch
+# context.
 ARG BASE_IMAGE=lab-local/debian:bookworm
 FROM ${BASE_IMAGE}
 
