@@ -158,16 +158,26 @@ pub fn portable_path(path: &Path, base: &Path) -> String {
     }
 }
 
-/// A command line with every absolute path (an argument, or a `--flag=value`'s value) made
-/// portable as [`portable_path`] does.
+/// A command line with every absolute path that exists on this machine (an argument, or a
+/// `--flag=value`'s value) made portable as [`portable_path`] does; other values (`/ping`)
+/// stay as they are.
 pub fn portable_command(args: impl IntoIterator<Item = String>, base: &Path) -> String {
+    let path = |text: &str| {
+        let path = PathBuf::from(text);
+        (path.is_absolute() && path.exists()).then(|| portable_path(&path, base))
+    };
     args.into_iter()
-        .map(|arg| match arg.split_once('=') {
-            Some((flag, value)) if value.starts_with('/') => {
-                format!("{flag}={}", portable_path(&PathBuf::from(value), base))
+        .map(|arg| {
+            if let Some(portable) = path(&arg) {
+                return portable;
             }
-            _ if arg.starts_with('/') => portable_path(&PathBuf::from(&arg), base),
-            _ => arg,
+            match arg.split_once('=') {
+                Some((flag, value)) => match path(value) {
+                    Some(portable) => format!("{flag}={portable}"),
+                    None => arg,
+                },
+                None => arg,
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -177,7 +187,8 @@ pub fn portable_command(args: impl IntoIterator<Item = String>, base: &Path) -> 
 mod tests {
     use super::*;
 
-    /// Paths inside the base become relative, others keep only their name.
+    /// Paths inside the base become relative, others keep only their name; values that only
+    /// look like paths (`/ping,/stream`) stay.
     #[test]
     fn machine_paths_stay_out() {
         let base = Path::new("/work/main");
@@ -189,17 +200,24 @@ mod tests {
             portable_path(Path::new("/opt/bin/lab-server"), base),
             "lab-server"
         );
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        std::fs::create_dir(&results).unwrap();
+        let binary = dir.path().join("lab-matrix");
+        std::fs::write(&binary, "").unwrap();
+        let command = portable_command(
+            [
+                binary.display().to_string(),
+                format!("RESULTS_DIR={}", results.display()),
+                "MATRIX_ENDPOINTS=/ping,/stream".to_string(),
+                "--reps".to_string(),
+                "2".to_string(),
+            ],
+            dir.path(),
+        );
         assert_eq!(
-            portable_command(
-                [
-                    "/work/main/target/release/lab-matrix".to_string(),
-                    "--results-dir=/tmp/x/results".to_string(),
-                    "--reps".to_string(),
-                    "2".to_string()
-                ],
-                base
-            ),
-            "target/release/lab-matrix --results-dir=results --reps 2"
+            command,
+            "lab-matrix RESULTS_DIR=results MATRIX_ENDPOINTS=/ping,/stream --reps 2"
         );
     }
 

@@ -15,10 +15,16 @@
 //!   more than the CPUs the server may use. At 1 or more the uploads arrive faster than they
 //!   are served.
 //! - **the client's large latencies over the run**: the median of the last third (by
-//!   scheduled start) over the median of the first third. A queue that grows for the whole
+//!   scheduled start) against the median of the first third. A queue that grows for the whole
 //!   run is saturation whatever the metric says (the server's clock starts when a worker picks
-//!   a request up, so it cannot see the wait before that). Growth of [`GROWTH_SATURATED`] or
-//!   more counts.
+//!   a request up, so it cannot see the wait before that). It counts when the last third's
+//!   median is [`GROWTH_SATURATED`] times the first's or more *and* at least half an interval
+//!   between uploads higher: a 150 ms upload that takes 250 ms while the machine is busy has
+//!   not queued, a queue that gains half an interval in two thirds of a run has.
+//!
+//! Past saturation the server's time per upload also holds the time an upload's body waited
+//! while the loop parsed the one before it, so utilisation then grows with the queue: read
+//! 1 or more as "saturated", not as by how much.
 
 use lab_core::Strategy;
 use lab_core::classes::LARGE;
@@ -32,10 +38,13 @@ use crate::scenario::{ScenarioKey, ServerKind};
 pub const UTILISATION_SATURATED: f64 = 1.0;
 
 /// Growth of the large latency (last third's median ÷ first third's) from which a scenario
-/// counts as saturated: a queue that doubles within the run. Unsaturated runs of the lab stay
-/// well under it (their latency scatters around a level); saturated ones pass it as soon as
-/// the run is a few intervals long.
+/// counts as saturated, with [`GROWTH_MIN_INTERVALS`].
 pub const GROWTH_SATURATED: f64 = 1.5;
+
+/// How much higher the last third's median must be than the first third's, in intervals
+/// between uploads, for the growth to count: noise on a fast upload can pass the ratio, a
+/// queue passes both.
+pub const GROWTH_MIN_INTERVALS: f64 = 0.5;
 
 /// lab-server's default BLOCKING_THREADS per worker (the matrix does not change it).
 pub const BLOCKING_THREADS: usize = 2;
@@ -101,9 +110,18 @@ pub fn capacity(key: &ScenarioKey, server_cpus: usize) -> f64 {
     parallel.min(server_cpus.max(1)) as f64
 }
 
-/// The last third's median large latency over the first third's, by scheduled start; `None`
-/// with fewer than 3 successful large requests.
-pub fn queue_growth(records: &[RequestRecord]) -> Option<f64> {
+/// How the large latency moved over a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Growth {
+    /// The last third's median over the first third's.
+    pub ratio: f64,
+    /// The last third's median minus the first third's, ms.
+    pub increase_ms: f64,
+}
+
+/// The last third's median large latency against the first third's, by scheduled start;
+/// `None` with fewer than 3 successful large requests.
+pub fn queue_growth(records: &[RequestRecord]) -> Option<Growth> {
     let mut large: Vec<(f64, f64)> = records
         .iter()
         .filter(|r| r.class == LARGE && r.is_ok())
@@ -120,7 +138,10 @@ pub fn queue_growth(records: &[RequestRecord]) -> Option<f64> {
     };
     let first = median(&large[..third])?;
     let last = median(&large[large.len() - third..])?;
-    (first > 0.0).then(|| last / first)
+    (first > 0.0).then(|| Growth {
+        ratio: last / first,
+        increase_ms: last - first,
+    })
 }
 
 /// One scenario's saturation in one round.
@@ -132,8 +153,10 @@ pub struct Saturation {
     pub capacity: Option<f64>,
     /// Time per upload ÷ (interval × capacity).
     pub utilisation: Option<f64>,
-    /// The large latency's growth over the run.
+    /// The large latency's growth over the run (last third's median ÷ first third's).
     pub queue_growth: Option<f64>,
+    /// The same as a difference, ms.
+    pub queue_growth_ms: Option<f64>,
     /// Whether either view says saturated.
     pub saturated: bool,
 }
@@ -144,18 +167,22 @@ impl Saturation {
         server_large_ms: Option<f64>,
         capacity: f64,
         large_interval_s: f64,
-        growth: Option<f64>,
+        growth: Option<Growth>,
     ) -> Self {
         let utilisation = server_large_ms
             .filter(|_| large_interval_s > 0.0 && capacity > 0.0)
             .map(|ms| ms / (large_interval_s * 1e3 * capacity));
+        let queued = growth.is_some_and(|g| {
+            g.ratio >= GROWTH_SATURATED
+                && g.increase_ms >= GROWTH_MIN_INTERVALS * large_interval_s * 1e3
+        });
         Self {
             server_large_ms,
             capacity: Some(capacity),
             utilisation,
-            queue_growth: growth,
-            saturated: utilisation.is_some_and(|u| u >= UTILISATION_SATURATED)
-                || growth.is_some_and(|g| g >= GROWTH_SATURATED),
+            queue_growth: growth.map(|g| g.ratio),
+            queue_growth_ms: growth.map(|g| g.increase_ms),
+            saturated: utilisation.is_some_and(|u| u >= UTILISATION_SATURATED) || queued,
         }
     }
 }
@@ -214,15 +241,20 @@ http_server_request_duration_seconds_count{endpoint="ping",size_class="small",st
     }
 
     /// A server busy 1.2 s per upload arriving every second on one loop is saturated; 0.4 s
-    /// is not, unless the client saw its queue grow.
+    /// is not, unless the client saw its queue grow by a ratio and by half an interval.
     #[test]
     fn saturated_when_busier_than_the_interval_or_when_the_queue_grows() {
-        let over = Saturation::judge(Some(1200.0), 1.0, 1.0, Some(1.1));
+        let growth = |ratio, increase_ms| Some(Growth { ratio, increase_ms });
+        let over = Saturation::judge(Some(1200.0), 1.0, 1.0, growth(1.1, 100.0));
         assert!(over.saturated);
         assert!((over.utilisation.unwrap() - 1.2).abs() < 1e-12);
-        let under = Saturation::judge(Some(400.0), 1.0, 1.0, Some(1.1));
+        let under = Saturation::judge(Some(400.0), 1.0, 1.0, growth(1.1, 40.0));
         assert!(!under.saturated);
-        assert!(Saturation::judge(Some(400.0), 1.0, 1.0, Some(2.0)).saturated);
+        assert!(Saturation::judge(Some(400.0), 1.0, 1.0, growth(2.0, 800.0)).saturated);
+        // A fast upload that got 70% slower on a busy machine did not queue.
+        let noisy = Saturation::judge(Some(150.0), 1.0, 1.0, growth(1.7, 105.0));
+        assert!(!noisy.saturated);
+        assert_eq!(noisy.queue_growth_ms, Some(105.0));
         assert!(!Saturation::judge(None, 1.0, 1.0, None).saturated);
     }
 
@@ -235,11 +267,17 @@ http_server_request_duration_seconds_count{endpoint="ping",size_class="small",st
             .chain([record(SMALL, 0.0, 9000.0, 0)])
             .collect();
         // First third 1000, 1500, 2000 → 1500; last 4000, 4500, 5000 → 4500.
-        assert_eq!(queue_growth(&growing), Some(3.0));
+        assert_eq!(
+            queue_growth(&growing),
+            Some(Growth {
+                ratio: 3.0,
+                increase_ms: 3000.0
+            })
+        );
         let flat: Vec<_> = (0..9)
             .map(|i| record(LARGE, 1000.0 * i as f64, 150.0 + (i % 2) as f64, 0))
             .collect();
-        assert!(queue_growth(&flat).unwrap() < 1.01);
+        assert!(queue_growth(&flat).unwrap().ratio < 1.01);
         assert_eq!(queue_growth(&flat[..2]), None);
     }
 }

@@ -108,7 +108,11 @@ pub struct RowServer {
     /// first third's.
     #[serde(default, deserialize_with = "optional_number")]
     pub queue_growth: Option<f64>,
-    /// At or past saturation: utilisation ≥ 1 or a queue that grew for the whole run.
+    /// The same as a difference: the last third's median minus the first third's, ms.
+    #[serde(default, deserialize_with = "optional_number")]
+    pub queue_growth_ms: Option<f64>,
+    /// At or past saturation: utilisation ≥ 1, or a queue that grew for the whole run (by
+    /// 1.5× and half an interval).
     #[serde(default)]
     pub saturated: bool,
 }
@@ -206,6 +210,7 @@ impl MatrixRow {
         self.server.capacity = saturation.capacity;
         self.server.utilisation = saturation.utilisation;
         self.server.queue_growth = saturation.queue_growth;
+        self.server.queue_growth_ms = saturation.queue_growth_ms;
         self.server.saturated = saturation.saturated;
         self
     }
@@ -301,7 +306,7 @@ mod tests {
         let rows = vec![unloaded, saturated];
         write_matrix_csv(&path, &rows).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("scenario,kind,server,config,workers,endpoint,connection,pool,server_keep_alive_s,schedule,duration_s,small_size_mb,small_interval_s,large_size_mb,large_interval_s,completed,class,count,ok,errors,skipped,min_ms,median_ms,mean_ms,p90_ms,p95_ms,p99_ms,max_ms,errors_by_kind,lag_p99_ms,lag_max_ms,round,position,placement,allocator,server_large_ms,capacity,utilisation,queue_growth,saturated\n"), "{text}");
+        assert!(text.starts_with("scenario,kind,server,config,workers,endpoint,connection,pool,server_keep_alive_s,schedule,duration_s,small_size_mb,small_interval_s,large_size_mb,large_interval_s,completed,class,count,ok,errors,skipped,min_ms,median_ms,mean_ms,p90_ms,p95_ms,p99_ms,max_ms,errors_by_kind,lag_p99_ms,lag_max_ms,round,position,placement,allocator,server_large_ms,capacity,utilisation,queue_growth,queue_growth_ms,saturated\n"), "{text}");
         assert_eq!(read_matrix_csv(&path).unwrap(), rows);
         assert_eq!(rows[1].key().allocator, Some(Allocator::Jemalloc));
     }

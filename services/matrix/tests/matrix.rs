@@ -299,7 +299,7 @@ async fn two_rounds_write_rows_calibrations_report_and_plots() {
     let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
     assert_table(
         &report,
-        "| config | class | count | median | p95 | p99 | max |",
+        "| config | class | count | median | p95 | p99 | max | spread of median / p95 |",
         5,
     );
     assert_table(
@@ -315,7 +315,7 @@ async fn two_rounds_write_rows_calibrations_report_and_plots() {
     assert_table(&report, "| config | lag p99 | lag max bucket |", 3);
     assert_table(
         &report,
-        "| config | server time per upload | capacity | utilisation | large latency growth | saturated rounds |",
+        "| config | server time per upload | capacity | utilisation | large latency growth | growth, ms | saturated rounds |",
         2,
     );
     assert!(report.contains("covers the median with 50.0%"), "{report}");

@@ -26,8 +26,10 @@ pub struct SaturationLine {
     pub capacity: Option<f64>,
     /// Utilisation.
     pub utilisation: Option<Measure>,
-    /// Large latency growth over the run.
+    /// Large latency growth over the run, as a ratio.
     pub queue_growth: Option<Measure>,
+    /// The same as a difference, ms.
+    pub queue_growth_ms: Option<Measure>,
     /// Rounds at or past saturation.
     pub saturated_rounds: usize,
     /// Rounds it ran.
@@ -74,6 +76,7 @@ pub fn compute(grid: &Grid) -> SaturationFinding {
             capacity: cell.rounds.iter().find_map(|r| r.server.capacity),
             utilisation: cell.per_round(|r| r.server.utilisation).measure(),
             queue_growth: cell.per_round(|r| r.server.queue_growth).measure(),
+            queue_growth_ms: cell.per_round(|r| r.server.queue_growth_ms).measure(),
             saturated_rounds: cell.saturated_rounds(),
             rounds: cell.rounds.len(),
         })

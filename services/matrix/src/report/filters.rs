@@ -102,6 +102,16 @@ pub fn change(measure: Option<Serde<Measure>>) -> String {
     }
 }
 
+/// A figure's spread over the rounds, (max - min) / median, as a percentage; `–` without one.
+pub fn spread(measure: Option<Serde<Measure>>) -> String {
+    match measure {
+        Some(measure) if measure.estimate.n > 1 => {
+            format!("{:.0}%", measure.estimate.spread * 100.0)
+        }
+        _ => "–".to_string(),
+    }
+}
+
 /// A fraction as a percentage: `12.5%`.
 pub fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{:.1}%", v * 100.0))
@@ -164,6 +174,8 @@ mod tests {
         assert_eq!(change(measure(&[38.0])), "38× higher");
         assert_eq!(change(None), "n/a");
         assert_eq!(mark(2, 5), " ⚠ 2/5");
+        assert_eq!(spread(measure(&[90.0, 100.0, 120.0])), "30%");
+        assert_eq!(spread(measure(&[90.0])), "–");
         assert_eq!(lag_bound(Some(f64::INFINITY)), "> 11300");
     }
 }

@@ -169,6 +169,7 @@ fn environment() -> Environment<'static> {
     env.add_filter("times", filters::times);
     env.add_filter("change", filters::change);
     env.add_filter("percent", filters::percent);
+    env.add_filter("spread", filters::spread);
     env.add_filter("lag_bound", filters::lag_bound);
     env.add_filter("mark", filters::mark);
     env.add_filter("factor", filters::factor);

@@ -148,7 +148,7 @@ fn five_rounds_give_intervals_drift_and_saturation_marks() {
     assert!(report.contains("covers the median with 93.8%"), "{report}");
     assert!(report.contains("(5 rounds cannot give 95%"));
     assert!(
-        report.contains("| 1 w, /ping, new, loaded | large | 100 | 945 [810–1080] |"),
+        report.contains("| 1 w, /ping, new, loaded | large | 100 | 945 [810–1080] | 1050 [900–1200] | 1155 [990–1320] | 1260 [1080–1440] | 29% / 29% |"),
         "{report}"
     );
     assert!(report.contains("**The machine drifted**: its calibrations differ by 18.8%"));
