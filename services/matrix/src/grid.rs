@@ -212,12 +212,7 @@ impl Measure {
     }
 }
 
-/// A figure and the ratio of two, both measured: `small(key).measure()` and a comparison.
+/// The measure of a figure, when there is one.
 pub fn measure(figure: Option<Figure>) -> Option<Measure> {
     figure?.measure()
-}
-
-/// The per-round ratio `a / b` as a measure.
-pub fn ratio(a: Option<&Figure>, b: Option<&Figure>) -> Option<Measure> {
-    a?.ratio(b?).measure()
 }

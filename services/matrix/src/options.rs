@@ -207,13 +207,7 @@ fn parse_strategy(text: &str) -> Result<Strategy, String> {
 
 /// A comma-separated list of allocators (`system,jemalloc`).
 fn parse_allocators(text: &str) -> Result<Vec<Allocator>, String> {
-    text.split(',')
-        .map(|part| match part.trim() {
-            "system" => Ok(Allocator::System),
-            "jemalloc" => Ok(Allocator::Jemalloc),
-            other => Err(format!("`{other}` is not an allocator (system, jemalloc)")),
-        })
-        .collect()
+    text.split(',').map(str::parse).collect()
 }
 
 /// A calibration body size: above 0, at most 1024 MB.

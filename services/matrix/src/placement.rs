@@ -31,7 +31,8 @@ pub fn default_for(cpus: usize) -> Placement {
     }
 }
 
-/// The CPUs this process may run on (its affinity when the matrix started), in order.
+/// The CPUs the calling thread may run on now, in order (the matrix reads them once, before
+/// it pins anything).
 pub fn allowed_cpus() -> Vec<usize> {
     match sched_getaffinity(Pid::from_raw(0)) {
         Ok(set) => (0..CpuSet::count())
@@ -119,11 +120,6 @@ pub fn pin_this_process(cpus: &[usize]) -> io::Result<()> {
     Ok(())
 }
 
-/// The CPUs the calling thread may run on now.
-pub fn current_cpus() -> Vec<usize> {
-    allowed_cpus()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,8 +156,8 @@ mod tests {
         assert!(!all.is_empty());
         let last = *all.last().unwrap();
         pin_this_process(&[last]).unwrap();
-        assert_eq!(current_cpus(), [last]);
+        assert_eq!(allowed_cpus(), [last]);
         pin_this_process(&all).unwrap();
-        assert_eq!(current_cpus(), all);
+        assert_eq!(allowed_cpus(), all);
     }
 }

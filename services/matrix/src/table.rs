@@ -239,11 +239,7 @@ fn optional_allocator<'de, D: Deserializer<'de>>(
     let text = String::deserialize(deserializer)?;
     match text.trim() {
         "" => Ok(None),
-        "system" => Ok(Some(Allocator::System)),
-        "jemalloc" => Ok(Some(Allocator::Jemalloc)),
-        other => Err(serde::de::Error::custom(format!(
-            "`{other}` is not an allocator (system, jemalloc)"
-        ))),
+        name => name.parse().map(Some).map_err(serde::de::Error::custom),
     }
 }
 

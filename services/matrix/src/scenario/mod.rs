@@ -76,10 +76,10 @@ impl ServerKind {
     }
 }
 
-/// lab-server's memory allocator (its `ALLOCATOR` setting; `/healthz` reports it).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
-)]
+/// lab-server's memory allocator, by the names its `ALLOCATOR` setting and `/healthz` use.
+/// lab-server has the same two values in its own type (services/server/src/allocator.rs);
+/// lab-core, which both could share, has none yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Allocator {
     /// glibc's malloc, what a Rust program gets (`lab-server`).
@@ -90,6 +90,9 @@ pub enum Allocator {
 }
 
 impl Allocator {
+    /// Both, in ALLOCATOR's order.
+    pub const ALL: [Allocator; 2] = [Allocator::System, Allocator::Jemalloc];
+
     /// Its name, as ALLOCATOR and `/healthz` spell it.
     pub fn name(self) -> &'static str {
         match self {
@@ -99,11 +102,21 @@ impl Allocator {
     }
 }
 
+impl std::str::FromStr for Allocator {
+    type Err = String;
+
+    /// `system` or `jemalloc`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|allocator| allocator.name() == text.trim())
+            .ok_or_else(|| format!("`{}` is not an allocator (system, jemalloc)", text.trim()))
+    }
+}
+
 /// Where the server and the load generator run: on every CPU the matrix may use, or on
 /// separate sets (see [`crate::placement`]).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// No CPU affinity: the kernel puts server and client where it likes.
