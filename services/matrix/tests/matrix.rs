@@ -513,10 +513,12 @@ fn every_committed_run_rerenders() {
 }
 
 /// Stopping the matrix mid-scenario (as Ctrl-C does) ends that scenario cleanly, stops its
-/// server, starts no other, and still writes matrix.csv and report.md.
+/// server, starts no other, and still writes matrix.csv and report.md. The scenarios ran
+/// with split CPUs: the rows and the run say so, and the matrix gives itself every CPU back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_matrix_keeps_what_it_measured() {
     let results = results_dir("interrupted");
+    let cpus = lab_matrix::placement::allowed_cpus();
     let options = tiny_options(
         &results,
         &[
@@ -528,6 +530,8 @@ async fn interrupted_matrix_keeps_what_it_measured() {
             "/ping,/drain",
             "--keep-alive-off-workers",
             "1",
+            "--placement",
+            "split",
         ],
     );
     let started = Instant::now();
@@ -551,6 +555,16 @@ async fn interrupted_matrix_keeps_what_it_measured() {
     );
     let first = &context.rounds[0].order[0];
     assert!(rows.iter().all(|r| &r.settings.scenario == first));
+    assert!(first.ends_with("-split"), "{first}");
+    assert!(rows.iter().all(|r| r.server.placement == Placement::Split));
+    let sets = context.cpu_sets.as_ref().unwrap();
+    assert_eq!(sets.all, cpus);
+    assert!(sets.server.len() + sets.client.len() >= cpus.len().min(2));
+    assert_eq!(
+        lab_matrix::placement::allowed_cpus(),
+        cpus,
+        "every CPU back"
+    );
     assert!(rows_of(&rows, first, Class::Small)[0].stats.ok > 0);
     let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
     assert!(
