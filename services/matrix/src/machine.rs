@@ -51,6 +51,14 @@ pub fn calibrate(body: &[u8]) -> f64 {
     crate::interval::median(&mut times).unwrap_or(f64::NAN)
 }
 
+/// The seconds between uploads at which the calibration's parse (`calibration_ms`, the
+/// owned-map parse /ping does per upload) takes `target` of the interval: what
+/// MATRIX_TARGET_UTILISATION sets LARGE_INTERVAL to, so machines of different speeds run
+/// one worker's /ping at the same load.
+pub fn interval_for(calibration_ms: f64, target: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(calibration_ms / target / 1e3)
+}
+
 /// `/proc/stat`'s first line: CPU time in ticks since boot.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CpuTimes {
@@ -182,6 +190,13 @@ mod tests {
         let (small_ms, large_ms) = (calibrate(&small), calibrate(&large));
         assert!(small_ms > 0.0 && large_ms > 0.0);
         assert!(large_ms > small_ms * 2.0, "{small_ms} ms vs {large_ms} ms");
+    }
+
+    /// A 900 ms parse at a target of 0.8 gives uploads every 1.125 s.
+    #[test]
+    fn the_interval_puts_the_parse_at_the_target_share() {
+        assert_eq!(interval_for(900.0, 0.8).as_secs_f64(), 1.125);
+        assert_eq!(interval_for(1800.0, 0.8).as_secs_f64(), 2.25);
     }
 
     /// Steal and iowait shares come from the `cpu` line's differences.

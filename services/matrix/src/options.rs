@@ -71,6 +71,14 @@ pub struct MatrixOptions {
     #[arg(long, env = "MATRIX_CALIBRATION_MB", default_value = "25", value_parser = parse_calibration_mb)]
     pub calibration_mb: f64,
 
+    /// Set the seconds between uploads from the machine's first calibration instead of
+    /// LARGE_INTERVAL: the calibration's parse (the owned-map parse of /ping) takes this share
+    /// of the interval, so one worker's /ping runs at this utilisation on a machine of any
+    /// speed (above 0, at most 10); empty = LARGE_INTERVAL as given.
+    // `std::option::Option`: an empty value means "off".
+    #[arg(long, env = "MATRIX_TARGET_UTILISATION", default_value = "", hide_default_value = true, value_parser = parse_target_utilisation)]
+    pub target_utilisation: std::option::Option<f64>,
+
     /// Seconds of the saturation probe: /ping and /stream at the first WORKERS value and
     /// connection mode run once more for this long, to show which latencies grow with the
     /// run's length; 0 = no probe.
@@ -216,6 +224,20 @@ fn parse_calibration_mb(text: &str) -> Result<f64, String> {
         Ok(mb) if mb > 0.0 && mb <= 1024.0 => Ok(mb),
         _ => Err(format!(
             "`{text}` is not a calibration size (MB, above 0, at most 1024)"
+        )),
+    }
+}
+
+/// A target utilisation above 0 and at most 10, or empty for none.
+fn parse_target_utilisation(text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(target) if target > 0.0 && target <= 10.0 => Ok(Some(target)),
+        _ => Err(format!(
+            "`{text}` is not a target utilisation (above 0, at most 10)"
         )),
     }
 }

@@ -97,6 +97,10 @@ pub struct RunContext {
     /// Size of the calibration body, MB.
     #[serde(default)]
     pub calibration_mb: Option<f64>,
+    /// MATRIX_TARGET_UTILISATION, when the interval between uploads was set from the first
+    /// calibration (the workload's `large_interval_s` is the interval it gave).
+    #[serde(default)]
+    pub target_utilisation: Option<f64>,
     /// The rounds that ran.
     #[serde(default)]
     pub rounds: Vec<RoundInfo>,

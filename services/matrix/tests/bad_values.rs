@@ -58,6 +58,11 @@ fn every_matrix_option_refuses_nonsense_with_exit_2() {
         (&["--allocators", "tcmalloc"], &[], "tcmalloc"),
         (&["--calibration-mb", "0"], &[], "not a calibration size"),
         (
+            &["--target-utilisation", "0"],
+            &[],
+            "not a target utilisation",
+        ),
+        (
             &[
                 "--fastapi-python",
                 "/bin/sh",

@@ -437,6 +437,40 @@ async fn a_parse_on_the_loop_saturates_and_the_floor_does_not() {
     );
 }
 
+/// With a target utilisation, the interval between uploads comes from the first
+/// calibration: the rows, the run file and the report carry the interval it gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_utilisation_sets_the_interval_from_the_calibration() {
+    let outcome = run_tiny(
+        "target",
+        &[
+            "--duration",
+            "2",
+            "--endpoints",
+            "/stream",
+            "--target-utilisation",
+            "0.05",
+        ],
+    )
+    .await;
+    let context = &outcome.context;
+    let calibration = context.rounds[0].calibration_before_ms.unwrap();
+    let interval = context.workload.large_interval_s;
+    assert!(
+        (interval - calibration / 0.05 / 1e3).abs() < 1e-6,
+        "{interval} s from {calibration} ms"
+    );
+    assert_eq!(context.target_utilisation, Some(0.05));
+    let large = rows_of(&outcome.rows, "w1-stream-new", Class::Large).remove(0);
+    assert_eq!(large.settings.large_interval_s, Some(interval));
+    assert!(large.stats.ok > 0);
+    let report = std::fs::read_to_string(outcome.dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("MATRIX_TARGET_UTILISATION=0.05"),
+        "{report}"
+    );
+}
+
 /// Copies the directory tree `from` to `to`.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

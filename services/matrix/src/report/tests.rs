@@ -36,6 +36,7 @@ fn context(rounds: Vec<RoundInfo>) -> RunContext {
         cpu_sets: None,
         settings: serde_json::Value::Null,
         calibration_mb: Some(25.0),
+        target_utilisation: None,
         rounds,
     }
 }

@@ -35,7 +35,9 @@ pub use outputs::{MATRIX_CSV, REPORT_MD, rerender};
 use crate::analysis::round_dir;
 use crate::error::{Doing, MatrixError};
 use crate::launch::Launch;
-use crate::machine::{CpuTimes, MachineInfo, calibrate, calibration_body, load_average};
+use crate::machine::{
+    CpuTimes, MachineInfo, calibrate, calibration_body, interval_for, load_average,
+};
 use crate::options::MatrixOptions;
 use crate::placement::{self, CpuSets};
 use crate::plan::plan;
@@ -131,6 +133,7 @@ fn settings(options: &MatrixOptions, seed: u64) -> serde_json::Value {
     serde_json::json!({
         "reps": options.reps,
         "calibration_mb": options.calibration_mb,
+        "target_utilisation": options.target_utilisation,
         "seed": seed,
         "duration_s": options.duration.as_secs_f64(),
         "saturation_probe_duration_s": options.saturation_probe_duration.as_secs_f64(),
@@ -177,7 +180,7 @@ pub fn round_orders(scenarios: usize, rounds: u32, seed: u64) -> Vec<Vec<usize>>
 
 /// Runs the matrix until done or until `shutdown` resolves (tests pass their own).
 pub async fn run_with_shutdown(
-    options: MatrixOptions,
+    mut options: MatrixOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<MatrixOutcome, MatrixError> {
     let server_bin = match &options.server_bin {
@@ -209,6 +212,20 @@ pub async fn run_with_shutdown(
         on_shutdown.cancel();
     }));
 
+    // The calibration runs with every CPU, as the matrix itself does between scenarios; the
+    // first one also sets the interval between uploads when a target utilisation is asked.
+    placement::pin_this_process(&cpus.all).doing(|| "unpin the matrix".to_string())?;
+    let body = calibration_body(options.calibration_mb);
+    let mut first_calibration = Some(calibrate(&body));
+    if let (Some(target), Some(calibration)) = (options.target_utilisation, first_calibration) {
+        options.workload.large_interval = interval_for(calibration, target);
+        tracing::info!(
+            calibration_ms = calibration,
+            target,
+            large_interval_s = options.workload.large_interval.as_secs_f64(),
+            "the interval between uploads comes from the calibration"
+        );
+    }
     let workload = crate::plan::workload(&options);
     let mut context = RunContext {
         command: command_line(&base),
@@ -230,6 +247,7 @@ pub async fn run_with_shutdown(
         cpu_sets: Some(cpus.clone()),
         settings: settings(&options, seed),
         calibration_mb: Some(options.calibration_mb),
+        target_utilisation: options.target_utilisation,
         rounds: Vec::new(),
     };
     tracing::info!(
@@ -239,20 +257,20 @@ pub async fn run_with_shutdown(
         seed,
         "matrix starts"
     );
-    let body = calibration_body(options.calibration_mb);
     let compare_with = options.compare_with.as_deref();
     let mut rows = Vec::new();
     let mut failure = None;
     'rounds: for (index, order) in orders.iter().enumerate() {
         let round = index as u32 + 1;
-        // The calibration runs with every CPU, as the matrix itself does between scenarios.
         placement::pin_this_process(&cpus.all).doing(|| "unpin the matrix".to_string())?;
         let round_started = Instant::now();
         let mut info = RoundInfo {
             round,
             order: order.iter().map(|&i| scenarios[i].name()).collect(),
             started: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            calibration_before_ms: Some(calibrate(&body)),
+            calibration_before_ms: Some(
+                first_calibration.take().unwrap_or_else(|| calibrate(&body)),
+            ),
             load_before: load_average(),
             ..RoundInfo::default()
         };
