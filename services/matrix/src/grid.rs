@@ -64,7 +64,7 @@ impl Cell {
     }
 }
 
-/// Every scenario of a matrix, in the order of the rows.
+/// Every scenario of a matrix, in report order ([`ScenarioKey::report_order`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Grid {
     /// The scenarios.
@@ -74,7 +74,7 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// The grid of `rows` (any order; the first row of a scenario places it).
+    /// The grid of `rows`, in any order (they are in run order, which each round shuffles).
     pub fn from_rows(rows: &[MatrixRow]) -> Self {
         let mut grid = Grid::default();
         for row in rows {
@@ -121,6 +121,7 @@ impl Grid {
                 Class::Extra(_) => {}
             }
         }
+        grid.cells.sort_by_key(|cell| cell.key.report_order());
         grid
     }
 

@@ -114,12 +114,21 @@ pub fn is_actix_grid(key: &ScenarioKey, allocator: Option<Allocator>) -> bool {
         && key.allocator == allocator
 }
 
-/// The allocator the grid ran with: that of the first loaded actix cell.
+/// The allocator the grid ran with: the one most loaded actix cells have (the others rerun a
+/// few cells only), the system allocator on a tie.
 pub fn grid_allocator(grid: &Grid) -> Option<Allocator> {
-    grid.cells
-        .iter()
-        .find(|c| c.key.server == ServerKind::Actix && c.key.kind == ScenarioKind::Loaded)
-        .and_then(|c| c.key.allocator)
+    let loaded = |allocator| {
+        grid.keys(|k| {
+            k.server == ServerKind::Actix
+                && k.kind == ScenarioKind::Loaded
+                && k.allocator == Some(allocator)
+        })
+        .len()
+    };
+    Allocator::ALL
+        .into_iter()
+        .filter(|&allocator| loaded(allocator) > 0)
+        .max_by_key(|&allocator| (loaded(allocator), allocator == Allocator::System))
 }
 
 /// Small p95 of `key`.

@@ -431,3 +431,34 @@ fn error_breakdown_counts_kinds_with_their_status_and_ignores_skips() {
     assert_eq!(breakdown.len(), 1);
     assert_eq!(breakdown["small"], "http_4xx 408 ×2, timeout ×1");
 }
+
+/// Rows in a round's random order make the same grid, in report order, and the grid's
+/// allocator is the one most cells ran, whichever ran first.
+#[test]
+fn the_grid_keeps_report_order_whatever_order_the_rows_ran_in() {
+    let mut rows = sample_rows();
+    rows.reverse();
+    let mut jemalloc = sample_rows()[2].clone();
+    jemalloc.server.allocator = Some(Allocator::Jemalloc);
+    rows.insert(0, jemalloc);
+    let grid = Grid::from_rows(&rows);
+    let names: Vec<&str> = grid.cells.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "unloaded-w1-ping-new",
+            "unloaded-w1-ping-keepalive",
+            "w1-ping-new",
+            "w1-offload-new",
+            "w1-drain-new",
+            "w4-ping-new",
+            "w4-ping-keepalive",
+            "w1-ping-new",
+            "w4-ping-keepalive-ka0",
+        ]
+    );
+    assert_eq!(grid.cells[7].key.allocator, Some(Allocator::Jemalloc));
+    assert_eq!(grid_allocator(&grid), Some(Allocator::System));
+    let cheaper = cheaper_parse::compute(&grid);
+    assert_eq!(cheaper.large.len(), 5, "the system grid's strategies");
+}

@@ -198,6 +198,36 @@ impl ScenarioKey {
         Self { connection, ..self }
     }
 
+    /// Where the scenario stands in a report: actix before FastAPI, then by placement, kind
+    /// (baselines first, the probe last), allocator, workers, strategy (lab-core's order) and
+    /// connection (new first): the order the plan lists them, whatever order they ran in.
+    pub fn report_order(&self) -> impl Ord + use<> {
+        let kind = match self.kind {
+            ScenarioKind::Unloaded => 0,
+            ScenarioKind::Loaded => 1,
+            ScenarioKind::KeepAliveOff => 2,
+            ScenarioKind::SharedPool => 3,
+            ScenarioKind::SaturationProbe => 4,
+        };
+        let strategy = Strategy::ALL
+            .iter()
+            .position(|s| *s == self.strategy)
+            .unwrap_or(Strategy::ALL.len());
+        let connection = match self.connection {
+            Connection::New => 0,
+            Connection::Keepalive => 1,
+        };
+        (
+            self.server,
+            self.placement == Placement::Split,
+            kind,
+            self.allocator == Some(Allocator::Jemalloc),
+            self.workers,
+            strategy,
+            connection,
+        )
+    }
+
     /// Whether the large uploads run (everything but the unloaded baseline).
     pub fn has_large(&self) -> bool {
         self.kind != ScenarioKind::Unloaded
