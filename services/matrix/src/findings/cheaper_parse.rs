@@ -18,7 +18,8 @@ pub struct CheaperParse {
     /// Large median, from /ping to each other strategy (and /ping itself, without a
     /// ratio to itself), every workers × connection cell.
     pub large: Vec<Comparison>,
-    /// The fastest large median among unsaturated figures.
+    /// The fastest large median among unsaturated strategies (the floor, which parses
+    /// nothing, is not one of them).
     pub fastest: Option<Comparison>,
 }
 
@@ -54,10 +55,15 @@ pub fn compute(grid: &Grid) -> CheaperParse {
         })
         .filter(|c| c.to.is_some())
         .collect();
-    // The fastest: the lowest large median among unsaturated ones.
+    // The fastest: the lowest large median among unsaturated strategies that parse.
+    let parses: Vec<String> = keys
+        .iter()
+        .filter(|k| k.strategy.counts())
+        .map(|k| k.label())
+        .collect();
     let fastest = large
         .iter()
-        .filter(|c| c.to.is_some_and(|m| !m.saturated()))
+        .filter(|c| c.to.is_some_and(|m| !m.saturated()) && parses.contains(&c.label))
         .min_by(|a, b| {
             let median = |c: &Comparison| c.to.map_or(f64::INFINITY, |m| m.median());
             median(a).total_cmp(&median(b))

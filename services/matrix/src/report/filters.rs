@@ -21,9 +21,11 @@ pub fn ms(value: f64) -> String {
     }
 }
 
-/// A factor: two decimals below 10, whole above.
+/// A factor: three decimals below 0.1, two below 10, whole above.
 pub fn factor(value: f64) -> String {
-    if value < 10.0 {
+    if value < 0.1 {
+        format!("{value:.3}")
+    } else if value < 10.0 {
         format!("{value:.2}")
     } else {
         format!("{value:.0}")
@@ -174,6 +176,7 @@ mod tests {
         assert_eq!(change(measure(&[38.0])), "38× higher");
         assert_eq!(change(None), "n/a");
         assert_eq!(mark(2, 5), " ⚠ 2/5");
+        assert_eq!(times(measure(&[0.0056])), "0.006×");
         assert_eq!(spread(measure(&[90.0, 100.0, 120.0])), "30%");
         assert_eq!(spread(measure(&[90.0])), "–");
         assert_eq!(lag_bound(Some(f64::INFINITY)), "> 11300");
