@@ -42,10 +42,11 @@ export *args:
 demo:
     scripts/demo.sh
 
-# Experiment matrix without Docker (lab-matrix starts lab-server, and the study's FastAPI server unless FASTAPI_PYTHON= is empty, per scenario): matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_CONNECTIONS (`just matrix --help`)
+# Experiment matrix without Docker (lab-matrix starts lab-server, and the study's FastAPI server unless FASTAPI_PYTHON= is empty, per scenario), in MATRIX_REPS rounds of random order: matrix.csv, report.md and SVG plots in results/matrix/<timestamp>/; knobs MATRIX_REPS, MATRIX_DURATION, MATRIX_WORKERS, MATRIX_ENDPOINTS, MATRIX_PLACEMENT, MATRIX_ALLOCATORS (`just matrix --help`)
 matrix *args: fastapi-venv
-    # One build of both: built apart, the shared dependencies' features differ and each build
-    # undoes the other's.
+    # One build of both (lab-server's two binaries, lab-server and lab-server-jemalloc, and the
+    # matrix): built apart, the shared dependencies' features differ and each build undoes the
+    # other's.
     cargo build --release -p lab-server -p lab-matrix
     FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" target/release/lab-matrix {{args}}
 

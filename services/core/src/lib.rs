@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`strategy`]: [`Strategy`], the ways to handle a study body, one endpoint each.
+//! - [`allocator`]: [`Allocator`], the memory allocators lab-server can run with.
 //! - [`classes`]: [`Class`], the request classes (small, large, and any a run adds).
 //! - [`errors`]: [`ServerErrorKind`] (a JSON error body's `error`, with its status) and
 //!   [`ClientErrorKind`] (what the load generator counts a failed request as).
@@ -21,6 +22,7 @@
 //! - [`buckets`]: the latency histogram buckets. Server and client histograms use the same
 //!   ones, so their quantiles can be compared panel to panel.
 
+pub mod allocator;
 pub mod buckets;
 pub mod classes;
 pub mod contract;
@@ -34,6 +36,7 @@ pub mod schema;
 pub mod stats;
 pub mod strategy;
 
+pub use allocator::Allocator;
 pub use classes::Class;
 pub use errors::{ClientErrorKind, ServerErrorKind};
 pub use phases::Phase;

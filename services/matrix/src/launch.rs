@@ -16,6 +16,8 @@ pub struct ServerCommand {
     pub args: Vec<String>,
     /// Environment variables set for it (on top of the matrix's own environment).
     pub envs: Vec<(String, String)>,
+    /// The CPUs it (and everything it starts) may run on; `None` = no affinity set.
+    pub cpus: Option<Vec<usize>>,
 }
 
 /// Where the servers to start are.

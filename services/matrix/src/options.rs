@@ -1,17 +1,21 @@
-//! The command line of `lab-matrix`: the grid (WORKERS × ENDPOINT × CONNECTION and the
-//! reference cases), the server's start and stop, and the workload, which is lab-loadgen's own
-//! group of options ([`WorkloadArgs`]) flattened here: the same flags, environment variables,
-//! defaults and checks as a plain run.
+//! The command line of `lab-matrix`: the grid (WORKERS × STRATEGY × CONNECTION and the
+//! reference cases, allocators, placement), the rounds (REPS, SEED), the server's start and
+//! stop, and the workload, which is lab-loadgen's own group of options ([`WorkloadArgs`])
+//! flattened here: the same flags, environment variables, defaults and checks as a plain run.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
+use lab_core::Strategy;
 use lab_loadgen::options::values::{
-    DEFAULT_RESULTS_DIR, parse_endpoint, parse_interval, parse_optional_addr, parse_path,
+    DEFAULT_RESULTS_DIR, parse_interval, parse_optional_addr, parse_path, parse_seconds_or_zero,
 };
 use lab_loadgen::{Connection, WorkloadArgs};
+
+use crate::placement;
+use crate::scenario::{Allocator, Placement};
 
 /// Largest WORKERS value a matrix may ask lab-server for (lab-server's own limit).
 pub const MAX_WORKERS: usize = 256;
@@ -31,25 +35,71 @@ pub struct MatrixOptions {
     pub server_bin: Option<PathBuf>,
 
     /// Seconds of load per scenario (above 0, at most 604800 = 7 days). The full default
-    /// matrix is 20 scenarios (25 with FASTAPI_PYTHON): at 25 s each, plus payload
-    /// generation, drain and server start/stop, about 11 (14) minutes on 2 cores.
-    #[arg(long, env = "MATRIX_DURATION", default_value = "25", value_parser = parse_interval)]
+    /// matrix is 34 scenarios a round (41 with FASTAPI_PYTHON): at 10 s each, plus payload
+    /// generation, drain, server start/stop and the calibration, about 10 minutes a round on
+    /// 2 cores (docs/matrix.md says how it was measured).
+    #[arg(long, env = "MATRIX_DURATION", default_value = "10", value_parser = parse_interval)]
     pub duration: Duration,
+
+    /// Rounds: each runs every scenario once, in a fresh random order; every figure of the
+    /// report is the median over the rounds, with an interval (1 to 100).
+    #[arg(long, env = "MATRIX_REPS", default_value = "5", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub reps: u32,
+
+    /// Seed of the rounds' orders (recorded in matrix-run.json: the same seed replays the same
+    /// orders); empty = a new one from the clock.
+    // `std::option::Option`: an empty value means "a new one".
+    #[arg(long, env = "MATRIX_SEED", default_value = "", hide_default_value = true, value_parser = parse_optional_seed)]
+    pub seed: std::option::Option<u64>,
+
+    /// Where server and client run, comma separated: `unpinned` (no CPU affinity), `split`
+    /// (server on one set of CPUs, this process on the others), or `auto`: unpinned below 4
+    /// CPUs, split from 4 (docs/matrix.md has the measurement). Two values run every
+    /// scenario both ways.
+    #[arg(long, env = "MATRIX_PLACEMENT", default_value = "auto", value_parser = PlacementList::parse)]
+    pub placement: PlacementList,
+
+    /// lab-server's ALLOCATOR values, comma separated. The first runs the whole grid; each
+    /// other one reruns the owned-map strategies (/ping, /pong, /offload) and /stream at the
+    /// first WORKERS value and the first connection mode.
+    // `std::vec::Vec`: clap hands the whole list to the parser.
+    #[arg(long, env = "MATRIX_ALLOCATORS", default_value = "system,jemalloc", value_parser = parse_allocators)]
+    pub allocators: std::vec::Vec<Allocator>,
+
+    /// Size in MB of the study body whose owned-map parse is timed before and after every
+    /// round (the machine's calibration; 25, the study's upload; the tests use less).
+    #[arg(long, env = "MATRIX_CALIBRATION_MB", default_value = "25", value_parser = parse_calibration_mb)]
+    pub calibration_mb: f64,
+
+    /// Set the seconds between uploads from the machine's first calibration instead of
+    /// LARGE_INTERVAL: the calibration's parse (the owned-map parse of /ping) takes this share
+    /// of the interval, so one worker's /ping runs at this utilisation on a machine of any
+    /// speed (above 0, at most 10); empty = LARGE_INTERVAL as given.
+    // `std::option::Option`: an empty value means "off".
+    #[arg(long, env = "MATRIX_TARGET_UTILISATION", default_value = "", hide_default_value = true, value_parser = parse_target_utilisation)]
+    pub target_utilisation: std::option::Option<f64>,
+
+    /// Seconds of the saturation probe: /ping and /stream at the first WORKERS value and
+    /// connection mode run once more for this long, to show which latencies grow with the
+    /// run's length; 0 = no probe.
+    #[arg(long, env = "MATRIX_SATURATION_PROBE_DURATION", default_value = "30", value_parser = parse_seconds_or_zero)]
+    pub saturation_probe_duration: Duration,
 
     /// Server WORKERS values of the grid, comma separated (1 to 256 each).
     #[arg(long, env = "MATRIX_WORKERS", default_value = "1,4", value_parser = WorkerList::parse)]
     pub workers: WorkerList,
 
-    /// Strategy endpoints of the grid, comma separated. The first one also serves the
-    /// unloaded baseline and the keep-alive-off case. Each is a path, as ENDPOINT.
+    /// Strategy endpoints of the grid, comma separated (`/drain` is the floor: the body read
+    /// and thrown away). The first one also serves the unloaded baseline and the
+    /// keep-alive-off case.
     #[arg(
         long,
         env = "MATRIX_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong,/offload,/lean,/stream",
-        value_parser = parse_endpoint
+        default_value = "/ping,/pong,/offload,/lean,/stream,/drain",
+        value_parser = parse_strategy
     )]
-    pub endpoints: Vec<String>,
+    pub endpoints: Vec<Strategy>,
 
     /// Client CONNECTION modes of the grid, comma separated (new, keepalive).
     #[arg(
@@ -109,15 +159,16 @@ pub struct MatrixOptions {
     pub fastapi_workers: WorkerList,
 
     /// FastAPI scenarios: endpoints, comma separated (the first also serves its unloaded
-    /// baseline). Its /ping is the study's typed endpoint, /pong its orjson one.
+    /// baseline). Its /ping is the study's typed endpoint, /pong its orjson one, /drain the
+    /// floor.
     #[arg(
         long,
         env = "MATRIX_FASTAPI_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong",
-        value_parser = parse_endpoint
+        default_value = "/ping,/pong,/drain",
+        value_parser = parse_strategy
     )]
-    pub fastapi_endpoints: Vec<String>,
+    pub fastapi_endpoints: Vec<Strategy>,
 
     /// The workload every scenario runs: lab-loadgen's options, with the same names and
     /// environment variables (SMALL_SIZE_MB, LARGE_SIZE_MB, SCHEDULE, EXTRA_CLASSES …). The
@@ -145,10 +196,92 @@ pub struct MatrixOptions {
     #[arg(long, env = "MATRIX_REPORT_ONLY", value_name = "MATRIX_DIR", value_parser = parse_path)]
     pub report_only: Option<PathBuf>,
 
+    /// Add a section "Against run OTHER" to the report (of this run, or of --report-only's):
+    /// figure by figure, both runs' medians and intervals, whether they agree, and the same
+    /// after scaling by the two runs' machine calibrations.
+    #[arg(long, env = "MATRIX_COMPARE_WITH", value_name = "OTHER_MATRIX_DIR", value_parser = parse_path)]
+    pub compare_with: Option<PathBuf>,
+
     /// Seconds a server gets to drain after SIGTERM before it is killed (above 0, at most 7
     /// days).
     #[arg(long, env = "MATRIX_SERVER_STOP_TIMEOUT", default_value = "15", value_parser = parse_interval)]
     pub server_stop_timeout: Duration,
+}
+
+/// A strategy by its path (`/ping`) or label (`ping`).
+fn parse_strategy(text: &str) -> Result<Strategy, String> {
+    text.trim().parse()
+}
+
+/// A comma-separated list of allocators (`system,jemalloc`).
+fn parse_allocators(text: &str) -> Result<Vec<Allocator>, String> {
+    text.split(',').map(str::parse).collect()
+}
+
+/// A calibration body size: above 0, at most 1024 MB.
+fn parse_calibration_mb(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(mb) if mb > 0.0 && mb <= 1024.0 => Ok(mb),
+        _ => Err(format!(
+            "`{text}` is not a calibration size (MB, above 0, at most 1024)"
+        )),
+    }
+}
+
+/// A target utilisation above 0 and at most 10, or empty for none.
+fn parse_target_utilisation(text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(target) if target > 0.0 && target <= 10.0 => Ok(Some(target)),
+        _ => Err(format!(
+            "`{text}` is not a target utilisation (above 0, at most 10)"
+        )),
+    }
+}
+
+/// A seed, or empty for "a new one".
+fn parse_optional_seed(text: &str) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        format!(
+            "`{text}` is not a seed (a whole number from 0 to {})",
+            u64::MAX
+        )
+    })
+}
+
+/// The placements to run, from `unpinned`, `split` and `auto` (resolved for this machine's
+/// CPUs by [`placement::default_for`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementList(pub Vec<Placement>);
+
+impl PlacementList {
+    /// Parses `auto`, `unpinned`, `split` or `unpinned,split`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut placements = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            let placement = match part {
+                "auto" => placement::default_for(placement::allowed_cpus().len()),
+                "unpinned" => Placement::Unpinned,
+                "split" => Placement::Split,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not a placement (auto, unpinned, split)"
+                    ));
+                }
+            };
+            if !placements.contains(&placement) {
+                placements.push(placement);
+            }
+        }
+        Ok(Self(placements))
+    }
 }
 
 /// A path, or empty for none.

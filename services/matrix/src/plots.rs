@@ -1,9 +1,10 @@
 //! SVG charts of the matrix (plotters' SVG backend: text is left to the browser, no fonts
 //! needed):
 //! - `small_p95.svg`: the small-request p95 of every scenario, one bar each (log scale: the
-//!   baselines sit near 1 ms, the blocked loops near a second).
+//!   baselines sit near 1 ms, the blocked loops near a second): the median over the rounds,
+//!   a whisker over its interval, a dot per round; saturated scenarios pale and marked ⚠.
 //! - `timeline-<scenario>.svg`: one per endpoint at the fewest workers, every request's latency
-//!   over the run, the large uploads drawn as shaded bands while in flight: the spikes of the
+//!   over the first round's run, the large uploads drawn as shaded bands while in flight: the spikes of the
 //!   small requests sit inside the bands.
 //! - `worker_spread-<endpoint>.svg`: requests served per worker in the multi-worker scenarios,
 //!   new vs keepalive client (and keep-alive off): how the accept loop spread the work.
@@ -14,17 +15,19 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use lab_core::classes::{LARGE, SMALL};
+use lab_core::classes::LARGE;
+
+use lab_core::Statistic;
 
 use crate::analysis::Analysis;
 use crate::error::MatrixError;
-use crate::findings::WorkerSpread;
+use crate::findings::spread::{WorkerShare, WorkerSpread};
+use crate::grid::Grid;
 use crate::requests::RequestRecord;
 use crate::scenario::{ScenarioKind, ServerKind};
-use crate::table::MatrixRow;
 
 /// A chart written next to the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlotFile {
     /// File name, relative to the matrix directory.
     pub file: String,
@@ -67,17 +70,47 @@ fn kind_colour(kind: ScenarioKind) -> RGBColor {
     match kind {
         ScenarioKind::Unloaded => UNLOADED,
         ScenarioKind::KeepAliveOff => KEEP_ALIVE_OFF,
-        ScenarioKind::Loaded | ScenarioKind::SharedPool => LOADED,
+        ScenarioKind::Loaded | ScenarioKind::SharedPool | ScenarioKind::SaturationProbe => LOADED,
     }
 }
 
-/// Bar chart of the small-request p95 of every scenario. Returns `None` when no small row has
-/// a positive p95.
-pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile>, MatrixError> {
-    let bars: Vec<(&MatrixRow, f64)> = rows
+/// One bar of the p95 chart: a scenario's small p95 over the rounds.
+struct Bar {
+    label: String,
+    kind: ScenarioKind,
+    median: f64,
+    low: f64,
+    high: f64,
+    rounds: Vec<f64>,
+    saturated: bool,
+}
+
+/// Bar chart of the small-request p95 of every scenario: the median over the rounds, a
+/// whisker over its interval, each round as a dot, and saturated scenarios hatched and
+/// marked ⚠. Returns `None` when no scenario has a positive p95.
+pub fn small_p95_chart(dir: &Path, grid: &Grid) -> Result<Option<PlotFile>, MatrixError> {
+    let bars: Vec<Bar> = grid
+        .cells
         .iter()
-        .filter(|r| r.class == SMALL)
-        .filter_map(|r| Some((r, r.p95_ms.filter(|p| *p > 0.0)?)))
+        .filter_map(|cell| {
+            let figure = grid.small(&cell.key, Statistic::P95)?;
+            let measure = figure.measure()?;
+            let e = measure.estimate;
+            (e.median > 0.0).then(|| Bar {
+                label: cell.label.clone(),
+                kind: cell.key.kind,
+                median: e.median,
+                low: e.low.max(e.median / 1e6),
+                high: e.high,
+                rounds: figure
+                    .values
+                    .iter()
+                    .map(|v| v.1)
+                    .filter(|v| *v > 0.0)
+                    .collect(),
+                saturated: measure.saturated(),
+            })
+        })
         .collect();
     if bars.is_empty() {
         return Ok(None);
@@ -87,24 +120,34 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile
     let path = dir.join(file);
     let root = SVGBackend::new(&path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
-    let max = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 2.0;
+    let max = bars.iter().map(|b| b.high).fold(1.0, f64::max) * 2.0;
     let min = bars
         .iter()
-        .map(|b| b.1)
+        .flat_map(|b| b.rounds.iter().copied().chain([b.low]))
         .fold(f64::INFINITY, f64::min)
         .min(1.0)
         / 2.0;
     // The first scenario goes on top: segment `n - 1 - i` holds bar `i`.
-    let names: Vec<String> = bars.iter().rev().map(|b| b.0.config.clone()).collect();
+    let names: Vec<String> = bars
+        .iter()
+        .rev()
+        .map(|b| {
+            if b.saturated {
+                format!("⚠ {}", b.label)
+            } else {
+                b.label.clone()
+            }
+        })
+        .collect();
     let segment = |i: usize| bars.len() - 1 - i;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Small-request p95 per scenario (client-side, ms, log scale)",
+            "Small-request p95 per scenario (client-side, ms, log scale; median over the rounds)",
             ("sans-serif", 20),
         )
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(330)
+        .y_label_area_size(360)
         .build_cartesian_2d((min..max).log_scale(), (0..bars.len()).into_segmented())
         .map_err(plot_error)?;
     chart
@@ -116,27 +159,61 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile
             SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         })
-        .x_desc("small p95, ms")
+        .x_desc("small p95, ms (whisker: the interval over the rounds; dots: each round)")
         .draw()
         .map_err(plot_error)?;
     chart
-        .draw_series(bars.iter().enumerate().flat_map(|(i, (row, p95))| {
+        .draw_series(bars.iter().enumerate().flat_map(|(i, bar)| {
             let corners = [
                 (min, SegmentValue::Exact(segment(i))),
-                (*p95, SegmentValue::Exact(segment(i) + 1)),
+                (bar.median, SegmentValue::Exact(segment(i) + 1)),
             ];
+            // Saturated bars are paler: their figure measures the run's length.
+            let alpha = if bar.saturated { 0.35 } else { 0.8 };
             // A white outline keeps neighbouring bars of the same colour apart.
             [
-                Rectangle::new(corners.clone(), kind_colour(row.kind).mix(0.8).filled()),
+                Rectangle::new(corners.clone(), kind_colour(bar.kind).mix(alpha).filled()),
                 Rectangle::new(corners, WHITE.stroke_width(2)),
             ]
         }))
         .map_err(plot_error)?;
+    // Whiskers over the interval, and each round as a dot.
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, p95))| {
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .filter(|(_, b)| b.high > b.low)
+                .map(|(i, bar)| {
+                    PathElement::new(
+                        vec![
+                            (bar.low, SegmentValue::CenterOf(segment(i))),
+                            (bar.high, SegmentValue::CenterOf(segment(i))),
+                        ],
+                        BLACK.stroke_width(2),
+                    )
+                }),
+        )
+        .map_err(plot_error)?;
+    chart
+        .draw_series(bars.iter().enumerate().flat_map(|(i, bar)| {
+            bar.rounds.iter().map(move |&value| {
+                Circle::new(
+                    (value, SegmentValue::CenterOf(segment(i))),
+                    3,
+                    BLACK.filled(),
+                )
+            })
+        }))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, bar)| {
             Text::new(
-                format!(" {p95:.1}"),
-                (*p95, SegmentValue::CenterOf(segment(i))),
+                format!(
+                    " {:.1}{}",
+                    bar.median,
+                    if bar.saturated { " ⚠" } else { "" }
+                ),
+                (bar.high.max(bar.median), SegmentValue::CenterOf(segment(i))),
                 ("sans-serif", 12),
             )
         }))
@@ -145,7 +222,8 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile
     Ok(Some(PlotFile {
         file: file.to_string(),
         caption:
-            "Small-request p95 per scenario (green: unloaded, red: loaded, orange: keep-alive off)"
+            "Small-request p95 per scenario (green: unloaded, red: loaded, orange: keep-alive \
+                  off; pale and ⚠: saturated in some round)"
                 .to_string(),
     }))
 }
@@ -154,7 +232,8 @@ pub fn small_p95_chart(dir: &Path, rows: &[MatrixRow]) -> Result<Option<PlotFile
 /// shaded band from due to answered. Returns `None` without successful requests.
 pub fn timeline_chart(
     dir: &Path,
-    row: &MatrixRow,
+    name: &str,
+    label: &str,
     records: &[RequestRecord],
 ) -> Result<Option<PlotFile>, MatrixError> {
     // (record, latency) of every successful request.
@@ -166,7 +245,7 @@ pub fn timeline_chart(
     if ok.is_empty() {
         return Ok(None);
     }
-    let file = format!("timeline-{}.svg", row.scenario);
+    let file = format!("timeline-{name}.svg");
     let path = dir.join(&file);
     let root = SVGBackend::new(&path, (WIDTH, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
@@ -182,7 +261,7 @@ pub fn timeline_chart(
         * 1.05;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{}: latency of every request over the run", row.config),
+            format!("{label}: latency of every request over the run (round 1)"),
             ("sans-serif", 20),
         )
         .margin(10)
@@ -270,7 +349,7 @@ pub fn timeline_chart(
     draw_legend(&mut chart)?;
     root.present().map_err(plot_error)?;
     Ok(Some(PlotFile {
-        caption: format!("{}: latency over time, large uploads shaded", row.config),
+        caption: format!("{label}: latency over time (round 1), large uploads shaded"),
         file,
     }))
 }
@@ -280,9 +359,9 @@ fn spread_panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     title: &str,
     spreads: &[&WorkerSpread],
-    value: impl Fn(&super::findings::WorkerShare) -> u64,
+    value: impl Fn(&WorkerShare) -> u64,
 ) -> Result<(), MatrixError> {
-    let workers = spreads.iter().map(|s| s.workers).max().unwrap_or(1);
+    let workers = spreads.iter().map(|s| s.key.workers).max().unwrap_or(1);
     let max = spreads
         .iter()
         .flat_map(|s| s.shares.iter().map(&value))
@@ -325,7 +404,7 @@ fn spread_panel(
                 )
             }))
             .map_err(plot_error)?
-            .label(spread.config.clone())
+            .label(spread.label.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
     }
     draw_legend(&mut chart)?;
@@ -375,9 +454,14 @@ pub fn worker_spread_chart(
 /// the order the report shows them.
 pub fn write_all(dir: &Path, analysis: &Analysis) -> Result<Vec<PlotFile>, MatrixError> {
     let mut files = Vec::new();
-    files.extend(small_p95_chart(dir, &analysis.rows)?);
+    files.extend(small_p95_chart(dir, &analysis.grid)?);
     for timeline in &analysis.timelines {
-        files.extend(timeline_chart(dir, &timeline.row, &timeline.records)?);
+        files.extend(timeline_chart(
+            dir,
+            &timeline.name,
+            &timeline.label,
+            &timeline.records,
+        )?);
     }
     for group in &analysis.spread_groups {
         let spreads: Vec<&WorkerSpread> = group.spreads.iter().collect();
@@ -394,8 +478,9 @@ pub fn write_all(dir: &Path, analysis: &Analysis) -> Result<Vec<PlotFile>, Matri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::tests::{record, sample_rows};
-    use crate::findings::{WorkerShare, worker_spread};
+    use crate::findings::spread::worker_spread;
+    use crate::findings::tests::{in_round, record, sample_rows};
+    use lab_core::classes::{LARGE, SMALL};
 
     /// Counts elements named `tag` in the SVG at `path`, which must parse as XML.
     fn count_elements(path: &Path, tag: &str) -> usize {
@@ -408,38 +493,45 @@ mod tests {
             .count()
     }
 
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("matrix-plots-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// The p95 chart is valid SVG with a bar for every scenario's small class.
+    /// The p95 chart is valid SVG with a bar per scenario, a dot per round and a saturation
+    /// mark.
     #[test]
-    fn small_p95_chart_has_one_bar_per_scenario() {
-        let dir = temp_dir("p95");
-        let rows = sample_rows();
-        let plot = small_p95_chart(&dir, &rows).unwrap().unwrap();
-        let small_rows = rows.iter().filter(|r| r.class == SMALL).count();
-        // Background + plotting area + one bar per small row (at least).
-        assert!(count_elements(&dir.join(&plot.file), "rect") > small_rows);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn small_p95_chart_has_a_bar_per_scenario_and_a_dot_per_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows: Vec<_> = sample_rows();
+        rows.extend(sample_rows().into_iter().map(|r| in_round(r, 2, 1.5)));
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.settings.scenario == "w1-ping-new")
+        {
+            row.server.saturated = true;
+        }
+        let grid = Grid::from_rows(&rows);
+        let plot = small_p95_chart(dir.path(), &grid).unwrap().unwrap();
+        let path = dir.path().join(&plot.file);
+        assert!(count_elements(&path, "rect") > grid.cells.len());
+        assert!(
+            count_elements(&path, "circle") >= 2 * grid.cells.len(),
+            "a dot per round"
+        );
+        assert!(std::fs::read_to_string(&path).unwrap().contains("⚠"));
     }
 
     /// The timeline is valid SVG with a dot per small request and a triangle per large one.
     #[test]
     fn timeline_marks_every_request_and_every_large_upload() {
-        let dir = temp_dir("timeline");
-        let rows = sample_rows();
+        let dir = tempfile::tempdir().unwrap();
         let records = vec![
             record(LARGE, 0.0, 900.0, 0),
             record(SMALL, 100.0, 800.0, 0),
             record(SMALL, 1000.0, 1.0, 0),
             record(SMALL, 1100.0, 1.5, 0),
         ];
-        let plot = timeline_chart(&dir, &rows[2], &records).unwrap().unwrap();
+        let plot = timeline_chart(dir.path(), "w1-ping-new", "1 worker, /ping, new", &records)
+            .unwrap()
+            .unwrap();
         assert_eq!(plot.file, "timeline-w1-ping-new.svg");
-        let path = dir.join(&plot.file);
+        let path = dir.path().join(&plot.file);
         assert!(
             count_elements(&path, "circle") >= 3,
             "one dot per small request"
@@ -448,17 +540,21 @@ mod tests {
             count_elements(&path, "polygon") >= 1,
             "a triangle per large request"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The spread chart is valid SVG with a bar per worker, scenario and panel.
     #[test]
     fn worker_spread_chart_draws_a_bar_per_worker_and_scenario() {
-        let dir = temp_dir("spread");
-        let rows = sample_rows();
+        let dir = tempfile::tempdir().unwrap();
+        let grid = Grid::from_rows(&sample_rows());
         let records = vec![record(SMALL, 0.0, 1.0, 1), record(LARGE, 0.0, 900.0, 3)];
-        let new = worker_spread(&rows[6], &records);
-        let keepalive = worker_spread(&rows[8], &records);
+        let four = grid
+            .cells
+            .iter()
+            .filter(|c| c.key.workers == 4)
+            .collect::<Vec<_>>();
+        let new = worker_spread(&four[0].key, &records);
+        let keepalive = worker_spread(&four[1].key, &records);
         assert_eq!(
             new.shares[1],
             WorkerShare {
@@ -468,12 +564,11 @@ mod tests {
                 small_p95_ms: Some(1.0)
             }
         );
-        let plot = worker_spread_chart(&dir, "/ping", &[&new, &keepalive])
+        let plot = worker_spread_chart(dir.path(), "/ping", &[&new, &keepalive])
             .unwrap()
             .unwrap();
         assert_eq!(plot.file, "worker_spread-ping.svg");
         // 2 panels × 2 scenarios × 4 workers bars, plus backgrounds and legends.
-        assert!(count_elements(&dir.join(&plot.file), "rect") >= 16);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(count_elements(&dir.path().join(&plot.file), "rect") >= 16);
     }
 }

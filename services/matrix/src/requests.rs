@@ -19,6 +19,17 @@ pub fn read_requests_csv(path: &Path) -> Result<Vec<RequestRecord>, MatrixError>
         .doing(|| format!("parse {}", path.display()))
 }
 
+/// Nearest-rank percentile (`q` in 0..=100) of `values`; `None` when empty.
+pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
 /// Requests served per worker and class: `worker → class → count` (successful requests only).
 pub fn per_worker_counts(records: &[RequestRecord]) -> BTreeMap<usize, BTreeMap<String, u64>> {
     let mut counts: BTreeMap<usize, BTreeMap<String, u64>> = BTreeMap::new();
@@ -37,6 +48,16 @@ pub fn per_worker_counts(records: &[RequestRecord]) -> BTreeMap<usize, BTreeMap<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Percentiles of per-request subsets use the nearest rank.
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 95.0), Some(95.0));
+        assert_eq!(percentile(&values, 50.0), Some(50.0));
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
 
     const SAMPLE: &str = "\
 run_id,request_id,class,method,endpoint,connection,scheduled_ms,sent_ms,latency_ms,status,bytes_sent,server_elapsed_ms,worker,error

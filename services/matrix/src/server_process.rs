@@ -16,6 +16,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Doing, MatrixError};
+use crate::placement;
 use lab_core::http::{HEALTH_PATH, Health};
 
 pub use crate::launch::ServerCommand;
@@ -34,6 +35,9 @@ pub struct Expected {
     pub workers: usize,
     /// KEEP_ALIVE seconds, or `None` for "whatever the server's default is".
     pub keep_alive_s: Option<u64>,
+    /// The allocator's name (`system`, `jemalloc`), or `None` for a server that has no
+    /// choice (FastAPI).
+    pub allocator: Option<&'static str>,
 }
 
 /// A running server child.
@@ -106,7 +110,18 @@ impl ServerProcess {
         }
         let log =
             std::fs::File::create(log_path).doing(|| format!("create {}", log_path.display()))?;
-        let child = Command::new(&command.program)
+        let mut process = Command::new(&command.program);
+        if let Some(cpus) = &command.cpus {
+            let set =
+                placement::cpu_set(cpus).doing(|| format!("pin {} to {cpus:?}", command.name))?;
+            // SAFETY: between fork and exec the hook makes one system call
+            // (sched_setaffinity) on a value prepared before the fork: nothing that allocates
+            // or takes a lock.
+            unsafe {
+                process.pre_exec(move || placement::pin_current(&set));
+            }
+        }
+        let child = process
             .args(&command.args)
             .envs(command.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -132,6 +147,11 @@ impl ServerProcess {
         };
         server.wait_healthy(expected, timeout).await?;
         Ok(server)
+    }
+
+    /// The server's process id (the leader of its group), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The port the server listens on.
@@ -193,10 +213,18 @@ impl ServerProcess {
                     || expected
                         .keep_alive_s
                         .is_some_and(|k| k != health.keep_alive_seconds)
+                    || expected
+                        .allocator
+                        .is_some_and(|allocator| allocator != health.allocator)
                 {
                     return Err(MatrixError::Server(format!(
-                        "{} runs workers={} keep_alive={}s, but the scenario asked for {:?}",
-                        self.name, health.workers, health.keep_alive_seconds, expected
+                        "{} runs workers={} keep_alive={}s allocator={:?}, but the scenario \
+                         asked for {:?}",
+                        self.name,
+                        health.workers,
+                        health.keep_alive_seconds,
+                        health.allocator,
+                        expected
                     )));
                 }
                 return Ok(());

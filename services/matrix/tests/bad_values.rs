@@ -50,7 +50,27 @@ fn every_matrix_option_refuses_nonsense_with_exit_2() {
         (
             &["--endpoints", "/ping,//other-host/x"],
             &[],
-            "names another host",
+            "is not a strategy",
+        ),
+        (&[], &[("MATRIX_REPS", "0")], "0"),
+        (&["--seed=-1"], &[], "not a seed"),
+        (&["--placement", "sideways"], &[], "not a placement"),
+        (&["--allocators", "tcmalloc"], &[], "tcmalloc"),
+        (&["--calibration-mb", "0"], &[], "not a calibration size"),
+        (
+            &["--target-utilisation", "0"],
+            &[],
+            "not a target utilisation",
+        ),
+        (
+            &[
+                "--fastapi-python",
+                "/bin/sh",
+                "--fastapi-endpoints",
+                "/lean",
+            ],
+            &[],
+            "the FastAPI server has no /lean",
         ),
         (&["--workers", "1,1"], &[], "would run twice"),
         (&["--small-interval", "0"], &[], "only SCHEDULE=closed"),

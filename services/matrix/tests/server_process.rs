@@ -36,6 +36,7 @@ fn command(args: Vec<String>) -> ServerCommand {
         program: server_bin(),
         args,
         envs: Vec::new(),
+        cpus: None,
     }
 }
 
@@ -46,6 +47,7 @@ async fn server_starts_healthy_and_stops_on_sigterm() {
     let expected = Expected {
         workers: 3,
         keep_alive_s: Some(0),
+        allocator: Some("system"),
     };
     let log = log_path("start-stop");
     let server = ServerProcess::start(
@@ -79,6 +81,7 @@ async fn server_with_other_settings_is_an_error() {
     let expected = Expected {
         workers: 2,
         keep_alive_s: None,
+        allocator: None,
     };
     let log = log_path("mismatch");
     let error = ServerProcess::start(lab_server(1, None), expected, &log, Duration::from_secs(30))
@@ -93,6 +96,7 @@ async fn server_that_exits_at_once_is_reported_with_its_log() {
     let expected = Expected {
         workers: 1,
         keep_alive_s: None,
+        allocator: None,
     };
     let log = log_path("bad-flag");
     let bad_args = |_port: u16| command(vec!["--workers".into(), "not-a-number".into()]);
@@ -104,5 +108,54 @@ async fn server_that_exits_at_once_is_reported_with_its_log() {
     assert!(
         message.contains("not-a-number"),
         "the server's own message is included: {message}"
+    );
+}
+
+/// A server started with CPUs (the `split` placement) runs on them alone, and so does every
+/// thread it starts (actix's workers): its affinity, read from the kernel, is that set.
+#[tokio::test]
+async fn a_server_started_on_cpus_runs_on_them_alone() {
+    let cpus = lab_matrix::placement::allowed_cpus();
+    let first = cpus[0];
+    let expected = Expected {
+        workers: 2,
+        keep_alive_s: None,
+        allocator: Some("system"),
+    };
+    let log = log_path("pinned");
+    let pinned = move |port| ServerCommand {
+        cpus: Some(vec![first]),
+        ..lab_server(2, None)(port)
+    };
+    let server = ServerProcess::start(pinned, expected, &log, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let pid = server.pid().unwrap();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    let mut threads = 0;
+    for task in tasks {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let allowed = status
+            .lines()
+            .find(|line| line.starts_with("Cpus_allowed_list:"))
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_string();
+        assert_eq!(allowed, first.to_string(), "{status}");
+        threads += 1;
+    }
+    assert!(
+        threads >= 3,
+        "the main thread and two workers at least: {threads}"
+    );
+    assert!(
+        server
+            .stop(Duration::from_secs(15))
+            .await
+            .unwrap()
+            .success()
     );
 }

@@ -11,44 +11,9 @@
 //! environment ([`hand_over_if_asked`]), so ALLOCATOR works the same everywhere the binary is
 //! started (compose, the matrix, by hand). `/healthz` reports the allocator that answers.
 
-use std::{ffi::OsString, fmt, path::PathBuf};
+use std::{ffi::OsString, path::PathBuf};
 
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
-
-/// A memory allocator lab-server can run with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Allocator {
-    /// The system's malloc (glibc's on Debian): what a Rust program gets by default.
-    System,
-    /// jemalloc (tikv-jemallocator), linked into `lab-server-jemalloc`.
-    Jemalloc,
-}
-
-impl Allocator {
-    /// Its name, as ALLOCATOR and `/healthz` spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Allocator::System => "system",
-            Allocator::Jemalloc => "jemalloc",
-        }
-    }
-
-    /// The binary built with it.
-    pub fn binary(self) -> &'static str {
-        match self {
-            Allocator::System => "lab-server",
-            Allocator::Jemalloc => "lab-server-jemalloc",
-        }
-    }
-}
-
-impl fmt::Display for Allocator {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
+pub use lab_core::Allocator;
 
 /// Why the hand-over to the other binary failed.
 #[derive(Debug, thiserror::Error)]

@@ -24,8 +24,8 @@ pub struct ServerConfig {
     /// The memory allocator: `system` (what a Rust program gets by default) or `jemalloc`.
     /// Unset: the binary's own (`lab-server`: system, `lab-server-jemalloc`: jemalloc). Asked
     /// for the other one, a binary hands over to the binary built with it, found beside it.
-    #[arg(long, env = "ALLOCATOR", value_enum)]
-    pub allocator: Option<crate::allocator::Allocator>,
+    #[arg(long, env = "ALLOCATOR", value_parser = str::parse::<lab_core::Allocator>)]
+    pub allocator: Option<lab_core::Allocator>,
 
     /// Number of actix workers. Each is one thread running one single-threaded event loop;
     /// a connection stays on the worker that accepted it.
