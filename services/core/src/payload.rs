@@ -5,6 +5,11 @@
 //! (no intermediate map), and the load generator builds them before its clock starts, with
 //! the [`Answer`] a correct server gives for each, so it can check any server's answers.
 //! [`generate_raw`] makes the other body kind: random bytes, as a file upload would send.
+//!
+//! A [`BodyStyle`] chooses how a body is spelled: compact (`{"a":1,"b":2}`, the default) or
+//! spaced as Python's `json.dumps` and the requests library send it (`{"a": 1, "b": 2}`), and
+//! keys of lowercase letters (the default) or of `a-zA-Z`, as the study's Python client draws
+//! them. The default style gives the same bytes as the functions without a style.
 
 use std::collections::HashMap;
 
@@ -35,19 +40,65 @@ pub struct Answer {
     pub maxval: i64,
 }
 
+/// What goes between the tokens of a body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Separators {
+    /// `,` and `:` alone: `{"name":"large","data":{"abc":1,"def":2}}`.
+    #[default]
+    Compact,
+    /// `", "` and `": "`, as Python's `json.dumps` (and so the requests library's `json=`)
+    /// writes them: `{"name": "large", "data": {"abc": 1, "def": 2}}`. Two bytes more a pair.
+    Spaced,
+}
+
+/// The letters keys are drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Alphabet {
+    /// `a-z`.
+    #[default]
+    Lower,
+    /// `a-zA-Z`, as the study's Python client draws its keys (`string.ascii_letters`).
+    Mixed,
+}
+
+/// The letters of [`Alphabet::Mixed`], in the order a draw indexes them.
+const MIXED_LETTERS: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// How a study body is spelled. The default (compact, lowercase keys) is what
+/// [`generate_seeded`] and the other functions without a style write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyStyle {
+    /// Compact or spaced.
+    pub separators: Separators,
+    /// The keys' letters.
+    pub alphabet: Alphabet,
+}
+
 /// A study-shaped body with `pairs` random pairs, drawn from `rng`.
 pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
-    write_body(name, pairs, rng, |_, _| {})
+    write_body(name, pairs, BodyStyle::default(), rng, |_, _| {})
 }
 
 /// A study-shaped body of nominal `size_mb` (the same bytes for the same `seed`, as
 /// [`generate_seeded`]) and the answer a correct server gives for it.
 pub fn generate_seeded_with_answer(name: &str, size_mb: f64, seed: u64) -> (Vec<u8>, Answer) {
+    generate_styled_with_answer(name, size_mb, seed, BodyStyle::default())
+}
+
+/// [`generate_seeded_with_answer`] spelled in `style`: the same pairs for the same seed
+/// whatever the separators (the alphabet changes the keys).
+pub fn generate_styled_with_answer(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    style: BodyStyle,
+) -> (Vec<u8>, Answer) {
     let pairs = pairs_for_size_mb(size_mb);
     let mut last_values: HashMap<[u8; KEY_LEN], i64> = HashMap::with_capacity(pairs);
     let body = write_body(
         name,
         pairs,
+        style,
         &mut StdRng::seed_from_u64(seed),
         |key, value| {
             last_values.insert(*key, value);
@@ -73,31 +124,46 @@ pub fn generate_raw(size_mb: f64, seed: u64) -> Vec<u8> {
     body
 }
 
-/// Writes a study-shaped body, telling `on_pair` every key and value in order.
+/// Writes a study-shaped body in `style`, telling `on_pair` every key and value in order.
 fn write_body(
     name: &str,
     pairs: usize,
+    style: BodyStyle,
     rng: &mut impl Rng,
     mut on_pair: impl FnMut(&[u8; KEY_LEN], i64),
 ) -> Vec<u8> {
-    // `"abcdefghij":1000000,` is at most 21 bytes per pair.
-    let mut body = Vec::with_capacity(pairs * (KEY_LEN + 12) + name.len() + 32);
-    body.extend_from_slice(b"{\"name\":");
+    let (comma, colon): (&[u8], &[u8]) = match style.separators {
+        Separators::Compact => (b",", b":"),
+        Separators::Spaced => (b", ", b": "),
+    };
+    // `"abcdefghij": 1000000, ` is at most 23 bytes per pair.
+    let mut body = Vec::with_capacity(pairs * (KEY_LEN + 14) + name.len() + 32);
+    body.extend_from_slice(b"{\"name\"");
+    body.extend_from_slice(colon);
     body.extend_from_slice(&serde_json::to_vec(name).expect("a string serializes"));
-    body.extend_from_slice(b",\"data\":{");
+    body.extend_from_slice(comma);
+    body.extend_from_slice(b"\"data\"");
+    body.extend_from_slice(colon);
+    body.push(b'{');
     for index in 0..pairs {
         if index > 0 {
-            body.push(b',');
+            body.extend_from_slice(comma);
         }
         let mut key = [0; KEY_LEN];
         for letter in &mut key {
-            *letter = rng.random_range(b'a'..=b'z');
+            *letter = match style.alphabet {
+                // Drawn as a byte range, as the generator always has: the default's bytes
+                // stay the same for the same seed.
+                Alphabet::Lower => rng.random_range(b'a'..=b'z'),
+                Alphabet::Mixed => MIXED_LETTERS[rng.random_range(0..MIXED_LETTERS.len())],
+            };
         }
         let value = rng.random_range(MIN_VALUE..=MAX_VALUE);
         on_pair(&key, value);
         body.push(b'"');
         body.extend_from_slice(&key);
-        body.extend_from_slice(b"\":");
+        body.push(b'"');
+        body.extend_from_slice(colon);
         body.extend_from_slice(value.to_string().as_bytes());
     }
     body.extend_from_slice(b"}}");
@@ -106,10 +172,17 @@ fn write_body(
 
 /// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
 pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
-    generate_body(
+    generate_styled(name, size_mb, seed, BodyStyle::default())
+}
+
+/// [`generate_seeded`] spelled in `style`: the same bytes for the same `seed` and style.
+pub fn generate_styled(name: &str, size_mb: f64, seed: u64, style: BodyStyle) -> Vec<u8> {
+    write_body(
         name,
         pairs_for_size_mb(size_mb),
+        style,
         &mut StdRng::seed_from_u64(seed),
+        |_, _| {},
     )
 }
 
@@ -174,6 +247,69 @@ mod tests {
         assert_eq!(generate_raw(0.0, 1).len(), 0);
         assert_eq!(generate_raw(0.01, 2), generate_raw(0.01, 2));
         assert_ne!(generate_raw(0.01, 2), generate_raw(0.01, 3));
+    }
+
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// The default style writes, byte for byte, what the generator wrote before styles
+    /// existed: tests and committed runs depend on these bytes (the fingerprints were taken
+    /// from the generator without styles).
+    #[test]
+    fn the_default_style_keeps_the_generators_bytes() {
+        for (size_mb, seed, length, fingerprint) in [
+            (1.0, 42, 994_511, 0xb7a0_2042_827d_bc3c),
+            (0.01, 3, 9_970, 0x6a2f_a8f3_7908_ccff),
+        ] {
+            let body = generate_styled("large", size_mb, seed, BodyStyle::default());
+            assert_eq!(body, generate_seeded("large", size_mb, seed));
+            assert_eq!((body.len(), fnv1a(&body)), (length, fingerprint));
+        }
+    }
+
+    /// A spaced body holds the same pairs as the compact one of the same seed, with `", "`
+    /// and `": "` between them (two bytes more a pair), and the same answer.
+    #[test]
+    fn a_spaced_body_is_the_compact_one_with_spaces() {
+        let spaced_style = BodyStyle {
+            separators: Separators::Spaced,
+            ..BodyStyle::default()
+        };
+        let (compact, compact_answer) = generate_seeded_with_answer("large", 0.01, 5);
+        let (spaced, spaced_answer) = generate_styled_with_answer("large", 0.01, 5, spaced_style);
+        assert_eq!(compact_answer, spaced_answer);
+        assert_eq!(spaced, generate_styled("large", 0.01, 5, spaced_style));
+        assert!(spaced.starts_with(br#"{"name": "large", "data": {""#));
+        assert_eq!(
+            spaced.len(),
+            compact.len() + 2 * pairs_for_size_mb(0.01) + 2
+        );
+        let compact: Value = serde_json::from_slice(&compact).unwrap();
+        let spaced: Value = serde_json::from_slice(&spaced).unwrap();
+        assert_eq!(compact, spaced);
+    }
+
+    /// Keys of the mixed alphabet use upper- and lowercase letters, and the answer that comes
+    /// with the body is still what a parser finds in it.
+    #[test]
+    fn mixed_keys_are_letters_of_both_cases() {
+        let style = BodyStyle {
+            separators: Separators::Spaced,
+            alphabet: Alphabet::Mixed,
+        };
+        let (body, answer) = generate_styled_with_answer("large", 0.1, 8, style);
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        let data = value["data"].as_object().unwrap();
+        let letters: Vec<u8> = data.keys().flat_map(|key| key.bytes()).collect();
+        assert!(letters.iter().all(u8::is_ascii_alphabetic));
+        assert!(letters.iter().any(u8::is_ascii_uppercase));
+        assert!(letters.iter().any(u8::is_ascii_lowercase));
+        assert_eq!(answer.count, data.len() as u64);
+        let max = data.values().map(|v| v.as_i64().unwrap()).max().unwrap();
+        assert_eq!(answer.maxval, max);
     }
 
     #[test]
