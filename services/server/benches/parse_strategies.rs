@@ -26,6 +26,9 @@
 //! runs that one strategy once on a body of that style and size instead of the benchmark;
 //! its work is all inside `work_once`, so
 //! `valgrind --tool=callgrind --toggle-collect='*work_once*' <bench binary>` counts only it.
+//! With `BENCH_REPEAT=<n>` it runs `n` times and prints the fastest and the median run, by the
+//! clock and by the thread's CPU time: on a shared machine the fastest run is the one least
+//! disturbed, and CPU time leaves out the time other processes held the core.
 
 use std::{hint::black_box, time::Duration};
 
@@ -172,8 +175,36 @@ fn once(spec: &str) {
         .unwrap_or_else(|| panic!("{usage}, not {spec}"));
     let size_mb: f64 = size_mb.parse().expect(usage);
     let body = body(size_mb, *style);
-    work_once(strategy, &body);
-    println!("{spec}: {} bytes parsed once", body.len());
+    let repeat: usize = std::env::var("BENCH_REPEAT").map_or(1, |n| n.parse().expect("a count"));
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..repeat {
+        let (started, cpu_started) = (std::time::Instant::now(), thread_cpu_time());
+        work_once(strategy, &body);
+        wall.push(started.elapsed());
+        cpu.push(thread_cpu_time() - cpu_started);
+    }
+    wall.sort();
+    cpu.sort();
+    println!(
+        "{spec}: {} bytes, {repeat} runs: fastest {:.1} ms (CPU {:.1} ms), median {:.1} ms (CPU {:.1} ms)",
+        body.len(),
+        wall[0].as_secs_f64() * 1e3,
+        cpu[0].as_secs_f64() * 1e3,
+        wall[repeat / 2].as_secs_f64() * 1e3,
+        cpu[repeat / 2].as_secs_f64() * 1e3,
+    );
+}
+
+/// CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for clock_gettime to write.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 criterion_group! {

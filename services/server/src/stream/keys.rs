@@ -2,10 +2,17 @@
 //! packed into buckets by key hash, so that the count at the end works on one small bucket at
 //! a time, in the cache, and can stop between buckets to give the event loop back.
 //!
-//! The buckets are a radix partition by hash: a bucket holds some 4,900 of a 25 MB body's
+//! The buckets are a radix partition by hash: a bucket holds some 19,500 of a 25 MB body's
 //! 1.25M pairs, and it is counted with an open-addressing table of its own that fits in the
 //! L2 cache. So the probes of a hash table are cache hits, where one table for the whole body
 //! (`/ping`'s and `/lean`'s maps, tens of megabytes) misses the cache on nearly every insert.
+//!
+//! How many buckets is a trade between the two halves: the parse appends each pair to the end
+//! of its bucket, and the more ends it writes to, the more of them have fallen out of the
+//! cache (and out of the TLB) by the time it comes back; the count wants each bucket's table
+//! small. On this machine (2.5 MB of L2 cache for its two cores) 64 buckets did best: the
+//! parse, count and drop of a 25 MB study body took 67-75 ms of CPU time with 64, 69-78 with
+//! 32, 75-78 with 128 and 75-84 with 256, in alternating runs (2026-12-07, load average 10).
 //!
 //! The count ([`Count`]) goes a bounded number of records at a time, also inside a bucket:
 //! a client chooses the keys, and one key repeated ten million times puts all its records in
@@ -13,28 +20,25 @@
 
 use std::hash::BuildHasher;
 
+use super::record;
 use crate::parse::Summary;
 
-/// Buckets, chosen by the top 8 bits of a key's hash. A 25 MB study body (1.25M pairs) puts
-/// some 4,900 pairs, about 90 KB, in each: one bucket is counted in a fraction of a
-/// millisecond, its records and its counting table in the L2 cache.
-pub const BUCKETS: usize = 256;
+/// Buckets, chosen by the top bits of a key's hash. A 25 MB study body (1.25M pairs) puts
+/// some 19,500 pairs, about 350 KB, in each: one bucket is counted in about a millisecond,
+/// its records and its counting table (768 KB) in the L2 cache.
+pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
-/// The block a short key's record is put together in: the 4-byte hash, the key's length,
-/// the key, and its value's varint (at most 10 bytes).
-const RECORD_BLOCK_BYTES: usize = 32;
-
-/// The longest key whose record fits [`RECORD_BLOCK_BYTES`].
-const SHORT_KEY_BYTES: usize = RECORD_BLOCK_BYTES - 4 - 1 - 10;
+/// The bits of a key's hash that choose its bucket (its top bits).
+const BUCKET_BITS: u32 = 6;
 
 /// What malloc adds to each block beyond what was asked: an 8-byte header and the rounding
-/// to 16-byte steps. The table has a block per bucket, so with 256 buckets it adds up (4 KB).
+/// to 16-byte steps. The table has a block per bucket.
 const BLOCK_OVERHEAD_BYTES: usize = 16;
 
-/// The pairs of `data` in document order, each packed into its bucket as
-/// `[low 32 bits of the hash][key length, varint][key bytes][value, zigzag varint]`:
-/// 18 bytes for a study pair (`"abcdefghij":123456,`, 20 bytes of JSON). No per-key
-/// allocation, no pointers, and nothing of the body but the keys and the values.
+/// The pairs of `data` in document order, each packed into its bucket as a record of its key's
+/// hash, the key and the value ([`record`]): 18 bytes for a study pair
+/// (`"abcdefghij":123456,`, 20 bytes of JSON). No per-key allocation, no pointers, and nothing
+/// of the body but the keys and the values.
 #[derive(Debug)]
 pub struct KeyTable {
     buckets: Vec<Vec<u8>>,
@@ -77,10 +81,10 @@ impl Default for Slot {
     }
 }
 
-/// Records a bucket's counting table starts with room for. A study body's bucket (about 4,900
-/// records for 25 MB) fits without growing; a bucket of one key repeated ten million times
+/// Records a bucket's counting table starts with room for. A study body's bucket (about
+/// 19,500 records for 25 MB) fits without growing; a bucket of one key repeated ten million times
 /// (all equal keys share a bucket) starts, and stays, this small.
-const FIRST_TABLE_RECORDS: usize = 16 * 1024;
+const FIRST_TABLE_RECORDS: usize = 32 * 1024;
 
 /// Slots of a table for `records` distinct keys: at most two thirds full, a power of two.
 fn table_slots(records: usize) -> usize {
@@ -105,28 +109,27 @@ impl KeyTable {
     /// key wins.
     #[inline]
     pub fn push(&mut self, hash: u64, key: &[u8], value: i64) {
-        let index = (hash >> 56) as usize;
+        let index = (hash >> (64 - BUCKET_BITS)) as usize;
         self.records[index] += 1;
         self.pairs += 1;
         let bucket = &mut self.buckets[index];
-        if key.len() > SHORT_KEY_BYTES {
-            bucket.extend_from_slice(&(hash as u32).to_le_bytes());
-            push_varint(bucket, key.len() as u64);
-            bucket.extend_from_slice(key);
-            push_varint(bucket, zigzag(value));
+        if key.len() > record::SHORT_KEY_BYTES {
+            record::push_long(bucket, hash as u32, key, value);
             return;
         }
-        // A short key's record is put together in a block on the stack and appended whole,
-        // then cut to its length: copies of constant size, a few stores, where a copy of the
-        // record's own length would be a call to memcpy for every pair.
-        let mut record = [0u8; RECORD_BLOCK_BYTES];
-        record[..4].copy_from_slice(&(hash as u32).to_le_bytes());
-        record[4] = key.len() as u8;
-        copy_short(&mut record, 5, key);
-        let end = write_varint(&mut record, 5 + key.len(), zigzag(value));
+        // A short key's record is written in place: the bucket grows by a whole block, the
+        // record is stored into it with stores of fixed size, and the bucket is cut to the
+        // record's end. No copy of the record's own length (a call to memcpy a pair), and no
+        // record put together on the stack and copied over: a wide load of bytes just stored
+        // narrowly waits for every store before it, and those include the bucket stores that
+        // miss the cache.
         let length = bucket.len();
-        bucket.extend_from_slice(&record);
-        bucket.truncate(length + end);
+        bucket.resize(length + record::BLOCK_BYTES, 0);
+        let block = bucket[length..]
+            .first_chunk_mut()
+            .expect("the bucket just grew by a block");
+        let written = record::write_short(block, hash as u32, key, value);
+        bucket.truncate(length + written);
     }
 
     /// Pairs pushed, repeated keys included.
@@ -275,42 +278,25 @@ impl Count {
         }
     }
 
-    /// Counts the records of `bucket` from `self.at`, at most `limit` of them: a record whose
-    /// key is in the table already is a later occurrence, whose value wins; keys are compared
-    /// only when their 32-bit hashes are equal. Returns where it stopped and how many it took.
+    /// Counts the records of `bucket` from `self.at`, at most `limit` of them. Returns where
+    /// it stopped and how many it took.
     fn count_records(&mut self, bucket: &[u8], limit: usize) -> (usize, usize) {
         let mut at = self.at;
-        let mut taken = 0;
-        while at < bucket.len() && taken < limit {
-            if (self.taken + 1) * 3 > self.slots.len() * 2 {
+        let mut counted = 0;
+        while at < bucket.len() && counted < limit {
+            // As many records as may each add a key before the table is two thirds full.
+            let room = (self.slots.len() * 2 / 3).saturating_sub(self.taken);
+            if room == 0 {
                 self.grow();
+                continue;
             }
-            let hash = u32::from_le_bytes(bucket[at..at + 4].try_into().expect("4 bytes"));
-            let (key, value, next) = record(bucket, at);
-            let mask = self.slots.len() - 1;
-            let mut index = hash as usize & mask;
-            loop {
-                let slot = &mut self.slots[index];
-                if slot.at_plus_one == 0 {
-                    *slot = Slot {
-                        hash,
-                        at_plus_one: at + 1,
-                        value,
-                    };
-                    self.taken += 1;
-                    break;
-                }
-                if slot.hash == hash && record(bucket, slot.at_plus_one - 1).0 == key {
-                    slot.at_plus_one = at + 1;
-                    slot.value = value;
-                    break;
-                }
-                index = (index + 1) & mask;
-            }
+            let batch = room.min(limit - counted);
+            let (next, records, added) = count_batch(&mut self.slots, bucket, at, batch);
             at = next;
-            taken += 1;
+            counted += records;
+            self.taken += added;
         }
-        (at, taken)
+        (at, counted)
     }
 
     /// Doubles the table: every taken slot moves to its place in one twice as large. Its keys
@@ -329,78 +315,49 @@ impl Count {
     }
 }
 
-/// The record at `at`: its key, its value, and where the next record starts.
-fn record(records: &[u8], at: usize) -> (&[u8], i64, usize) {
-    let (length, key_at) = read_varint(records, at + 4);
-    let key_end = key_at + length as usize;
-    let (value, next) = read_varint(records, key_end);
-    (&records[key_at..key_end], unzigzag(value), next)
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-fn unzigzag(value: u64) -> i64 {
-    ((value >> 1) as i64) ^ -((value & 1) as i64)
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// Writes `value` as a varint into `out` at `at`, which has room for it; returns where it ends.
-fn write_varint(out: &mut [u8], mut at: usize, mut value: u64) -> usize {
-    while value >= 0x80 {
-        out[at] = value as u8 | 0x80;
-        value >>= 7;
-        at += 1;
-    }
-    out[at] = value as u8;
-    at + 1
-}
-
-/// Copies `source` (at most 17 bytes) into `block` at `at` with fixed-size moves: two 8-byte
-/// words that may overlap for 8 bytes and more, two 4-byte ones for 4 to 7, a byte at a time
-/// below. The study's 10-letter keys take the first way.
-#[inline(always)]
-fn copy_short(block: &mut [u8; RECORD_BLOCK_BYTES], at: usize, source: &[u8]) {
-    let length = source.len();
-    if length > 16 {
-        block[at..at + length].copy_from_slice(source);
-    } else if length >= 8 {
-        let head: [u8; 8] = source[..8].try_into().expect("8 bytes");
-        let tail: [u8; 8] = source[length - 8..].try_into().expect("8 bytes");
-        block[at..at + 8].copy_from_slice(&head);
-        block[at + length - 8..at + length].copy_from_slice(&tail);
-    } else if length >= 4 {
-        let head: [u8; 4] = source[..4].try_into().expect("4 bytes");
-        let tail: [u8; 4] = source[length - 4..].try_into().expect("4 bytes");
-        block[at..at + 4].copy_from_slice(&head);
-        block[at + length - 4..at + length].copy_from_slice(&tail);
-    } else {
-        for (place, &byte) in block[at..].iter_mut().zip(source) {
-            *place = byte;
+/// Counts up to `batch` records of `bucket` from `at` into `slots`, an open-addressing table
+/// (linear probing) with room for `batch` more keys: a record whose key is in the table
+/// already is a later occurrence, whose value wins; keys are compared only when their 32-bit
+/// hashes are equal. Returns where it stopped, how many records it took and how many keys
+/// they added.
+fn count_batch(
+    slots: &mut [Slot],
+    bucket: &[u8],
+    mut at: usize,
+    batch: usize,
+) -> (usize, usize, usize) {
+    let mask = slots.len() - 1;
+    let (mut counted, mut added) = (0, 0);
+    while counted < batch && at < bucket.len() {
+        let record::Record {
+            hash,
+            key,
+            value,
+            next,
+        } = record::read(bucket, at);
+        let mut index = hash as usize & mask;
+        loop {
+            let slot = &mut slots[index];
+            if slot.at_plus_one == 0 {
+                *slot = Slot {
+                    hash,
+                    at_plus_one: at + 1,
+                    value,
+                };
+                added += 1;
+                break;
+            }
+            if slot.hash == hash && record::read(bucket, slot.at_plus_one - 1).key == key {
+                slot.at_plus_one = at + 1;
+                slot.value = value;
+                break;
+            }
+            index = (index + 1) & mask;
         }
+        at = next;
+        counted += 1;
     }
-}
-
-fn read_varint(bytes: &[u8], mut at: usize) -> (u64, usize) {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let byte = bytes[at];
-        at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return (value, at);
-        }
-        shift += 7;
-    }
+    (at, counted, added)
 }
 
 #[cfg(test)]
@@ -509,7 +466,7 @@ mod tests {
         let keys = FIRST_TABLE_RECORDS * 3;
         for index in 0..keys as u64 {
             let key = index.to_le_bytes();
-            // One bucket (the top 8 bits), distinct 32-bit hashes.
+            // One bucket (the top bits), distinct 32-bit hashes.
             table.push(5 << 56 | index, &key, index as i64);
             table.push(5 << 56 | index, &key, -1);
         }
@@ -520,12 +477,5 @@ mod tests {
                 maxval: -1
             }
         );
-    }
-
-    #[test]
-    fn zigzag_round_trips() {
-        for value in [0, 1, -1, 63, -64, 1_000_000, i64::MIN, i64::MAX] {
-            assert_eq!(unzigzag(zigzag(value)), value);
-        }
     }
 }

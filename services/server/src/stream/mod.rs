@@ -8,6 +8,7 @@
 //! - [`scan`]: the runs of whitespace and of string bytes, found 16 bytes at a time.
 //! - [`keys`]: [`KeyTable`], what is kept of the body: its keys and values, packed into
 //!   buckets by hash, counted bucket by bucket at the end.
+//! - [`record`]: how one pair is packed into a bucket's bytes and read back.
 //!
 //! The handler that drives it on the event loop, a bounded slice at a time, is
 //! [`crate::strategies::stream`].
@@ -15,6 +16,7 @@
 pub mod keys;
 pub mod lexer;
 pub mod machine;
+pub mod record;
 pub mod scan;
 
 pub use keys::KeyTable;
