@@ -22,7 +22,7 @@
 //! `a-zA-Z`, and both; they time /lean, /stream and validate-only, which the spelling moves,
 //! and leave out the owned parse (a second per iteration, and its map dominates it).
 //!
-//! For callgrind, `BENCH_ONCE=<stream|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>`
+//! For callgrind, `BENCH_ONCE=<stream|stream-parse|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>`
 //! runs that one strategy once on a body of that style and size instead of the benchmark;
 //! its work is all inside `work_once`, so
 //! `valgrind --tool=callgrind --toggle-collect='*work_once*' <bench binary>` counts only it.
@@ -83,6 +83,11 @@ fn stream(body: &[u8]) {
     let mut parsed = parse_chunked(body, CHUNK_BYTES).unwrap();
     black_box(parsed.summary());
     drop(parsed);
+}
+
+/// /stream's parse alone: the pairs are kept and freed, not counted.
+fn stream_parse(body: &[u8]) {
+    black_box(parse_chunked(body, CHUNK_BYTES).unwrap());
 }
 
 fn lean(body: &[u8]) {
@@ -156,7 +161,8 @@ fn work_once(strategy: fn(&[u8]), body: &[u8]) {
 
 /// `BENCH_ONCE`'s run: parses `spec`'s body once with `spec`'s strategy.
 fn once(spec: &str) {
-    let usage = "BENCH_ONCE=<stream|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
+    let usage =
+        "BENCH_ONCE=<stream|stream-parse|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
     let mut parts = spec.split(':');
     let (Some(strategy), Some(style), Some(size_mb), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -165,6 +171,7 @@ fn once(spec: &str) {
     };
     let strategy: fn(&[u8]) = match strategy {
         "stream" => stream,
+        "stream-parse" => stream_parse,
         "lean" => lean,
         "validate" => validate,
         _ => panic!("{usage}, not {spec}"),
