@@ -22,10 +22,11 @@
 //! `a-zA-Z`, and both; they time /lean, /stream and validate-only, which the spelling moves,
 //! and leave out the owned parse (a second per iteration, and its map dominates it).
 //!
-//! For callgrind, `BENCH_ONCE=<stream|stream-parse|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>`
+//! For callgrind, `BENCH_ONCE=<stream|stream-parse|stream-count|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>`
 //! runs that one strategy once on a body of that style and size instead of the benchmark;
-//! its work is all inside `work_once`, so
-//! `valgrind --tool=callgrind --toggle-collect='*work_once*' <bench binary>` counts only it.
+//! its work is all inside `work_once` (`count_once` for `stream-count`, the count of pairs
+//! parsed beforehand), so `valgrind --tool=callgrind --toggle-collect='*work_once*' <bench
+//! binary>` counts only it.
 //! With `BENCH_REPEAT=<n>` it runs `n` times and prints the fastest and the median run, by the
 //! clock and by the thread's CPU time: on a shared machine the fastest run is the one least
 //! disturbed, and CPU time leaves out the time other processes held the core.
@@ -36,7 +37,7 @@ use criterion::{BatchSize, Criterion, criterion_group};
 use lab_core::payload::{Alphabet, BodyStyle, Separators, generate_styled};
 use lab_server::{
     parse::{parse_lean, parse_lean_with_serde_json, parse_owned},
-    stream::parse_chunked,
+    stream::{StreamBody, parse_chunked},
 };
 use serde::de::IgnoredAny;
 
@@ -159,21 +160,29 @@ fn work_once(strategy: fn(&[u8]), body: &[u8]) {
     strategy(black_box(body));
 }
 
+/// /stream's count alone, of pairs parsed beforehand, kept out of line as [`work_once`].
+#[inline(never)]
+fn count_once(parsed: &mut StreamBody) {
+    black_box(parsed.summary());
+}
+
 /// `BENCH_ONCE`'s run: parses `spec`'s body once with `spec`'s strategy.
 fn once(spec: &str) {
     let usage =
-        "BENCH_ONCE=<stream|stream-parse|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
+        "BENCH_ONCE=<stream|stream-parse|stream-count|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
     let mut parts = spec.split(':');
     let (Some(strategy), Some(style), Some(size_mb), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         panic!("{usage}, not {spec}");
     };
-    let strategy: fn(&[u8]) = match strategy {
-        "stream" => stream,
-        "stream-parse" => stream_parse,
-        "lean" => lean,
-        "validate" => validate,
+    // `None`: /stream's count alone.
+    let strategy: Option<fn(&[u8])> = match strategy {
+        "stream" => Some(stream),
+        "stream-parse" => Some(stream_parse),
+        "stream-count" => None,
+        "lean" => Some(lean),
+        "validate" => Some(validate),
         _ => panic!("{usage}, not {spec}"),
     };
     let (_, style) = STYLES
@@ -185,8 +194,13 @@ fn once(spec: &str) {
     let repeat: usize = std::env::var("BENCH_REPEAT").map_or(1, |n| n.parse().expect("a count"));
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..repeat {
+        let mut parsed = strategy.is_none().then(|| parse_chunked(&body, CHUNK_BYTES).unwrap());
         let (started, cpu_started) = (std::time::Instant::now(), thread_cpu_time());
-        work_once(strategy, &body);
+        match (strategy, &mut parsed) {
+            (Some(strategy), _) => work_once(strategy, &body),
+            (None, Some(parsed)) => count_once(parsed),
+            (None, None) => unreachable!("parsed above"),
+        }
         wall.push(started.elapsed());
         cpu.push(thread_cpu_time() - cpu_started);
     }

@@ -9,10 +9,12 @@
 //! - [`keys`]: [`KeyTable`], what is kept of the body: its keys and values, packed into
 //!   buckets by hash, counted bucket by bucket at the end.
 //! - [`record`]: how one pair is packed into a bucket's bytes and read back.
+//! - [`count`]: the count at the end, bucket by bucket, a bounded number of records at a time.
 //!
 //! The handler that drives it on the event loop, a bounded slice at a time, is
 //! [`crate::strategies::stream`].
 
+pub mod count;
 pub mod keys;
 pub mod lexer;
 pub mod machine;
