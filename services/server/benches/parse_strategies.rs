@@ -168,8 +168,7 @@ fn count_once(parsed: &mut StreamBody) {
 
 /// `BENCH_ONCE`'s run: parses `spec`'s body once with `spec`'s strategy.
 fn once(spec: &str) {
-    let usage =
-        "BENCH_ONCE=<stream|stream-parse|stream-count|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
+    let usage = "BENCH_ONCE=<stream|stream-parse|stream-count|lean|validate>:<compact|spaced|mixed|spaced-mixed>:<MB>";
     let mut parts = spec.split(':');
     let (Some(strategy), Some(style), Some(size_mb), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -194,7 +193,9 @@ fn once(spec: &str) {
     let repeat: usize = std::env::var("BENCH_REPEAT").map_or(1, |n| n.parse().expect("a count"));
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..repeat {
-        let mut parsed = strategy.is_none().then(|| parse_chunked(&body, CHUNK_BYTES).unwrap());
+        let mut parsed = strategy
+            .is_none()
+            .then(|| parse_chunked(&body, CHUNK_BYTES).unwrap());
         let (started, cpu_started) = (std::time::Instant::now(), thread_cpu_time());
         match (strategy, &mut parsed) {
             (Some(strategy), _) => work_once(strategy, &body),

@@ -68,7 +68,7 @@ impl KeyTable {
 
     /// Appends a pair whose key hashed to `hash` ([`Self::hash`]); a later pair with the same
     /// key wins.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, hash: u64, key: &[u8], value: i64) {
         let index = (hash >> (64 - BUCKET_BITS)) as usize;
         self.records[index] += 1;

@@ -146,18 +146,17 @@ impl Default for Lexer {
     }
 }
 
-/// `at` moved past the whitespace that starts `input[at..]`. The usual cases, no whitespace
-/// or one space (`", "`, `": "`), are two byte compares; a longer run (indentation) is
-/// scanned 16 bytes at a time.
+/// `bytes` without the whitespace that starts it. The usual cases, no whitespace or one space
+/// (`", "`, `": "`), are two byte compares; a longer run (indentation) is scanned 16 bytes at
+/// a time.
 #[inline]
-pub fn skip_space(input: &[u8], at: usize) -> usize {
-    let is_space_at = |at: usize| input.get(at).is_some_and(|&byte| scan::is_space(byte));
-    if !is_space_at(at) {
-        at
-    } else if !is_space_at(at + 1) {
-        at + 1
-    } else {
-        at + 2 + scan::space_run(&input[at + 2..])
+pub fn trim_space(bytes: &[u8]) -> &[u8] {
+    match bytes {
+        [first, second, rest @ ..] if scan::is_space(*first) && scan::is_space(*second) => {
+            &rest[scan::space_run(rest)..]
+        }
+        [first, rest @ ..] if scan::is_space(*first) => rest,
+        _ => bytes,
     }
 }
 

@@ -473,29 +473,24 @@ impl Machine {
     /// for anything else, which the general steps read.
     #[inline]
     fn plain_pair(&mut self, input: &[u8], at: usize) -> Option<usize> {
-        let at = lexer::skip_space(input, at);
-        if *input.get(at)? != b',' {
+        let [b',', rest @ ..] = lexer::trim_space(&input[at..]) else {
             return None;
-        }
-        let at = lexer::skip_space(input, at + 1);
-        if *input.get(at)? != b'"' {
+        };
+        let [b'"', rest @ ..] = lexer::trim_space(rest) else {
             return None;
-        }
-        let key_start = at + 1;
-        let key_end = key_start + scan::ascii_string_run(&input[key_start..]);
-        if *input.get(key_end)? != b'"' {
+        };
+        let (key, rest) = rest.split_at(scan::ascii_string_run(rest));
+        let [b'"', rest @ ..] = rest else {
             return None;
-        }
-        let at = lexer::skip_space(input, key_end + 1);
-        if *input.get(at)? != b':' {
+        };
+        let [b':', rest @ ..] = lexer::trim_space(rest) else {
             return None;
-        }
-        let at = lexer::skip_space(input, at + 1);
-        let (value, length) = lexer::plain_integer(&input[at..])?;
-        let key = &input[key_start..key_end];
+        };
+        let rest = lexer::trim_space(rest);
+        let (value, length) = lexer::plain_integer(rest)?;
         let hash = self.keys.hash(key);
         self.keys.push(hash, key, value);
-        Some(at + length)
+        Some(input.len() - rest.len() + length)
     }
 
     /// A value of the wrong type starts with `byte`: a scalar is read first (a bad one is a
