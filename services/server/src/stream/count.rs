@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    keys::{BUCKETS, KeyTable},
+    keys::{BUCKETS, Bucket, KeyTable},
     record,
 };
 use crate::parse::Summary;
@@ -25,12 +25,40 @@ fn table_slots(records: usize) -> usize {
     (records + records / 2).max(1).next_power_of_two()
 }
 
-/// Peak bytes of the counting table for a bucket of `records` records, of the wider slots:
-/// the table grows by doubling as distinct keys fill it, so at most [`table_slots`] of them,
-/// and while it doubles the old half-size table is alive beside the new one.
-pub fn counting_table_bytes(records: usize) -> usize {
+/// Peak bytes the count adds while it counts a bucket of `records` records in `segments`
+/// segments: the counting table, of the wider slots (it grows by doubling as distinct keys
+/// fill it, so at most [`table_slots`] of them, and while it doubles the old half-size table
+/// is alive beside the new one), and where each segment starts.
+pub fn counting_bytes(records: usize, segments: usize) -> usize {
     let slots = table_slots(records);
-    (slots + slots / 2) * std::mem::size_of::<Slot<u64>>()
+    (slots + slots / 2) * std::mem::size_of::<Slot<u64>>() + segments * 8
+}
+
+/// A bucket being counted: its segments, and where each starts in the bucket's bytes (a
+/// record's position is counted across segments, as if they were one).
+struct Records<'b> {
+    segments: &'b [Vec<u8>],
+    starts: &'b [usize],
+}
+
+impl Records<'_> {
+    /// The key of the record at `position`, which is in segment `segment` or an earlier one:
+    /// most often the one being counted, found without a search.
+    fn key_at(&self, position: usize, segment: usize) -> &[u8] {
+        let segment = if position >= self.starts[segment] {
+            segment
+        } else {
+            self.starts.partition_point(|&start| start <= position) - 1
+        };
+        record::read(&self.segments[segment], position - self.starts[segment]).key
+    }
+}
+
+/// Where a count is in its bucket: the segment, and the next record's offset in it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    segment: usize,
+    at: usize,
 }
 
 /// Where a key's latest record starts, plus one (0: an empty slot), in a slot's type.
@@ -116,58 +144,66 @@ impl<P: Position> Table<P> {
         self.replaced = false;
     }
 
-    /// Counts the records of `bucket` from `at`, at most `limit` of them; returns where it
-    /// stopped and how many it took.
-    fn count(&mut self, bucket: &[u8], mut at: usize, limit: usize) -> (usize, usize) {
+    /// Counts the records of `bucket` from `cursor` on, at most `limit` of them; returns how
+    /// many it took.
+    fn count(&mut self, bucket: &Records, cursor: &mut Cursor, limit: usize) -> usize {
         let mut counted = 0;
-        while at < bucket.len() && counted < limit {
+        while counted < limit && cursor.segment < bucket.segments.len() {
+            if cursor.at == bucket.segments[cursor.segment].len() {
+                cursor.segment += 1;
+                cursor.at = 0;
+                continue;
+            }
             // As many records as may each add a key before the table is two thirds full.
             let room = (self.slots.len() * 2 / 3).saturating_sub(self.taken);
             if room == 0 {
                 self.grow();
                 continue;
             }
-            let (next, records) = self.count_batch(bucket, at, room.min(limit - counted));
-            at = next;
-            counted += records;
+            counted += self.count_batch(bucket, cursor, room.min(limit - counted));
         }
-        (at, counted)
+        counted
     }
 
-    /// Counts up to `batch` records of `bucket` from `at`, with room for as many more keys: a
-    /// record whose key is in the table already is a later occurrence, whose value wins; keys
-    /// are compared only when their 32-bit hashes are equal. Returns where it stopped and how
-    /// many records it took.
-    fn count_batch(&mut self, bucket: &[u8], mut at: usize, batch: usize) -> (usize, usize) {
+    /// Counts up to `batch` records of the segment `cursor` is in, with room for as many more
+    /// keys: a record whose key is in the table already is a later occurrence, whose value
+    /// wins; keys are compared only when their 32-bit hashes are equal. Returns how many
+    /// records it took.
+    fn count_batch(&mut self, bucket: &Records, cursor: &mut Cursor, batch: usize) -> usize {
+        let segment = &bucket.segments[cursor.segment][..];
+        let start = bucket.starts[cursor.segment];
         let slots = &mut self.slots[..];
         let mask = slots.len() - 1;
-        let (mut counted, mut added, mut largest) = (0, 0, self.largest_added);
-        while counted < batch && at < bucket.len() {
+        let (mut at, mut counted, mut added) = (cursor.at, 0, 0);
+        let mut largest = self.largest_added;
+        while counted < batch && at < segment.len() {
             let record::Record {
                 hash,
                 key,
                 value,
                 next,
-            } = record::read(bucket, at);
-            if let Some(next_hash) = bucket.get(next..next + 4) {
+            } = record::read(segment, at);
+            if let Some(next_hash) = segment.get(next..next + 4) {
                 let next_hash = u32::from_le_bytes(next_hash.try_into().expect("4 bytes"));
                 prefetch(&slots[next_hash as usize & mask]);
             }
+            let position = P::of(start + at);
             let mut index = hash as usize & mask;
             loop {
                 let slot = &mut slots[index];
                 if slot.at_plus_one == P::EMPTY {
                     *slot = Slot {
                         hash,
-                        at_plus_one: P::of(at),
+                        at_plus_one: position,
                         value,
                     };
                     added += 1;
                     largest = largest.max(value);
                     break;
                 }
-                if slot.hash == hash && record::read(bucket, slot.at_plus_one.at()).key == key {
-                    slot.at_plus_one = P::of(at);
+                if slot.hash == hash && bucket.key_at(slot.at_plus_one.at(), cursor.segment) == key
+                {
+                    slot.at_plus_one = position;
                     slot.value = value;
                     self.replaced = true;
                     break;
@@ -177,9 +213,10 @@ impl<P: Position> Table<P> {
             at = next;
             counted += 1;
         }
+        cursor.at = at;
         self.taken += added;
         self.largest_added = largest;
-        (at, counted)
+        counted
     }
 
     /// Doubles the table: every taken slot moves to its place in one twice as large. Its keys
@@ -231,11 +268,13 @@ fn prefetch<T>(slot: &T) {
 /// down as the count goes on, and freeing it all at the end is no long stretch either.
 #[derive(Debug)]
 pub struct Count {
-    buckets: Vec<Vec<u8>>,
+    buckets: Vec<Bucket>,
     records: Vec<usize>,
-    /// The bucket being counted, and where its next record starts.
+    /// The bucket being counted, where each of its segments starts, and where its next record
+    /// starts.
     bucket: usize,
-    at: usize,
+    starts: Vec<usize>,
+    cursor: Cursor,
     /// The tables a bucket is counted with: `narrow` while a bucket's positions fit 32 bits
     /// (under `narrow_bytes` bytes), `wide` beyond.
     narrow: Table<u32>,
@@ -258,7 +297,8 @@ impl Count {
             buckets,
             records,
             bucket: 0,
-            at: 0,
+            starts: Vec::new(),
+            cursor: Cursor::default(),
             narrow: Table::new(),
             wide: Table::new(),
             narrow_bytes,
@@ -285,20 +325,21 @@ impl Count {
     pub fn step(&mut self, records: usize) -> bool {
         let mut work = 0;
         while !self.is_done() && work < records {
-            let bucket = std::mem::take(&mut self.buckets[self.bucket]);
-            let limit = records - work;
-            let (at, counted) = if bucket.len() >= self.narrow_bytes {
-                self.wide.count(&bucket, self.at, limit)
-            } else {
-                self.narrow.count(&bucket, self.at, limit)
+            let wide = self.is_wide();
+            let bucket = Records {
+                segments: self.buckets[self.bucket].segments(),
+                starts: &self.starts,
             };
-            work += counted;
-            self.at = at;
-            if self.at < bucket.len() {
-                self.buckets[self.bucket] = bucket;
+            let limit = records - work;
+            work += if wide {
+                self.wide.count(&bucket, &mut self.cursor, limit)
+            } else {
+                self.narrow.count(&bucket, &mut self.cursor, limit)
+            };
+            if self.cursor.segment < bucket.segments.len() {
                 continue;
             }
-            let (distinct, largest, slots) = if bucket.len() >= self.narrow_bytes {
+            let (distinct, largest, slots) = if wide {
                 let (distinct, largest) = self.wide.tally();
                 (distinct, largest, self.wide.slots.len())
             } else {
@@ -309,7 +350,7 @@ impl Count {
             self.largest = self.largest.max(largest);
             work += slots / 8;
             let freeing = Instant::now();
-            drop(bucket);
+            drop(std::mem::take(&mut self.buckets[self.bucket]));
             self.freeing += freeing.elapsed();
             self.bucket += 1;
             self.start_bucket();
@@ -330,15 +371,22 @@ impl Count {
         self.freeing
     }
 
-    /// Empties the table the next bucket is counted with.
+    /// Empties the table the next bucket is counted with, and notes where its segments start.
     fn start_bucket(&mut self) {
-        self.at = 0;
+        self.cursor = Cursor::default();
         let Some(&records) = self.records.get(self.bucket) else {
             // Done: the tables' memory goes.
             self.narrow = Table::new();
             self.wide = Table::new();
+            self.starts = Vec::new();
             return;
         };
+        self.starts.clear();
+        let mut start = 0;
+        for segment in self.buckets[self.bucket].segments() {
+            self.starts.push(start);
+            start += segment.len();
+        }
         // Only one of the tables holds memory at a time.
         if self.is_wide() {
             self.narrow = Table::new();
@@ -466,5 +514,24 @@ mod tests {
                 maxval: 4
             }; 2]
         );
+    }
+
+    /// A key repeated in a later segment of its bucket is found in the earlier one: counted
+    /// once, with its last value.
+    #[test]
+    fn a_key_repeated_segments_later_is_one_key() {
+        let keys: Vec<String> = (0..10_000).map(|index| format!("key{index}")).collect();
+        let mut pairs: Vec<(u64, &[u8], i64)> = Vec::new();
+        for round in 0..3 {
+            for (index, key) in keys.iter().enumerate() {
+                pairs.push((index as u64, key.as_bytes(), round * 10_000 + index as i64));
+            }
+        }
+        pairs.push((0, b"key0", -5));
+        let expected = Summary {
+            count: 10_000,
+            maxval: 29_999,
+        };
+        assert_eq!(both_ways(&pairs), [expected; 2]);
     }
 }

@@ -19,7 +19,7 @@
 use std::hash::BuildHasher;
 
 use super::{
-    count::{Count, counting_table_bytes},
+    count::{Count, counting_bytes},
     record,
 };
 use crate::parse::Summary;
@@ -33,8 +33,75 @@ pub const BUCKETS: usize = 1 << BUCKET_BITS;
 const BUCKET_BITS: u32 = 6;
 
 /// What malloc adds to each block beyond what was asked: an 8-byte header and the rounding
-/// to 16-byte steps. The table has a block per bucket.
+/// to 16-byte steps. The table has a block per segment and per bucket.
 const BLOCK_OVERHEAD_BYTES: usize = 16;
+
+/// A bucket's first segment. Each next one is twice as large, up to [`SEGMENT_BYTES`]: a
+/// small body takes little memory, a large one is mostly whole segments.
+const FIRST_SEGMENT_BYTES: usize = 256;
+
+/// The size a bucket's segments grow to: 64 KiB, under glibc's threshold for a block of its
+/// own mapping (128 KiB), so that a segment comes from the heap and goes back to it.
+const SEGMENT_BYTES: usize = 64 * 1024;
+
+/// One bucket's records, in segments that stay where they are once written. A bucket that
+/// grew as one vector would be copied to a block twice as large each time it filled up: a
+/// copy of everything so far, and fresh pages for the operating system to hand out (a page
+/// fault each), which both cost more than the append itself. A record never straddles two
+/// segments.
+#[derive(Debug, Default, Clone)]
+pub struct Bucket {
+    segments: Vec<Vec<u8>>,
+    /// Bytes its segments hold, malloc's overhead included (kept as they are added: the
+    /// budget asks after every step of the parse).
+    segment_bytes: usize,
+}
+
+impl Bucket {
+    /// The segment the next record goes to, with room for `bytes` more: the last one, or a
+    /// new one.
+    #[inline(always)]
+    fn room(&mut self, bytes: usize) -> &mut Vec<u8> {
+        let fits = self
+            .segments
+            .last()
+            .is_some_and(|last| last.capacity() - last.len() >= bytes);
+        if !fits {
+            let size = self.segments.last().map_or(FIRST_SEGMENT_BYTES, |last| {
+                (last.capacity() * 2).min(SEGMENT_BYTES)
+            });
+            let segment = Vec::with_capacity(size.max(bytes));
+            self.segment_bytes += segment.capacity() + BLOCK_OVERHEAD_BYTES;
+            self.segments.push(segment);
+        }
+        self.segments.last_mut().expect("a segment with room")
+    }
+
+    /// The segments, in the order their records were written.
+    pub fn segments(&self) -> &[Vec<u8>] {
+        &self.segments
+    }
+
+    /// Bytes of records.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the bucket holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.segments.iter().all(Vec::is_empty)
+    }
+
+    /// Bytes its segments and their list hold, malloc's overhead included.
+    fn held_bytes(&self) -> usize {
+        self.segment_bytes + self.list_bytes()
+    }
+
+    /// Bytes of the list of segments (which doubles as it grows).
+    fn list_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<Vec<u8>>() + BLOCK_OVERHEAD_BYTES
+    }
+}
 
 /// The pairs of `data` in document order, each packed into its bucket as a record of its key's
 /// hash, the key and the value ([`record`]): 18 bytes for a study pair
@@ -42,7 +109,7 @@ const BLOCK_OVERHEAD_BYTES: usize = 16;
 /// of the body but the keys and the values.
 #[derive(Debug)]
 pub struct KeyTable {
-    buckets: Vec<Vec<u8>>,
+    buckets: Vec<Bucket>,
     /// Records in each bucket.
     records: Vec<usize>,
     hasher: foldhash::fast::RandomState,
@@ -52,7 +119,7 @@ pub struct KeyTable {
 impl Default for KeyTable {
     fn default() -> Self {
         Self {
-            buckets: vec![Vec::new(); BUCKETS],
+            buckets: vec![Bucket::default(); BUCKETS],
             records: vec![0; BUCKETS],
             hasher: foldhash::fast::RandomState::default(),
             pairs: 0,
@@ -75,22 +142,24 @@ impl KeyTable {
         self.pairs += 1;
         let bucket = &mut self.buckets[index];
         if key.len() > record::SHORT_KEY_BYTES {
-            record::push_long(bucket, hash as u32, key, value);
+            let segment = bucket.room(record::LONG_OVERHEAD_BYTES + key.len());
+            record::push_long(segment, hash as u32, key, value);
             return;
         }
-        // A short key's record is written in place: the bucket grows by a whole block, the
-        // record is stored into it with stores of fixed size, and the bucket is cut to the
+        // A short key's record is written in place: the segment grows by a whole block, the
+        // record is stored into it with stores of fixed size, and the segment is cut to the
         // record's end. No copy of the record's own length (a call to memcpy a pair), and no
         // record put together on the stack and copied over: a wide load of bytes just stored
         // narrowly waits for every store before it, and those include the bucket stores that
         // miss the cache.
-        let length = bucket.len();
-        bucket.resize(length + record::BLOCK_BYTES, 0);
-        let block = bucket[length..]
+        let segment = bucket.room(record::BLOCK_BYTES);
+        let length = segment.len();
+        segment.resize(length + record::BLOCK_BYTES, 0);
+        let block = segment[length..]
             .first_chunk_mut()
-            .expect("the bucket just grew by a block");
+            .expect("the segment just grew by a block");
         let written = record::write_short(block, hash as u32, key, value);
-        bucket.truncate(length + written);
+        segment.truncate(length + written);
     }
 
     /// Pairs pushed, repeated keys included.
@@ -103,19 +172,24 @@ impl KeyTable {
         self.pairs == 0
     }
 
-    /// Bytes the table may hold at its peak: the buckets' capacity, and beyond it the larger
-    /// of the largest bucket's capacity (while a bucket doubles, its old block and its new one
-    /// are both alive) and the counting table of the fullest bucket (while it is counted, see
-    /// [`Count`]), and malloc's overhead on each of those blocks.
+    /// Bytes the table may hold at its peak: its buckets' segments, and beyond them the
+    /// larger of a bucket's list of segments while it doubles and what the count adds while it
+    /// counts the fullest bucket ([`Count`]), and malloc's overhead on each block.
     pub fn held_bytes(&self) -> usize {
-        let largest = self.buckets.iter().map(Vec::capacity).max().unwrap_or(0);
+        let list = self
+            .buckets
+            .iter()
+            .map(Bucket::list_bytes)
+            .max()
+            .unwrap_or(0);
         let fullest = self.records.iter().copied().max().unwrap_or(0);
-        let counting = counting_table_bytes(fullest);
-        self.buckets.iter().map(Vec::capacity).sum::<usize>()
-            + largest.max(counting)
-            + self.buckets.capacity() * std::mem::size_of::<Vec<u8>>()
+        let segments = self.buckets.iter().map(|bucket| bucket.segments.len());
+        let counting = counting_bytes(fullest, segments.max().unwrap_or(0));
+        self.buckets.iter().map(Bucket::held_bytes).sum::<usize>()
+            + list.max(counting)
+            + self.buckets.capacity() * std::mem::size_of::<Bucket>()
             + self.records.capacity() * std::mem::size_of::<usize>()
-            + (self.buckets.len() + 4) * BLOCK_OVERHEAD_BYTES
+            + 4 * BLOCK_OVERHEAD_BYTES
     }
 
     /// The count of these pairs, to be done a step at a time ([`Count::step`]).
@@ -124,7 +198,7 @@ impl KeyTable {
     }
 
     /// The buckets and the records in each, for the count.
-    pub(super) fn into_buckets(self) -> (Vec<Vec<u8>>, Vec<usize>) {
+    pub(super) fn into_buckets(self) -> (Vec<Bucket>, Vec<usize>) {
         (self.buckets, self.records)
     }
 
@@ -168,7 +242,49 @@ mod tests {
         for index in 0..1000u64 {
             table.push(index << 8, b"", 0);
         }
-        let records: usize = table.buckets.iter().map(Vec::capacity).sum();
-        assert!(table.held_bytes() >= records + counting_table_bytes(1000));
+        let records: usize = table.buckets.iter().map(Bucket::held_bytes).sum();
+        assert!(table.held_bytes() >= records + counting_bytes(1000, 1));
+    }
+
+    /// A bucket's segments start small and double up to [`SEGMENT_BYTES`], a record too large
+    /// for one gets one of its own, and no record straddles two: each segment reads back as
+    /// whole records, all of them in the order they were pushed.
+    #[test]
+    fn segments_double_up_to_their_size_and_hold_whole_records() {
+        let mut table = KeyTable::default();
+        let long = vec![b'k'; 100_000];
+        let mut pushed = Vec::new();
+        for index in 0..20_000u64 {
+            let key = if index == 7_000 {
+                long.clone()
+            } else {
+                format!("key{index}").into_bytes()
+            };
+            // All in bucket 0.
+            table.push(index, &key, index as i64);
+            pushed.push((key, index as i64));
+        }
+        let segments = table.buckets[0].segments();
+        let sizes: Vec<usize> = segments.iter().map(Vec::capacity).collect();
+        assert_eq!(
+            &sizes[..3],
+            &[FIRST_SEGMENT_BYTES, 2 * FIRST_SEGMENT_BYTES, 1024]
+        );
+        assert!(
+            sizes
+                .iter()
+                .all(|&size| size <= SEGMENT_BYTES || size >= long.len())
+        );
+        assert!(sizes.contains(&SEGMENT_BYTES));
+        let mut read = Vec::new();
+        for segment in segments {
+            let mut at = 0;
+            while at < segment.len() {
+                let record = record::read(segment, at);
+                read.push((record.key.to_vec(), record.value));
+                at = record.next;
+            }
+        }
+        assert_eq!(read, pushed);
     }
 }

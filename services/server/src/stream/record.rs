@@ -19,6 +19,10 @@ pub const BLOCK_BYTES: usize = 32;
 /// and an 8-byte word of value.
 pub const SHORT_KEY_BYTES: usize = BLOCK_BYTES - 4 - 1 - 8;
 
+/// The most a record adds to its key: hash, header, a key length of 10 varint bytes, and 8
+/// bytes of value.
+pub const LONG_OVERHEAD_BYTES: usize = 4 + 1 + 10 + 8;
+
 /// The key-length field's value that says the length follows as a varint.
 const LONG_KEY: u8 = 31;
 
