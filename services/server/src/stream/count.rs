@@ -29,7 +29,7 @@ fn table_slots(records: usize) -> usize {
 /// segments: the counting table, of the wider slots (it grows by doubling as distinct keys
 /// fill it, so at most [`table_slots`] of them, and while it doubles the old half-size table
 /// is alive beside the new one), and where each segment starts.
-pub fn counting_bytes(records: usize, segments: usize) -> usize {
+pub(super) fn counting_bytes(records: usize, segments: usize) -> usize {
     let slots = table_slots(records);
     (slots + slots / 2) * std::mem::size_of::<Slot<u64>>() + segments * 8
 }

@@ -171,8 +171,9 @@ pub fn plain_integer(bytes: &[u8]) -> Option<(i64, usize)> {
     let (magnitude, length) = match digits.first_chunk::<8>() {
         Some(word) => {
             // Each byte's value minus '0': a digit is a byte of 0..=9. `nondigit` has the top
-            // bit of every other byte set (the low 7 bits plus 0x76 carry into it from 10 on,
-            // and the top bit itself is set from 0x80 on); no sum carries into the next byte.
+            // bit set in every byte that is not a digit (its low 7 bits plus 0x76 carry into
+            // the top bit from 10 on, and the top bit itself is set from 0x80 on); no sum
+            // carries into the next byte.
             let values = u64::from_le_bytes(*word) ^ 0x3030_3030_3030_3030;
             let nondigit = (((values & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | values)
                 & 0x8080_8080_8080_8080;

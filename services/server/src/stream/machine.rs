@@ -22,7 +22,7 @@
 //!   reading it, as serde_json does.
 //!
 //! Most of a study body is pairs of `data`, and the common pair (`,"key":123`, whitespace
-//! allowed around each token, a plain ASCII key) is read in one go by [`Machine::plain_pair`];
+//! allowed around each token, a plain ASCII key) is read in one go (`Machine::plain_pair`);
 //! anything else, and a pair a chunk boundary cuts, takes the general steps.
 
 use super::{
