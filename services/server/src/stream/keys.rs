@@ -5,7 +5,8 @@
 //! The buckets are a radix partition by hash: a bucket holds some 19,500 of a 25 MB body's
 //! 1.25M pairs, and it is counted with an open-addressing table of its own that fits in the
 //! L2 cache. So the probes of a hash table are cache hits, where one table for the whole body
-//! (`/ping`'s and `/lean`'s maps, tens of megabytes) misses the cache on nearly every insert.
+//! (`/ping`'s map, tens of megabytes) misses the cache on nearly every insert, and `/lean`'s
+//! sort of every pair moves them all through memory.
 //!
 //! How many buckets is a trade between the two halves: the parse appends each pair to the end
 //! of its bucket, and the more ends it writes to, the more of them have fallen out of the
