@@ -25,13 +25,14 @@ fn table_slots(records: usize) -> usize {
     (records + records / 2).max(1).next_power_of_two()
 }
 
-/// Peak bytes the count adds while it counts a bucket of `records` records in `segments`
-/// segments: the counting table, of the wider slots (it grows by doubling as distinct keys
-/// fill it, so at most [`table_slots`] of them, and while it doubles the old half-size table
-/// is alive beside the new one), and where each segment starts.
+/// Peak bytes the count adds while it counts a bucket of `records` records, in buckets of at
+/// most `segments` segments: the counting table, of the wider slots (it grows by doubling as
+/// distinct keys fill it, so at most [`table_slots`] of them, and while it doubles the old
+/// half-size table is alive beside the new one), and the list of where each segment starts
+/// (grown by doubling too).
 pub(super) fn counting_bytes(records: usize, segments: usize) -> usize {
     let slots = table_slots(records);
-    (slots + slots / 2) * std::mem::size_of::<Slot<u64>>() + segments * 8
+    (slots + slots / 2) * std::mem::size_of::<Slot<u64>>() + 2 * segments * 8
 }
 
 /// A bucket being counted: its segments, and where each starts in the bucket's bytes (a
@@ -276,10 +277,11 @@ pub struct Count {
     starts: Vec<usize>,
     cursor: Cursor,
     /// The tables a bucket is counted with: `narrow` while a bucket's positions fit 32 bits
-    /// (under `narrow_bytes` bytes), `wide` beyond.
+    /// (under `narrow_bytes` bytes), `wide` beyond; `is_wide`: the bucket being counted's.
     narrow: Table<u32>,
     wide: Table<u64>,
     narrow_bytes: usize,
+    is_wide: bool,
     /// Distinct keys counted, and the largest of their last values (`i64::MIN` before any).
     distinct: usize,
     largest: i64,
@@ -302,6 +304,7 @@ impl Count {
             narrow: Table::new(),
             wide: Table::new(),
             narrow_bytes,
+            is_wide: false,
             distinct: 0,
             largest: i64::MIN,
             freeing: Duration::ZERO,
@@ -315,17 +318,12 @@ impl Count {
         self.bucket == BUCKETS
     }
 
-    /// Whether the bucket being counted uses the wide table.
-    fn is_wide(&self) -> bool {
-        self.buckets[self.bucket].len() >= self.narrow_bytes
-    }
-
     /// Counts up to `records` more records (a bucket's end also counts its table's slots);
     /// returns whether the count is done.
     pub fn step(&mut self, records: usize) -> bool {
         let mut work = 0;
         while !self.is_done() && work < records {
-            let wide = self.is_wide();
+            let wide = self.is_wide;
             let bucket = Records {
                 segments: self.buckets[self.bucket].segments(),
                 starts: &self.starts,
@@ -388,7 +386,8 @@ impl Count {
             start += segment.len();
         }
         // Only one of the tables holds memory at a time.
-        if self.is_wide() {
+        self.is_wide = self.buckets[self.bucket].len() >= self.narrow_bytes;
+        if self.is_wide {
             self.narrow = Table::new();
             self.wide.start(records);
         } else {

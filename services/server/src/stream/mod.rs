@@ -3,8 +3,8 @@
 //! - [`machine`]: the push parser's grammar, a state machine over the study body's shape that
 //!   gives serde_json's answer (the same name and pairs, or the same kind of error) whatever
 //!   the chunk boundaries.
-//! - [`lexer`]: its tokens (strings, numbers, literals, whitespace), read a byte at a time
-//!   and resumable after any byte.
+//! - [`lexer`]: its tokens (strings, numbers, literals, whitespace), resumable after any
+//!   byte.
 //! - [`scan`]: the runs of whitespace and of string bytes, found 16 bytes at a time.
 //! - [`keys`]: [`KeyTable`], what is kept of the body: its keys and values, packed into
 //!   buckets by hash, counted bucket by bucket at the end.
