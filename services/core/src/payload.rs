@@ -17,6 +17,11 @@
 //! What building costs in memory, so a caller can state it before it builds anything: the
 //! body's buffer, [`max_body_len`] bytes, and, while its answer is worked out,
 //! [`answer_scratch_len`] bytes more (8 bytes per pair, about 0.4 times the body).
+//!
+//! A [`BodyStyle`] chooses how a body is spelled: compact (`{"a":1,"b":2}`, the default) or
+//! spaced as Python's `json.dumps` and the requests library send it (`{"a": 1, "b": 2}`), and
+//! keys of lowercase letters (the default) or of `a-zA-Z`, as the study's Python client draws
+//! them. The default style gives the same bytes as the functions without a style.
 
 use std::fmt;
 
@@ -36,9 +41,6 @@ pub const PAIRS_PER_CHECK: usize = 1 << 12;
 /// Raw bytes drawn between two questions to `keep_going` (64 KiB). A multiple of the random
 /// generator's word, so drawing in pieces gives the same bytes as drawing all at once.
 pub const RAW_BYTES_PER_CHECK: usize = 1 << 16;
-
-/// The longest text of one pair with its separator: `"abcdefghij":1000000,`.
-const MAX_PAIR_LEN: usize = 1 + KEY_LEN + 2 + 7 + 1;
 
 /// Number of `data` pairs for a nominal size in MB (at least one).
 pub fn pairs_for_size_mb(size_mb: f64) -> usize {
@@ -68,28 +70,112 @@ impl fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
+/// What goes between the tokens of a body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Separators {
+    /// `,` and `:` alone: `{"name":"large","data":{"abc":1,"def":2}}`.
+    #[default]
+    Compact,
+    /// `", "` and `": "`, as Python's `json.dumps` (and so the requests library's `json=`)
+    /// writes them: `{"name": "large", "data": {"abc": 1, "def": 2}}`. Two bytes more a pair.
+    Spaced,
+}
+
+/// The letters keys are drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Alphabet {
+    /// `a-z`.
+    #[default]
+    Lower,
+    /// `a-zA-Z`, as the study's Python client draws its keys (`string.ascii_letters`).
+    Mixed,
+}
+
+/// The letters of [`Alphabet::Mixed`], in the order a draw indexes them.
+const MIXED_LETTERS: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// How a study body is spelled. The default (compact, lowercase keys) is what
+/// [`generate_seeded`] and the other functions without a style write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyStyle {
+    /// Compact or spaced.
+    pub separators: Separators,
+    /// The keys' letters.
+    pub alphabet: Alphabet,
+}
+
+impl BodyStyle {
+    /// `,` and `:`, spaced or not.
+    fn separators(self) -> (&'static [u8], &'static [u8]) {
+        match self.separators {
+            Separators::Compact => (b",", b":"),
+            Separators::Spaced => (b", ", b": "),
+        }
+    }
+
+    /// The longest text of one pair with its separator: `"abcdefghij":1000000,`, two bytes
+    /// more spaced.
+    fn max_pair_len(self) -> usize {
+        let (comma, colon) = self.separators();
+        1 + KEY_LEN + 1 + colon.len() + 7 + comma.len()
+    }
+}
+
 /// The most bytes a study body of nominal `size_mb` named `name` can have: what its
 /// generator reserves, once, before it writes (every value written at its longest).
 pub fn max_body_len(name: &str, size_mb: f64) -> usize {
-    envelope(name).len() + b"}}".len() + pairs_for_size_mb(size_mb) * MAX_PAIR_LEN
+    max_styled_body_len(name, size_mb, BodyStyle::default())
+}
+
+/// [`max_body_len`] of a body spelled in `style`.
+pub fn max_styled_body_len(name: &str, size_mb: f64, style: BodyStyle) -> usize {
+    envelope(name, style).len() + b"}}".len() + pairs_for_size_mb(size_mb) * style.max_pair_len()
 }
 
 /// The bytes working out a body's [`Answer`] holds while the body of nominal `size_mb` is
 /// written, on top of the body: one 8-byte entry per pair, in buckets given a little room
 /// each (see `AnswerCounter`).
 pub fn answer_scratch_len(size_mb: f64) -> usize {
-    ANSWER_BUCKETS * bucket_capacity(pairs_for_size_mb(size_mb)) * std::mem::size_of::<u64>()
+    styled_answer_scratch_len(size_mb, BodyStyle::default())
+}
+
+/// [`answer_scratch_len`] for a body spelled in `style` (keys of the mixed alphabet are
+/// spread over more buckets, each given its own room).
+pub fn styled_answer_scratch_len(size_mb: f64, style: BodyStyle) -> usize {
+    let layout = EntryLayout::of(style.alphabet);
+    let pairs = pairs_for_size_mb(size_mb);
+    layout.buckets() * bucket_capacity(pairs, layout.buckets()) * std::mem::size_of::<u64>()
 }
 
 /// A study-shaped body with `pairs` random pairs, drawn from `rng`.
 pub fn generate_body(name: &str, pairs: usize, rng: &mut impl Rng) -> Vec<u8> {
-    write_body(name, pairs, rng, Vec::new(), &|| true, |_, _| {}).expect("never asked to stop")
+    write_body(
+        name,
+        pairs,
+        BodyStyle::default(),
+        rng,
+        Vec::new(),
+        &|| true,
+        |_, _| {},
+    )
+    .expect("never asked to stop")
 }
 
 /// A study-shaped body of nominal `size_mb` (the same bytes for the same `seed`, as
 /// [`generate_seeded`]) and the answer a correct server gives for it.
 pub fn generate_seeded_with_answer(name: &str, size_mb: f64, seed: u64) -> (Vec<u8>, Answer) {
-    generate_seeded_with_answer_until(name, size_mb, seed, Vec::new(), || true)
+    generate_styled_with_answer(name, size_mb, seed, BodyStyle::default())
+}
+
+/// [`generate_seeded_with_answer`] spelled in `style`: the same pairs for the same seed
+/// whatever the separators (the alphabet changes the keys).
+pub fn generate_styled_with_answer(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    style: BodyStyle,
+) -> (Vec<u8>, Answer) {
+    generate_styled_with_answer_until(name, size_mb, seed, style, Vec::new(), || true)
         .expect("never asked to stop")
 }
 
@@ -103,11 +189,31 @@ pub fn generate_seeded_with_answer_until(
     buffer: Vec<u8>,
     keep_going: impl Fn() -> bool,
 ) -> Result<(Vec<u8>, Answer), Stopped> {
+    generate_styled_with_answer_until(
+        name,
+        size_mb,
+        seed,
+        BodyStyle::default(),
+        buffer,
+        keep_going,
+    )
+}
+
+/// [`generate_seeded_with_answer_until`] spelled in `style`.
+pub fn generate_styled_with_answer_until(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    style: BodyStyle,
+    buffer: Vec<u8>,
+    keep_going: impl Fn() -> bool,
+) -> Result<(Vec<u8>, Answer), Stopped> {
     let pairs = pairs_for_size_mb(size_mb);
-    let mut counter = AnswerCounter::new(pairs);
+    let mut counter = AnswerCounter::new(pairs, style.alphabet);
     let body = write_body(
         name,
         pairs,
+        style,
         &mut StdRng::seed_from_u64(seed),
         buffer,
         &keep_going,
@@ -153,7 +259,21 @@ pub fn generate_raw_until(
 
 /// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
 pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
-    generate_seeded_until(name, size_mb, seed, Vec::new(), || true).expect("never asked to stop")
+    generate_styled(name, size_mb, seed, BodyStyle::default())
+}
+
+/// [`generate_seeded`] spelled in `style`: the same bytes for the same `seed` and style.
+pub fn generate_styled(name: &str, size_mb: f64, seed: u64, style: BodyStyle) -> Vec<u8> {
+    write_body(
+        name,
+        pairs_for_size_mb(size_mb),
+        style,
+        &mut StdRng::seed_from_u64(seed),
+        Vec::new(),
+        &|| true,
+        |_, _| {},
+    )
+    .expect("never asked to stop")
 }
 
 /// [`generate_seeded`], written into `buffer` (emptied first; with room for [`max_body_len`]
@@ -168,6 +288,7 @@ pub fn generate_seeded_until(
     write_body(
         name,
         pairs_for_size_mb(size_mb),
+        BodyStyle::default(),
         &mut StdRng::seed_from_u64(seed),
         buffer,
         &keep_going,
@@ -175,69 +296,126 @@ pub fn generate_seeded_until(
     )
 }
 
-/// `{"name":<name as a JSON string>,"data":{`: what comes before the pairs.
-fn envelope(name: &str) -> Vec<u8> {
-    let mut envelope = b"{\"name\":".to_vec();
+/// `{"name":<name as a JSON string>,"data":{` (spaced in `style`): what comes before the
+/// pairs.
+fn envelope(name: &str, style: BodyStyle) -> Vec<u8> {
+    let (comma, colon) = style.separators();
+    let mut envelope = b"{\"name\"".to_vec();
+    envelope.extend_from_slice(colon);
     envelope.extend_from_slice(&serde_json::to_vec(name).expect("a string serializes"));
-    envelope.extend_from_slice(b",\"data\":{");
+    envelope.extend_from_slice(comma);
+    envelope.extend_from_slice(b"\"data\"");
+    envelope.extend_from_slice(colon);
+    envelope.push(b'{');
     envelope
 }
 
-/// Writes a study-shaped body into `body` (emptied, then given room for the longest such body
-/// if it has less), telling `on_pair` every key and value in order and asking `keep_going`
-/// every [`PAIRS_PER_CHECK`] pairs.
+/// Writes a study-shaped body in `style` into `body` (emptied, then given room for the longest
+/// such body if it has less), telling `on_pair` every key and value in order and asking
+/// `keep_going` every [`PAIRS_PER_CHECK`] pairs.
 fn write_body(
     name: &str,
     pairs: usize,
+    style: BodyStyle,
     rng: &mut impl Rng,
     mut body: Vec<u8>,
     keep_going: &dyn Fn() -> bool,
     mut on_pair: impl FnMut(&[u8; KEY_LEN], i64),
 ) -> Result<Vec<u8>, Stopped> {
-    let envelope = envelope(name);
+    let envelope = envelope(name, style);
+    let (comma, colon) = style.separators();
     body.clear();
-    body.reserve_exact(envelope.len() + pairs * MAX_PAIR_LEN + b"}}".len());
+    body.reserve_exact(envelope.len() + pairs * style.max_pair_len() + b"}}".len());
     body.extend_from_slice(&envelope);
     for index in 0..pairs {
         if index % PAIRS_PER_CHECK == 0 && !keep_going() {
             return Err(Stopped);
         }
         if index > 0 {
-            body.push(b',');
+            body.extend_from_slice(comma);
         }
         let mut key = [0; KEY_LEN];
         for letter in &mut key {
-            *letter = rng.random_range(b'a'..=b'z');
+            *letter = match style.alphabet {
+                // Drawn as a byte range, as the generator always has: the default's bytes
+                // stay the same for the same seed.
+                Alphabet::Lower => rng.random_range(b'a'..=b'z'),
+                Alphabet::Mixed => MIXED_LETTERS[rng.random_range(0..MIXED_LETTERS.len())],
+            };
         }
         let value = rng.random_range(MIN_VALUE..=MAX_VALUE);
         on_pair(&key, value);
         body.push(b'"');
         body.extend_from_slice(&key);
-        body.extend_from_slice(b"\":");
+        body.push(b'"');
+        body.extend_from_slice(colon);
         body.extend_from_slice(value.to_string().as_bytes());
     }
     body.extend_from_slice(b"}}");
     Ok(body)
 }
 
-/// Buckets the answer's entries are spread over: small enough to sort in the cache, few
-/// enough that the top byte of a key picks one.
-const ANSWER_BUCKETS: usize = 256;
 /// Bits of an entry that hold the value (1,000,000 < 2^20).
 const VALUE_BITS: u32 = 20;
-/// Bits of a key as a number: 26^10 < 2^48.
-const KEY_BITS: u32 = 48;
-/// Bits of a key that pick its bucket; the other 40 go into the entry.
-const BUCKET_BITS: u32 = 8;
-/// An odd multiplier: multiplying by it modulo 2^48 mixes a key's bits and can be undone, so
-/// the bucket (top 8 bits) and the entry's 40 bits together still name exactly one key.
+/// An odd multiplier: multiplying by it modulo 2^k mixes a key's bits and can be undone, so
+/// a key's bucket and the rest of its bits in the entry together still name exactly one key.
 const KEY_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// How many entries each bucket is given before the first pair: the mean plus eight
-/// standard deviations (pairs fall into buckets evenly at random), so a bucket practically
-/// never grows, and if one does it is still correct.
-fn bucket_capacity(pairs: usize) -> usize {
-    let mean = pairs.div_ceil(ANSWER_BUCKETS);
+/// How a key becomes a bucket and an entry, for an alphabet: a key read as a number in base
+/// 26 (a-z) is below 2^48, in base 52 (a-zA-Z) below 2^58; its top bits pick the bucket (256
+/// buckets for lowercase keys, 2^14 for mixed ones) so that what is left of the key fits
+/// beside the value in one `u64`.
+#[derive(Debug, Clone, Copy)]
+struct EntryLayout {
+    letters: &'static [u8],
+    key_bits: u32,
+    bucket_bits: u32,
+}
+
+impl EntryLayout {
+    fn of(alphabet: Alphabet) -> Self {
+        match alphabet {
+            Alphabet::Lower => Self {
+                letters: b"abcdefghijklmnopqrstuvwxyz",
+                key_bits: 48,
+                bucket_bits: 8,
+            },
+            Alphabet::Mixed => Self {
+                letters: MIXED_LETTERS,
+                key_bits: 58,
+                bucket_bits: 14,
+            },
+        }
+    }
+
+    fn buckets(self) -> usize {
+        1 << self.bucket_bits
+    }
+
+    /// The key's bucket, and its entry with `value`.
+    fn place(self, key: &[u8; KEY_LEN], value: i64) -> (usize, u64) {
+        let base = self.letters.len() as u64;
+        let number = key.iter().fold(0u64, |number, letter| {
+            let digit = self
+                .letters
+                .iter()
+                .position(|known| known == letter)
+                .expect("a key of the generator's alphabet") as u64;
+            number * base + digit
+        });
+        let mixed = number.wrapping_mul(KEY_MIX) & ((1 << self.key_bits) - 1);
+        let rest_bits = self.key_bits - self.bucket_bits;
+        let bucket = (mixed >> rest_bits) as usize;
+        let rest = mixed & ((1 << rest_bits) - 1);
+        (bucket, (rest << VALUE_BITS) | value as u64)
+    }
+}
+
+/// How many entries each of `buckets` buckets is given before the first pair: the mean plus
+/// eight standard deviations (pairs fall into buckets evenly at random), so a bucket
+/// practically never grows, and if one does it is still correct.
+fn bucket_capacity(pairs: usize, buckets: usize) -> usize {
+    let mean = pairs.div_ceil(buckets);
     mean + 8 * mean.isqrt() + 1
 }
 
@@ -245,21 +423,24 @@ fn bucket_capacity(pairs: usize) -> usize {
 /// the body, where a hash map from key to value takes 25 bytes a slot, 1.6 times the body
 /// at a gigabyte (its table is rounded up to a power of two).
 ///
-/// Each key, read as a number below 2^48 and mixed, picks one of [`ANSWER_BUCKETS`] buckets
-/// by its top 8 bits; the bucket keeps the other 40 bits with the value in one `u64`, in
-/// the order written. At the end each bucket is sorted by key with a stable sort, so the
-/// pairs of a repeated key stay in order and the last one is the value that counts: one
-/// count per run of equal keys, the largest of those last values.
+/// Each key, read as a number and mixed, picks a bucket by its top bits; the bucket keeps the
+/// other bits with the value in one `u64`, in the order written ([`EntryLayout`]). At the end
+/// each bucket is sorted by key with a stable sort, so the pairs of a repeated key stay in
+/// order and the last one is the value that counts: one count per run of equal keys, the
+/// largest of those last values.
 struct AnswerCounter {
+    layout: EntryLayout,
     buckets: Vec<Vec<u64>>,
 }
 
 impl AnswerCounter {
-    /// A counter with room for `pairs` pairs.
-    fn new(pairs: usize) -> Self {
-        let capacity = bucket_capacity(pairs);
+    /// A counter with room for `pairs` pairs of keys of `alphabet`.
+    fn new(pairs: usize, alphabet: Alphabet) -> Self {
+        let layout = EntryLayout::of(alphabet);
+        let capacity = bucket_capacity(pairs, layout.buckets());
         Self {
-            buckets: (0..ANSWER_BUCKETS)
+            layout,
+            buckets: (0..layout.buckets())
                 .map(|_| Vec::with_capacity(capacity))
                 .collect(),
         }
@@ -267,13 +448,8 @@ impl AnswerCounter {
 
     /// Counts the next pair of the body.
     fn add(&mut self, key: &[u8; KEY_LEN], value: i64) {
-        let number = key.iter().fold(0u64, |number, letter| {
-            number * 26 + u64::from(letter - b'a')
-        });
-        let mixed = number.wrapping_mul(KEY_MIX) & ((1 << KEY_BITS) - 1);
-        let bucket = (mixed >> (KEY_BITS - BUCKET_BITS)) as usize;
-        let rest = mixed & ((1 << (KEY_BITS - BUCKET_BITS)) - 1);
-        self.buckets[bucket].push((rest << VALUE_BITS) | value as u64);
+        let (bucket, entry) = self.layout.place(key, value);
+        self.buckets[bucket].push(entry);
     }
 
     /// The answer for every pair added, asking `keep_going` between buckets.
@@ -370,7 +546,7 @@ mod tests {
     /// earlier one was the largest of all.
     #[test]
     fn the_answer_counter_keeps_the_last_value_of_a_repeated_key() {
-        let mut counter = AnswerCounter::new(4);
+        let mut counter = AnswerCounter::new(4, Alphabet::Lower);
         counter.add(b"aaaaaaaaaa", 1_000_000);
         counter.add(b"zzzzzzzzzz", 5);
         counter.add(b"aaaaaaaaaa", 3);
@@ -383,7 +559,7 @@ mod tests {
                 maxval: 5
             }
         );
-        let mut counter = AnswerCounter::new(2);
+        let mut counter = AnswerCounter::new(2, Alphabet::Lower);
         counter.add(b"zzzzzzzzzz", 7);
         counter.add(b"zzzzzzzzzz", 9);
         assert_eq!(
@@ -401,7 +577,7 @@ mod tests {
     fn the_answer_counter_agrees_with_a_hash_map_and_stays_in_its_room() {
         let pairs = 200_000;
         let mut rng = StdRng::seed_from_u64(5);
-        let mut counter = AnswerCounter::new(pairs);
+        let mut counter = AnswerCounter::new(pairs, Alphabet::Lower);
         let mut last_values = HashMap::new();
         for _ in 0..pairs {
             let mut key = *b"aaaaaaaaaa";
@@ -425,17 +601,18 @@ mod tests {
     #[test]
     fn the_answer_counter_stays_in_its_room() {
         for pairs in [50, 100_000, 1_000_000] {
-            let mut counter = AnswerCounter::new(pairs);
+            let mut counter = AnswerCounter::new(pairs, Alphabet::Lower);
             write_body(
                 "x",
                 pairs,
+                BodyStyle::default(),
                 &mut StdRng::seed_from_u64(pairs as u64),
                 Vec::new(),
                 &|| true,
                 |key, value| counter.add(key, value),
             )
             .unwrap();
-            let room = bucket_capacity(pairs);
+            let room = bucket_capacity(pairs, 256);
             assert!(
                 counter
                     .buckets
@@ -532,5 +709,92 @@ mod tests {
         let value: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(value["name"], "quote\"name");
         assert_eq!(value["data"].as_object().unwrap().len(), 1);
+    }
+
+    /// Keys of both cases, some repeated, counted with the mixed layout: the same answer as a
+    /// map from key to last value, whatever the case of a letter.
+    #[test]
+    fn the_mixed_answer_counter_agrees_with_a_hash_map() {
+        let keys: [&[u8; KEY_LEN]; 5] = [
+            b"abcdefghij",
+            b"Abcdefghij",
+            b"ZZZZZZZZZZ",
+            b"zzzzzzzzzz",
+            b"abcdefghiJ",
+        ];
+        let mut counter = AnswerCounter::new(20, Alphabet::Mixed);
+        let mut map = HashMap::new();
+        for (index, key) in keys.iter().cycle().take(17).enumerate() {
+            let value = (index as i64 * 7919) % MAX_VALUE + 1;
+            counter.add(key, value);
+            map.insert(*key, value);
+        }
+        let answer = counter.finish(&|| true).unwrap();
+        assert_eq!(answer.count, map.len() as u64);
+        assert_eq!(answer.maxval, *map.values().max().unwrap());
+    }
+
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// The default style writes, byte for byte, what the generator wrote before styles
+    /// existed: tests and committed runs depend on these bytes (the fingerprints were taken
+    /// from the generator without styles).
+    #[test]
+    fn the_default_style_keeps_the_generators_bytes() {
+        for (size_mb, seed, length, fingerprint) in [
+            (1.0, 42, 994_511, 0xb7a0_2042_827d_bc3c),
+            (0.01, 3, 9_970, 0x6a2f_a8f3_7908_ccff),
+        ] {
+            let body = generate_styled("large", size_mb, seed, BodyStyle::default());
+            assert_eq!(body, generate_seeded("large", size_mb, seed));
+            assert_eq!((body.len(), fnv1a(&body)), (length, fingerprint));
+        }
+    }
+
+    /// A spaced body holds the same pairs as the compact one of the same seed, with `", "`
+    /// and `": "` between them (two bytes more a pair), and the same answer.
+    #[test]
+    fn a_spaced_body_is_the_compact_one_with_spaces() {
+        let spaced_style = BodyStyle {
+            separators: Separators::Spaced,
+            ..BodyStyle::default()
+        };
+        let (compact, compact_answer) = generate_seeded_with_answer("large", 0.01, 5);
+        let (spaced, spaced_answer) = generate_styled_with_answer("large", 0.01, 5, spaced_style);
+        assert_eq!(compact_answer, spaced_answer);
+        assert_eq!(spaced, generate_styled("large", 0.01, 5, spaced_style));
+        assert!(spaced.starts_with(br#"{"name": "large", "data": {""#));
+        assert_eq!(
+            spaced.len(),
+            compact.len() + 2 * pairs_for_size_mb(0.01) + 2
+        );
+        let compact: Value = serde_json::from_slice(&compact).unwrap();
+        let spaced: Value = serde_json::from_slice(&spaced).unwrap();
+        assert_eq!(compact, spaced);
+    }
+
+    /// Keys of the mixed alphabet use upper- and lowercase letters, and the answer that comes
+    /// with the body is still what a parser finds in it (a larger body repeats keys, so the
+    /// counter's mixed layout is exercised on duplicates too).
+    #[test]
+    fn mixed_keys_are_letters_of_both_cases() {
+        let style = BodyStyle {
+            separators: Separators::Spaced,
+            alphabet: Alphabet::Mixed,
+        };
+        let (body, answer) = generate_styled_with_answer("large", 0.1, 8, style);
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        let data = value["data"].as_object().unwrap();
+        let letters: Vec<u8> = data.keys().flat_map(|key| key.bytes()).collect();
+        assert!(letters.iter().all(u8::is_ascii_alphabetic));
+        assert!(letters.iter().any(u8::is_ascii_uppercase));
+        assert!(letters.iter().any(u8::is_ascii_lowercase));
+        assert_eq!(answer.count, data.len() as u64);
+        let max = data.values().map(|v| v.as_i64().unwrap()).max().unwrap();
+        assert_eq!(answer.maxval, max);
     }
 }

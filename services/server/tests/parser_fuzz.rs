@@ -461,14 +461,22 @@ impl Generator {
         std::mem::take(&mut self.out)
     }
 
-    /// Mostly nothing, often valid whitespace (sometimes long, past a SIMD block), rarely a
-    /// byte JSON does not count as whitespace.
+    /// Mostly nothing, often valid whitespace (one space as `json.dumps` writes, runs of
+    /// every length up to past two 16-byte lanes of all four kinds, long runs), rarely a byte
+    /// JSON does not count as whitespace.
     fn space(&mut self) {
-        match self.rng.random_range(0..10) {
+        match self.rng.random_range(0..12) {
             0..5 => {}
-            5..9 => {
+            5..8 => {
                 let space = *VALID_SPACE.choose(&mut self.rng).unwrap();
                 self.push(space);
+            }
+            8 => self.push(b" "),
+            9..11 => {
+                for _ in 0..self.rng.random_range(0..=40) {
+                    let byte = *b" \t\n\r".choose(&mut self.rng).unwrap();
+                    self.out.push(byte);
+                }
             }
             _ => {
                 let run = self.rng.random_range(30..140);
@@ -606,6 +614,18 @@ impl Generator {
             self.space();
             if self.is_bad() {
                 self.string();
+            } else if self.rng.random_bool(0.2) {
+                // A long plain key, or one that leaves plain ASCII at any place: the fast path
+                // takes the first, leaves the second to the general steps.
+                let length = self.rng.random_range(0..=40);
+                let key: String = (0..length)
+                    .map(|index| char::from(b'a' + (index % 26) as u8))
+                    .collect();
+                if self.rng.random_bool(0.5) {
+                    self.key(&key);
+                } else {
+                    self.string();
+                }
             } else {
                 let key = *DATA_KEYS.choose(&mut self.rng).unwrap();
                 self.key(key);
@@ -626,13 +646,24 @@ impl Generator {
         self.push(b"}");
     }
 
-    /// An i64 (edges, small, any).
+    /// An i64 (edges, small, of every number of digits, any).
     fn integer(&mut self) {
-        let value: i64 = match self.rng.random_range(0..4) {
+        let value: i64 = match self.rng.random_range(0..5) {
             0 => *[0, 1, -1, i64::MIN, i64::MAX]
                 .choose(&mut self.rng)
                 .unwrap(),
             1 => self.rng.random_range(-1000..1000),
+            2 => {
+                let digits = self.rng.random_range(1..=18);
+                let value = self
+                    .rng
+                    .random_range(10i64.pow(digits - 1)..10i64.pow(digits));
+                if self.rng.random_bool(0.5) {
+                    -value
+                } else {
+                    value
+                }
+            }
             _ => self.rng.random(),
         };
         self.push(value.to_string().as_bytes());
@@ -694,7 +725,9 @@ impl Generator {
         }
     }
 
-    /// A string of valid pieces, sometimes with a bad one, sometimes longer than a SIMD block.
+    /// A string of valid pieces, sometimes with a bad one, sometimes longer than a SIMD block,
+    /// often with a plain run of any length before a piece (so that an escape, a multi-byte
+    /// character or a bad byte falls at every place of a 16-byte lane).
     fn string(&mut self) {
         self.push(b"\"");
         for _ in 0..self.rng.random_range(0..5) {
@@ -702,6 +735,12 @@ impl Generator {
                 0 => {
                     let run = self.rng.random_range(20..80);
                     self.out.extend(std::iter::repeat_n(b'x', run));
+                }
+                1..4 => {
+                    let run = self.rng.random_range(0..=40);
+                    self.out.extend(std::iter::repeat_n(b'y', run));
+                    let piece = *VALID_PIECES.choose(&mut self.rng).unwrap();
+                    self.push(piece);
                 }
                 _ => {
                     let piece = *VALID_PIECES.choose(&mut self.rng).unwrap();
@@ -864,4 +903,113 @@ fn random_bodies_get_one_answer_from_every_parser() {
             );
         }
     }
+}
+
+/// `/stream`'s fast paths at their edges, every case written out rather than drawn: whitespace
+/// runs of every length from 0 to 40 (past two 16-byte lanes) at every place of a pair, of one
+/// kind and of all four; a key, the name and a skipped string with an escape, a multi-byte
+/// character or a bad byte after a plain run of every length; integers of every number of
+/// digits, signed or not, and whatever ends them. Each gets one answer from every parser, and
+/// from `/stream` also fed in chunks of 15, 16 and 17 bytes.
+#[test]
+fn fast_path_edges_get_one_answer_from_every_parser() {
+    let oracle = Oracle::new();
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    // Whitespace, in each of the five places of `,"key":123` and everywhere at once.
+    for length in 0..=40 {
+        for kinds in [&b" "[..], b" \t\n\r"] {
+            let run: Vec<u8> = (0..length)
+                .map(|index| kinds[index % kinds.len()])
+                .collect();
+            for place in 0..=5 {
+                let space = |at: usize| {
+                    if place == at || place == 5 {
+                        &run[..]
+                    } else {
+                        b""
+                    }
+                };
+                let body = [
+                    &br#"{"name":"n","data":{"a":1"#[..],
+                    space(0),
+                    b",",
+                    space(1),
+                    br#""key""#,
+                    space(2),
+                    b":",
+                    space(3),
+                    b"123",
+                    space(4),
+                    br#","b":2}}"#,
+                ]
+                .concat();
+                bodies.push(body);
+            }
+        }
+    }
+    // A piece after a plain run of every length, in a key of `data`, the name, a skipped
+    // field's key and value.
+    let pieces: &[&[u8]] = &[
+        b"\\n",
+        b"\\\"",
+        b"\\u00e9",
+        b"\\ud83d\\ude00",
+        "é".as_bytes(),
+        "日".as_bytes(),
+        "😀".as_bytes(),
+        b"\x7f",
+        b"\xc3",
+        b"\xe6\x97",
+        b"\xff",
+        b"\\x",
+        b"\\ud800",
+        b"\x01",
+    ];
+    for length in 0..=40 {
+        for piece in pieces {
+            let text = [&vec![b'a'; length][..], piece, b"z"].concat();
+            for template in [
+                &br#"{"name":"n","data":{"a":1,"@":2}}"#[..],
+                br#"{"name":"@","data":{"a":1}}"#,
+                br#"{"@":"@","name":"n","data":{}}"#,
+            ] {
+                let mut body = Vec::new();
+                for (index, part) in template.split(|&byte| byte == b'@').enumerate() {
+                    if index > 0 {
+                        body.extend_from_slice(&text);
+                    }
+                    body.extend_from_slice(part);
+                }
+                bodies.push(body);
+            }
+        }
+    }
+    // Integers of 1 to 20 digits, and what may follow them.
+    for digits in 1..=20 {
+        let number: String = (0..digits)
+            .map(|index| char::from(b'1' + index % 9))
+            .collect();
+        for sign in ["", "-", "0", "-0"] {
+            for end in [",", "}", " ", ".5", "e1", "E+1", "x"] {
+                let body =
+                    format!(r#"{{"name":"n","data":{{"a":1,"b":{sign}{number}{end}"c":3}}}}"#);
+                bodies.push(body.into_bytes());
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    for body in &bodies {
+        let reference = oracle.outcomes(body)[0].1.clone();
+        let split = [15, 16, 17].map(|size| streamed(body, &vec![size; body.len() / size + 1]));
+        if oracle.agreed_status(body).is_none() || split.iter().any(|outcome| *outcome != reference)
+        {
+            failures.push(format!(
+                "b\"{}\": {reference:?}, in 15/16/17-byte chunks {split:?}\n{}",
+                escaped(body),
+                report(&oracle, body)
+            ));
+        }
+    }
+    println!("fast-path edges: {} bodies", bodies.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -2,36 +2,115 @@
 //! packed into buckets by key hash, so that the count at the end works on one small bucket at
 //! a time, in the cache, and can stop between buckets to give the event loop back.
 //!
-//! The buckets are a radix partition by hash: a bucket holds some 4,900 of a 25 MB body's
+//! The buckets are a radix partition by hash: a bucket holds some 19,500 of a 25 MB body's
 //! 1.25M pairs, and it is counted with an open-addressing table of its own that fits in the
 //! L2 cache. So the probes of a hash table are cache hits, where one table for the whole body
 //! (`/ping`'s map, tens of megabytes) misses the cache on nearly every insert, and `/lean`'s
 //! sort of every pair moves them all through memory.
 //!
-//! The count ([`Count`]) goes a bounded number of records at a time, also inside a bucket:
-//! a client chooses the keys, and one key repeated ten million times puts all its records in
-//! one bucket.
+//! How many buckets is a trade between the two halves: the parse appends each pair to the end
+//! of its bucket, and the more ends it writes to, the more of them have fallen out of the
+//! cache (and out of the TLB) by the time it comes back; the count wants each bucket's table
+//! small. On this machine (2.5 MB of L2 cache for its two cores) 64 buckets did best: the
+//! parse, count and drop of a 25 MB study body took 67-75 ms of CPU time with 64, 69-78 with
+//! 32, 75-78 with 128 and 75-84 with 256, in alternating runs (2026-12-07, load average 10).
+//!
+//! The count ([`Count`]) goes a bounded number of records at a time, also inside a bucket.
 
 use std::hash::BuildHasher;
 
-use crate::{distinct::Tally, parse::Summary};
+use super::{
+    count::{Count, counting_bytes},
+    record,
+};
+use crate::parse::Summary;
 
-/// Buckets, chosen by the top 8 bits of a key's hash. A 25 MB study body (1.25M pairs) puts
-/// some 4,900 pairs, about 90 KB, in each: one bucket is counted in a fraction of a
-/// millisecond, its records and its counting table in the L2 cache.
-pub const BUCKETS: usize = 256;
+/// Buckets, chosen by the top bits of a key's hash. A 25 MB study body (1.25M pairs) puts
+/// some 19,500 pairs, about 350 KB, in each: one bucket is counted in about a millisecond,
+/// its records and its counting table (512 KB) in the L2 cache.
+pub const BUCKETS: usize = 1 << BUCKET_BITS;
+
+/// The bits of a key's hash that choose its bucket (its top bits).
+const BUCKET_BITS: u32 = 6;
 
 /// What malloc adds to each block beyond what was asked: an 8-byte header and the rounding
-/// to 16-byte steps. The table has a block per bucket, so with 256 buckets it adds up (4 KB).
+/// to 16-byte steps. The table has a block per segment and per bucket.
 const BLOCK_OVERHEAD_BYTES: usize = 16;
 
-/// The pairs of `data` in document order, each packed into its bucket as
-/// `[low 32 bits of the hash][key length, varint][key bytes][value, zigzag varint]`:
-/// 18 bytes for a study pair (`"abcdefghij":123456,`, 20 bytes of JSON). No per-key
-/// allocation, no pointers, and nothing of the body but the keys and the values.
+/// A bucket's first segment. Each next one is twice as large, up to [`SEGMENT_BYTES`]: a
+/// small body takes little memory, a large one is mostly whole segments.
+const FIRST_SEGMENT_BYTES: usize = 256;
+
+/// The size a bucket's segments grow to: 64 KiB, under glibc's threshold for a block of its
+/// own mapping (128 KiB), so that a segment comes from the heap and goes back to it.
+const SEGMENT_BYTES: usize = 64 * 1024;
+
+/// One bucket's records, in segments that stay where they are once written. A bucket that
+/// grew as one vector would be copied to a block twice as large each time it filled up: a
+/// copy of everything so far, and fresh pages for the operating system to hand out (a page
+/// fault each), which both cost more than the append itself. A record never straddles two
+/// segments.
+#[derive(Debug, Default, Clone)]
+pub struct Bucket {
+    segments: Vec<Vec<u8>>,
+    /// Bytes its segments hold, malloc's overhead included (kept as they are added: the
+    /// budget asks after every step of the parse).
+    segment_bytes: usize,
+}
+
+impl Bucket {
+    /// The segment the next record goes to, with room for `bytes` more: the last one, or a
+    /// new one.
+    #[inline(always)]
+    fn room(&mut self, bytes: usize) -> &mut Vec<u8> {
+        let fits = self
+            .segments
+            .last()
+            .is_some_and(|last| last.capacity() - last.len() >= bytes);
+        if !fits {
+            let size = self.segments.last().map_or(FIRST_SEGMENT_BYTES, |last| {
+                (last.capacity() * 2).min(SEGMENT_BYTES)
+            });
+            let segment = Vec::with_capacity(size.max(bytes));
+            self.segment_bytes += segment.capacity() + BLOCK_OVERHEAD_BYTES;
+            self.segments.push(segment);
+        }
+        self.segments.last_mut().expect("a segment with room")
+    }
+
+    /// The segments, in the order their records were written.
+    pub fn segments(&self) -> &[Vec<u8>] {
+        &self.segments
+    }
+
+    /// Bytes of records.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the bucket holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.segments.iter().all(Vec::is_empty)
+    }
+
+    /// Bytes its segments and their list hold, malloc's overhead included.
+    fn held_bytes(&self) -> usize {
+        self.segment_bytes + self.list_bytes()
+    }
+
+    /// Bytes of the list of segments (which doubles as it grows).
+    fn list_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<Vec<u8>>() + BLOCK_OVERHEAD_BYTES
+    }
+}
+
+/// The pairs of `data` in document order, each packed into its bucket as a record of its key's
+/// hash, the key and the value ([`record`]): 18 bytes for a study pair
+/// (`"abcdefghij":123456,`, 20 bytes of JSON). No per-key allocation, no pointers, and nothing
+/// of the body but the keys and the values.
 #[derive(Debug)]
 pub struct KeyTable {
-    buckets: Vec<Vec<u8>>,
+    buckets: Vec<Bucket>,
     /// Records in each bucket.
     records: Vec<usize>,
     hasher: foldhash::fast::RandomState,
@@ -41,40 +120,12 @@ pub struct KeyTable {
 impl Default for KeyTable {
     fn default() -> Self {
         Self {
-            buckets: vec![Vec::new(); BUCKETS],
+            buckets: vec![Bucket::default(); BUCKETS],
             records: vec![0; BUCKETS],
             hasher: foldhash::fast::RandomState::default(),
             pairs: 0,
         }
     }
-}
-
-/// A slot of the table a bucket is counted with: one distinct key, found by its hash, with
-/// where its latest record starts and that record's value.
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    hash: u32,
-    /// Where the latest record of the key starts, plus one: 0 is an empty slot.
-    at_plus_one: usize,
-    value: i64,
-}
-
-/// Records a bucket's counting table starts with room for. A study body's bucket (about 4,900
-/// records for 25 MB) fits without growing; a bucket of one key repeated ten million times
-/// (all equal keys share a bucket) starts, and stays, this small.
-const FIRST_TABLE_RECORDS: usize = 16 * 1024;
-
-/// Slots of a table for `records` distinct keys: at most two thirds full, a power of two.
-fn table_slots(records: usize) -> usize {
-    (records + records / 2).max(1).next_power_of_two()
-}
-
-/// Peak bytes of the counting table for a bucket of `records` records: the table grows by
-/// doubling as distinct keys fill it, so at most [`table_slots`] of them, and while it doubles
-/// the old half-size table is alive beside the new one.
-fn counting_table_bytes(records: usize) -> usize {
-    let slots = table_slots(records);
-    (slots + slots / 2) * std::mem::size_of::<Slot>()
 }
 
 impl KeyTable {
@@ -85,25 +136,31 @@ impl KeyTable {
 
     /// Appends a pair whose key hashed to `hash` ([`Self::hash`]); a later pair with the same
     /// key wins.
+    #[inline(always)]
     pub fn push(&mut self, hash: u64, key: &[u8], value: i64) {
-        let index = (hash >> 56) as usize;
+        let index = (hash >> (64 - BUCKET_BITS)) as usize;
         self.records[index] += 1;
-        let bucket = &mut self.buckets[index];
-        // A short key's record is put together on the stack and appended in one copy.
-        let mut record = [0u8; 64];
-        if key.len() <= record.len() - 4 - 1 - 10 {
-            record[..4].copy_from_slice(&(hash as u32).to_le_bytes());
-            record[4] = key.len() as u8;
-            record[5..5 + key.len()].copy_from_slice(key);
-            let end = write_varint(&mut record, 5 + key.len(), zigzag(value));
-            bucket.extend_from_slice(&record[..end]);
-        } else {
-            bucket.extend_from_slice(&(hash as u32).to_le_bytes());
-            push_varint(bucket, key.len() as u64);
-            bucket.extend_from_slice(key);
-            push_varint(bucket, zigzag(value));
-        }
         self.pairs += 1;
+        let bucket = &mut self.buckets[index];
+        if key.len() > record::SHORT_KEY_BYTES {
+            let segment = bucket.room(record::LONG_OVERHEAD_BYTES + key.len());
+            record::push_long(segment, hash as u32, key, value);
+            return;
+        }
+        // A short key's record is written in place: the segment grows by a whole block, the
+        // record is stored into it with stores of fixed size, and the segment is cut to the
+        // record's end. No copy of the record's own length (a call to memcpy a pair), and no
+        // record put together on the stack and copied over: a wide load of bytes just stored
+        // narrowly waits for every store before it, and those include the bucket stores that
+        // miss the cache.
+        let segment = bucket.room(record::BLOCK_BYTES);
+        let length = segment.len();
+        segment.resize(length + record::BLOCK_BYTES, 0);
+        let block = segment[length..]
+            .first_chunk_mut()
+            .expect("the segment just grew by a block");
+        let written = record::write_short(block, hash as u32, key, value);
+        segment.truncate(length + written);
     }
 
     /// Pairs pushed, repeated keys included.
@@ -116,19 +173,24 @@ impl KeyTable {
         self.pairs == 0
     }
 
-    /// Bytes the table may hold at its peak: the buckets' capacity, and beyond it the larger
-    /// of the largest bucket's capacity (while a bucket doubles, its old block and its new one
-    /// are both alive) and the counting table of the fullest bucket (while it is counted, see
-    /// [`Count`]), and malloc's overhead on each of those blocks.
+    /// Bytes the table may hold at its peak: its buckets' segments, and beyond them the
+    /// larger of a bucket's list of segments while it doubles and what the count adds while it
+    /// counts the fullest bucket ([`Count`]), and malloc's overhead on each block.
     pub fn held_bytes(&self) -> usize {
-        let largest = self.buckets.iter().map(Vec::capacity).max().unwrap_or(0);
+        let list = self
+            .buckets
+            .iter()
+            .map(Bucket::list_bytes)
+            .max()
+            .unwrap_or(0);
         let fullest = self.records.iter().copied().max().unwrap_or(0);
-        let counting = counting_table_bytes(fullest);
-        self.buckets.iter().map(Vec::capacity).sum::<usize>()
-            + largest.max(counting)
-            + self.buckets.capacity() * std::mem::size_of::<Vec<u8>>()
+        let segments = self.buckets.iter().map(|bucket| bucket.segments.len());
+        let counting = counting_bytes(fullest, segments.max().unwrap_or(0));
+        self.buckets.iter().map(Bucket::held_bytes).sum::<usize>()
+            + list.max(counting)
+            + self.buckets.capacity() * std::mem::size_of::<Bucket>()
             + self.records.capacity() * std::mem::size_of::<usize>()
-            + (self.buckets.len() + 4) * BLOCK_OVERHEAD_BYTES
+            + 4 * BLOCK_OVERHEAD_BYTES
     }
 
     /// The count of these pairs, to be done a step at a time ([`Count::step`]).
@@ -136,205 +198,16 @@ impl KeyTable {
         Count::new(self)
     }
 
+    /// The buckets and the records in each, for the count.
+    pub(super) fn into_buckets(self) -> (Vec<Bucket>, Vec<usize>) {
+        (self.buckets, self.records)
+    }
+
     /// Counts every bucket at once, leaving the table empty (tests, the bench).
     pub fn summary(&mut self) -> Summary {
         let mut count = std::mem::take(self).into_count();
         count.step(usize::MAX);
         count.summary()
-    }
-}
-
-/// The count of a [`KeyTable`], done a bounded number of records at a time, so that the event
-/// loop can run between two steps whatever the keys: bucket by bucket and, inside a bucket,
-/// [`Count::step`]'s `records` at a time (one key repeated ten million times puts every record
-/// in one bucket). Each bucket is freed as soon as it is counted, so the table's memory goes
-/// down as the count goes on, and freeing it all at the end is no long stretch either.
-#[derive(Debug)]
-pub struct Count {
-    buckets: Vec<Vec<u8>>,
-    records: Vec<usize>,
-    /// The bucket being counted, and where its next record starts.
-    bucket: usize,
-    at: usize,
-    /// The open-addressing table (linear probing) of the bucket being counted, and how many of
-    /// its slots are taken.
-    slots: Vec<Slot>,
-    taken: usize,
-    tally: Tally,
-    freeing: std::time::Duration,
-}
-
-impl Count {
-    fn new(table: KeyTable) -> Self {
-        let mut count = Self {
-            buckets: table.buckets,
-            records: table.records,
-            bucket: 0,
-            at: 0,
-            slots: Vec::new(),
-            taken: 0,
-            tally: Tally::default(),
-            freeing: std::time::Duration::ZERO,
-        };
-        count.start_bucket();
-        count
-    }
-
-    /// Whether every bucket has been counted.
-    pub fn is_done(&self) -> bool {
-        self.bucket == BUCKETS
-    }
-
-    /// Counts up to `records` more records (a bucket's end also counts its table's slots);
-    /// returns whether the count is done.
-    pub fn step(&mut self, records: usize) -> bool {
-        let mut work = 0;
-        while !self.is_done() && work < records {
-            let bucket = std::mem::take(&mut self.buckets[self.bucket]);
-            let end = self.count_records(&bucket, records - work);
-            work += end.1;
-            self.at = end.0;
-            if self.at < bucket.len() {
-                self.buckets[self.bucket] = bucket;
-                continue;
-            }
-            work += self.slots.len() / 8;
-            for slot in self.slots.iter().filter(|slot| slot.at_plus_one != 0) {
-                self.tally.add_key(slot.value);
-            }
-            let freeing = std::time::Instant::now();
-            drop(bucket);
-            self.freeing += freeing.elapsed();
-            self.bucket += 1;
-            self.start_bucket();
-        }
-        self.is_done()
-    }
-
-    /// Distinct keys and the largest last value, once [`Self::is_done`].
-    pub fn summary(&self) -> Summary {
-        self.tally.summary()
-    }
-
-    /// Time spent freeing counted buckets (the `drop` phase of the count).
-    pub fn freeing(&self) -> std::time::Duration {
-        self.freeing
-    }
-
-    /// Empties the table for the next bucket, sized for its records up to
-    /// [`FIRST_TABLE_RECORDS`].
-    fn start_bucket(&mut self) {
-        self.at = 0;
-        self.taken = 0;
-        self.slots.clear();
-        if let Some(&records) = self.records.get(self.bucket) {
-            self.slots.resize(
-                table_slots(records.min(FIRST_TABLE_RECORDS)),
-                Slot::default(),
-            );
-        }
-    }
-
-    /// Counts the records of `bucket` from `self.at`, at most `limit` of them: a record whose
-    /// key is in the table already is a later occurrence, whose value wins; keys are compared
-    /// only when their 32-bit hashes are equal. Returns where it stopped and how many it took.
-    fn count_records(&mut self, bucket: &[u8], limit: usize) -> (usize, usize) {
-        let mut at = self.at;
-        let mut taken = 0;
-        while at < bucket.len() && taken < limit {
-            if (self.taken + 1) * 3 > self.slots.len() * 2 {
-                self.grow();
-            }
-            let hash = u32::from_le_bytes(bucket[at..at + 4].try_into().expect("4 bytes"));
-            let (key, value, next) = record(bucket, at);
-            let mask = self.slots.len() - 1;
-            let mut index = hash as usize & mask;
-            loop {
-                let slot = &mut self.slots[index];
-                if slot.at_plus_one == 0 {
-                    *slot = Slot {
-                        hash,
-                        at_plus_one: at + 1,
-                        value,
-                    };
-                    self.taken += 1;
-                    break;
-                }
-                if slot.hash == hash && record(bucket, slot.at_plus_one - 1).0 == key {
-                    slot.at_plus_one = at + 1;
-                    slot.value = value;
-                    break;
-                }
-                index = (index + 1) & mask;
-            }
-            at = next;
-            taken += 1;
-        }
-        (at, taken)
-    }
-
-    /// Doubles the table: every taken slot moves to its place in one twice as large. Its keys
-    /// are distinct, so none is compared.
-    fn grow(&mut self) {
-        let doubled = vec![Slot::default(); self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, doubled);
-        let mask = self.slots.len() - 1;
-        for slot in old.into_iter().filter(|slot| slot.at_plus_one != 0) {
-            let mut index = slot.hash as usize & mask;
-            while self.slots[index].at_plus_one != 0 {
-                index = (index + 1) & mask;
-            }
-            self.slots[index] = slot;
-        }
-    }
-}
-
-/// The record at `at`: its key, its value, and where the next record starts.
-fn record(records: &[u8], at: usize) -> (&[u8], i64, usize) {
-    let (length, key_at) = read_varint(records, at + 4);
-    let key_end = key_at + length as usize;
-    let (value, next) = read_varint(records, key_end);
-    (&records[key_at..key_end], unzigzag(value), next)
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-fn unzigzag(value: u64) -> i64 {
-    ((value >> 1) as i64) ^ -((value & 1) as i64)
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// Writes `value` as a varint into `out` at `at`, which has room for it; returns where it ends.
-fn write_varint(out: &mut [u8], mut at: usize, mut value: u64) -> usize {
-    while value >= 0x80 {
-        out[at] = value as u8 | 0x80;
-        value >>= 7;
-        at += 1;
-    }
-    out[at] = value as u8;
-    at + 1
-}
-
-fn read_varint(bytes: &[u8], mut at: usize) -> (u64, usize) {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let byte = bytes[at];
-        at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return (value, at);
-        }
-        shift += 7;
     }
 }
 
@@ -364,103 +237,55 @@ mod tests {
         );
     }
 
-    /// Keys that share their whole hash (forced here) are told apart by their bytes, and a
-    /// later occurrence of a key replaces its value, even when that lowers the largest value.
-    #[test]
-    fn equal_hashes_are_told_apart_and_the_last_value_wins() {
-        let mut table = KeyTable::default();
-        for (key, value) in [(&b"x"[..], 5), (b"y", 1), (b"x", 0), (b"z", -3)] {
-            table.push(7 << 56 | 42, key, value);
-        }
-        assert_eq!(
-            table.summary(),
-            Summary {
-                count: 3,
-                maxval: 1
-            }
-        );
-    }
-
-    /// A bucket whose keys all start probing at the same slot fills its counting table
-    /// around the end and back: every key is still counted once.
-    #[test]
-    fn probing_wraps_around_a_full_run_of_slots() {
-        let mut table = KeyTable::default();
-        let keys: Vec<String> = (0..100).map(|index| format!("key{index}")).collect();
-        for (index, key) in keys.iter().enumerate() {
-            // Same bucket, same first slot (the last of 512), different 32-bit hashes.
-            let hash = 3 << 56 | ((index as u64) << 20) | 0x1ff;
-            table.push(hash, key.as_bytes(), index as i64);
-            table.push(hash, key.as_bytes(), index as i64 - 1);
-        }
-        assert_eq!(
-            table.summary(),
-            Summary {
-                count: 100,
-                maxval: 98
-            }
-        );
-    }
-
     #[test]
     fn the_budget_covers_the_counting_table() {
         let mut table = KeyTable::default();
         for index in 0..1000u64 {
             table.push(index << 8, b"", 0);
         }
-        let records: usize = table.buckets.iter().map(Vec::capacity).sum();
-        assert!(table.held_bytes() >= records + counting_table_bytes(1000));
+        let records: usize = table.buckets.iter().map(Bucket::held_bytes).sum();
+        assert!(table.held_bytes() >= records + counting_bytes(1000, 1));
     }
 
-    /// All records of one key sit in one bucket: a step still counts no more than it was
-    /// given, so the loop gets its turn inside the bucket too.
+    /// A bucket's segments start small and double up to [`SEGMENT_BYTES`], a record too large
+    /// for one gets one of its own, and no record straddles two: each segment reads back as
+    /// whole records, all of them in the order they were pushed.
     #[test]
-    fn a_step_stops_inside_a_bucket_of_one_repeated_key() {
+    fn segments_double_up_to_their_size_and_hold_whole_records() {
         let mut table = KeyTable::default();
-        let hash = table.hash(b"a");
-        for value in 0..10_000 {
-            table.push(hash, b"a", value);
+        let long = vec![b'k'; 100_000];
+        let mut pushed = Vec::new();
+        for index in 0..20_000u64 {
+            let key = if index == 7_000 {
+                long.clone()
+            } else {
+                format!("key{index}").into_bytes()
+            };
+            // All in bucket 0.
+            table.push(index, &key, index as i64);
+            pushed.push((key, index as i64));
         }
-        let mut count = table.into_count();
-        let mut steps = 0;
-        while !count.step(1_000) {
-            steps += 1;
-        }
-        assert!(steps >= 9, "{steps} steps for 10,000 records of 1,000 each");
+        let segments = table.buckets[0].segments();
+        let sizes: Vec<usize> = segments.iter().map(Vec::capacity).collect();
         assert_eq!(
-            count.summary(),
-            Summary {
-                count: 1,
-                maxval: 9_999
-            }
+            &sizes[..3],
+            &[FIRST_SEGMENT_BYTES, 2 * FIRST_SEGMENT_BYTES, 1024]
         );
-    }
-
-    /// A bucket with more distinct keys than its first table holds grows the table, and every
-    /// key is counted once.
-    #[test]
-    fn the_counting_table_grows_past_its_first_size() {
-        let mut table = KeyTable::default();
-        let keys = FIRST_TABLE_RECORDS * 3;
-        for index in 0..keys as u64 {
-            let key = index.to_le_bytes();
-            // One bucket (the top 8 bits), distinct 32-bit hashes.
-            table.push(5 << 56 | index, &key, index as i64);
-            table.push(5 << 56 | index, &key, -1);
-        }
-        assert_eq!(
-            table.summary(),
-            Summary {
-                count: keys,
-                maxval: -1
-            }
+        assert!(
+            sizes
+                .iter()
+                .all(|&size| size <= SEGMENT_BYTES || size >= long.len())
         );
-    }
-
-    #[test]
-    fn zigzag_round_trips() {
-        for value in [0, 1, -1, 63, -64, 1_000_000, i64::MIN, i64::MAX] {
-            assert_eq!(unzigzag(zigzag(value)), value);
+        assert!(sizes.contains(&SEGMENT_BYTES));
+        let mut read = Vec::new();
+        for segment in segments {
+            let mut at = 0;
+            while at < segment.len() {
+                let record = record::read(segment, at);
+                read.push((record.key.to_vec(), record.value));
+                at = record.next;
+            }
         }
+        assert_eq!(read, pushed);
     }
 }

@@ -1,15 +1,25 @@
 //! `/stream`'s parse: the study body read as it arrives, a chunk at a time, never held whole.
 //!
-//! - [`machine`]: the push parser, a state machine that gives serde_json's answer (the same
-//!   name and pairs, or the same kind of error) whatever the chunk boundaries.
+//! - [`machine`]: the push parser's grammar, a state machine over the study body's shape that
+//!   gives serde_json's answer (the same name and pairs, or the same kind of error) whatever
+//!   the chunk boundaries.
+//! - [`lexer`]: its tokens (strings, numbers, literals, whitespace), resumable after any
+//!   byte.
+//! - [`scan`]: the runs of whitespace and of string bytes, found 16 bytes at a time.
 //! - [`keys`]: [`KeyTable`], what is kept of the body: its keys and values, packed into
 //!   buckets by hash, counted bucket by bucket at the end.
+//! - [`record`]: how one pair is packed into a bucket's bytes and read back.
+//! - [`count`]: the count at the end, bucket by bucket, a bounded number of records at a time.
 //!
 //! The handler that drives it on the event loop, a bounded slice at a time, is
 //! [`crate::strategies::stream`].
 
+pub mod count;
 pub mod keys;
+pub mod lexer;
 pub mod machine;
+pub mod record;
+pub mod scan;
 
 pub use keys::KeyTable;
 use machine::{Machine, Refusal};
