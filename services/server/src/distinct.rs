@@ -1,10 +1,10 @@
-//! Distinct keys and the largest last value, from pairs grouped by a seeded hash: the counting
-//! that `/lean` (`parse::LeanPairs`) and `/stream` (`stream::KeyTable`) share, and the
-//! [`Summary`] every strategy answers with.
+//! Distinct keys and the largest last value, from pairs grouped by a seeded hash: `/lean`'s
+//! counting (`parse::LeanPairs`), and the [`Summary`] every strategy answers with (`/stream`
+//! counts its own way, bucket by bucket: `stream::count`).
 //!
-//! Both keep their pairs in document order, each with its key's hash (foldhash, seeded per
-//! request, so nobody can precompute keys that share a hash), sort (hash, position) entries so
-//! that equal hashes sit together in document order, and hand each sorted run here. A run is
+//! `/lean` keeps its pairs in document order, each with its key's hash (foldhash, seeded per
+//! request, so nobody can precompute keys that share a hash), sorts (hash, position) entries
+//! so that equal hashes sit together in document order, and hands each sorted run here. A run is
 //! walked from its end: the first time a key is met there is its last occurrence in the body,
 //! whose value wins. Keys in a run are compared only when the run has more than one entry (a
 //! repeated key, or rarely a true collision).

@@ -17,8 +17,8 @@
 //! - [`stream`]: `/stream`'s push parser, fed a chunk at a time, and the key table it keeps.
 //! - [`answer`]: the 200 answer, a stream of slices when the echoed name is long.
 //! - [`parse`]: the pure work: the two whole-body parsers and the count/max summary.
-//! - [`distinct`]: the count of distinct keys from hash-sorted pairs, shared by `/lean` and
-//!   `/stream`.
+//! - [`distinct`]: the count of distinct keys from hash-sorted pairs (`/lean`'s), and the
+//!   [`distinct::Summary`] every strategy answers with.
 //! - [`loop_yield`]: a yield that really gives the event loop its turn inside a handler.
 //! - [`upload`]: the upload pipeline every strategy's body goes through: `Expect` answered,
 //!   the gate's checks, the guarded stream (size limit, budget charge, deadlines, a stop's

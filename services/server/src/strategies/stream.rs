@@ -167,7 +167,7 @@ pub async fn stream(
     // The count goes COUNT_STEP_RECORDS at a time, each counted bucket freed at once: the
     // `drop` phase is that freeing, and what is left of the parser's own state.
     let name = body.name;
-    let mut count = body.keys.into_count();
+    let mut count = crate::stream::count::Count::new(body.keys);
     let mut counting = Duration::ZERO;
     while !count.is_done() {
         let step = Instant::now();

@@ -30,7 +30,7 @@ fn table_slots(records: usize) -> usize {
 /// distinct keys fill it, so at most [`table_slots`] of them, and while it doubles the old
 /// half-size table is alive beside the new one), and the list of where each segment starts
 /// (grown by doubling too).
-pub(super) fn counting_bytes(records: usize, segments: usize) -> usize {
+pub(crate) fn counting_bytes(records: usize, segments: usize) -> usize {
     let slots = table_slots(records);
     (slots + slots / 2) * std::mem::size_of::<Slot<u64>>() + 2 * segments * 8
 }
@@ -262,6 +262,24 @@ fn prefetch<T>(slot: &T) {
     let _ = slot;
 }
 
+/// Bytes `table` may hold at its peak: what it stores, and beyond that the larger of a
+/// bucket's list of segments while it doubles and what the count adds while it counts the
+/// fullest bucket ([`Count`]).
+pub fn held_bytes(table: &KeyTable) -> usize {
+    let (records, segments) = table.fullest();
+    table.stored_bytes()
+        + table
+            .largest_list_bytes()
+            .max(counting_bytes(records, segments))
+}
+
+/// Counts every bucket of `table` at once (tests, the bench).
+pub fn summary(table: KeyTable) -> Summary {
+    let mut count = Count::new(table);
+    count.step(usize::MAX);
+    count.summary()
+}
+
 /// The count of a [`KeyTable`], done a bounded number of records at a time, so that the event
 /// loop can run between two steps whatever the keys: bucket by bucket and, inside a bucket,
 /// [`Count::step`]'s `records` at a time (one key repeated ten million times puts every record
@@ -289,7 +307,7 @@ pub struct Count {
 }
 
 impl Count {
-    pub(super) fn new(table: KeyTable) -> Self {
+    pub fn new(table: KeyTable) -> Self {
         Self::with_narrow_bytes(table, u32::MAX as usize)
     }
 
@@ -457,7 +475,7 @@ mod tests {
         for value in 0..10_000 {
             table.push(hash, b"a", value);
         }
-        let mut count = table.into_count();
+        let mut count = Count::new(table);
         let mut steps = 0;
         while !count.step(1_000) {
             steps += 1;

@@ -15,15 +15,11 @@
 //! parse, count and drop of a 25 MB study body took 67-75 ms of CPU time with 64, 69-78 with
 //! 32, 75-78 with 128 and 75-84 with 256, in alternating runs (2026-12-07, load average 10).
 //!
-//! The count ([`Count`]) goes a bounded number of records at a time, also inside a bucket.
+//! The count ([`super::count::Count`]) goes a bounded number of records at a time, also inside a bucket.
 
 use std::hash::BuildHasher;
 
-use super::{
-    count::{Count, counting_bytes},
-    record,
-};
-use crate::parse::Summary;
+use super::record;
 
 /// Buckets, chosen by the top bits of a key's hash. A 25 MB study body (1.25M pairs) puts
 /// some 19,500 pairs, about 350 KB, in each: one bucket is counted in about a millisecond,
@@ -173,41 +169,36 @@ impl KeyTable {
         self.pairs == 0
     }
 
-    /// Bytes the table may hold at its peak: its buckets' segments, and beyond them the
-    /// larger of a bucket's list of segments while it doubles and what the count adds while it
-    /// counts the fullest bucket ([`Count`]), and malloc's overhead on each block.
-    pub fn held_bytes(&self) -> usize {
-        let list = self
-            .buckets
-            .iter()
-            .map(Bucket::list_bytes)
-            .max()
-            .unwrap_or(0);
-        let fullest = self.records.iter().copied().max().unwrap_or(0);
-        let segments = self.buckets.iter().map(|bucket| bucket.segments.len());
-        let counting = counting_bytes(fullest, segments.max().unwrap_or(0));
+    /// Bytes the table holds now: its buckets' segments, its own vectors, and malloc's
+    /// overhead on each block. What it may hold at its peak, the count included, is
+    /// [`super::count::held_bytes`].
+    pub fn stored_bytes(&self) -> usize {
         self.buckets.iter().map(Bucket::held_bytes).sum::<usize>()
-            + list.max(counting)
             + self.buckets.capacity() * std::mem::size_of::<Bucket>()
             + self.records.capacity() * std::mem::size_of::<usize>()
             + 4 * BLOCK_OVERHEAD_BYTES
     }
 
-    /// The count of these pairs, to be done a step at a time ([`Count::step`]).
-    pub fn into_count(self) -> Count {
-        Count::new(self)
+    /// The largest of the buckets' lists of segments, in bytes: while one doubles, its old
+    /// block and its new one are both alive.
+    pub fn largest_list_bytes(&self) -> usize {
+        self.buckets
+            .iter()
+            .map(Bucket::list_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The records of the fullest bucket, and the most segments a bucket has.
+    pub fn fullest(&self) -> (usize, usize) {
+        let records = self.records.iter().copied().max().unwrap_or(0);
+        let segments = self.buckets.iter().map(|bucket| bucket.segments.len());
+        (records, segments.max().unwrap_or(0))
     }
 
     /// The buckets and the records in each, for the count.
     pub(super) fn into_buckets(self) -> (Vec<Bucket>, Vec<usize>) {
         (self.buckets, self.records)
-    }
-
-    /// Counts every bucket at once, leaving the table empty (tests, the bench).
-    pub fn summary(&mut self) -> Summary {
-        let mut count = std::mem::take(self).into_count();
-        count.step(usize::MAX);
-        count.summary()
     }
 }
 
@@ -229,8 +220,8 @@ mod tests {
         }
         assert_eq!(table.len(), 4);
         assert_eq!(
-            table.summary(),
-            Summary {
+            crate::stream::count::summary(table),
+            crate::parse::Summary {
                 count: 3,
                 maxval: i64::MAX
             }
@@ -244,7 +235,8 @@ mod tests {
             table.push(index << 8, b"", 0);
         }
         let records: usize = table.buckets.iter().map(Bucket::held_bytes).sum();
-        assert!(table.held_bytes() >= records + counting_bytes(1000, 1));
+        let held = crate::stream::count::held_bytes(&table);
+        assert!(held >= records + crate::stream::count::counting_bytes(1000, 1));
     }
 
     /// A bucket's segments start small and double up to [`SEGMENT_BYTES`], a record too large

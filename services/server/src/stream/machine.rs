@@ -263,7 +263,7 @@ impl Machine {
 
     /// Bytes held: the key table and the buffers, by capacity.
     pub fn held_bytes(&self) -> usize {
-        self.keys.held_bytes()
+        super::count::held_bytes(&self.keys)
             + self.lexer.held_bytes()
             + self.nesting.bits.capacity() * 8
             + self.name.as_ref().map_or(0, String::capacity)

@@ -45,7 +45,7 @@ impl StreamBody {
     /// Distinct keys and the largest last value, every bucket at once (the pairs are gone
     /// afterwards).
     pub fn summary(&mut self) -> Summary {
-        self.keys.summary()
+        count::summary(std::mem::take(&mut self.keys))
     }
 }
 
