@@ -19,7 +19,8 @@ VOCABULARY = sorted({strategy.path for strategy in CONTRACT.strategies} | set(CO
 MAX_LINES = 620
 #: Files allowed past it, with why.
 LONG_FILES = {
-    "services/server/src/stream/machine.rs": "the study body's grammar as one state machine: its states read best together",
+    "services/server/src/stream/machine.rs": "the study body's grammar: one state machine, whose states read best together",
+    "services/server/src/stream/lexer.rs": "the same state machine's tokens: its lexer, the other half of it",
 }
 
 
@@ -30,10 +31,11 @@ def code_of(path: Path) -> str:
 
 
 def rust_sources_outside_core() -> list[Path]:
+    """The crates' code outside lab-core, test modules (`tests.rs`) left out."""
     return sorted(
         path
         for path in SERVICES.glob("*/src/**/*.rs")
-        if path.relative_to(SERVICES).parts[0] not in ("core", "fastapi")
+        if path.relative_to(SERVICES).parts[0] not in ("core", "fastapi") and path.name != "tests.rs"
     )
 
 
