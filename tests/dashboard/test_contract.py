@@ -148,3 +148,11 @@ def test_the_checks_catch_a_name_the_contract_lacks(expr, problem, prometheus_co
     kind, a class, reason or phase the contract lacks, a label the series does not have."""
     problems = name_problems("q", expr) + label_problems("q", expr, ["{{target}}"], scrape_labels(prometheus_config))
     assert any(problem in found for found in problems), problems
+
+
+def test_the_endpoint_panel_names_every_strategy_of_the_contract(dashboard_json):
+    """The Endpoint stat says what each strategy does: a strategy added to lab-core fails this
+    until the panel teaches it too."""
+    endpoint = next(p for p in dashboard_json["panels"] if p.get("title") == "Endpoint")
+    for strategy in CONTRACT.strategies:
+        assert strategy.path in endpoint["description"], strategy.path

@@ -90,13 +90,13 @@ pub struct MatrixOptions {
     pub workers: WorkerList,
 
     /// Strategy endpoints of the grid, comma separated (`/drain` is the floor: the body read
-    /// and thrown away). The first one also serves the unloaded baseline and the
-    /// keep-alive-off case.
+    /// and thrown away); by default every strategy lab-core knows. The first one also serves
+    /// the unloaded baseline and the keep-alive-off case.
     #[arg(
         long,
         env = "MATRIX_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong,/offload,/lean,/stream,/drain",
+        default_values_t = Strategy::ALL,
         value_parser = parse_strategy
     )]
     pub endpoints: Vec<Strategy>,
@@ -159,13 +159,14 @@ pub struct MatrixOptions {
     pub fastapi_workers: WorkerList,
 
     /// FastAPI scenarios: endpoints, comma separated (the first also serves its unloaded
-    /// baseline). Its /ping is the study's typed endpoint, /pong its orjson one, /drain the
-    /// floor.
+    /// baseline). By default every strategy the FastAPI peer has but `/offload` (in Python the
+    /// GIL makes it /pong's twin, and the full grid must stay under an hour): its /ping is the
+    /// study's typed endpoint, /pong its orjson one, /drain the floor.
     #[arg(
         long,
         env = "MATRIX_FASTAPI_ENDPOINTS",
         value_delimiter = ',',
-        default_value = "/ping,/pong,/drain",
+        default_values_t = default_fastapi_strategies(),
         value_parser = parse_strategy
     )]
     pub fastapi_endpoints: Vec<Strategy>,
@@ -209,6 +210,14 @@ pub struct MatrixOptions {
 }
 
 /// A strategy by its path (`/ping`) or label (`ping`).
+/// The FastAPI scenarios' default strategies (see [`MatrixOptions::fastapi_endpoints`]).
+fn default_fastapi_strategies() -> Vec<Strategy> {
+    Strategy::ALL
+        .into_iter()
+        .filter(|strategy| strategy.on_fastapi() && *strategy != Strategy::Offload)
+        .collect()
+}
+
 fn parse_strategy(text: &str) -> Result<Strategy, String> {
     text.trim().parse()
 }

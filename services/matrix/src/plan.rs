@@ -231,6 +231,13 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "scenario names are unique");
+        // Every strategy lab-core knows is in the grid, by default: a new one joins it.
+        for strategy in lab_core::Strategy::ALL {
+            assert!(
+                scenarios.iter().any(|s| s.key.strategy == strategy),
+                "{strategy} is in the default grid"
+            );
+        }
         let shared = scenarios
             .iter()
             .find(|s| s.key.kind == ScenarioKind::SharedPool)

@@ -138,7 +138,11 @@ async fn label_values_stay_in_their_fixed_sets() {
             .unwrap();
     }
     let exposition = app.metrics().await;
-    let allowed_endpoints = ["ping", "pong", "offload", "lean", "stream", "other"];
+    let allowed_endpoints: Vec<&str> = lab_core::Strategy::ALL
+        .map(lab_core::Strategy::label)
+        .into_iter()
+        .chain([lab_core::metrics::OTHER_ENDPOINT])
+        .collect();
     for sample in &exposition.samples {
         if let Some(endpoint) = sample.labels.get("endpoint") {
             assert!(allowed_endpoints.contains(&endpoint.as_str()), "{sample:?}");

@@ -13,9 +13,9 @@ use std::{
 use lab_core::Strategy;
 use lab_server::{
     parse::{parse_lean, parse_owned},
+    strategies::parse_cost as parse_memory,
     stream::StreamParser,
     upload::guard::BodyShape,
-    upload::parse_cost::parse_memory,
 };
 
 /// The system allocator, counting bytes in use and their peak, each allocation rounded up as

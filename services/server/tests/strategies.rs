@@ -160,7 +160,7 @@ async fn healthz_reports_settings_endpoints_and_this_start() {
     assert_eq!(
         body,
         serde_json::json!({"status": "ok", "workers": 2, "keep_alive_seconds": 0,
-                           "endpoints": lab_core::Strategy::PATHS})
+                           "endpoints": lab_core::Strategy::PATHS, "allocator": "system"})
     );
     // Every worker reports the same start; another start of the server has another name.
     for _ in 0..10 {
@@ -193,5 +193,40 @@ async fn a_long_name_is_echoed_whole_in_pieces() {
         let answer: LabResponse = response.json().await.unwrap();
         assert_eq!(answer.name, name, "{endpoint}");
         assert_eq!((answer.count, answer.maxval), (2, 9), "{endpoint}");
+    }
+}
+
+/// Every strategy lab-core knows is served, reported by `/healthz` and labelled in
+/// `/metrics` by its own label: adding a variant to `Strategy` (and its handler, which the
+/// route table's exhaustive match asks for) is all a new strategy needs to be measured.
+#[tokio::test]
+async fn every_strategy_of_lab_core_is_served_reported_and_labelled() {
+    let app = spawn_app(&[]).await;
+    let health: lab_core::http::Health = app
+        .client
+        .get(app.url(lab_core::http::HEALTH_PATH))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health.endpoints, lab_core::Strategy::PATHS);
+    let body = r#"{"name":"n","data":{"a":1,"b":2}}"#;
+    for strategy in lab_core::Strategy::ALL {
+        let response = app.post_json(strategy.path(), body).await;
+        assert_eq!(response.status(), 200, "{strategy}");
+        let answer: LabResponse = response.json().await.unwrap();
+        if strategy.counts() {
+            assert_eq!((answer.count, answer.maxval), (2, 2), "{strategy}");
+        }
+    }
+    let metrics = app.metrics().await;
+    for strategy in lab_core::Strategy::ALL {
+        let served = metrics.value(
+            "http_server_request_body_size_bytes_count",
+            &[("endpoint", strategy.label())],
+        );
+        assert_eq!(served, 1.0, "{strategy}");
     }
 }

@@ -39,6 +39,12 @@ struct ServerScrape {
     large: LargeTime,
 }
 
+/// How many times a scrape is tried before its columns are given up: a saturated server's
+/// loop may still be working through the uploads queued behind it when the load ends, and
+/// answers `/metrics` only after them (the counters are cumulative, so a late answer is as
+/// good as an early one).
+const SCRAPE_ATTEMPTS: usize = 6;
+
 /// One read of the server's `/metrics`. A failure is a warning, never a failed scenario: the
 /// lag and saturation columns that need it stay empty.
 async fn scrape(
@@ -47,10 +53,14 @@ async fn scrape(
     size_class: &str,
     when: &str,
 ) -> Option<ServerScrape> {
-    let result = match scraper {
-        Some(scraper) => scraper.text().await,
-        None => return None,
-    };
+    let scraper = scraper?;
+    let mut result = scraper.text().await;
+    for _ in 1..SCRAPE_ATTEMPTS {
+        if result.is_ok() {
+            break;
+        }
+        result = scraper.text().await;
+    }
     let parsed = result.and_then(|text| {
         Ok(ServerScrape {
             lag: LagScrape::parse(&text)?,

@@ -32,14 +32,61 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{
+    FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, middleware::from_fn, web,
+};
 use lab_core::{Phase, Strategy, schema::LabResponse};
 use prometheus::HistogramVec;
 
 use crate::{
-    error::LabError, observe::request_started, parse::Summary, state::AppState,
-    upload::body::read_body, worker::WorkerContext,
+    error::LabError,
+    observe::request_started,
+    ops,
+    parse::Summary,
+    state::AppState,
+    upload::{body::read_body, gate::json_upload_gate, guard::ParseCost, parse_cost},
+    worker::WorkerContext,
 };
+
+/// What `strategy`'s parse of a complete body allocates at most (see
+/// [`crate::upload::parse_cost`]): charged to the memory budget before the parse.
+pub fn parse_cost(strategy: Strategy) -> ParseCost {
+    match strategy {
+        Strategy::Ping | Strategy::Pong | Strategy::Offload => parse_cost::owned,
+        Strategy::Lean => parse_cost::lean,
+        Strategy::Stream => parse_cost::parsed_while_read,
+        Strategy::Drain => parse_cost::nothing,
+    }
+}
+
+/// `strategy`'s endpoint with its handler and its parse cost: adding a variant to
+/// [`Strategy`] fails to compile until it has its arm here and in [`parse_cost`].
+pub fn resource(strategy: Strategy) -> Resource {
+    let path = strategy.path();
+    let resource = match strategy {
+        Strategy::Ping => post_only(path, ping::ping),
+        Strategy::Pong => post_only(path, pong::pong),
+        Strategy::Offload => post_only(path, offload::offload),
+        Strategy::Lean => post_only(path, lean::lean),
+        Strategy::Stream => post_only(path, stream::stream),
+        Strategy::Drain => post_only(path, drain::drain),
+    };
+    resource.app_data(parse_cost(strategy))
+}
+
+/// A strategy endpoint: `POST` only, behind the [`json_upload_gate`] (content type, declared
+/// length, body budget), 405 for other methods.
+fn post_only<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        // `wrap` after `to`: `Route::to` replaces the service, dropping earlier middleware.
+        .route(web::post().to(handler).wrap(from_fn(json_upload_gate)))
+        .default_service(web::to(ops::method_not_allowed))
+}
 
 /// Phase timings of one request: returned in `profiling` (ms) and recorded in
 /// `lab_server_phase_duration_seconds{endpoint,phase}`.

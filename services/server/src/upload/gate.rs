@@ -30,8 +30,6 @@ use actix_web::{
     web::{self, Bytes},
 };
 
-use lab_core::Strategy;
-
 use crate::{
     connection::ConnectionControl,
     error::LabError,
@@ -39,8 +37,7 @@ use crate::{
     upload::Uploads,
     upload::body::declared_length,
     upload::budget::Charge,
-    upload::guard::{BodyShape, GuardedBody, UnreadBody, UploadGuard, UploadHandle},
-    upload::parse_cost::parse_memory,
+    upload::guard::{BodyShape, GuardedBody, ParseCost, UnreadBody, UploadGuard, UploadHandle},
 };
 
 /// An answer body that keeps, until the answer has been written (actix drops the answer body
@@ -76,7 +73,7 @@ impl MessageBody for AnswerHolding {
     }
 }
 
-/// Route middleware for the five strategy endpoints (see the module docs).
+/// Route middleware for the strategy endpoints (see the module docs).
 pub async fn json_upload_gate(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -93,12 +90,10 @@ pub async fn json_upload_gate(
     if declared.is_some_and(|length| length > limit) {
         return Ok(request.error_response(LabError::BodyTooLarge { limit_bytes: limit }));
     }
-    // The gate wraps the strategy routes only, so the path is always a strategy's.
-    let Some(strategy) = Strategy::from_path(request.path()) else {
-        let path = request.path().to_owned();
-        return Ok(request.error_response(LabError::NotFound(path)));
-    };
-    let parse_cost = parse_memory(strategy);
+    // Each strategy's resource carries what its parse costs (`crate::strategies::resource`).
+    let parse_cost = *request
+        .app_data::<ParseCost>()
+        .expect("every strategy resource names its parse cost");
     let budget_bytes = uploads.budget.capacity();
     let free = budget_bytes.saturating_sub(uploads.budget.in_use());
     // Before the body arrives only its length is known: assume the study's shape, ~20 bytes

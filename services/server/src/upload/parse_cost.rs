@@ -1,35 +1,17 @@
-//! What each strategy's parse of a complete body allocates at most: charged to the memory budget
-//! before the parse (see [`super::budget`]).
+//! What each parser allocates, at most, to parse a complete body of a given shape: charged to
+//! the memory budget before the parse (see [`super::budget`]). Each strategy names its own
+//! ([`crate::strategies::parse_cost`]).
+//!
+//! A bound, not an average, because a client chooses the body: `tests/parse_memory.rs` counts
+//! every byte each parser allocates (with malloc's per-allocation overhead) for the study's
+//! body, for the densest body (short distinct keys) and for one whose every key is escaped,
+//! and checks each stays under this.
+//!
+//! For the study's 25 MB body: owned ≈ 6.8 × the body (measured peak 5.4 ×), lean 3.0 ×
+//! (measured 3.0 ×; the densest body 8.0 ×, escaped keys 4.2 ×); stream none (while it parses
+//! it charges what its key table holds beyond the body's bytes, see `crate::strategies::stream`).
 
-use lab_core::Strategy;
-
-use crate::upload::guard::{BodyShape, ParseCost};
-
-/// What parsing a complete body of this shape allocates, at most, with `strategy`'s parser:
-/// charged to the memory budget before the parse (see [`crate::upload::budget`]).
-///
-/// A bound, not an average, because a client chooses the body: `tests/parse_memory.rs` counts
-/// every byte each parser allocates (with malloc's per-allocation overhead) for the study's
-/// body, for the densest body (short distinct keys) and for one whose every key is escaped,
-/// and checks each stays under this.
-/// - The owned map (`/ping`, `/pong`, `/offload`): a heap `String` per key (32 bytes at least,
-///   and never more in all than the body) and a SipHash table that grows by doubling (while
-///   it grows, the old table and the new one, 1.5 × the final, are both alive).
-/// - The lean pairs (`/lean`): keys borrowed from the body except the escaped ones, in two
-///   flat vectors reserved once from the body length (pairs, and their hash and position),
-///   doubling only past that size.
-///
-/// For the study's 25 MB body: owned ≈ 6.8 × the body (measured peak 5.4 ×), lean 3.0 ×
-/// (measured 3.0 ×; the densest body 8.0 ×, escaped keys 4.2 ×); stream none (while it parses
-/// it charges what its key table holds beyond the body's bytes: about 0.35 × the body).
-pub fn parse_memory(strategy: Strategy) -> ParseCost {
-    match strategy {
-        Strategy::Ping | Strategy::Pong | Strategy::Offload => owned_parse_memory,
-        Strategy::Lean => lean_parse_memory,
-        Strategy::Stream => stream_parse_memory,
-        Strategy::Drain => drain_parse_memory,
-    }
-}
+use crate::upload::guard::BodyShape;
 
 /// Bytes of one table slot: a 24-byte key (`String` or `Cow<str>`), an `i64`, a control byte.
 const SLOT_BYTES: usize = 24 + 8 + 1;
@@ -53,8 +35,10 @@ fn grown_table_bytes(entries: usize) -> usize {
     slots.saturating_add(slots / 2).saturating_mul(SLOT_BYTES)
 }
 
-/// [`parse_memory`] for the owned parse.
-fn owned_parse_memory(shape: &BodyShape) -> usize {
+/// The owned map (`/ping`, `/pong`, `/offload`): a heap `String` per key (32 bytes at least,
+/// and never more in all than the body) and a SipHash table that grows by doubling (while it
+/// grows, the old table and the new one, 1.5 × the final, are both alive).
+pub fn owned(shape: &BodyShape) -> usize {
     let keys = shape.colons.saturating_mul(MIN_ALLOCATION_BYTES);
     keys.saturating_add(shape.bytes)
         .saturating_add(grown_table_bytes(shape.colons))
@@ -65,8 +49,10 @@ fn owned_parse_memory(shape: &BodyShape) -> usize {
 /// key's hash and position (16).
 const LEAN_PAIR_BYTES: usize = 24 + 8 + 16;
 
-/// [`parse_memory`] for the lean parse.
-fn lean_parse_memory(shape: &BodyShape) -> usize {
+/// The lean pairs (`/lean`): keys borrowed from the body except the escaped ones, in two flat
+/// vectors reserved once from the body length (pairs, and their hash and position), doubling
+/// only past that size.
+pub fn lean(shape: &BodyShape) -> usize {
     let presized = shape.bytes / crate::parse::LEAN_BYTES_PER_PAIR_HINT;
     let vectors = if shape.colons <= presized {
         presized.saturating_mul(LEAN_PAIR_BYTES)
@@ -93,15 +79,15 @@ fn lean_parse_memory(shape: &BodyShape) -> usize {
         .saturating_add(FIXED_BYTES)
 }
 
-/// [`parse_memory`] for `/stream`: nothing more once the body has ended. `/stream` has parsed
-/// it by then, and charged as it went what its key table holds beyond the body's bytes (charged
-/// as they arrived, as on every endpoint, though it keeps none of them): see
+/// `/stream`'s: nothing more once the body has ended. `/stream` has parsed it by then, and
+/// charged as it went what its key table holds beyond the body's bytes (charged as they
+/// arrived, as on every endpoint, though it keeps none of them): see
 /// `crate::strategies::stream`. A study pair takes 18 bytes there, 20 in the JSON.
-fn stream_parse_memory(_shape: &BodyShape) -> usize {
+pub fn parsed_while_read(_shape: &BodyShape) -> usize {
     FIXED_BYTES
 }
 
-/// [`parse_memory`] for `/drain`: nothing, it keeps none of the body.
-fn drain_parse_memory(_shape: &BodyShape) -> usize {
+/// The floor's (`/drain`): nothing, it keeps none of the body.
+pub fn nothing(_shape: &BodyShape) -> usize {
     0
 }
