@@ -47,12 +47,14 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 @dataclass(frozen=True)
 class Strategy:
     """One way of handling the study body: its path (`/ping`), its `endpoint` label on the
-    server's series (`ping`), what it shows, and whether the FastAPI peer serves it."""
+    server's series (`ping`), what it shows, whether the FastAPI peer serves it, and whether its
+    answer counts the body (every strategy but the floor, `/drain`, which answers zeros)."""
 
     path: str
     label: str
     about: str
     on_fastapi: bool
+    counts: bool
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def load(path: Path = CONTRACT_FILE) -> Contract:
     raw = json.loads(path.read_text())
     metrics, csv = raw["metrics"], raw["csv"]
     return Contract(
-        strategies=tuple(Strategy(s["path"], s["label"], s["about"], s["on_fastapi"]) for s in raw["strategies"]),
+        strategies=tuple(Strategy(s["path"], s["label"], s["about"], s["on_fastapi"], s["counts"]) for s in raw["strategies"]),
         classes=tuple(raw["classes"]),
         server_error_kinds=tuple(ServerErrorKind(e["kind"], e["status"]) for e in raw["server_error_kinds"]),
         client_error_kinds=tuple(raw["client_error_kinds"]),

@@ -39,6 +39,9 @@ from labcontract import CONTRACT  # noqa: E402
 
 #: The strategy endpoints this server serves: the contract's strategies marked `on_fastapi`.
 ENDPOINTS = tuple(strategy.path for strategy in CONTRACT.fastapi_strategies)
+#: Those whose answer counts the body (all but the floor, /drain, which reads it and answers
+#: zeros): the tests that compare name, count and maxval, or a parse's error, use these.
+COUNTING_ENDPOINTS = tuple(strategy.path for strategy in CONTRACT.fastapi_strategies if strategy.counts)
 #: Where every server answers whether it is up.
 HEALTH_PATH = CONTRACT.http.health_path
 #: Longest a server may take to start (import FastAPI, spawn workers) or to stop.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import CONTRACT, ENDPOINTS, SERVICE_DIR, Server, start, study_body
+from conftest import CONTRACT, COUNTING_ENDPOINTS, ENDPOINTS, SERVICE_DIR, Server, start, study_body
 from labfastapi.budget import BodyShape
 from test_errors import assert_error, raw_error
 from test_metrics import value
@@ -54,7 +54,7 @@ def raw_exchange(server: Server, request: bytes, wait_seconds: float = 10) -> by
     return answer
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_declared_body_over_the_budget_is_503_before_it_is_read(tight: Server, path: str) -> None:
     """A Content-Length that does not fit what is left of BODY_BUDGET_MB is 503 server_busy,
     with connection: close, and the client still reads the answer."""
@@ -63,7 +63,7 @@ def test_a_declared_body_over_the_budget_is_503_before_it_is_read(tight: Server,
     assert response.headers["connection"] == "close"
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_chunked_body_is_stopped_once_it_no_longer_fits(tight: Server, path: str) -> None:
     """A chunked body (no declared length) is charged as it arrives: past the budget, 503."""
 
@@ -76,7 +76,7 @@ def test_a_chunked_body_is_stopped_once_it_no_longer_fits(tight: Server, path: s
     assert_error(response, "server_busy")
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_body_whose_parse_does_not_fit_is_503(tight: Server, path: str) -> None:
     """A 200 KB study body fits the budget as bytes, but its parse (about 12 times that)
     does not: 503 once it has arrived, before anything parses it."""
@@ -85,7 +85,7 @@ def test_a_body_whose_parse_does_not_fit_is_503(tight: Server, path: str) -> Non
     assert_error(httpx.post(f"{tight.url}{path}", content=body, headers=JSON, timeout=30), "server_busy")
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_an_announced_body_over_the_budget_is_refused_before_it_is_sent(tight: Server, path: str) -> None:
     """With `Expect: 100-continue`, the 503 comes at once, without a 100."""
     head = (
@@ -93,6 +93,16 @@ def test_an_announced_body_over_the_budget_is_refused_before_it_is_sent(tight: S
         f"Content-Length: {TWO_MIB}\r\nExpect: 100-continue\r\n\r\n"
     ).encode()
     assert "connection: close" in raw_error(raw_exchange(tight, head), "server_busy")
+
+
+def test_the_floor_holds_nothing_so_the_budget_does_not_stop_it(tight: Server) -> None:
+    """/drain throws each chunk away as it reads it: a body twice the 1 MiB budget is read whole
+    and answered 200, where every endpoint that holds its body says 503 (above)."""
+    for path in ENDPOINTS:
+        if path in COUNTING_ENDPOINTS:
+            continue
+        response = httpx.post(f"{tight.url}{path}", content=b" " * TWO_MIB, headers=JSON, timeout=30)
+        assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -182,7 +192,7 @@ def test_the_budget_is_released_and_shown(tight: Server) -> None:
     scrape = httpx.get(f"{tight.url}/metrics").text
     assert value(scrape, CONTRACT.metric("lab_server_body_budget_bytes").name) == 1024 * 1024
     assert value(scrape, CONTRACT.metric("lab_server_body_budget_in_use_bytes").name) == 0
-    assert value(scrape, CUT_OFF, reason=OVER_BUDGET) >= 3 * len(ENDPOINTS)
+    assert value(scrape, CUT_OFF, reason=OVER_BUDGET) >= 3 * len(COUNTING_ENDPOINTS)
     assert value(scrape, CUT_OFF, reason=IDLE) >= len(ENDPOINTS)
 
 

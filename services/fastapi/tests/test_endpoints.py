@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from conftest import CONTRACT, ENDPOINTS, HEALTH_PATH, Server
+from conftest import CONTRACT, COUNTING_ENDPOINTS, ENDPOINTS, HEALTH_PATH, Server
 
 PING, PONG, OFFLOAD = (CONTRACT.strategy(path).path for path in ("/ping", "/pong", "/offload"))
 READ_BODY, BLOCKING_WAIT, PARSE, COMPUTE, DROP = (
@@ -25,7 +25,7 @@ def expected(body: bytes) -> tuple[str, int, int]:
     return document["name"], len(document["data"]), max(document["data"].values(), default=0)
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_small_study_body_is_counted(client: httpx.Client, path: str) -> None:
     """Every endpoint answers name, count, maxval, elapsed_server (int ms) and worker 0."""
     response = client.post(path, content=SMALL, headers=JSON)
@@ -37,7 +37,7 @@ def test_a_small_study_body_is_counted(client: httpx.Client, path: str) -> None:
     assert body["worker"] == 0
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_repeated_key_counts_once_and_keeps_its_last_value(client: httpx.Client, path: str) -> None:
     """Duplicate keys in data: the last value wins, as in a Python dict (and in lab-server)."""
     body = b'{"name":"dup","data":{"abcdefghij": 900, "b": 5, "abcdefghij": 1}}'
@@ -45,14 +45,14 @@ def test_a_repeated_key_counts_once_and_keeps_its_last_value(client: httpx.Clien
     assert (answer["count"], answer["maxval"]) == (2, 5)
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_empty_data_has_maxval_zero(client: httpx.Client, path: str) -> None:
     """An empty data object counts 0 keys and reports maxval 0."""
     answer = client.post(path, content=b'{"name":"none","data":{}}', headers=JSON).json()
     assert (answer["count"], answer["maxval"]) == (0, 0)
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", COUNTING_ENDPOINTS)
 def test_a_five_megabyte_body_is_counted(client: httpx.Client, path: str, five_mb_body: bytes) -> None:
     """A ~5 MB study body (~250,000 pairs) gives the same count and maxval on every endpoint."""
     assert 4_500_000 < len(five_mb_body) < 6_000_000
@@ -85,6 +85,20 @@ def test_json_with_a_suffix_and_a_charset_is_accepted(client: httpx.Client) -> N
     """`application/vnd.lab+json; charset=utf-8` is JSON too, as lab-server accepts it."""
     headers = {"content-type": "application/vnd.lab+json; charset=utf-8"}
     assert client.post(PONG, content=SMALL, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("body", [SMALL, b"{", b"", b"[1,2,3]"])
+def test_the_floor_reads_any_body_and_answers_zeros(client: httpx.Client, body: bytes) -> None:
+    """/drain parses nothing: any body, even malformed or empty, is read whole and answered 200
+    with an empty name, count and maxval 0, and its read_body time in profiling."""
+    floors = [path for path in ENDPOINTS if path not in COUNTING_ENDPOINTS]
+    assert floors, "the FastAPI peer serves the floor, /drain"
+    for path in floors:
+        response = client.post(path, content=body, headers=JSON)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert (answer["name"], answer["count"], answer["maxval"]) == ("", 0, 0)
+        assert READ_BODY in answer["profiling"]
 
 
 def test_every_response_names_its_worker(client: httpx.Client) -> None:
