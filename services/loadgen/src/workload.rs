@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use lab_core::{
     Class, Strategy,
-    payload::{self, Answer, Stopped},
+    payload::{self, Answer, BodyStyle, Stopped},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -49,18 +49,28 @@ impl ClassPlan {
     /// Builds the bodies for `spec` now (seeded, so a rerun sends the same bytes). A class
     /// without its own request line posts to `endpoint`; `check_answers` computes each JSON
     /// body's [`Answer`] (while the body is written, before the clock starts).
+    /// The JSON bodies are spelled in the default style (compact, lowercase keys).
     pub fn build(spec: &ClassSpec, seed: u64, endpoint: &str, check_answers: bool) -> Self {
-        Self::build_until(spec, seed, endpoint, check_answers, &|| true)
-            .expect("never asked to stop")
+        Self::build_until(
+            spec,
+            seed,
+            endpoint,
+            check_answers,
+            BodyStyle::default(),
+            &|| true,
+        )
+        .expect("never asked to stop")
     }
 
-    /// [`Self::build`], asking `keep_going` every millisecond or so of generation and giving
-    /// up with [`Stopped`] when it says no.
+    /// [`Self::build`] with the JSON bodies spelled in `style` (JSON_SPACING, KEY_LETTERS),
+    /// asking `keep_going` every millisecond or so of generation and giving up with
+    /// [`Stopped`] when it says no.
     pub fn build_until(
         spec: &ClassSpec,
         seed: u64,
         endpoint: &str,
         check_answers: bool,
+        style: BodyStyle,
         keep_going: &dyn Fn() -> bool,
     ) -> Result<Self, Stopped> {
         let request = spec.request.clone().unwrap_or_else(|| RequestLine {
@@ -76,7 +86,8 @@ impl ClassPlan {
             .map(|variant| {
                 let seed = seed.wrapping_mul(1_000).wrapping_add(variant);
                 let name = spec.class.name();
-                let json_buffer = || body_buffer(payload::max_body_len(name, spec.size_mb));
+                let json_buffer =
+                    || body_buffer(payload::max_styled_body_len(name, spec.size_mb, style));
                 let (bytes, answer) = match (request.method.sends_body(), spec.body) {
                     (false, _) => (Vec::new(), None),
                     (true, BodyKind::Raw) => {
@@ -86,20 +97,22 @@ impl ClassPlan {
                         (bytes, None)
                     }
                     (true, BodyKind::Json) if check_answers => {
-                        let (bytes, answer) = payload::generate_seeded_with_answer_until(
+                        let (bytes, answer) = payload::generate_styled_with_answer_until(
                             name,
                             spec.size_mb,
                             seed,
+                            style,
                             json_buffer(),
                             keep_going,
                         )?;
                         (bytes, Some(answer))
                     }
                     (true, BodyKind::Json) => {
-                        let bytes = payload::generate_seeded_until(
+                        let bytes = payload::generate_styled_until(
                             name,
                             spec.size_mb,
                             seed,
+                            style,
                             json_buffer(),
                             keep_going,
                         )?;
@@ -173,6 +186,7 @@ pub fn build_classes(
                         index as u64 + 1,
                         endpoint,
                         workload.check_answers,
+                        workload.body_style(),
                         &keep_going,
                     )
                 })
@@ -292,6 +306,44 @@ mod tests {
             build_classes(&options.workload, "/ping", &stop),
             Err(Stopped)
         ));
+    }
+
+    /// JSON_SPACING and KEY_LETTERS reach the bodies: `spaced` writes `": "` and `", "`,
+    /// `a-zA-Z` draws capitals, and the answers still match the bodies.
+    #[test]
+    fn the_body_style_settings_spell_the_bodies() {
+        let options = crate::RunOptions::from_args([
+            "--small-size-mb",
+            "0.01",
+            "--large-size-mb",
+            "0.2",
+            "--json-spacing",
+            "spaced",
+            "--key-letters",
+            "a-zA-Z",
+        ])
+        .unwrap();
+        let built = build_classes(&options.workload, "/ping", &CancellationToken::new()).unwrap();
+        for plan in &built {
+            let payload = plan.payload(1);
+            let text = std::str::from_utf8(&payload.bytes).unwrap();
+            assert!(
+                text.contains("\": ") && text.contains(", \""),
+                "{}",
+                &text[..80]
+            );
+            assert!(text.bytes().any(|byte| byte.is_ascii_uppercase()));
+            let body: serde_json::Value = serde_json::from_slice(&payload.bytes).unwrap();
+            let answer = payload.answer.expect("JSON bodies know their answer");
+            assert_eq!(answer.count, body["data"].as_object().unwrap().len() as u64);
+        }
+        let compact = crate::RunOptions::from_args(["--large-size-mb", "0.2"]).unwrap();
+        let built = build_classes(&compact.workload, "/ping", &CancellationToken::new()).unwrap();
+        let text = std::str::from_utf8(&built[1].payload(1).bytes)
+            .unwrap()
+            .to_owned();
+        assert!(!text.contains("\": ") && !text.bytes().any(|byte| byte.is_ascii_uppercase()));
+        assert!(crate::RunOptions::from_args(["--json-spacing", "wide"]).is_err());
     }
 
     /// A GET class sends one empty body; a raw class sends random bytes of the nominal size

@@ -213,6 +213,26 @@ pub fn generate_raw_until(
     Ok(buffer)
 }
 
+/// [`generate_seeded_until`] spelled in `style`.
+pub fn generate_styled_until(
+    name: &str,
+    size_mb: f64,
+    seed: u64,
+    style: BodyStyle,
+    buffer: Vec<u8>,
+    keep_going: impl Fn() -> bool,
+) -> Result<Vec<u8>, Stopped> {
+    write_body(
+        name,
+        pairs_for_size_mb(size_mb),
+        style,
+        &mut StdRng::seed_from_u64(seed),
+        buffer,
+        &keep_going,
+        |_, _| {},
+    )
+}
+
 /// A study-shaped body of nominal `size_mb`, the same bytes for the same `seed`.
 pub fn generate_seeded(name: &str, size_mb: f64, seed: u64) -> Vec<u8> {
     generate_styled(name, size_mb, seed, BodyStyle::default())

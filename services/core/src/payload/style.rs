@@ -27,6 +27,32 @@ pub enum Alphabet {
 /// The letters of [`Alphabet::Mixed`], in the order a draw indexes them.
 pub(super) const MIXED_LETTERS: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+impl std::str::FromStr for Separators {
+    type Err = String;
+
+    /// `compact` or `spaced`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "compact" => Ok(Separators::Compact),
+            "spaced" => Ok(Separators::Spaced),
+            other => Err(format!("`{other}` is not a JSON spacing (compact, spaced)")),
+        }
+    }
+}
+
+impl std::str::FromStr for Alphabet {
+    type Err = String;
+
+    /// `a-z` or `a-zA-Z`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "a-z" => Ok(Alphabet::Lower),
+            "a-zA-Z" => Ok(Alphabet::Mixed),
+            other => Err(format!("`{other}` is not a key alphabet (a-z, a-zA-Z)")),
+        }
+    }
+}
+
 /// How a study body is spelled. The default (compact, lowercase keys) is what
 /// [`generate_seeded`] and the other functions without a style write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -17,7 +17,10 @@
 
 use std::fmt;
 
-use lab_core::{Class, payload};
+use lab_core::{
+    Class,
+    payload::{self, BodyStyle},
+};
 
 use super::class::{BodyKind, ClassSpec};
 use super::values::VARIANTS_PER_CLASS;
@@ -49,7 +52,7 @@ pub struct BodyMemory {
 impl BodyMemory {
     /// The memory the classes `specs` will take, with or without their answers
     /// (CHECK_ANSWERS). A class without its own request line posts a body.
-    pub fn of(specs: &[ClassSpec], check_answers: bool) -> Self {
+    pub fn of(specs: &[ClassSpec], check_answers: bool, style: BodyStyle) -> Self {
         let classes = specs
             .iter()
             .map(|spec| {
@@ -64,9 +67,9 @@ impl BodyMemory {
                     }
                     (true, BodyKind::Json) => (
                         VARIANTS_PER_CLASS,
-                        payload::max_body_len(spec.class.name(), spec.size_mb),
+                        payload::max_styled_body_len(spec.class.name(), spec.size_mb, style),
                         if check_answers {
-                            payload::answer_scratch_len(spec.size_mb)
+                            payload::styled_answer_scratch_len(spec.size_mb, style)
                         } else {
                             0
                         },
@@ -191,7 +194,7 @@ mod tests {
                 Some(Method::Get),
             ),
         ];
-        let memory = BodyMemory::of(&specs, true);
+        let memory = BodyMemory::of(&specs, true, BodyStyle::default());
         let large = payload::max_body_len(Class::Large.name(), 25.0) as u64;
         assert_eq!(large, 1_250_000 * 21 + 26);
         let small = payload::max_body_len(Class::Small.name(), 0.001) as u64;
@@ -203,7 +206,7 @@ mod tests {
         );
         assert_eq!(memory.classes[3].bodies, 1);
         assert_eq!(memory.peak(), memory.bodies() + memory.building());
-        let unchecked = BodyMemory::of(&specs, false);
+        let unchecked = BodyMemory::of(&specs, false, BodyStyle::default());
         assert_eq!((unchecked.bodies(), unchecked.building()), (bodies, 0));
         assert!(memory.fits(100) && !memory.fits(50));
         let text = memory.to_string();

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
-use lab_core::Class;
+use lab_core::{
+    Class,
+    payload::{Alphabet, BodyStyle, Separators},
+};
 use serde::{Deserialize, Serialize};
 
 use super::class::{BodyKind, ClassSpec, RequestLine};
@@ -60,6 +63,16 @@ pub struct WorkloadArgs {
     /// application/octet-stream).
     #[arg(long, env = "LARGE_BODY", value_enum, default_value = "json")]
     pub large_body: BodyKind,
+
+    /// How the JSON bodies are spaced: `compact` (`{"a":1,"b":2}`, as httpx sends it) or
+    /// `spaced` (`{"a": 1, "b": 2}`, as Python's json.dumps and the requests library send it).
+    #[arg(long, env = "JSON_SPACING", default_value = "compact", value_parser = str::parse::<Separators>)]
+    pub json_spacing: Separators,
+
+    /// The letters of the JSON bodies' keys: `a-z` or `a-zA-Z` (as the study's Python client
+    /// drew them).
+    #[arg(long, env = "KEY_LETTERS", default_value = "a-z", value_parser = str::parse::<Alphabet>)]
+    pub key_letters: Alphabet,
 
     /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
     /// `maxval` (as the lab's servers and the study's answer), a value other than the body's
@@ -220,7 +233,7 @@ impl WorkloadArgs {
 
     /// What the classes' pre-built bodies will take in memory (see [`BodyMemory`]).
     pub fn body_memory(&self) -> BodyMemory {
-        BodyMemory::of(&self.class_specs(), self.check_answers)
+        BodyMemory::of(&self.class_specs(), self.check_answers, self.body_style())
     }
 
     /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off, unless its request is
@@ -231,6 +244,14 @@ impl WorkloadArgs {
                 .large_request
                 .as_ref()
                 .is_some_and(|request| !request.method.sends_body())
+    }
+
+    /// How the JSON bodies are spelled (JSON_SPACING, KEY_LETTERS).
+    pub fn body_style(&self) -> BodyStyle {
+        BodyStyle {
+            separators: self.json_spacing,
+            alphabet: self.key_letters,
+        }
     }
 
     /// All classes of this run in order: small, large (unless LARGE_SIZE_MB = 0), then the
