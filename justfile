@@ -50,6 +50,11 @@ matrix *args: fastapi-venv
     cargo build --release -p lab-server -p lab-matrix
     FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" target/release/lab-matrix {{args}}
 
+# Re-render the README's and docs/matrix.md's figures from the committed runs they name (`lab-matrix --docs write`; `just docs check` only compares; see docs/matrix.md#docs-that-cannot-drift)
+docs mode="write":
+    cargo build --release -p lab-server -p lab-matrix
+    target/release/lab-matrix --docs {{mode}}
+
 # Run lab-server in release (BIND, WORKERS, KEEP_ALIVE, MAX_BODY_MB, BLOCKING_THREADS…; `just server --help`)
 server *args:
     cargo run --release -p lab-server -- {{args}}

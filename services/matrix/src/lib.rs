@@ -43,11 +43,14 @@
 //! - [`compare`]: two runs side by side, figure by figure, as measured and scaled by their
 //!   calibrations.
 //! - [`report`]: `report.md`, rendered from a template over the serialized findings.
+//! - [`docs`]: the README's and docs/matrix.md's figures, rendered from the committed runs
+//!   they quote (`--docs write`), and checked against them (`--docs check`).
 //! - [`plots`]: SVG charts (plotters) of the analysis: drawing only.
 //! - [`error`]: [`MatrixError`], what can stop a matrix.
 
 pub mod analysis;
 pub mod compare;
+pub mod docs;
 pub mod error;
 pub mod findings;
 pub mod grid;

@@ -197,6 +197,12 @@ pub struct MatrixOptions {
     #[arg(long, env = "MATRIX_REPORT_ONLY", value_name = "MATRIX_DIR", value_parser = parse_path)]
     pub report_only: Option<PathBuf>,
 
+    /// Run nothing: `write` re-renders the generated blocks of README.md and docs/matrix.md from
+    /// the committed runs they name (see services/matrix/src/docs.rs); `check` fails when a
+    /// block differs from its run. Run from the repository's root.
+    #[arg(long, env = "MATRIX_DOCS", value_enum)]
+    pub docs: Option<crate::docs::DocsMode>,
+
     /// Add a section "Against run OTHER" to the report (of this run, or of --report-only's):
     /// figure by figure, both runs' medians and intervals, whether they agree, and the same
     /// after scaling by the two runs' machine calibrations.

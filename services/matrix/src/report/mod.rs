@@ -153,7 +153,7 @@ struct ReportContext<'a> {
 }
 
 /// The template environment: the report's template and its filters.
-fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
