@@ -17,14 +17,16 @@
 //! `head`, `results`, `findings`) and the report's filters, plus `source` (the run's directory,
 //! relative to the page) and functions that look a figure up by scenario name: `figure(name,
 //! class, statistic)`, `ratio(name, other_name, class, statistic)` (the one
-//! over the other, taken within each round), `lag(name)` (the server's event-loop lag p99)
-//! and `label(name)`. A name, class or statistic the run does not have is an error, never an
-//! empty figure.
+//! over the other, taken within each round), `lag(name)` (the server's event-loop lag p99),
+//! `label(name)`, `saturated(name)` (its rounds at or past saturation) and `claim(holds,
+//! sentence)`, which renders nothing while `holds` and fails the render with the sentence
+//! when the run does not bear it out, so prose that states a comparison cannot outlive it. A scenario, class or
+//! statistic the run does not have is an error; a figure no round has (an unloaded scenario's
+//! large median) is none, which the `figure` filter shows as `–`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::ValueEnum;
 use lab_core::{Class, Statistic};
 use minijinja::value::Value;
 use minijinja::{Error, ErrorKind};
@@ -33,6 +35,7 @@ use serde::Serialize;
 use crate::analysis::analyze;
 use crate::error::{Doing, MatrixError};
 use crate::grid::{Figure, Grid, RoundResult};
+pub use crate::options::DocsMode;
 use crate::report::{Head, environment, result_lines};
 use crate::run_info::RunContext;
 use crate::runner::MATRIX_CSV;
@@ -48,15 +51,6 @@ pub const BY: &str = " by ";
 pub const TAIL: &str = " (`just docs`): edit the template, not this block -->";
 /// A block's last line.
 pub const END: &str = "<!-- end of generated block -->";
-
-/// What `--docs` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DocsMode {
-    /// Re-render every block of every page from its run and template.
-    Write,
-    /// Fail when a block differs from what its run and template give.
-    Check,
-}
 
 /// One generated block of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,16 +118,23 @@ pub fn blocks(page: &str) -> Result<Vec<Block>, String> {
     Ok(found)
 }
 
-/// The path from `page`'s directory to `target`, both relative to the repository.
+/// The path from `page`'s directory to `target`, both relative to the repository:
+/// `docs/results/x` is `results/x` from `docs/matrix.md` and itself from `README.md`.
 fn relative_to_page(page: &str, target: &str) -> String {
-    let depth = Path::new(page)
+    let from: Vec<_> = Path::new(page)
         .parent()
-        .map_or(0, |dir| dir.components().count());
-    format!("{}{target}", "../".repeat(depth)).replacen(
-        "../docs/",
-        "",
-        usize::from(page.starts_with("docs/")),
-    )
+        .map(|dir| dir.components().collect())
+        .unwrap_or_default();
+    let to: Vec<_> = Path::new(target).components().collect();
+    let shared = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in shared..from.len() {
+        path.push("..");
+    }
+    for component in &to[shared..] {
+        path.push(component);
+    }
+    path.to_string_lossy().to_string()
 }
 
 /// What a template sees beside the functions.
@@ -153,13 +154,18 @@ fn lookup_error(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
-/// The figure of one class and statistic of the scenario named `name`, per round.
-fn figure_of(grid: &Grid, name: &str, class: &str, statistic: &str) -> Result<Figure, Error> {
-    let cell = grid
-        .cells
+/// The scenario named `name` (`w1-ping-new`); a name the run lacks is an error.
+fn cell_named<'g>(grid: &'g Grid, name: &str) -> Result<&'g crate::grid::Cell, Error> {
+    grid.cells
         .iter()
         .find(|cell| cell.name == name)
-        .ok_or_else(|| lookup_error(format!("the run has no scenario named `{name}`")))?;
+        .ok_or_else(|| lookup_error(format!("the run has no scenario named `{name}`")))
+}
+
+/// The figure of one class and statistic of the scenario named `name`, per round (no values
+/// when no round has it: an unloaded scenario's large class).
+fn figure_of(grid: &Grid, name: &str, class: &str, statistic: &str) -> Result<Figure, Error> {
+    let cell = cell_named(grid, name)?;
     let statistic = [
         Statistic::Min,
         Statistic::Median,
@@ -178,14 +184,7 @@ fn figure_of(grid: &Grid, name: &str, class: &str, statistic: &str) -> Result<Fi
         Class::Large => |round| round.large.as_ref(),
         _ => return Err(lookup_error(format!("the run has no class `{class}`"))),
     };
-    let figure = cell.per_round(|round| pick(round)?.get(statistic));
-    if figure.values.is_empty() {
-        return Err(lookup_error(format!(
-            "`{name}` has no {class} {} in any round",
-            statistic.name()
-        )));
-    }
-    Ok(figure)
+    Ok(cell.per_round(|round| pick(round)?.get(statistic)))
 }
 
 /// A figure's measure as a template value.
@@ -227,22 +226,27 @@ pub fn render_block(
     );
     let g = grid.clone();
     env.add_function("lag", move |name: String| {
-        let cell = g
-            .cells
-            .iter()
-            .find(|cell| cell.name == name)
-            .ok_or_else(|| lookup_error(format!("the run has no scenario named `{name}`")))?;
+        let cell = cell_named(&g, &name)?;
         Ok::<_, Error>(measure_value(
             &cell.per_round(|round| round.server.lag_p99_ms),
         ))
     });
-    let g = grid;
+    let g = grid.clone();
     env.add_function("label", move |name: String| {
-        g.cells
-            .iter()
-            .find(|cell| cell.name == name)
-            .map(|cell| cell.label.clone())
-            .ok_or_else(|| lookup_error(format!("the run has no scenario named `{name}`")))
+        cell_named(&g, &name).map(|cell| cell.label.clone())
+    });
+    env.add_function("claim", |holds: bool, claim: String| {
+        if holds {
+            Ok(String::new())
+        } else {
+            Err(lookup_error(format!(
+                "the run does not bear this claim out: {claim}"
+            )))
+        }
+    });
+    let g = grid;
+    env.add_function("saturated", move |name: String| {
+        cell_named(&g, &name).map(|cell| cell.saturated_rounds())
     });
     let values = DocsContext {
         run: &context,
@@ -340,6 +344,27 @@ pub fn run_docs(repo: &Path, mode: DocsMode) -> Result<Vec<String>, MatrixError>
     Ok(said)
 }
 
+/// `lab-matrix --docs MODE`, run from the repository's root: says what it rewrote, or every
+/// block that differs from its run (then fails).
+pub fn docs_command(mode: DocsMode) -> Result<(), MatrixError> {
+    let repo = std::env::current_dir().doing(|| "find the current directory".to_string())?;
+    let said = run_docs(&repo, mode)?;
+    for line in &said {
+        println!("{line}");
+    }
+    if mode == DocsMode::Check && !said.is_empty() {
+        return Err(MatrixError::Options(format!(
+            "{} generated block(s) differ from their runs: `just docs` rewrites them",
+            said.len()
+        )));
+    }
+    println!(
+        "docs: every generated block of {} is its run's",
+        PAGES.join(" and ")
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +406,10 @@ mod tests {
         assert_eq!(
             relative_to_page("docs/matrix.md", "docs/results/x"),
             "results/x"
+        );
+        assert_eq!(
+            relative_to_page("docs/matrix.md", "results/matrix/x"),
+            "../results/matrix/x"
         );
     }
 }

@@ -25,6 +25,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    lab_matrix::run(options).await?;
+    match options.docs {
+        Some(mode) => lab_matrix::docs::docs_command(mode)?,
+        None => lab_matrix::run(options).await?,
+    }
     Ok(())
 }

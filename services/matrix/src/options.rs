@@ -201,7 +201,7 @@ pub struct MatrixOptions {
     /// the committed runs they name (see services/matrix/src/docs.rs); `check` fails when a
     /// block differs from its run. Run from the repository's root.
     #[arg(long, env = "MATRIX_DOCS", value_enum)]
-    pub docs: Option<crate::docs::DocsMode>,
+    pub docs: Option<DocsMode>,
 
     /// Add a section "Against run OTHER" to the report (of this run, or of --report-only's):
     /// figure by figure, both runs' medians and intervals, whether they agree, and the same
@@ -213,6 +213,15 @@ pub struct MatrixOptions {
     /// days).
     #[arg(long, env = "MATRIX_SERVER_STOP_TIMEOUT", default_value = "15", value_parser = parse_interval)]
     pub server_stop_timeout: Duration,
+}
+
+/// What `--docs` does (see [`crate::docs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocsMode {
+    /// Re-render every generated block of every page from its run and template.
+    Write,
+    /// Fail when a block differs from what its run and template give.
+    Check,
 }
 
 /// A strategy by its path (`/ping`) or label (`ping`).

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use lab_matrix::rerender;
+use lab_matrix::run_info::RunContext;
 use lab_matrix::table::read_matrix_csv;
 
 /// A fresh directory under cargo's per-test scratch space.
@@ -32,8 +33,9 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Every committed run under docs/results/ (copied: the committed files stay as they are)
 /// re-renders: its rows read back whatever columns it has, every scenario is in the results
-/// table with its numbers, and the report says it had one round and no calibration. One of
-/// them compared with another says their figures are compared as measured.
+/// table, and the report says what the run had: one round and no calibration for the runs from
+/// before the rounds, a calibration per round for the others. The newest compared with the one
+/// before says how their figures are compared.
 #[test]
 fn every_committed_run_rerenders() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
@@ -53,12 +55,37 @@ fn every_committed_run_rerenders() {
             rows.len(),
             read_matrix_csv(&run.join("matrix.csv")).unwrap().len()
         );
-        assert!(rows.iter().all(|r| r.server.round == 1));
         let report = std::fs::read_to_string(copy.join("report.md")).unwrap();
         assert!(
             !report.contains("could not be rendered"),
             "{name}: {report}"
         );
+        if !context.rounds.is_empty() {
+            // A run with rounds: every row in one of them, every round calibrated, every
+            // scenario in the results table.
+            assert!(
+                rows.iter()
+                    .all(|r| (1..=context.reps).contains(&r.server.round))
+            );
+            assert!(
+                context
+                    .rounds
+                    .iter()
+                    .all(|r| r.calibration_before_ms.is_some()),
+                "{name}"
+            );
+            assert!(!report.contains("This run predates the calibration"));
+            for row in &rows {
+                assert!(
+                    report.contains(&format!("| {}", row.settings.config)),
+                    "{name}: {} missing",
+                    row.settings.config
+                );
+            }
+            std::fs::remove_dir_all(&copy).unwrap();
+            continue;
+        }
+        assert!(rows.iter().all(|r| r.server.round == 1));
         assert!(report.contains("One round: every figure is that round's value"));
         assert!(report.contains("This run predates the calibration"));
         for row in &rows {
@@ -77,16 +104,27 @@ fn every_committed_run_rerenders() {
         assert!(context.done > 0);
         std::fs::remove_dir_all(&copy).unwrap();
     }
-    let (this, other) = (runs.last().unwrap(), &runs[runs.len() - 2]);
-    let copy = scratch_dir("committed-compare");
-    copy_tree(this, &copy);
-    rerender(&copy, Some(other)).unwrap();
-    let report = std::fs::read_to_string(copy.join("report.md")).unwrap();
-    let other_name = other.file_name().unwrap().to_string_lossy().to_string();
-    assert!(
-        report.contains(&format!("## Against run {other_name}")),
-        "{report}"
-    );
-    assert!(report.contains("One of the runs has no calibration"));
-    std::fs::remove_dir_all(&copy).unwrap();
+    // The newest run with rounds, compared with another with rounds (scaled by their
+    // calibrations) and with one from before the calibration (compared as measured).
+    let calibrated = |run: &PathBuf| !RunContext::read(run).unwrap().rounds.is_empty();
+    let with_rounds: Vec<&PathBuf> = runs.iter().filter(|run| calibrated(run)).collect();
+    let without = runs.iter().find(|run| !calibrated(run)).unwrap();
+    assert!(with_rounds.len() >= 2, "{runs:?}");
+    let this = with_rounds[0];
+    for (other, says) in [
+        (with_rounds[1], "Median calibration: this run"),
+        (without, "One of the runs has no calibration"),
+    ] {
+        let copy = scratch_dir("committed-compare");
+        copy_tree(this, &copy);
+        rerender(&copy, Some(other)).unwrap();
+        let report = std::fs::read_to_string(copy.join("report.md")).unwrap();
+        let other_name = other.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            report.contains(&format!("## Against run {other_name}")),
+            "{report}"
+        );
+        assert!(report.contains(says), "{other_name}: {report}");
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lab_matrix::docs::{BEGIN, PAGES, blocks, check_page};
+use lab_matrix::docs::{BEGIN, PAGES, blocks, check_page, render_block};
 use lab_matrix::run_info::RunContext;
 
 fn repo() -> PathBuf {
@@ -72,13 +72,24 @@ fn committed_runs() -> Vec<(String, String)> {
     runs
 }
 
-/// The README's blocks quote the newest committed run; every block quotes a committed run.
+/// The README's blocks quote the newest committed run that has every scenario they name (a
+/// newer run that could serve them, rendered through their template, must fail for lack of a
+/// scenario); every block of every page quotes a committed run.
 #[test]
 fn the_readme_quotes_the_newest_committed_run() {
     let runs = committed_runs();
-    let newest = &runs.last().unwrap().1;
     for block in blocks(&page_text("README.md")).unwrap() {
-        assert_eq!(&block.run, newest);
+        let quoted = runs
+            .iter()
+            .position(|(_, run)| *run == block.run)
+            .unwrap_or_else(|| panic!("{} is not a committed run", block.run));
+        for (_, newer) in &runs[quoted + 1..] {
+            assert!(
+                render_block(&repo(), "README.md", newer, &block.template).is_err(),
+                "the README quotes {}, but the newer {newer} has every scenario it names",
+                block.run
+            );
+        }
     }
     for page in PAGES {
         for block in blocks(&page_text(page)).unwrap() {
@@ -130,4 +141,40 @@ fn every_block_opener_is_a_line_of_its_own() {
             }
         }
     }
+}
+
+/// A template's claim that its run does not bear out fails the render with the claim; one it
+/// bears out renders nothing; a scenario the run lacks is an error, not an empty figure.
+#[test]
+fn a_claim_the_run_does_not_bear_out_fails_the_render() {
+    let run = committed_runs().last().unwrap().1.clone();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("docs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let render = |name: &str, text: &str| {
+        let template = dir.join(name);
+        std::fs::write(&template, text).unwrap();
+        render_block(&repo(), "README.md", &run, template.to_str().unwrap())
+    };
+    let small = r#"figure("w1-stream-new", "small", "p95").median"#;
+    let held = render(
+        "held.md.j2",
+        &format!(r#"a{{{{ claim({small} > 0, "positive") }}}}b"#),
+    )
+    .unwrap();
+    assert_eq!(held, "ab");
+    let error = render(
+        "false.md.j2",
+        &format!(r#"{{{{ claim({small} < 0, "negative p95") }}}}"#),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("negative p95"), "{error}");
+    let error = render(
+        "missing.md.j2",
+        r#"{{ figure("w9-nothing-new", "small", "p95")|figure }}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("w9-nothing-new"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -80,24 +80,6 @@ pub struct MatrixOutcome {
 /// `lab-matrix`: runs the matrix until done or until Ctrl-C / SIGTERM (or re-renders one),
 /// then says where the results are.
 pub async fn run(options: MatrixOptions) -> Result<(), MatrixError> {
-    if let Some(mode) = options.docs {
-        let repo = std::env::current_dir().doing(|| "find the current directory".to_string())?;
-        let said = crate::docs::run_docs(&repo, mode)?;
-        for line in &said {
-            println!("{line}");
-        }
-        if mode == crate::docs::DocsMode::Check && !said.is_empty() {
-            return Err(MatrixError::Options(format!(
-                "{} generated block(s) differ from their runs: `just docs` rewrites them",
-                said.len()
-            )));
-        }
-        println!(
-            "docs: every generated block of {} is its run's",
-            crate::docs::PAGES.join(" and ")
-        );
-        return Ok(());
-    }
     let compare_with = options.compare_with.clone();
     let outcome = match &options.report_only {
         Some(dir) => {
