@@ -18,7 +18,9 @@
 //! relative to the page) and functions that look a figure up by scenario name: `figure(name,
 //! class, statistic)`, `ratio(name, other_name, class, statistic)` (the one
 //! over the other, taken within each round), `lag(name)` (the server's event-loop lag p99),
-//! `label(name)`, `saturated(name)` (its rounds at or past saturation) and `claim(holds,
+//! `label(name)`, `saturated(name)` (its rounds at or past saturation), `compared_with(run)`
+//! (this run against another committed run, as the report's `--compare-with` section sees
+//! it: figure by figure and ratio by ratio, whether they agree) and `claim(holds,
 //! sentence)`, which renders nothing while `holds` and fails the render with the sentence
 //! when the run does not bear it out, so prose that states a comparison cannot outlive it. A scenario, class or
 //! statistic the run does not have is an error; a figure no round has (an unloaded scenario's
@@ -33,6 +35,7 @@ use minijinja::{Error, ErrorKind};
 use serde::Serialize;
 
 use crate::analysis::analyze;
+use crate::compare::compare_with_dir;
 use crate::error::{Doing, MatrixError};
 use crate::grid::{Figure, Grid, RoundResult};
 pub use crate::options::DocsMode;
@@ -244,9 +247,15 @@ pub fn render_block(
             )))
         }
     });
-    let g = grid;
+    let g = grid.clone();
     env.add_function("saturated", move |name: String| {
         cell_named(&g, &name).map(|cell| cell.saturated_rounds())
+    });
+    let (g, this_context, repo_dir) = (grid, context.clone(), repo.to_path_buf());
+    env.add_function("compared_with", move |other: String| {
+        compare_with_dir(&g, &this_context, &repo_dir.join(&other))
+            .map(|comparison| Value::from(minijinja::value::Serde(comparison)))
+            .map_err(|error| lookup_error(format!("compare with {other}: {error}")))
     });
     let values = DocsContext {
         run: &context,

@@ -52,6 +52,16 @@ impl RoundInfo {
         let low = before.min(after);
         (low > 0.0).then(|| (after - before).abs() / low)
     }
+
+    /// The round's calibration, ms: the mean of the timings before and after it (either one
+    /// when only one was taken).
+    pub fn calibration_ms(&self) -> Option<f64> {
+        match (self.calibration_before_ms, self.calibration_after_ms) {
+            (Some(before), Some(after)) => Some((before + after) / 2.0),
+            (one, other) => one.or(other),
+        }
+        .filter(|ms| *ms > 0.0)
+    }
 }
 
 /// How and where the matrix ran.

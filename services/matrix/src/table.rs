@@ -24,6 +24,9 @@ use crate::scenario::{
     Allocator, Placement, Scenario, ScenarioKey, ScenarioKind, ServerKind, Workload,
 };
 
+/// The table of every round × scenario × class, inside the matrix directory.
+pub const MATRIX_CSV: &str = "matrix.csv";
+
 /// The scenario's settings: the first columns of a row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowSettings {

@@ -5,16 +5,15 @@
 
 use std::path::Path;
 
-use crate::analysis::{Analysis, analyze};
-use crate::compare::{RunComparison, compare};
+use crate::analysis::analyze;
+use crate::compare::compare_with_dir;
 use crate::error::{Doing, MatrixError};
 use crate::plots;
 use crate::report::render;
 use crate::run_info::RunContext;
 use crate::table::{MatrixRow, read_matrix_csv, write_matrix_csv};
 
-/// The table of every round × scenario × class, inside the matrix directory.
-pub const MATRIX_CSV: &str = "matrix.csv";
+pub use crate::table::MATRIX_CSV;
 /// The report, inside the matrix directory.
 pub const REPORT_MD: &str = "report.md";
 
@@ -30,28 +29,6 @@ pub fn write_outputs(
     render_outputs(dir, context, rows, compare_with)
 }
 
-/// The other run of `--compare-with`, read and set against `analysis`.
-fn comparison(
-    analysis: &Analysis,
-    context: &RunContext,
-    other_dir: &Path,
-) -> Result<RunComparison, MatrixError> {
-    let other_rows = read_matrix_csv(&other_dir.join(MATRIX_CSV))?;
-    let other_context = RunContext::read(other_dir)?;
-    let other_grid = crate::grid::Grid::from_rows(&other_rows);
-    let name = other_dir.file_name().map_or_else(
-        || other_dir.display().to_string(),
-        |n| n.to_string_lossy().to_string(),
-    );
-    Ok(compare(
-        &analysis.grid,
-        context,
-        &other_grid,
-        &other_context,
-        &name,
-    ))
-}
-
 /// Writes report.md and the plots from the rows and each scenario's requests.csv.
 fn render_outputs(
     dir: &Path,
@@ -62,7 +39,7 @@ fn render_outputs(
     let analysis = analyze(dir, rows.to_vec());
     let plots = plots::write_all(dir, &analysis)?;
     let comparison = compare_with
-        .map(|other| comparison(&analysis, context, other))
+        .map(|other| compare_with_dir(&analysis.grid, context, other))
         .transpose()?;
     let report = render(context, &analysis, &plots, comparison.as_ref());
     std::fs::write(dir.join(REPORT_MD), report).doing(|| format!("write {REPORT_MD}"))?;
