@@ -27,7 +27,7 @@ Each round runs every level once in its own random order: `alone` (small request
 Each level is one lab-loadgen run of PROBE_DURATION seconds, measured from each request's scheduled start; every request is kept in RESULTS_DIR/probe/<timestamp>/round-<n>/<level>/requests.csv. \
 The report (report.md, probe.csv, probe-run.json, small_p95.svg) gives small p50/p95/p99 alone and beside each size with intervals over the rounds, the ratio to `alone` computed round by round, \
 the uploads' own latency, errors by kind, whether the upload route kept up, and a verdict that claims a slowdown only when the ratio's whole interval is at or above PROBE_THRESHOLD. \
-A server that exports the lab's /metrics (http_server_request_duration_seconds) also gives its own time per upload.\n\n\
+A server that exports the lab's /metrics (lab-core's names, as lab-server and the FastAPI peer) also gives its own time per upload.\n\n\
 The small and large requests are lab-loadgen's options: SMALL_REQUEST and LARGE_REQUEST (`METHOD /path`), SMALL_SIZE_MB (0 with GET), SMALL_BODY and LARGE_BODY (json: the study's body; raw: random bytes), \
 SMALL_INTERVAL, LARGE_INTERVAL, CHECK_ANSWERS, REQUEST_TIMEOUT …; LARGE_SIZE_MB is not used (each level sets the upload size).\n\n\
 Exit codes: 0 = every level of every round measured; 1 = the probe could not run or write its files; \
