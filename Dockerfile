@@ -1,6 +1,7 @@
 # large-request-lab: one image with the lab's binaries: lab-server (and lab-server-jemalloc,
-# the same server with jemalloc: ALLOCATOR=jemalloc), lab-loadgen and lab-loadgen-merge (joins
-# several load generators' runs).
+# the same server with jemalloc: ALLOCATOR=jemalloc), lab-loadgen, lab-loadgen-merge (joins
+# several load generators' runs) and lab-probe (judges any server's small requests beside
+# uploads: docs/probe.md).
 #
 #   docker build -t large-request-lab .        (docker compose up does this for you)
 #
@@ -33,9 +34,9 @@ COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin lab-server --bin lab-server-jemalloc --bin lab-loadgen \
-        --bin lab-loadgen-merge \
+        --bin lab-loadgen-merge --bin lab-probe \
     && install -D -m 0755 -t /out target/release/lab-server target/release/lab-server-jemalloc \
-        target/release/lab-loadgen target/release/lab-loadgen-merge
+        target/release/lab-loadgen target/release/lab-loadgen-merge target/release/lab-probe
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # No package installs: the healthchecks in docker-compose.yml use bash's /dev/tcp, which the
@@ -44,7 +45,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin lab \
     && mkdir -p /results && chown lab:lab /results
 COPY --from=builder /out/lab-server /out/lab-server-jemalloc /out/lab-loadgen \
-    /out/lab-loadgen-merge /usr/local/bin/
+    /out/lab-loadgen-merge /out/lab-probe /usr/local/bin/
 USER lab
 WORKDIR /results
 # 8000: lab-server's HTTP port. 9100: lab-loadgen's /metrics (METRICS_BIND).

@@ -50,6 +50,12 @@ matrix *args: fastapi-venv
     cargo build --release -p lab-server -p lab-matrix
     FASTAPI_PYTHON="${FASTAPI_PYTHON-.venv-fastapi/bin/python}" target/release/lab-matrix {{args}}
 
+# Judge any server: its small requests alone, then beside uploads of each size of a ladder, in PROBE_REPS rounds of random order, with a verdict (TARGET_URL, SMALL_REQUEST, LARGE_REQUEST, LARGE_BODY, PROBE_SIZES_MB, PROBE_DURATION; `just probe --help`; docs/probe.md): report.md, probe.csv and small_p95.svg in results/probe/<timestamp>/
+probe *args:
+    # Built with lab-server, as `just matrix` builds it, so the two recipes share one build.
+    cargo build --release -p lab-server -p lab-matrix
+    target/release/lab-probe {{args}}
+
 # Re-render the README's and docs/matrix.md's figures from the committed runs they name (`lab-matrix --docs write`; `just docs check` only compares; see docs/matrix.md#docs-that-cannot-drift)
 docs mode="write":
     cargo build --release -p lab-server -p lab-matrix

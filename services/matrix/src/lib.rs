@@ -47,6 +47,8 @@
 //!   they quote (`--docs write`), and checked against them (`--docs check`).
 //! - [`plots`]: SVG charts (plotters) of the analysis: drawing only.
 //! - [`error`]: [`MatrixError`], what can stop a matrix.
+//! - [`probe`]: `lab-probe`, the same method against any server: its small requests alone
+//!   and beside uploads of a ladder of sizes, with a verdict (docs/probe.md).
 
 pub mod analysis;
 pub mod compare;
@@ -62,6 +64,7 @@ pub mod options;
 pub mod placement;
 pub mod plan;
 pub mod plots;
+pub mod probe;
 pub mod report;
 pub mod requests;
 pub mod run_info;
