@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    options::{BodyKind, Connection, Method},
+    options::{BodyKind, Connection, Method, RequestHeader},
     record::{Outcome, Record, RequestError},
     workload::Payload,
 };
@@ -50,14 +50,17 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 ///   connection the server dropped (restart, keep-alive timeout) is replaced transparently.
 ///
 /// `resolved` pins the host name to addresses looked up once before the run (as wrk does),
-/// so name resolution is not on every request's timed path.
+/// so name resolution is not on every request's timed path. `extra` (REQUEST_HEADERS) goes on
+/// every request.
 pub fn build_client(
     connection: Connection,
     request_timeout: Duration,
     target: &Url,
     resolved: &[SocketAddr],
+    extra: &[RequestHeader],
 ) -> reqwest::Result<Client> {
     let mut headers = HeaderMap::new();
+    crate::options::headers::add_to(&mut headers, extra);
     let mut builder = Client::builder()
         .timeout(request_timeout)
         .connect_timeout(CONNECT_TIMEOUT)
@@ -415,7 +418,8 @@ mod tests {
         let plan = ClassPlan::build(&spec, 1, "/ping", true);
         let target: Url = "http://127.0.0.1:1".parse().unwrap();
         let engine = Engine {
-            client: build_client(Connection::New, Duration::from_secs(1), &target, &[]).unwrap(),
+            client: build_client(Connection::New, Duration::from_secs(1), &target, &[], &[])
+                .unwrap(),
             method: wire_method(Method::Post),
             url: target.join("/ping").unwrap(),
             content_type: content_type(Method::Post, BodyKind::Json),

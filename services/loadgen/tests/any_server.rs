@@ -9,7 +9,8 @@ use lab_core::ClientErrorKind;
 use support::{read_csv, short_run};
 
 /// A server that is not lab-server: an empty 204, a text answer with only the worker header,
-/// a confidently wrong JSON answer, a health check, and an upload endpoint that takes raw bytes
+/// a confidently wrong JSON answer, a health check, a route that wants a token and a tenant
+/// header (401 without them), and an upload endpoint that takes raw bytes
 /// only (415 for anything that is not `application/octet-stream`).
 struct OtherServer {
     port: u16,
@@ -42,6 +43,19 @@ impl OtherServer {
                 .route(
                     "/healthz",
                     web::get().to(|| async { HttpResponse::Ok().body("up") }),
+                )
+                .route(
+                    "/token",
+                    web::post().to(|request: HttpRequest| async move {
+                        let has = |name: &str, value: &str| {
+                            request.headers().get(name).is_some_and(|v| v == value)
+                        };
+                        if has("authorization", "Bearer s3cret") && has("x-tenant", "lab") {
+                            HttpResponse::NoContent().finish()
+                        } else {
+                            HttpResponse::Unauthorized().finish()
+                        }
+                    }),
                 )
                 .route(
                     "/upload",
@@ -199,5 +213,39 @@ async fn each_class_has_its_own_request_line_and_body_kind() {
     let endpoints: Vec<&str> = summary.iter().map(|row| row["endpoint"].as_str()).collect();
     assert_eq!(endpoints, ["/healthz", "/upload"]);
     assert_eq!(report.config.classes[1].request, "POST /upload");
+    server.handle.stop(false).await;
+}
+
+/// REQUEST_HEADERS goes on every request of every class: a route that wants a token answers
+/// 401 (`http_4xx`) without it and 204 with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_headers_reach_the_server_on_every_request() {
+    let server = OtherServer::start();
+    let (report, _results) = run_against(&server, &["--endpoint", "/token"]).await;
+    assert!(report.all_failed(), "{report:?}");
+    for class in &report.classes {
+        assert_eq!(
+            class.errors_by_kind[&ClientErrorKind::Http4xx],
+            class.stats.count,
+            "{class:?}"
+        );
+    }
+    let (report, _results) = run_against(
+        &server,
+        &[
+            "--endpoint",
+            "/token",
+            "--request-headers",
+            "Authorization: Bearer s3cret\nX-Tenant: lab",
+        ],
+    )
+    .await;
+    for class in &report.classes {
+        assert_eq!(class.stats.errors, 0, "{class:?}");
+        assert!(class.stats.count >= 2, "{class:?}");
+    }
+    for row in read_csv(&report.dir.join("requests.csv")) {
+        assert_eq!(row["status"], "204");
+    }
     server.handle.stop(false).await;
 }

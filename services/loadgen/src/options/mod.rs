@@ -19,10 +19,13 @@
 //! - MAX_IN_FLIGHT: 1 to [`values::MAX_IN_FLIGHT_LIMIT`]; EXTRA_CLASSES: at most
 //!   [`values::MAX_EXTRA_CLASSES`] classes, names of at most [`values::MAX_NAME_LEN`]
 //!   characters.
+//! - REQUEST_HEADERS: at most [`headers::MAX_REQUEST_HEADERS`] valid `Name: value` lines,
+//!   none of the headers the client sets itself ([`headers::MANAGED_HEADERS`]).
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
 mod class;
+pub mod headers;
 pub mod memory;
 mod modes;
 pub mod values;
@@ -34,6 +37,7 @@ use clap::{ArgAction, Parser, builder::BoolishValueParser};
 use reqwest::Url;
 
 pub use class::{BodyKind, ClassSpec, Method, RequestLine};
+pub use headers::RequestHeader;
 pub use memory::BodyMemory;
 pub use modes::{Connection, Pool};
 use values::{

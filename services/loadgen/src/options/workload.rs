@@ -14,6 +14,7 @@ use lab_core::{
 use serde::{Deserialize, Serialize};
 
 use super::class::{BodyKind, ClassSpec, RequestLine};
+use super::headers::{RequestHeader, parse_request_headers};
 use super::memory::BodyMemory;
 use super::values::{
     MAX_BODY_MEMORY_MB, MAX_IN_FLIGHT_LIMIT, MAX_TOTAL_SIZE_MB, VARIANTS_PER_CLASS,
@@ -73,6 +74,14 @@ pub struct WorkloadArgs {
     /// drew them).
     #[arg(long, env = "KEY_LETTERS", default_value = "a-z", value_parser = str::parse::<Alphabet>)]
     pub key_letters: Alphabet,
+
+    /// Headers every request of every class carries, one `Name: value` per line (a token:
+    /// `Authorization: Bearer …`); empty = none. The headers the client sets itself (Host,
+    /// Connection, Content-Length, Content-Type, Transfer-Encoding, Expect, TE) are refused.
+    /// Give a secret through the environment: the command line is recorded in run files.
+    // `std::vec::Vec`: the whole text to the parser, which reads "" as "no headers".
+    #[arg(long, env = "REQUEST_HEADERS", default_value = "", hide_default_value = true, value_parser = parse_request_headers)]
+    pub request_headers: std::vec::Vec<RequestHeader>,
 
     /// Check each 2xx answer against the body sent: when the answer is JSON with `count` or
     /// `maxval` (as the lab's servers and the study's answer), a value other than the body's

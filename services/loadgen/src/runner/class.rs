@@ -94,6 +94,7 @@ impl<'a> Clients<'a> {
             self.options.workload.request_timeout,
             &self.options.target_url,
             self.resolved,
+            &self.options.workload.request_headers,
         )
     }
 }
