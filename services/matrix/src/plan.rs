@@ -206,12 +206,13 @@ mod tests {
         scenarios.iter().map(Scenario::name).collect()
     }
 
-    /// The default plan: two baselines, 2 workers × 6 strategies (the floor included) × 2
+    /// The default plan: two baselines, 2 workers × every strategy (the floor included) × 2
     /// connections, keep-alive off, the shared pool, 4 jemalloc cells, 2 long runs.
     #[test]
     fn default_plan_is_the_grid_with_the_floor_and_every_reference_case() {
         let scenarios = plan(&options(&[]));
-        assert_eq!(scenarios.len(), 2 + 24 + 1 + 1 + 4 + 2);
+        let grid = 2 * lab_core::Strategy::ALL.len() * 2;
+        assert_eq!(scenarios.len(), 2 + grid + 1 + 1 + 4 + 2);
         let names = names(&scenarios);
         for name in [
             "unloaded-w1-ping-new",
