@@ -266,8 +266,8 @@ fn parse_target_utilisation(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// A seed, or empty for "a new one".
-fn parse_optional_seed(text: &str) -> Result<Option<u64>, String> {
+/// A seed, or empty for "a new one" (MATRIX_SEED, and lab-probe's PROBE_SEED).
+pub(crate) fn parse_optional_seed(text: &str) -> Result<Option<u64>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

@@ -17,6 +17,8 @@ use lab_loadgen::options::values::{
 use lab_loadgen::{Connection, Pool, WorkloadArgs};
 use reqwest::Url;
 
+use crate::options::parse_optional_seed;
+
 /// Most upload sizes a ladder may hold.
 pub const MAX_LADDER_STEPS: usize = 16;
 
@@ -136,20 +138,6 @@ impl UploadLadder {
         debug_assert!(sizes.iter().all(|s| *s <= MAX_SIZE_MB));
         Ok(Self(sizes))
     }
-}
-
-/// A seed, or empty for "a new one".
-fn parse_optional_seed(text: &str) -> Result<Option<u64>, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| {
-        format!(
-            "`{text}` is not a seed (a whole number from 0 to {})",
-            u64::MAX
-        )
-    })
 }
 
 /// A threshold above 1 and at most 1000.
