@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    options::{BodyKind, Connection, Method, RequestHeader},
+    options::{Connection, Method, RequestHeader},
     record::{Outcome, Record, RequestError},
     workload::Payload,
 };
@@ -128,14 +128,6 @@ pub fn wire_method(method: Method) -> reqwest::Method {
         Method::Patch => reqwest::Method::PATCH,
         Method::Delete => reqwest::Method::DELETE,
     }
-}
-
-/// The content type a body kind is sent with; `None` when the method sends no body.
-pub fn content_type(method: Method, body: BodyKind) -> Option<HeaderValue> {
-    method.sends_body().then(|| match body {
-        BodyKind::Json => HeaderValue::from_static("application/json"),
-        BodyKind::Raw => HeaderValue::from_static("application/octet-stream"),
-    })
 }
 
 /// The parts of an answer the lab knows how to read, each read on its own and leniently (a
@@ -362,6 +354,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::BodyKind;
 
     const EXPECTED: Option<Answer> = Some(Answer {
         count: 50,
@@ -414,6 +407,8 @@ mod tests {
             interval: Duration::from_secs(1),
             request: None,
             body: BodyKind::Json,
+            file: None,
+            content_type: None,
         };
         let plan = ClassPlan::build(&spec, 1, "/ping", true);
         let target: Url = "http://127.0.0.1:1".parse().unwrap();
@@ -422,7 +417,7 @@ mod tests {
                 .unwrap(),
             method: wire_method(Method::Post),
             url: target.join("/ping").unwrap(),
-            content_type: content_type(Method::Post, BodyKind::Json),
+            content_type: plan.content_type(),
             check_answers: true,
             run_start: Instant::now(),
         };

@@ -304,6 +304,8 @@ mod tests {
             interval: Duration::from_millis(100),
             request: None,
             body: BodyKind::Json,
+            file: None,
+            content_type: None,
         };
         let classes = [Arc::new(ClassPlan::build(&small, 1, "/ping", false))];
         let mut csv = RequestsCsv::create(&dir, "r1", "new", &classes).unwrap();

@@ -137,6 +137,27 @@ pub struct ClassConfig {
     /// What the body was.
     #[serde(default)]
     pub body: BodyKind,
+    /// The file the body was read from (SMALL_BODY_FILE, LARGE_BODY_FILE), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<String>,
+    /// The `Content-Type` given for it (SMALL_CONTENT_TYPE, LARGE_CONTENT_TYPE), if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+impl ClassConfig {
+    /// What its body was, in words: `json body`, `raw body`, `body from order.json`, with
+    /// the content type when one was given: `raw body, text/csv`.
+    pub fn body_text(&self) -> String {
+        let body = match &self.body_file {
+            Some(path) => format!("body from {path}"),
+            None => format!("{} body", self.body.as_str()),
+        };
+        match &self.content_type {
+            Some(content_type) => format!("{body}, {content_type}"),
+            None => body,
+        }
+    }
 }
 
 /// A report read back without `check_answers` does not say its answers were checked: read it
@@ -247,9 +268,12 @@ impl RunReport {
             .classes
             .iter()
             .filter(|c| {
-                (!c.request.is_empty() && c.request != default_request) || c.body != BodyKind::Json
+                (!c.request.is_empty() && c.request != default_request)
+                    || c.body != BodyKind::Json
+                    || c.body_file.is_some()
+                    || c.content_type.is_some()
             })
-            .map(|c| format!("{} {} ({} body)", c.name, c.request, c.body.as_str()))
+            .map(|c| format!("{} {} ({})", c.name, c.request, c.body_text()))
             .collect();
         if !own.is_empty() {
             writeln!(out, "requests: {}", own.join(", "))?;
@@ -382,6 +406,8 @@ mod tests {
                     body_bytes: 1066,
                     request: "POST /ping".into(),
                     body: BodyKind::Json,
+                    body_file: None,
+                    content_type: None,
                 }],
             },
             classes: vec![ClassSummary {

@@ -1,9 +1,10 @@
 //! What each class sends and when: bodies built before the clock starts, intervals, and the
 //! large class's on/off cycle.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use bytes::Bytes;
+use reqwest::header::HeaderValue;
 
 use lab_core::{
     Class, Strategy,
@@ -39,6 +40,10 @@ pub struct ClassPlan {
     pub request: RequestLine,
     /// What the body is.
     pub body: BodyKind,
+    /// The file its body was read from, if it was.
+    pub body_file: Option<PathBuf>,
+    /// The `Content-Type` given for it, if one was (see [`Self::content_type`]).
+    pub content_type: Option<HeaderValue>,
     /// Pre-built bodies, used round-robin.
     pub payloads: Vec<Payload>,
     /// Whether the LARGE_ON/LARGE_OFF cycle applies to this class.
@@ -77,6 +82,17 @@ impl ClassPlan {
             method: Method::Post,
             path: endpoint.to_string(),
         });
+        if let Some(file) = spec.file.as_ref().filter(|_| request.method.sends_body()) {
+            // The user's own document: one body, the file's bytes, shared as they are.
+            return Ok(Self::with_payloads(
+                spec,
+                request,
+                vec![Payload {
+                    bytes: file.bytes.clone(),
+                    answer: None,
+                }],
+            ));
+        }
         let variants = if request.method.sends_body() {
             VARIANTS_PER_CLASS as u64
         } else {
@@ -126,14 +142,30 @@ impl ClassPlan {
                 })
             })
             .collect::<Result<_, Stopped>>()?;
-        Ok(ClassPlan {
+        Ok(Self::with_payloads(spec, request, payloads))
+    }
+
+    fn with_payloads(spec: &ClassSpec, request: RequestLine, payloads: Vec<Payload>) -> Self {
+        ClassPlan {
             class: spec.class.clone(),
             size_mb: spec.size_mb,
             interval: spec.interval,
             request,
             body: spec.body,
+            body_file: spec.file.as_ref().map(|file| file.path.clone()),
+            content_type: spec.content_type.clone(),
             payloads,
             cycled: spec.class == Class::Large,
+        }
+    }
+
+    /// The `Content-Type` its requests carry: the one given (SMALL_CONTENT_TYPE,
+    /// LARGE_CONTENT_TYPE) or the body kind's; none for a method that sends no body.
+    pub fn content_type(&self) -> Option<HeaderValue> {
+        self.request.method.sends_body().then(|| {
+            self.content_type
+                .clone()
+                .unwrap_or_else(|| self.body.content_type())
         })
     }
 
@@ -277,6 +309,8 @@ mod tests {
             interval: secs(0.1),
             request: None,
             body: BodyKind::Json,
+            file: None,
+            content_type: None,
         };
         let plan = ClassPlan::build(&spec, 1, "/ping", true);
         assert_eq!(plan.payloads.len(), VARIANTS_PER_CLASS);
@@ -359,6 +393,8 @@ mod tests {
                 path: "/healthz".into(),
             }),
             body: BodyKind::Json,
+            file: None,
+            content_type: None,
         };
         let plan = ClassPlan::build(&get, 1, "/ping", true);
         assert_eq!(plan.payloads.len(), 1);
@@ -367,6 +403,8 @@ mod tests {
             size_mb: 0.5,
             request: None,
             body: BodyKind::Raw,
+            file: None,
+            content_type: None,
             ..get
         };
         let plan = ClassPlan::build(&raw, 2, "/upload", true);
@@ -385,6 +423,8 @@ mod tests {
             interval: secs(0.1),
             request: None,
             body: BodyKind::Json,
+            file: None,
+            content_type: None,
         };
         for (path, checked) in [
             ("/ping", true),
@@ -396,5 +436,35 @@ mod tests {
             assert_eq!(plan.checks_answers(true), checked, "{path}");
             assert!(!plan.checks_answers(false), "{path}");
         }
+    }
+
+    /// A body read from a file is the class's one body, the very bytes read (no copy), with
+    /// no answer to check, a memory figure of one file, and the content type given.
+    #[test]
+    fn a_file_body_is_one_shared_body() {
+        let file = crate::options::BodyFile {
+            path: "upload.bin".into(),
+            bytes: Bytes::from(vec![7u8; 4_000]),
+        };
+        let spec = ClassSpec {
+            class: Class::Large,
+            size_mb: file.size_mb(),
+            interval: secs(1.0),
+            request: None,
+            body: BodyKind::Raw,
+            file: Some(file.clone()),
+            content_type: Some(HeaderValue::from_static("text/csv")),
+        };
+        let plan = ClassPlan::build(&spec, 1, "/upload", true);
+        assert_eq!(plan.payloads.len(), 1);
+        assert_eq!(plan.payload(5).bytes.as_ptr(), file.bytes.as_ptr());
+        assert!(plan.payload(5).answer.is_none());
+        assert_eq!(plan.content_type().unwrap(), "text/csv");
+        assert_eq!(
+            plan.body_file.as_deref(),
+            Some(std::path::Path::new("upload.bin"))
+        );
+        let memory = crate::options::BodyMemory::of(&[spec], true, BodyStyle::default());
+        assert_eq!(memory.bodies(), 4_000);
     }
 }

@@ -10,11 +10,21 @@ use support::{read_csv, short_run};
 
 /// A server that is not lab-server: an empty 204, a text answer with only the worker header,
 /// a confidently wrong JSON answer, a health check, a route that wants a token and a tenant
-/// header (401 without them), and an upload endpoint that takes raw bytes
-/// only (415 for anything that is not `application/octet-stream`).
+/// header (401 without them), an upload endpoint that takes raw bytes
+/// only (415 for anything that is not `application/octet-stream`), and an import route that
+/// takes one particular CSV document only (415 for another type, 422 for other bytes).
 struct OtherServer {
     port: u16,
     handle: ServerHandle,
+}
+
+/// The only document `/orders` accepts: 10,000 lines of CSV, about 200 KB.
+fn orders_csv() -> Vec<u8> {
+    let mut csv = String::from("order_id,amount\n");
+    for order in 0..10_000 {
+        csv.push_str(&format!("{order:08},{}.{:02}\n", order % 977, order % 100));
+    }
+    csv.into_bytes()
 }
 
 impl OtherServer {
@@ -54,6 +64,22 @@ impl OtherServer {
                             HttpResponse::NoContent().finish()
                         } else {
                             HttpResponse::Unauthorized().finish()
+                        }
+                    }),
+                )
+                .route(
+                    "/orders",
+                    web::post().to(|request: HttpRequest, body: web::Bytes| async move {
+                        let csv = request
+                            .headers()
+                            .get(header::CONTENT_TYPE)
+                            .is_some_and(|value| value == "text/csv");
+                        if !csv {
+                            HttpResponse::UnsupportedMediaType().finish()
+                        } else if body != orders_csv() {
+                            HttpResponse::UnprocessableEntity().finish()
+                        } else {
+                            HttpResponse::Created().finish()
                         }
                     }),
                 )
@@ -247,5 +273,52 @@ async fn request_headers_reach_the_server_on_every_request() {
     for row in read_csv(&report.dir.join("requests.csv")) {
         assert_eq!(row["status"], "204");
     }
+    server.handle.stop(false).await;
+}
+
+/// LARGE_BODY_FILE sends a file's bytes as they are, LARGE_CONTENT_TYPE the type the route
+/// wants: a route that takes only its own document answers 201 to every upload, where the
+/// same file with the body kind's type gets 415; the class's size is the file's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_file_is_sent_as_it_is_with_its_content_type() {
+    let server = OtherServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orders.csv");
+    std::fs::write(&file, orders_csv()).unwrap();
+    let file = file.to_str().unwrap();
+    let base = [
+        "--small-request",
+        "GET /healthz",
+        "--small-size-mb",
+        "0",
+        "--large-request",
+        "POST /orders",
+        "--large-body-file",
+        file,
+    ];
+    let (report, _results) = run_against(&server, &base).await;
+    let uploads = &report.classes[1];
+    assert_eq!(
+        uploads.errors_by_kind[&ClientErrorKind::Http4xx],
+        uploads.stats.count,
+        "{uploads:?}"
+    );
+    let with_type = [&base[..], &["--large-content-type", "text/csv"]].concat();
+    let (report, _results) = run_against(&server, &with_type).await;
+    for class in &report.classes {
+        assert_eq!(class.stats.errors, 0, "{class:?}");
+        assert!(class.stats.count >= 2, "{class:?}");
+    }
+    let length = orders_csv().len();
+    for row in read_csv(&report.dir.join("requests.csv")) {
+        if row["class"] == "large" {
+            assert_eq!(row["status"], "201");
+            assert_eq!(row["bytes_sent"], length.to_string());
+        }
+    }
+    let config = &report.config.classes[1];
+    assert_eq!(config.size_mb, length as f64 / 1e6);
+    assert_eq!(config.body_file.as_deref(), Some(file));
+    assert_eq!(config.body_text(), format!("body from {file}, text/csv"));
     server.handle.stop(false).await;
 }

@@ -73,6 +73,22 @@ async fn every_run_option_refuses_nonsense_with_exit_2() {
             vec![],
             "at most 2048 MB",
         ),
+        (
+            vec!["--large-body-file", "/no/such/upload.json"],
+            vec![],
+            "/no/such/upload.json",
+        ),
+        (vec![], vec![("SMALL_BODY_FILE", "/")], "is not a file"),
+        (
+            vec!["--large-content-type", "json"],
+            vec![],
+            "not a media type",
+        ),
+        (
+            vec![],
+            vec![("REQUEST_HEADERS", "Content-Type: text/csv")],
+            "cannot set it",
+        ),
         (vec!["--max-in-flight", "0"], vec![], "1..=10000"),
         (vec![], vec![("MAX_IN_FLIGHT", "10001")], "1..=10000"),
         (vec!["--target-url", "ftp://127.0.0.1"], vec![], "only http"),

@@ -1,11 +1,14 @@
-//! What one request class is: its name, size and interval, its method and path, its body.
+//! What one request class is: its name, size and interval, its method and path, its body
+//! (built, or read from a file: [`BodyFile`]).
 //! Shared by the workload's options ([`super::WorkloadArgs`]) and the value parsers
 //! ([`super::values`]), which build these from the command line.
 
-use std::{fmt, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
+use bytes::Bytes;
 use clap::ValueEnum;
 use lab_core::Class;
+use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 /// One request class: small, large, or one from `EXTRA_CLASSES` (`name:size_mb:interval_s`,
@@ -23,6 +26,11 @@ pub struct ClassSpec {
     pub request: Option<RequestLine>,
     /// What the body is.
     pub body: BodyKind,
+    /// The body read from a file (SMALL_BODY_FILE, LARGE_BODY_FILE), sent as it is instead
+    /// of a built one; `size_mb` is then its size.
+    pub file: Option<BodyFile>,
+    /// The `Content-Type` the body is sent with, when not the body kind's own.
+    pub content_type: Option<HeaderValue>,
 }
 
 /// An HTTP method a class may use.
@@ -105,5 +113,44 @@ impl BodyKind {
             BodyKind::Json => "json",
             BodyKind::Raw => "raw",
         }
+    }
+
+    /// The `Content-Type` it is sent with unless one is given.
+    pub fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            BodyKind::Json => "application/json",
+            BodyKind::Raw => "application/octet-stream",
+        })
+    }
+}
+
+/// Bytes in one MB of the class sizes, of BODY_MEMORY_MB and of the figures it is compared
+/// with (10^6).
+pub const BYTES_PER_MB: f64 = 1_000_000.0;
+
+/// A body read from a file: its path (as given, for the report) and its bytes (shared by
+/// every request that sends it: a reference count, never a copy).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BodyFile {
+    /// The path as given.
+    pub path: PathBuf,
+    /// The file's bytes, as they were when the options were parsed.
+    pub bytes: Bytes,
+}
+
+impl BodyFile {
+    /// Its size in MB (10^6 bytes), the class's size in every report.
+    pub fn size_mb(&self) -> f64 {
+        self.bytes.len() as f64 / BYTES_PER_MB
+    }
+}
+
+impl fmt::Debug for BodyFile {
+    // Never the bytes: a 25 MB body in a debug print is of no use to anyone.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyFile")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }

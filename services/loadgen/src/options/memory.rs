@@ -2,7 +2,7 @@
 //! BODY_MEMORY_MB can refuse a workload before anything is built.
 //!
 //! - Held for the whole invocation: each class's [`VARIANTS_PER_CLASS`] bodies (one, empty,
-//!   for a method that sends none), each built once at its longest possible length
+//!   for a method that sends none; one, the file's bytes, for a body read from a file), each built once at its longest possible length
 //!   ([`payload::max_body_len`]; exactly [`payload::raw_len`] for raw bytes) and shared by
 //!   every request that sends it: a request holds a reference count, never a copy, and the
 //!   HTTP client writes the body to the socket from that one buffer. Every run of the
@@ -25,9 +25,7 @@ use lab_core::{
 use super::class::{BodyKind, ClassSpec};
 use super::values::VARIANTS_PER_CLASS;
 
-/// Bytes in one MB of BODY_MEMORY_MB and of the figures it is compared with (10^6, as the
-/// body sizes count).
-pub const BYTES_PER_MB: f64 = 1_000_000.0;
+pub use super::class::BYTES_PER_MB;
 
 /// The memory one class's bodies take.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +60,7 @@ impl BodyMemory {
                     .is_none_or(|request| request.method.sends_body());
                 let (bodies, body_bytes, building_bytes) = match (sends_body, spec.body) {
                     (false, _) => (1, 0, 0),
+                    (true, _) if let Some(file) = &spec.file => (1, file.bytes.len(), 0),
                     (true, BodyKind::Raw) => {
                         (VARIANTS_PER_CLASS, payload::raw_len(spec.size_mb), 0)
                     }
@@ -171,6 +170,8 @@ mod tests {
                 path: "/x".into(),
             }),
             body,
+            file: None,
+            content_type: None,
         }
     }
 

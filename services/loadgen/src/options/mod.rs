@@ -24,6 +24,7 @@
 //! - TARGET_URL: `http://host[:port]` with no path, query, fragment or user name (the path
 //!   is ENDPOINT's); ENDPOINT: a path on that host (see [`parse_endpoint`]).
 
+mod body_file;
 mod class;
 pub mod headers;
 pub mod memory;
@@ -36,7 +37,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{ArgAction, Parser, builder::BoolishValueParser};
 use reqwest::Url;
 
-pub use class::{BodyKind, ClassSpec, Method, RequestLine};
+pub use class::{BodyFile, BodyKind, ClassSpec, Method, RequestLine};
 pub use headers::RequestHeader;
 pub use memory::BodyMemory;
 pub use modes::{Connection, Pool};
@@ -261,6 +262,8 @@ mod tests {
                 interval: Duration::from_millis(500),
                 request: None,
                 body: BodyKind::Json,
+                file: None,
+                content_type: None,
             }
         );
         assert_eq!(specs[3].class, Class::named("tiny"));

@@ -327,5 +327,7 @@ pub fn parse_class_spec(text: &str) -> Result<ClassSpec, String> {
             .map_err(|error| format!("class `{name}` interval: {error}"))?,
         request: None,
         body: BodyKind::Json,
+        file: None,
+        content_type: None,
     })
 }

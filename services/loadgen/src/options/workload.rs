@@ -13,7 +13,10 @@ use lab_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::class::{BodyKind, ClassSpec, RequestLine};
+use reqwest::header::HeaderValue;
+
+use super::body_file::{parse_body_file, parse_content_type};
+use super::class::{BodyFile, BodyKind, ClassSpec, RequestLine};
 use super::headers::{RequestHeader, parse_request_headers};
 use super::memory::BodyMemory;
 use super::values::{
@@ -45,6 +48,18 @@ pub struct WorkloadArgs {
     #[arg(long, env = "SMALL_BODY", value_enum, default_value = "json")]
     pub small_body: BodyKind,
 
+    /// A file whose bytes are every small request's body, sent as they are (read once, at
+    /// the start; at most 1024 MB); the class's size is then the file's, SMALL_SIZE_MB is not
+    /// used, and answers are not checked. Empty = the body SMALL_BODY builds.
+    // `std::option::Option`: an empty value means "no file".
+    #[arg(long, env = "SMALL_BODY_FILE", default_value = "", hide_default_value = true, value_parser = parse_body_file)]
+    pub small_body_file: std::option::Option<BodyFile>,
+
+    /// The small requests' `Content-Type` (e.g. `text/csv`); empty = SMALL_BODY's
+    /// (`application/json` or `application/octet-stream`).
+    #[arg(long, env = "SMALL_CONTENT_TYPE", default_value = "", hide_default_value = true, value_parser = parse_content_type)]
+    pub small_content_type: std::option::Option<HeaderValue>,
+
     /// Body size of the large class in MB, at most 1024; 0 = no large class: only the small class (and any
     /// EXTRA_CLASSES) runs, and no large row appears in the table, summary.csv or requests.csv
     /// (an unloaded baseline).
@@ -64,6 +79,18 @@ pub struct WorkloadArgs {
     /// application/octet-stream).
     #[arg(long, env = "LARGE_BODY", value_enum, default_value = "json")]
     pub large_body: BodyKind,
+
+    /// A file whose bytes are every upload's body, sent as they are (read once, at the
+    /// start; at most 1024 MB): a document the route accepts. The class's size is then the
+    /// file's, LARGE_SIZE_MB is not used, and answers are not checked. Empty = the body
+    /// LARGE_BODY builds.
+    #[arg(long, env = "LARGE_BODY_FILE", default_value = "", hide_default_value = true, value_parser = parse_body_file)]
+    pub large_body_file: std::option::Option<BodyFile>,
+
+    /// The uploads' `Content-Type` (e.g. `multipart/form-data; boundary=…` for a multipart
+    /// body in LARGE_BODY_FILE); empty = LARGE_BODY's.
+    #[arg(long, env = "LARGE_CONTENT_TYPE", default_value = "", hide_default_value = true, value_parser = parse_content_type)]
+    pub large_content_type: std::option::Option<HeaderValue>,
 
     /// How the JSON bodies are spaced: `compact` (`{"a":1,"b":2}`, as httpx sends it) or
     /// `spaced` (`{"a": 1, "b": 2}`, as Python's json.dumps and the requests library send it).
@@ -182,7 +209,7 @@ pub enum WorkloadError {
     /// A GET or HEAD class with a body size: those methods send no body.
     #[error(
         "class `{class}` sends `{request}`, which carries no body; set its size to 0 \
-         (e.g. SMALL_SIZE_MB=0) or use POST"
+         (e.g. SMALL_SIZE_MB=0) and give it no body file, or use POST"
     )]
     BodyOnBodylessMethod {
         /// The class.
@@ -245,10 +272,11 @@ impl WorkloadArgs {
         BodyMemory::of(&self.class_specs(), self.check_answers, self.body_style())
     }
 
-    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off, unless its request is
-    /// a GET or HEAD (which carries no body, so its size is 0 anyway: a large download).
+    /// Whether the large class runs: LARGE_SIZE_MB = 0 switches it off, unless LARGE_BODY_FILE
+    /// gives its body or its request is a GET or HEAD (which carries no body, so its size is 0 anyway: a large download).
     pub fn has_large(&self) -> bool {
         self.large_size_mb > 0.0
+            || self.large_body_file.is_some()
             || self
                 .large_request
                 .as_ref()
@@ -266,20 +294,27 @@ impl WorkloadArgs {
     /// All classes of this run in order: small, large (unless LARGE_SIZE_MB = 0), then the
     /// extra ones.
     pub fn class_specs(&self) -> Vec<ClassSpec> {
+        let size_mb = |file: &Option<BodyFile>, nominal: f64| {
+            file.as_ref().map_or(nominal, BodyFile::size_mb)
+        };
         let mut specs = vec![ClassSpec {
             class: Class::Small,
-            size_mb: self.small_size_mb,
+            size_mb: size_mb(&self.small_body_file, self.small_size_mb),
             interval: self.small_interval,
             request: self.small_request.clone(),
             body: self.small_body,
+            file: self.small_body_file.clone(),
+            content_type: self.small_content_type.clone(),
         }];
         if self.has_large() {
             specs.push(ClassSpec {
                 class: Class::Large,
-                size_mb: self.large_size_mb,
+                size_mb: size_mb(&self.large_body_file, self.large_size_mb),
                 interval: self.large_interval,
                 request: self.large_request.clone(),
                 body: self.large_body,
+                file: self.large_body_file.clone(),
+                content_type: self.large_content_type.clone(),
             });
         }
         specs.extend(self.extra_classes.iter().cloned());

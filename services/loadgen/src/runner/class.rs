@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::RunError;
 use crate::{
-    engine::{Engine, build_client, content_type, wire_method},
+    engine::{Engine, build_client, wire_method},
     options::{Pool, RunOptions},
     workload::ClassPlan,
 };
@@ -50,7 +50,7 @@ impl LoadClass {
             client: self.client.clone(),
             method: wire_method(method),
             url: self.url.clone(),
-            content_type: content_type(method, self.plan.body),
+            content_type: self.plan.content_type(),
             check_answers: self.plan.checks_answers(check_answers),
             run_start,
         }

@@ -214,6 +214,14 @@ fn run_config(options: &RunOptions, classes: &[LoadClass]) -> RunConfig {
                     body_bytes: plan.body_bytes(),
                     request: plan.request.to_string(),
                     body: plan.body,
+                    body_file: plan
+                        .body_file
+                        .as_ref()
+                        .map(|path| path.display().to_string()),
+                    content_type: plan
+                        .content_type
+                        .as_ref()
+                        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
                 }
             })
             .collect(),

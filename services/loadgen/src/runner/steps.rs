@@ -308,12 +308,12 @@ fn describe_classes(config: &RunConfig) -> String {
         .iter()
         .map(|class| {
             format!(
-                "{} {} MB every {} s ({}, {} body)",
+                "{} {} MB every {} s ({}, {})",
                 class.name,
                 class.size_mb,
                 class.interval_s,
                 class.request,
-                class.body.as_str()
+                class.body_text()
             )
         })
         .collect::<Vec<_>>()

@@ -19,6 +19,9 @@ use reqwest::Url;
 
 use crate::options::parse_optional_seed;
 
+/// The ladder when PROBE_SIZES_MB is empty and no file gives the uploads' body, MB.
+pub const DEFAULT_LADDER_MB: [f64; 3] = [1.0, 5.0, 25.0];
+
 /// Most upload sizes a ladder may hold.
 pub const MAX_LADDER_STEPS: usize = 16;
 
@@ -31,7 +34,8 @@ The report (report.md, probe.csv, probe-run.json, small_p95.svg) gives small p50
 the uploads' own latency, errors by kind, whether the upload route kept up, and a verdict that claims a slowdown only when the ratio's whole interval is at or above PROBE_THRESHOLD. \
 A server that exports the lab's /metrics (lab-core's names, as lab-server and the FastAPI peer) also gives its own time per upload.\n\n\
 The small and large requests are lab-loadgen's options: SMALL_REQUEST and LARGE_REQUEST (`METHOD /path`), SMALL_SIZE_MB (0 with GET), SMALL_BODY and LARGE_BODY (json: the study's body; raw: random bytes), \
-SMALL_INTERVAL, LARGE_INTERVAL, CHECK_ANSWERS, REQUEST_TIMEOUT …; LARGE_SIZE_MB is not used (each level sets the upload size).\n\n\
+SMALL_BODY_FILE and LARGE_BODY_FILE (a file's bytes, sent as they are; the uploads' file is then the only upload level), SMALL_CONTENT_TYPE and LARGE_CONTENT_TYPE, \
+SMALL_INTERVAL, LARGE_INTERVAL, CHECK_ANSWERS, REQUEST_HEADERS, REQUEST_TIMEOUT …; LARGE_SIZE_MB is not used (each level sets the upload size).\n\n\
 Exit codes: 0 = every level of every round measured; 1 = the probe could not run or write its files; \
 2 = a bad option, or TARGET_URL unreachable at the start (nothing is written); \
 3 = the server stopped answering during the probe: the report says which levels and rounds were measured and which were not.";
@@ -57,9 +61,11 @@ pub struct ProbeOptions {
 
     /// The upload sizes, MB, comma separated (e.g. `1,5,25`): one level per size, each beside
     /// the small requests, every LARGE_INTERVAL seconds. Each above 0, at most 1024, at most
-    /// 16 sizes, none twice.
-    #[arg(long, env = "PROBE_SIZES_MB", default_value = "1,5,25", value_parser = UploadLadder::parse)]
-    pub sizes_mb: UploadLadder,
+    /// 16 sizes, none twice. Empty = 1,5,25; with LARGE_BODY_FILE, the file's size is the only
+    /// level and this stays empty.
+    // `std::option::Option`: an empty value means "the default ladder".
+    #[arg(long, env = "PROBE_SIZES_MB", default_value = "", hide_default_value = true, value_parser = parse_ladder)]
+    pub sizes_mb: std::option::Option<UploadLadder>,
 
     /// Seconds of load per level and round (above 0, at most 604800).
     #[arg(long, env = "PROBE_DURATION", default_value = "10", value_parser = parse_interval)]
@@ -140,6 +146,14 @@ impl UploadLadder {
     }
 }
 
+/// PROBE_SIZES_MB: empty = the default ladder (`None`), otherwise [`UploadLadder::parse`].
+fn parse_ladder(text: &str) -> Result<Option<UploadLadder>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    UploadLadder::parse(text).map(Some)
+}
+
 /// A threshold above 1 and at most 1000.
 fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -151,10 +165,28 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
 }
 
 impl ProbeOptions {
+    /// The upload sizes, MB, one level each: LARGE_BODY_FILE's size when a file gives the
+    /// uploads' body, else PROBE_SIZES_MB, else [`DEFAULT_LADDER_MB`].
+    pub fn ladder(&self) -> Vec<f64> {
+        match (&self.workload.large_body_file, &self.sizes_mb) {
+            (Some(file), _) => vec![file.size_mb()],
+            (None, Some(ladder)) => ladder.0.clone(),
+            (None, None) => DEFAULT_LADDER_MB.to_vec(),
+        }
+    }
+
     /// What clap cannot check one flag at a time: the uploads need a method with a body,
-    /// and the workload must be runnable at every size of the ladder (lab-loadgen's own
-    /// checks: intervals, the bodies' memory at the largest size).
+    /// a body file and a ladder cannot both set the upload size, and the workload must be
+    /// runnable at every size of the ladder (lab-loadgen's own checks: intervals, the
+    /// bodies' memory at the largest size).
     pub fn check(&self) -> Result<(), String> {
+        if let (Some(file), Some(_)) = (&self.workload.large_body_file, &self.sizes_mb) {
+            return Err(format!(
+                "LARGE_BODY_FILE `{}` sets the uploads' size (the file's); leave PROBE_SIZES_MB \
+                 empty, or leave the file out to probe a ladder of the lab's bodies",
+                file.path.display()
+            ));
+        }
         if let Some(request) = &self.workload.large_request
             && !request.method.sends_body()
         {
@@ -163,7 +195,7 @@ impl ProbeOptions {
                  PATCH or DELETE"
             ));
         }
-        let largest = self.sizes_mb.0.iter().copied().fold(0.0, f64::max);
+        let largest = self.ladder().into_iter().fold(0.0, f64::max);
         let mut workload = self.workload.clone();
         workload.large_size_mb = largest;
         workload
@@ -185,7 +217,9 @@ mod tests {
     #[test]
     fn defaults_are_a_short_ladder() {
         let options = parse(&[]).unwrap();
-        assert_eq!(options.sizes_mb.0, [1.0, 5.0, 25.0]);
+        assert_eq!(options.ladder(), [1.0, 5.0, 25.0]);
+        let given = parse(&["--sizes-mb", "2,8"]).unwrap();
+        assert_eq!(given.ladder(), [2.0, 8.0]);
         assert_eq!(options.reps, 5);
         assert_eq!(options.workload.large_interval, Duration::from_secs(1));
         assert_eq!(options.threshold, 2.0);
@@ -221,5 +255,20 @@ mod tests {
         assert!(get.check().unwrap_err().contains("sends no body"));
         let big = parse(&["--sizes-mb", "1,1000", "--body-memory-mb", "100"]).unwrap();
         assert!(big.check().unwrap_err().contains("at 1000 MB"));
+    }
+
+    /// LARGE_BODY_FILE makes the file's size the only upload level, and refuses a ladder
+    /// beside it.
+    #[test]
+    fn a_body_file_is_the_only_upload_level() {
+        let path = std::env::temp_dir().join(format!("probe-upload-{}.json", std::process::id()));
+        std::fs::write(&path, vec![b' '; 2_500_000]).unwrap();
+        let path = path.to_str().unwrap();
+        let file = parse(&["--large-body-file", path]).unwrap();
+        assert_eq!(file.ladder(), [2.5]);
+        assert!(file.check().is_ok());
+        let both = parse(&["--large-body-file", path, "--sizes-mb", "1,5"]).unwrap();
+        assert!(both.check().unwrap_err().contains("leave PROBE_SIZES_MB"));
+        assert!(parse(&["--large-body-file", "/no/such/upload.json"]).is_err());
     }
 }

@@ -42,12 +42,16 @@ pub struct ProbeRun {
     pub small_size_mb: f64,
     /// Their body kind.
     pub small_body: BodyKind,
+    /// The file their body was read from (SMALL_BODY_FILE), if it was.
+    pub small_body_file: Option<String>,
     /// Seconds between two small requests.
     pub small_interval_s: f64,
     /// The uploads' `METHOD /path`.
     pub large_request: String,
     /// Their body kind.
     pub large_body: BodyKind,
+    /// The file their body was read from (LARGE_BODY_FILE), if it was.
+    pub large_body_file: Option<String>,
     /// Seconds between two uploads.
     pub large_interval_s: f64,
     /// The ladder, MB.
@@ -182,9 +186,11 @@ mod tests {
             small_request: "GET /health".into(),
             small_size_mb: 0.0,
             small_body: BodyKind::Json,
+            small_body_file: None,
             small_interval_s: 0.1,
             large_request: "POST /upload".into(),
             large_body: BodyKind::Json,
+            large_body_file: None,
             large_interval_s: 1.0,
             sizes_mb: vec![4.0],
             ladder: "4".into(),
@@ -238,6 +244,19 @@ mod tests {
         assert!(text.contains("Server metrics: not available"), "{text}");
         assert!(
             text.contains("Every level of every round was measured."),
+            "{text}"
+        );
+        assert!(
+            text.contains("with a json body of 4 MB (one level per size)"),
+            "{text}"
+        );
+        let from_file = ProbeRun {
+            large_body_file: Some("orders.csv".into()),
+            ..probe_run()
+        };
+        let text = render(&from_file, &levels, &verdict, None);
+        assert!(
+            text.contains("with the body of `orders.csv` (4 MB)"),
             "{text}"
         );
     }

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use lab_loadgen::options::RequestLine;
+use lab_loadgen::options::{BodyFile, RequestLine};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -22,7 +22,7 @@ use super::verdict::{VerdictSettings, verdict};
 use crate::analysis::round_dir;
 use crate::error::{Doing, MatrixError};
 use crate::machine::MachineInfo;
-use crate::run_info::portable_command;
+use crate::run_info::{portable_command, portable_path};
 use crate::runner::round_orders;
 
 /// What a probe left behind.
@@ -61,7 +61,7 @@ pub async fn run_probe(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<ProbeOutcome, MatrixError> {
     options.check().map_err(MatrixError::Options)?;
-    let levels = Level::of_ladder(&options.sizes_mb.0);
+    let levels = Level::of_ladder(&options.ladder());
     let seed = options.seed.unwrap_or_else(fresh_seed);
     let orders = round_orders(levels.len(), options.reps, seed);
     let metrics = ServerMetrics::detect(&options.target_url).await;
@@ -197,14 +197,15 @@ fn probe_run(
         small_request: request(&workload.small_request),
         small_size_mb: workload.small_size_mb,
         small_body: workload.small_body,
+        small_body_file: file_path(&workload.small_body_file, base),
         small_interval_s: workload.small_interval.as_secs_f64(),
         large_request: request(&workload.large_request),
         large_body: workload.large_body,
+        large_body_file: file_path(&workload.large_body_file, base),
         large_interval_s: workload.large_interval.as_secs_f64(),
-        sizes_mb: options.sizes_mb.0.clone(),
+        sizes_mb: options.ladder(),
         ladder: options
-            .sizes_mb
-            .0
+            .ladder()
             .iter()
             .map(|&size| size_mb_text(size))
             .collect::<Vec<_>>()
@@ -252,4 +253,9 @@ fn fresh_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// A body file's path as the run's files name it ([`portable_path`]).
+fn file_path(file: &Option<BodyFile>, base: &Path) -> Option<String> {
+    file.as_ref().map(|file| portable_path(&file.path, base))
 }

@@ -407,11 +407,15 @@ pub fn check(options: &MatrixOptions) -> Result<(), String> {
         || workload.large_request.is_some()
         || workload.small_body != BodyKind::Json
         || workload.large_body != BodyKind::Json
+        || workload.small_body_file.is_some()
+        || workload.large_body_file.is_some()
+        || workload.small_content_type.is_some()
+        || workload.large_content_type.is_some()
     {
         return Err(
             "the matrix sends the study's JSON to each scenario's endpoint: \
-                    SMALL_REQUEST, LARGE_REQUEST, SMALL_BODY and LARGE_BODY are for a single \
-                    lab-loadgen run"
+                    SMALL_REQUEST, LARGE_REQUEST, SMALL_BODY, LARGE_BODY, their body files and \
+                    content types are for a single lab-loadgen run (or lab-probe)"
                 .to_string(),
         );
     }
