@@ -114,4 +114,4 @@ test:
 test-lab:
     python3 -m venv .e2e/venv
     .e2e/venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout tests/labtools -q
+    .e2e/venv/bin/python -m pytest tests/dashboard tests/compose tests/docs tests/layout tests/labtools tests/scripts -q
