@@ -8,8 +8,9 @@ here), but every query of its dashboard is evaluated through Prometheus's HTTP A
 target of its `$target` selector.
 
 Steps (each prints a line; any failure stops the run, and the stack is torn down anyway):
-  1. cargo build --release of lab-server and lab-loadgen; build the stand-in images (the
-     FastAPI one from wheels of services/fastapi/requirements.txt downloaded on the host)
+  1. cargo build --release of the lab image's binaries (lab-server, lab-loadgen, lab-probe…);
+     build the stand-in images (the FastAPI one from wheels of services/fastapi/requirements.txt
+     downloaded on the host)
   2. promtool check config prometheus.yml (inside the Prometheus stand-in)
   3. up server, loadgen, prometheus (no profile) with WORKERS=1, ENDPOINT=/ping; wait for both
      scrape jobs; the Grafana datasource's URL answers PromQL from inside the compose network;
