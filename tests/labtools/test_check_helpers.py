@@ -13,6 +13,7 @@ from labtools import upload_phases
 from labtools.checks import CheckFailed, progress_log
 from labtools.datasource import datasource_address
 from labtools.interrupts import ignore_interrupts, sigterm_raises_interrupt
+from labtools.probe import ShortProbe, check_probe_files
 from labtools.replicas import replica_of, small_p95_expr
 from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows
 
@@ -145,6 +146,42 @@ def test_a_file_with_other_columns_is_refused(tmp_path):
     path.write_text("run_id,class,count\nr,small,3\n")
     with pytest.raises(CheckFailed, match="columns"):
         read_rows(path, SUMMARY_CSV_COLUMNS)
+
+
+# --- lab-probe in Docker ----------------------------------------------------------------------
+
+
+def write_probe_dir(root, probe: ShortProbe, verdict: str) -> None:
+    """What lab-probe leaves for `probe`, reduced to what the check reads."""
+    (root / "report.md").write_text(f"# Probe\n\n**Verdict:** {verdict}\n")
+    rows = [f"{rep},{level},true," for rep, level in probe.planned()]
+    (root / "probe.csv").write_text("round,level,measured,note\n" + "\n".join(rows) + "\n")
+    for rep, level in probe.planned():
+        run_dir = root / f"round-{rep}" / level
+        run_dir.mkdir(parents=True)
+        classes = ["small"] if level == "alone" else ["small", "large"]
+        request_rows = [",".join(c if col == "class" else "" for col in REQUESTS_CSV_COLUMNS) for c in classes]
+        (run_dir / "requests.csv").write_text("\n".join([",".join(REQUESTS_CSV_COLUMNS), *request_rows]) + "\n")
+        (run_dir / "summary.csv").write_text(",".join(SUMMARY_CSV_COLUMNS) + "\n")
+
+
+def test_a_probe_directory_is_checked_round_by_round_and_level_by_level(tmp_path):
+    """Every planned round and level measured with its files passes; a missing requests.csv,
+    an unmeasured row or another verdict fails, naming what is wrong."""
+    probe = ShortProbe(target_url="http://fastapi:8000", sizes_mb=("1", "5"), reps=2)
+    assert probe.levels() == ["alone", "uploads-1mb", "uploads-5mb"]
+    assert len(probe.planned()) == 6
+    write_probe_dir(tmp_path, probe, "no measurable effect")
+    assert "6 rows" in check_probe_files(probe, tmp_path, "no measurable effect")
+    with pytest.raises(CheckFailed, match="verdict"):
+        check_probe_files(probe, tmp_path, "small requests wait for uploads")
+    (tmp_path / "round-2" / "uploads-5mb" / "requests.csv").unlink()
+    with pytest.raises(CheckFailed, match="round-2/uploads-5mb/requests.csv is missing"):
+        check_probe_files(probe, tmp_path, "no measurable effect")
+    table = tmp_path / "probe.csv"
+    table.write_text(table.read_text().replace("1,alone,true,", "1,alone,false,server gone"))
+    with pytest.raises(CheckFailed, match="round 1 alone: server gone"):
+        check_probe_files(probe, tmp_path, "no measurable effect")
 
 
 # --- how a check reports and stops --------------------------------------------------------
