@@ -4,6 +4,7 @@ Prometheus are in tests/dashboard/test_check_queries_live.py."""
 
 import math
 import os
+import shlex
 import signal
 import time
 
@@ -13,7 +14,8 @@ from labtools import upload_phases
 from labtools.checks import CheckFailed, progress_log
 from labtools.datasource import datasource_address
 from labtools.interrupts import ignore_interrupts, sigterm_raises_interrupt
-from labtools.probe import ShortProbe, check_probe_files
+from labtools.paths import RESULTS_DIR
+from labtools.probe import ShortProbe, check_probe_files, docker_run_args
 from labtools.replicas import replica_of, small_p95_expr
 from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows
 
@@ -182,6 +184,26 @@ def test_a_probe_directory_is_checked_round_by_round_and_level_by_level(tmp_path
     table.write_text(table.read_text().replace("1,alone,true,", "1,alone,false,server gone"))
     with pytest.raises(CheckFailed, match="round 1 alone: server gone"):
         check_probe_files(probe, tmp_path, "no measurable effect")
+
+
+def test_the_e2e_runs_the_probe_command_the_docs_show(repo):
+    """docs/probe.md's "In Docker" command against the FastAPI peer is the e2e's, once the
+    e2e's own names (network, stand-in image, the owner of ./results) are put back."""
+    import e2e
+
+    page = (repo / "docs/probe.md").read_text()
+    section = page[page.index("## In Docker"):page.index("## When things go wrong")]
+    lines = section.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if "--network large-request-lab_default" in line]
+    command = ""
+    for line in lines[start:]:
+        command += line.rstrip("\\").strip() + " "
+        if not line.endswith("\\"):
+            break
+    ran = ["docker", *docker_run_args(e2e.PEER_PROBE, e2e.RUNTIME_STANDIN, e2e.NETWORK, (4321, 4321))]
+    as_documented = {e2e.NETWORK: "large-request-lab_default", e2e.RUNTIME_STANDIN: "large-request-lab:local",
+                     "4321:4321": "$(id -u):$(id -g)", f"{RESULTS_DIR}:/results": "$PWD/results:/results"}
+    assert shlex.split(command) == [as_documented.get(word, word) for word in ran]
 
 
 # --- how a check reports and stops --------------------------------------------------------
