@@ -13,8 +13,9 @@
 #
 # LAB_SKIP_FASTAPI=1 skips the FastAPI stand-in (`just e2e-swarm` needs only the other three).
 #
-# Needs: docker, debootstrap (root), target/release/lab-server + lab-loadgen
-# (cargo build --release -p lab-server -p lab-loadgen), and python3 with pip that reaches PyPI.
+# Needs: docker, debootstrap (root), the image's binaries in target/release (lab-server,
+# lab-server-jemalloc, lab-loadgen, lab-loadgen-merge, lab-probe: `cargo build --release --bin …`
+# as scripts/labtools/images.py runs it), and python3 with pip that reaches PyPI.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,16 +43,19 @@ else
 fi
 step "prometheus ready after $((SECONDS - started)) s"
 
-for binary in lab-server lab-server-jemalloc lab-loadgen lab-loadgen-merge; do
-    [ -x "$binaries/$binary" ] || { echo "build-local-images: $binaries/$binary missing (cargo build --release -p lab-server -p lab-loadgen)" >&2; exit 1; }
+# The binaries the Dockerfile's runtime stage holds (tests/compose checks the two lists agree).
+runtime_binaries=(lab-server lab-server-jemalloc lab-loadgen lab-loadgen-merge lab-probe)
+for binary in "${runtime_binaries[@]}"; do
+    [ -x "$binaries/$binary" ] || { echo "build-local-images: $binaries/$binary missing (cargo build --release --locked$(printf ' --bin %s' "${runtime_binaries[@]}"))" >&2; exit 1; }
 done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 context="$work/runtime"
 mkdir "$context"
-cp "$binaries/lab-server" "$binaries/lab-server-jemalloc" "$binaries/lab-loadgen" \
-    "$binaries/lab-loadgen-merge" "$context/"
-step "building $runtime_image with $binaries/lab-server, lab-loadgen and lab-loadgen-merge"
+for binary in "${runtime_binaries[@]}"; do
+    cp "$binaries/$binary" "$context/"
+done
+step "building $runtime_image with ${runtime_binaries[*]} from $binaries"
 docker build --build-arg "BASE_IMAGE=$base_image" -t "$runtime_image" \
     -f "$repo/docker/runtime-local.Dockerfile" "$context"
 step "runtime ready after $((SECONDS - started)) s"

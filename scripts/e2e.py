@@ -8,8 +8,9 @@ here), but every query of its dashboard is evaluated through Prometheus's HTTP A
 target of its `$target` selector.
 
 Steps (each prints a line; any failure stops the run, and the stack is torn down anyway):
-  1. cargo build --release of lab-server and lab-loadgen; build the stand-in images (the
-     FastAPI one from wheels of services/fastapi/requirements.txt downloaded on the host)
+  1. cargo build --release of the lab image's binaries (lab-server, lab-loadgen, lab-probe…);
+     build the stand-in images (the FastAPI one from wheels of services/fastapi/requirements.txt
+     downloaded on the host)
   2. promtool check config prometheus.yml (inside the Prometheus stand-in)
   3. up server, loadgen, prometheus (no profile) with WORKERS=1, ENDPOINT=/ping; wait for both
      scrape jobs; the Grafana datasource's URL answers PromQL from inside the compose network;
@@ -33,7 +34,10 @@ Steps (each prints a line; any failure stops the run, and the stack is torn down
   8. every dashboard query, with $__rate_interval etc. expanded as Grafana would, returns data
      over the three runs for $target=actix and for $target=fastapi, every series labelled with
      that target (polled until it does, or a timeout); `scripts/export.py` writes them to CSV
-  9. down -v (also on failure or Ctrl-C)
+  9. stop both load generators; lab-probe from the lab's image on the compose network against
+     the FastAPI peer, a short ladder (docs/probe.md's Docker command): exit code 0 and its
+     files (labtools/probe.py), owned by the owner of ./results; its verdict printed
+ 10. down -v (also on failure or Ctrl-C)
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from labtools.healthz import healthz  # noqa: E402
 from labtools.images import add_skip_cargo_option, build_binaries_and_images  # noqa: E402
 from labtools.interrupts import sigterm_raises_interrupt  # noqa: E402
 from labtools.paths import REPO_ROOT as REPO, RESULTS_DIR as RESULTS  # noqa: E402
+from labtools.probe import ShortProbe, check_probe_files, run_probe  # noqa: E402
 from labtools.prometheus import Prometheus, finite_points, wait_for  # noqa: E402
 from labtools.replicas import replica_of, small_p95_over_replicas  # noqa: E402
 from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows  # noqa: E402
@@ -75,6 +80,12 @@ ACTIX_SERVICES = ["server", "loadgen", "prometheus"]
 FASTAPI_SERVICES = ["fastapi", "loadgen-fastapi"]
 SERVICES = ACTIX_SERVICES + FASTAPI_SERVICES
 PROMETHEUS_STANDIN = "lab-local/prometheus:debian"
+#: The lab's image as docker-compose.local.yml swaps it in, and the project's network.
+RUNTIME_STANDIN = "lab-local/large-request-lab:e2e"
+NETWORK = f"{PROJECT}_default"
+#: lab-probe's short run against the FastAPI peer, as docs/probe.md's Docker section gives it:
+#: `alone` and 1 MB uploads to /ping, 2 rounds, 4 s per level.
+PEER_PROBE = ShortProbe(target_url="http://fastapi:8000", endpoint="/ping", sizes_mb=("1",), reps=2, duration_s=4)
 
 
 @dataclass(frozen=True)
@@ -399,7 +410,8 @@ def replica_dirs(target: Target, run_id: str) -> list[Path]:
 
 
 def check_owned_by(dirs: list[Path], owner: tuple[int, int]) -> None:
-    paths = [path for run_dir in dirs for path in [run_dir, *run_dir.iterdir()]]
+    """Every directory of `dirs` and everything under it belongs to `owner`."""
+    paths = [path for run_dir in dirs for path in [run_dir, *sorted(run_dir.rglob("*"))]]
     wrong = [f"{p.relative_to(REPO)} {p.stat().st_uid}:{p.stat().st_gid}" for p in paths
              if (p.stat().st_uid, p.stat().st_gid) != owner]
     if not paths or wrong:
@@ -477,6 +489,18 @@ def merge_replicas(run_id: str) -> None:
         raise CheckFailed(f"lab-loadgen-merge failed: {result.stderr}")
     rows = sum(1 for _ in open(out / "requests.csv")) - 1
     log(f"merged {len(latest)} replicas' last runs into {out.relative_to(REPO)} ({rows} rows)")
+
+
+def probe_the_peer(stack: Stack, owner: tuple[int, int]) -> None:
+    """lab-probe from the lab's image on the compose network against the FastAPI peer, with
+    both load generators stopped (the peer then serves the probe alone): its files checked
+    and owned by the owner of ./results, its verdict printed."""
+    log("stop loadgen and loadgen-fastapi; lab-probe from the lab's image against the FastAPI peer")
+    stack.run("stop", "loadgen", "loadgen-fastapi")  # each within its stop_grace_period
+    verdict, probe_dir = run_probe(PEER_PROBE, RUNTIME_STANDIN, NETWORK, owner, log)
+    log(f"{probe_dir.relative_to(REPO)}: {check_probe_files(PEER_PROBE, probe_dir, verdict)}")
+    check_owned_by([probe_dir], owner)
+    log(f"lab-probe's verdict on the FastAPI peer: {verdict}")
 
 
 # --- main --------------------------------------------------------------------------------
@@ -570,6 +594,7 @@ def main() -> int:
         check_owned_by(replica_dirs(fastapi, run_env["RUN_ID"]), owner)
         end = check_panel_queries(prom, start, timeout=90)
         check_export(prometheus_url, start, end)
+        probe_the_peer(stack, owner)
         ok = True
     except KeyboardInterrupt:
         log("interrupted")

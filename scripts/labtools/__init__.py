@@ -23,6 +23,7 @@ Layout:
     upload_phases  a run's upload on/off cycles, and small-request latency split by phase
     results_csv    requests.csv and summary.csv read back, their columns checked
     results_owner  ./results handed to another uid for a check run as root, and given back
+    probe          lab-probe from the lab's image on a compose network, and its files read back
 
 Standard library only, so the scripts run on a bare Python 3.
 """

@@ -22,7 +22,8 @@ def claim_results() -> tuple[tuple[int, int], Callable[[], None]]:
     original = (status.st_uid, status.st_gid)
     if os.geteuid() != 0 or original[0] != 0:
         return original, lambda: None
-    for path in [RESULTS_DIR, RESULTS_DIR / "fastapi"]:  # the second one: left by an earlier e2e
+    # The others: the FastAPI load generator's and lab-probe's folders, left by an earlier e2e.
+    for path in [RESULTS_DIR, RESULTS_DIR / "fastapi", RESULTS_DIR / "probe"]:
         if path.is_dir() and path.stat().st_uid == 0:
             os.chown(path, *E2E_RESULTS_OWNER)
 

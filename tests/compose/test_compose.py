@@ -63,6 +63,24 @@ def test_the_local_runtime_stand_in_matches_the_dockerfile_runtime_stage(repo):
     assert "USER lab" in runtime_stage(runtime)
 
 
+def test_the_local_runtime_stand_in_holds_the_dockerfile_binaries(repo):
+    """The binaries the Dockerfile builds and its runtime stage copies are the ones the e2e
+    builds on the host (labtools.images), docker/build-local-images.sh copies and the stand-in
+    holds: a binary added to the image is run by the e2e too (lab-probe, from the compose
+    network)."""
+    from labtools.images import RUNTIME_BINARIES
+
+    dockerfile = (repo / "Dockerfile").read_text()
+    built = re.findall(r"--bin (\S+)", dockerfile[dockerfile.index("cargo build --release"):])
+    copied = re.findall(r"/out/(\S+)", dockerfile[dockerfile.index("COPY --from=builder /out/"):])
+    local = (repo / "docker/runtime-local.Dockerfile").read_text()
+    (stand_in,) = re.findall(r"^COPY ((?:lab-\S+ )+)/usr/local/bin/$", local, flags=re.M)
+    script = (repo / "docker/build-local-images.sh").read_text()
+    (listed,) = re.findall(r"^runtime_binaries=\(([^)]*)\)$", script, flags=re.M)
+    assert "lab-probe" in RUNTIME_BINARIES
+    assert built == copied == stand_in.split() == listed.split() == RUNTIME_BINARIES
+
+
 def test_host_ports_are_bound_to_loopback(compose_file):
     for name, service in services(compose_file).items():
         for port in service.get("ports", []):

@@ -4,6 +4,7 @@ Prometheus are in tests/dashboard/test_check_queries_live.py."""
 
 import math
 import os
+import shlex
 import signal
 import time
 
@@ -13,6 +14,8 @@ from labtools import upload_phases
 from labtools.checks import CheckFailed, progress_log
 from labtools.datasource import datasource_address
 from labtools.interrupts import ignore_interrupts, sigterm_raises_interrupt
+from labtools.paths import RESULTS_DIR
+from labtools.probe import ShortProbe, check_probe_files, docker_run_args
 from labtools.replicas import replica_of, small_p95_expr
 from labtools.results_csv import REQUESTS_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, read_rows
 
@@ -145,6 +148,62 @@ def test_a_file_with_other_columns_is_refused(tmp_path):
     path.write_text("run_id,class,count\nr,small,3\n")
     with pytest.raises(CheckFailed, match="columns"):
         read_rows(path, SUMMARY_CSV_COLUMNS)
+
+
+# --- lab-probe in Docker ----------------------------------------------------------------------
+
+
+def write_probe_dir(root, probe: ShortProbe, verdict: str) -> None:
+    """What lab-probe leaves for `probe`, reduced to what the check reads."""
+    (root / "report.md").write_text(f"# Probe\n\n**Verdict:** {verdict}\n")
+    rows = [f"{rep},{level},true," for rep, level in probe.planned()]
+    (root / "probe.csv").write_text("round,level,measured,note\n" + "\n".join(rows) + "\n")
+    for rep, level in probe.planned():
+        run_dir = root / f"round-{rep}" / level
+        run_dir.mkdir(parents=True)
+        classes = ["small"] if level == "alone" else ["small", "large"]
+        request_rows = [",".join(c if col == "class" else "" for col in REQUESTS_CSV_COLUMNS) for c in classes]
+        (run_dir / "requests.csv").write_text("\n".join([",".join(REQUESTS_CSV_COLUMNS), *request_rows]) + "\n")
+        (run_dir / "summary.csv").write_text(",".join(SUMMARY_CSV_COLUMNS) + "\n")
+
+
+def test_a_probe_directory_is_checked_round_by_round_and_level_by_level(tmp_path):
+    """Every planned round and level measured with its files passes; a missing requests.csv,
+    an unmeasured row or another verdict fails, naming what is wrong."""
+    probe = ShortProbe(target_url="http://fastapi:8000", sizes_mb=("1", "5"), reps=2)
+    assert probe.levels() == ["alone", "uploads-1mb", "uploads-5mb"]
+    assert len(probe.planned()) == 6
+    write_probe_dir(tmp_path, probe, "no measurable effect")
+    assert "6 rows" in check_probe_files(probe, tmp_path, "no measurable effect")
+    with pytest.raises(CheckFailed, match="verdict"):
+        check_probe_files(probe, tmp_path, "small requests wait for uploads")
+    (tmp_path / "round-2" / "uploads-5mb" / "requests.csv").unlink()
+    with pytest.raises(CheckFailed, match="round-2/uploads-5mb/requests.csv is missing"):
+        check_probe_files(probe, tmp_path, "no measurable effect")
+    table = tmp_path / "probe.csv"
+    table.write_text(table.read_text().replace("1,alone,true,", "1,alone,false,server gone"))
+    with pytest.raises(CheckFailed, match="round 1 alone: server gone"):
+        check_probe_files(probe, tmp_path, "no measurable effect")
+
+
+def test_the_e2e_runs_the_probe_command_the_docs_show(repo):
+    """docs/probe.md's "In Docker" command against the FastAPI peer is the e2e's, once the
+    e2e's own names (network, stand-in image, the owner of ./results) are put back."""
+    import e2e
+
+    page = (repo / "docs/probe.md").read_text()
+    section = page[page.index("## In Docker"):page.index("## When things go wrong")]
+    lines = section.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if "--network large-request-lab_default" in line]
+    command = ""
+    for line in lines[start:]:
+        command += line.rstrip("\\").strip() + " "
+        if not line.endswith("\\"):
+            break
+    ran = ["docker", *docker_run_args(e2e.PEER_PROBE, e2e.RUNTIME_STANDIN, e2e.NETWORK, (4321, 4321))]
+    as_documented = {e2e.NETWORK: "large-request-lab_default", e2e.RUNTIME_STANDIN: "large-request-lab:local",
+                     "4321:4321": "$(id -u):$(id -g)", f"{RESULTS_DIR}:/results": "$PWD/results:/results"}
+    assert shlex.split(command) == [as_documented.get(word, word) for word in ran]
 
 
 # --- how a check reports and stops --------------------------------------------------------
