@@ -154,6 +154,11 @@ fn parse_ladder(text: &str) -> Result<Option<UploadLadder>, String> {
     UploadLadder::parse(text).map(Some)
 }
 
+/// `value` rounded to four significant digits: 2.626747 is 2.627, 0.000123456 is 0.0001235.
+fn four_significant_digits(value: f64) -> f64 {
+    format!("{value:.3e}").parse().unwrap_or(value)
+}
+
 /// A threshold above 1 and at most 1000.
 fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -169,7 +174,9 @@ impl ProbeOptions {
     /// uploads' body, else PROBE_SIZES_MB, else [`DEFAULT_LADDER_MB`].
     pub fn ladder(&self) -> Vec<f64> {
         match (&self.workload.large_body_file, &self.sizes_mb) {
-            (Some(file), _) => vec![file.size_mb()],
+            // Four significant digits name it well enough (`2.627`, in the level's name and
+            // the report); the body sent is the file's, whatever the label.
+            (Some(file), _) => vec![four_significant_digits(file.size_mb())],
             (None, Some(ladder)) => ladder.0.clone(),
             (None, None) => DEFAULT_LADDER_MB.to_vec(),
         }
@@ -262,10 +269,11 @@ mod tests {
     #[test]
     fn a_body_file_is_the_only_upload_level() {
         let path = std::env::temp_dir().join(format!("probe-upload-{}.json", std::process::id()));
-        std::fs::write(&path, vec![b' '; 2_500_000]).unwrap();
+        std::fs::write(&path, vec![b' '; 2_626_747]).unwrap();
         let path = path.to_str().unwrap();
         let file = parse(&["--large-body-file", path]).unwrap();
-        assert_eq!(file.ladder(), [2.5]);
+        assert_eq!(file.ladder(), [2.627]);
+        assert_eq!(four_significant_digits(0.000_123_456), 0.000_123_5);
         assert!(file.check().is_ok());
         let both = parse(&["--large-body-file", path, "--sizes-mb", "1,5"]).unwrap();
         assert!(both.check().unwrap_err().contains("leave PROBE_SIZES_MB"));
