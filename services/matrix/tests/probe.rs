@@ -159,8 +159,21 @@ fn bad_settings_exit_2_and_write_nothing() {
         "http://127.0.0.1:{}",
         listening.local_addr().unwrap().port()
     );
+    let upload = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(upload.path(), b"{\"order\": 1}").unwrap();
+    let upload = upload.path().to_str().unwrap();
     let cases: &[(&str, &[&str], &str)] = &[
-        (&open_url, &["--sizes-mb", ""], "the ladder is empty"),
+        (&open_url, &["--sizes-mb", " , "], "not a size"),
+        (
+            &open_url,
+            &["--large-body-file", upload, "--sizes-mb", "1"],
+            "leave PROBE_SIZES_MB",
+        ),
+        (
+            &open_url,
+            &["--large-body-file", "/no/such/upload.json"],
+            "/no/such/upload.json",
+        ),
         (&open_url, &["--sizes-mb", "1,0"], "above 0"),
         (&open_url, &["--sizes-mb", "1,1"], "twice"),
         (&open_url, &["--reps", "0"], "0"),
