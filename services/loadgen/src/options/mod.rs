@@ -50,7 +50,7 @@ pub use workload::{Schedule, WorkloadArgs, WorkloadError};
 const ABOUT: &str = "The study's mixed small/large workload against any HTTP server (lab-server by default), measured from the client side.";
 
 const LONG_ABOUT: &str = "The study's mixed small/large workload against any HTTP server (lab-server by default), measured from the client side.\n\n\
-Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies on its own schedule; \
+Each class (small, large, and any EXTRA_CLASSES) sends study-shaped bodies (or random bytes, or a file's bytes: SMALL_BODY, SMALL_BODY_FILE and their LARGE_ twins) on its own schedule; \
 LARGE_SIZE_MB=0 leaves the large class out (small requests only: an unloaded baseline). \
 Latency is counted from each request's scheduled start (SCHEDULE=open), so a stalled server is not \
 under-reported. Every request is written to RESULTS_DIR/<run-id>/requests.csv as the run goes; \
